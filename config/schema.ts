@@ -1,0 +1,200 @@
+/**
+ * The tracker's configuration: its shape, its defaults and every rule it must obey.
+ *
+ * Validated with zod at every entry point (`npm start`, `cdk synth`, Lambda init, tests), so an
+ * invalid config fails loudly with the exact path of the problem, e.g.
+ * `campaigns[1].offers[0].offer: "x" is not a defined offer`.
+ */
+import { z } from 'zod';
+
+/** Ids used in URLs and keys: letters, digits, `_` and `-`. */
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Conversion type names as senders spell them; `|` is reserved as a key separator. */
+const TYPE_NAME = /^[A-Za-z0-9 _.:-]{1,64}$/;
+/** Query parameter names (channel click ids such as `fbclid`). */
+const PARAM = /^[A-Za-z0-9_.-]{1,64}$/;
+
+const id = (what: string) =>
+  z.string().regex(ID, `${what} must be 1-64 letters, digits, "_" or "-"`);
+
+const httpUrlTemplate = (what: string) =>
+  z.string().max(2048).superRefine((value, ctx) => {
+    // Macros such as {clickid} are not valid in a URL host, so check the URL with them blanked.
+    let parsed: URL;
+    try {
+      parsed = new URL(value.replace(/\{[a-z0-9_]+\}/gi, 'x'));
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${what} must be an absolute http(s) URL, got "${value}"` });
+      return;
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+      ctx.addIssue({ code: 'custom', message: `${what} must use https:// or http://, got "${parsed.protocol}"` });
+    }
+  });
+
+export const trafficChannelSchema = z.strictObject({
+  id: id('traffic channel id'),
+  name: z.string().min(1).max(128),
+  /** Query parameter on the click URL that carries the channel's own click id (fbclid, gclid, ttclid). */
+  clickIdParam: z.string().regex(PARAM, 'clickIdParam must be a query parameter name').optional(),
+  /** S2S postback URL template of the channel (forwarding is done by a later release). */
+  postbackUrl: httpUrlTemplate('postbackUrl').optional(),
+});
+
+export const offerSchema = z
+  .strictObject({
+    id: id('offer id'),
+    name: z.string().min(1).max(128),
+    source: z.enum(['digistore24', 'custom']),
+    /** Where the visitor is sent. Must contain `{clickid}`; may contain `{campaignid}` and `{sub1}`..`{sub20}`. */
+    url: httpUrlTemplate('url'),
+  })
+  .superRefine((offer, ctx) => {
+    if (!offer.url.includes('{clickid}')) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: `must contain {clickid}, got "${offer.url}"` });
+      return;
+    }
+    if (offer.source === 'digistore24') {
+      let cid: string | null = null;
+      try {
+        cid = new URL(offer.url.replace(/\{([a-z0-9_]+)\}/gi, '__$1__')).searchParams.get('cid');
+      } catch {
+        return; // reported by the url rule
+      }
+      if (cid !== '__clickid__') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['url'],
+          message: `Digistore24 takes the click id as ?cid={clickid}; add it to "${offer.url}"`,
+        });
+      }
+    }
+  });
+
+export const campaignSchema = z.strictObject({
+  id: id('campaign id'),
+  name: z.string().min(1).max(128),
+  trafficChannel: z.string(),
+  offers: z
+    .array(
+      z.strictObject({
+        offer: z.string(),
+        /** Relative share of the traffic; default 1. */
+        weight: z.number().int('weight must be a whole number').min(1).max(1000).default(1),
+      }),
+    )
+    .min(1, 'a campaign needs at least one offer'),
+});
+
+export const conversionTypeSchema = z.strictObject({
+  /** Exactly as the sender spells it (case-sensitive): `payment`, `InitiateCheckout`. */
+  name: z.string().regex(TYPE_NAME, 'name must be 1-64 letters, digits, spaces or "_.:-"'),
+  /** Whether it counts as a conversion in reports (InitiateCheckout is an event, not a sale). */
+  countsAsConversion: z.boolean().default(true),
+  /** `add`: +|sum|; `subtract`: stored as -|sum| (refunds, chargebacks); `ignore`: revenue 0. */
+  revenue: z.enum(['add', 'subtract', 'ignore']).default('add'),
+  /** Whether the conversion is sent on to the click's traffic channel (a later release). */
+  forwardToChannel: z.boolean().default(false),
+});
+
+export const defaultsSchema = z.strictObject({
+  /** ISO 4217 currency used when a postback does not name one. */
+  currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be a 3-letter ISO code such as EUR').default('EUR'),
+  /** How long a click is kept (DynamoDB TTL) and can still be converted. */
+  clickRetentionDays: z.number().int().min(1).max(3650).default(90),
+  /** How much of the visitor's IP address is stored: full, truncated (/24 or /48), none. */
+  ipStorage: z.enum(['full', 'truncated', 'none']).default('truncated'),
+});
+
+export const trackerConfigSchema = z
+  .strictObject({
+    defaults: defaultsSchema.default({ currency: 'EUR', clickRetentionDays: 90, ipStorage: 'truncated' }),
+    trafficChannels: z.array(trafficChannelSchema).min(1, 'define at least one traffic channel'),
+    offers: z.array(offerSchema).min(1, 'define at least one offer'),
+    campaigns: z.array(campaignSchema).min(1, 'define at least one campaign'),
+    conversionTypes: z.array(conversionTypeSchema).min(1, 'define at least one conversion type'),
+  })
+  .superRefine((config, ctx) => {
+    const unique = (items: { id?: string; name?: string }[], key: 'id' | 'name', where: string) => {
+      const seen = new Set<string>();
+      items.forEach((item, i) => {
+        const value = item[key];
+        if (value === undefined) return;
+        if (seen.has(value)) {
+          ctx.addIssue({ code: 'custom', path: [where, i, key], message: `"${value}" is defined twice` });
+        }
+        seen.add(value);
+      });
+    };
+    unique(config.trafficChannels, 'id', 'trafficChannels');
+    unique(config.offers, 'id', 'offers');
+    unique(config.campaigns, 'id', 'campaigns');
+    unique(config.conversionTypes, 'name', 'conversionTypes');
+
+    const channels = new Set(config.trafficChannels.map((c) => c.id));
+    const offers = new Set(config.offers.map((o) => o.id));
+    config.campaigns.forEach((campaign, i) => {
+      if (!channels.has(campaign.trafficChannel)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['campaigns', i, 'trafficChannel'],
+          message: `"${campaign.trafficChannel}" is not a defined traffic channel`,
+        });
+      }
+      campaign.offers.forEach((ref, j) => {
+        if (!offers.has(ref.offer)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['campaigns', i, 'offers', j, 'offer'],
+            message: `"${ref.offer}" is not a defined offer`,
+          });
+        }
+      });
+    });
+  });
+
+/** What a config file exports (defaults may be left out). */
+export type TrackerConfigInput = z.input<typeof trackerConfigSchema>;
+/** A validated config with every default filled in. */
+export type TrackerConfig = z.output<typeof trackerConfigSchema>;
+export type TrafficChannel = TrackerConfig['trafficChannels'][number];
+export type Offer = TrackerConfig['offers'][number];
+export type Campaign = TrackerConfig['campaigns'][number];
+export type ConversionType = z.output<typeof conversionTypeSchema>;
+export type ConversionTypeInput = z.input<typeof conversionTypeSchema>;
+export type IpStorage = TrackerConfig['defaults']['ipStorage'];
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid tracker config (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `['campaigns', 1, 'offers', 0, 'offer']` -> `campaigns[1].offers[0].offer` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+/** Validates a config and fills in defaults; throws ConfigError naming every problem by path. */
+export function parseConfig(input: unknown, source = 'config'): TrackerConfig {
+  const result = trackerConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    source,
+    result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`),
+  );
+}
+
+/** Identity helper that gives a config file types and editor completion. */
+export function defineConfig(config: TrackerConfigInput): TrackerConfigInput {
+  return config;
+}

@@ -1,0 +1,130 @@
+/**
+ * The DynamoDB tables, defined once. The CDK stack (lib/tracker-tables.ts) builds its tables
+ * from these, and the local run and the tests create theirs with `createTableInput`, so the
+ * keys and indexes that code relies on are the same everywhere.
+ *
+ * Pure data: no AWS SDK or CDK import, so both sides can use it.
+ */
+
+export type AttributeType = 'S' | 'N';
+
+export interface KeyDefinition {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyDefinition;
+  readonly sortKey?: KeyDefinition;
+  /** Attributes copied into the index besides the keys (INCLUDE projection). */
+  readonly include: readonly string[];
+}
+
+export interface TableDefinition {
+  /** Logical name: used for construct ids, env variables and local table names. */
+  readonly id: 'clicks' | 'conversions' | 'conversionTypes';
+  readonly partitionKey: KeyDefinition;
+  readonly sortKey?: KeyDefinition;
+  /** Epoch-seconds attribute that DynamoDB TTL deletes items by. */
+  readonly ttlAttribute?: string;
+  readonly globalIndexes: readonly IndexDefinition[];
+}
+
+/**
+ * clicks: one item per click, keyed by click id. Click ids are ULIDs, so they sort by time and
+ * the byCampaign index answers "clicks of campaign X between two dates" with one Query.
+ */
+export const CLICKS_TABLE: TableDefinition = {
+  id: 'clicks',
+  partitionKey: { name: 'clickId', type: 'S' },
+  ttlAttribute: 'expiresAt',
+  globalIndexes: [
+    {
+      indexName: 'byCampaign',
+      partitionKey: { name: 'campaignId', type: 'S' },
+      sortKey: { name: 'clickId', type: 'S' },
+      include: ['offerId', 'channelId', 'createdAt', 'country', 'cost', 'channelClickId', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5'],
+    },
+  ],
+};
+
+/**
+ * conversions: keyed by click id + `type|txid`, so "the same click id + type + txid" is one
+ * item and recording a conversion is a single conditional put (idempotent under retries and
+ * concurrent duplicates). Unattributed conversions (no click id) use the partition
+ * `UNATTRIBUTED_CLICK_ID`.
+ */
+export const CONVERSIONS_TABLE: TableDefinition = {
+  id: 'conversions',
+  partitionKey: { name: 'clickId', type: 'S' },
+  sortKey: { name: 'conversionKey', type: 'S' },
+  globalIndexes: [
+    {
+      indexName: 'byCampaign',
+      partitionKey: { name: 'campaignId', type: 'S' },
+      sortKey: { name: 'createdAt', type: 'S' },
+      include: ['type', 'revenue', 'currency', 'counted', 'offerId', 'channelId', 'txid', 'status', 'source'],
+    },
+  ],
+};
+
+/** conversion types: the config's list, synced into the table by deploy (and by `npm start`). */
+export const CONVERSION_TYPES_TABLE: TableDefinition = {
+  id: 'conversionTypes',
+  partitionKey: { name: 'name', type: 'S' },
+  globalIndexes: [],
+};
+
+export const TABLE_DEFINITIONS = [CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE] as const;
+
+/** Partition key of conversions that arrived without a click id (organic sales). */
+export const UNATTRIBUTED_CLICK_ID = '~unattributed';
+
+/** Environment variables that carry the physical table names to the functions. */
+export const TABLE_ENV = {
+  clicks: 'CLICKS_TABLE',
+  conversions: 'CONVERSIONS_TABLE',
+  conversionTypes: 'CONVERSION_TYPES_TABLE',
+} as const satisfies Record<TableDefinition['id'], string>;
+
+/** Shape of DynamoDB's CreateTable input (kept structural so this file needs no SDK import). */
+export interface CreateTableShape {
+  TableName: string;
+  BillingMode: 'PAY_PER_REQUEST';
+  AttributeDefinitions: { AttributeName: string; AttributeType: AttributeType }[];
+  KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+  GlobalSecondaryIndexes?: {
+    IndexName: string;
+    KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+    Projection: { ProjectionType: 'INCLUDE'; NonKeyAttributes: string[] };
+  }[];
+}
+
+function keySchema(pk: KeyDefinition, sk?: KeyDefinition): CreateTableShape['KeySchema'] {
+  const keys: CreateTableShape['KeySchema'] = [{ AttributeName: pk.name, KeyType: 'HASH' }];
+  if (sk) keys.push({ AttributeName: sk.name, KeyType: 'RANGE' });
+  return keys;
+}
+
+/** CreateTable input for the local run and the tests. */
+export function createTableInput(def: TableDefinition, tableName: string): CreateTableShape {
+  const attributes = new Map<string, AttributeType>();
+  for (const key of [def.partitionKey, def.sortKey, ...def.globalIndexes.flatMap((i) => [i.partitionKey, i.sortKey])]) {
+    if (key) attributes.set(key.name, key.type);
+  }
+  const input: CreateTableShape = {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+    KeySchema: keySchema(def.partitionKey, def.sortKey),
+  };
+  if (def.globalIndexes.length > 0) {
+    input.GlobalSecondaryIndexes = def.globalIndexes.map((index) => ({
+      IndexName: index.indexName,
+      KeySchema: keySchema(index.partitionKey, index.sortKey),
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] },
+    }));
+  }
+  return input;
+}

@@ -1,0 +1,27 @@
+/**
+ * What the stack and the functions agree on: environment variable names, the origin-verify
+ * header and the routes. Pure constants, imported by lib/ (to set them) and lambda/ (to read
+ * them), so a rename cannot leave the two sides out of step.
+ */
+export { TABLE_ENV } from './adapters/table-definitions';
+
+export const ENV = {
+  /** URL of the SQS dead-letter queue. */
+  deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+  /** Path of the validated tracker config (JSON) shipped in the function bundle. */
+  trackerConfig: 'TRACKER_CONFIG',
+  /** Secret CloudFront sends in ORIGIN_VERIFY_HEADER; when set, requests without it get 403. */
+  originVerifySecret: 'ORIGIN_VERIFY_SECRET',
+} as const;
+
+/** Header CloudFront adds to every origin request; proves the request came through the distribution. */
+export const ORIGIN_VERIFY_HEADER = 'x-clickvault-origin-verify';
+
+/** File name of the config JSON inside each function bundle. */
+export const BUNDLED_CONFIG_FILE = 'tracker-config.json';
+
+export const ROUTES = {
+  click: 'GET /click/{campaignId}',
+  postbackGet: 'GET /postback',
+  postbackPost: 'POST /postback',
+} as const;
