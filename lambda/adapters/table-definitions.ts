@@ -78,8 +78,7 @@ export const CONVERSION_TYPES_TABLE: TableDefinition = {
 
 export const TABLE_DEFINITIONS = [CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE] as const;
 
-/** Partition key of conversions that arrived without a click id (organic sales). */
-export const UNATTRIBUTED_CLICK_ID = '~unattributed';
+export { UNATTRIBUTED_CLICK_ID } from '../core/model';
 
 /** Environment variables that carry the physical table names to the functions. */
 export const TABLE_ENV = {

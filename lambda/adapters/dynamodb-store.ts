@@ -1,0 +1,141 @@
+/**
+ * DynamoDB implementations of the core's ports. Every write is a single conditional PutItem:
+ * dynalite (used locally and in tests) has no transactions, and none are needed.
+ */
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { ConversionType } from '../../config/schema';
+import {
+  SUB_COUNT,
+  type ClickReader,
+  type ClickRecord,
+  type ClickStore,
+  type ConversionRecord,
+  type ConversionStore,
+  type ConversionTypeSource,
+  type PutResult,
+  type SubKey,
+} from '../core/model';
+
+/** A client for AWS, or for a local endpoint (dynalite) when DYNAMODB_ENDPOINT is set. */
+export function createDynamoClient(endpoint: string | undefined = process.env.DYNAMODB_ENDPOINT): DynamoDBClient {
+  if (endpoint) {
+    return new DynamoDBClient({
+      endpoint,
+      region: process.env.AWS_REGION ?? 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 2,
+    });
+  }
+  return new DynamoDBClient({});
+}
+
+/** Flattens a click into its item: subs become top-level sub1..sub20 so indexes can project them. */
+export function clickToItem(click: ClickRecord): Record<string, AttributeValue> {
+  const { subs, ...rest } = click;
+  return marshall({ ...rest, ...subs }, { removeUndefinedValues: true });
+}
+
+export function itemToClick(item: Record<string, AttributeValue>): ClickRecord {
+  const raw = unmarshall(item);
+  const subs: Partial<Record<SubKey, string>> = {};
+  for (let i = 1; i <= SUB_COUNT; i++) {
+    const value = raw[`sub${i}`];
+    if (typeof value === 'string') subs[`sub${i}`] = value;
+    delete raw[`sub${i}`];
+  }
+  return { ...(raw as Omit<ClickRecord, 'subs'>), subs };
+}
+
+export function conversionToItem(conversion: ConversionRecord): Record<string, AttributeValue> {
+  const { revenue, ...rest } = conversion;
+  // Revenue is stored as a DynamoDB number from its exact decimal text.
+  return { ...marshall(rest, { removeUndefinedValues: true }), revenue: { N: revenue } };
+}
+
+async function conditionalPut(client: DynamoDBClient, input: ConstructorParameters<typeof PutItemCommand>[0]): Promise<PutResult> {
+  try {
+    await client.send(new PutItemCommand(input));
+    return 'stored';
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') return 'duplicate';
+    throw err;
+  }
+}
+
+export class DynamoClickStore implements ClickStore, ClickReader {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  putClick(click: ClickRecord): Promise<PutResult> {
+    return conditionalPut(this.client, {
+      TableName: this.tableName,
+      Item: clickToItem(click),
+      ConditionExpression: 'attribute_not_exists(clickId)',
+    });
+  }
+
+  async getClick(clickId: string): Promise<ClickRecord | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { clickId: { S: clickId } }, ConsistentRead: true }),
+    );
+    return out.Item ? itemToClick(out.Item) : undefined;
+  }
+}
+
+export class DynamoConversionStore implements ConversionStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  putConversion(conversion: ConversionRecord): Promise<PutResult> {
+    return conditionalPut(this.client, {
+      TableName: this.tableName,
+      Item: conversionToItem(conversion),
+      ConditionExpression: 'attribute_not_exists(clickId)',
+    });
+  }
+}
+
+/**
+ * Conversion types from the table, cached per process for `ttlMs`. Only found types are
+ * cached: a type added by a deploy is seen at once by the next replay.
+ */
+export class DynamoConversionTypes implements ConversionTypeSource {
+  private readonly cache = new Map<string, { type: ConversionType; until: number }>();
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly ttlMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async getConversionType(name: string): Promise<ConversionType | undefined> {
+    const hit = this.cache.get(name);
+    if (hit && hit.until > this.now()) return hit.type;
+    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { name: { S: name } } }));
+    if (!out.Item) {
+      this.cache.delete(name);
+      return undefined;
+    }
+    const raw = unmarshall(out.Item);
+    const type: ConversionType = {
+      name: String(raw.name),
+      countsAsConversion: raw.countsAsConversion === true,
+      revenue: raw.revenue === 'subtract' || raw.revenue === 'ignore' ? raw.revenue : 'add',
+      forwardToChannel: raw.forwardToChannel === true,
+    };
+    this.cache.set(name, { type, until: this.now() + this.ttlMs });
+    return type;
+  }
+}

@@ -1,0 +1,44 @@
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DeadLetterMessage, DeadLetterSink } from '../core/model';
+
+/**
+ * The dead-letter queue of the local run: one JSON file per message under
+ * `<dataDir>/dead-letters/`, written atomically (temp file + rename), named by message id so
+ * a listing is in arrival order.
+ */
+export class FileDeadLetterQueue implements DeadLetterSink {
+  readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, 'dead-letters');
+  }
+
+  async send(message: DeadLetterMessage): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const file = join(this.dir, `${message.id}.json`);
+    const temp = `${file}.${process.pid}.tmp`;
+    await writeFile(temp, `${JSON.stringify(message, null, 2)}\n`, { flag: 'wx' });
+    await rename(temp, file);
+  }
+
+  async list(): Promise<DeadLetterMessage[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const messages: DeadLetterMessage[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+      messages.push(JSON.parse(await readFile(join(this.dir, name), 'utf8')) as DeadLetterMessage);
+    }
+    return messages;
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!/^[0-9A-Z]{26}$/.test(id)) throw new Error(`not a message id: ${id}`);
+    await rm(join(this.dir, `${id}.json`), { force: true });
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The click redirect: record the click, mint its id, send the visitor to a configured offer.
+ * Exactly one store write and no reads; the visitor is redirected even when storage fails.
+ */
+import { parseDecimal } from './decimal';
+import { mintId } from './ids';
+import { storableIp } from './ip';
+import {
+  SUB_COUNT,
+  type ClickRecord,
+  type ClickStore,
+  type DeadLetterSink,
+  type Log,
+  type RawRequest,
+  type SubKey,
+} from './model';
+import { pickOffer, type CompiledConfig } from './tracker-config';
+
+/** Length bounds of what a click stores; longer values are cut, never refused. */
+export const CLICK_LIMITS = {
+  sub: 255,
+  channelClickId: 512,
+  userAgent: 512,
+  referer: 1024,
+} as const;
+
+const CAMPAIGN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MACRO = /\{(clickid|campaignid|sub(?:[1-9]|1\d|20))\}/g;
+
+export interface ClickInput {
+  campaignId: string;
+  request: RawRequest;
+  userAgent?: string;
+  referer?: string;
+  country?: string;
+  ip?: string;
+  now: Date;
+}
+
+export interface ClickDeps {
+  config: CompiledConfig;
+  clicks: ClickStore;
+  deadLetters: () => DeadLetterSink;
+  log: Log;
+  random?: () => number;
+  newId?: (now: number) => string;
+}
+
+export type ClickOutcome =
+  | { kind: 'redirect'; location: string; click: ClickRecord; stored: 'stored' | 'duplicate' | 'queued' | 'lost' }
+  | { kind: 'not_found'; message: string };
+
+function bounded(value: string | undefined | null, max: number): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  // Control characters have no place in stored text (log and CSV injection).
+  // eslint-disable-next-line no-control-regex
+  const clean = value.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  if (clean === '') return undefined;
+  return clean.length > max ? clean.slice(0, max) : clean;
+}
+
+/** Builds the click record from the request; pure, so it can be tested alone. */
+export function buildClick(input: ClickInput, deps: Pick<ClickDeps, 'config' | 'random' | 'newId'>, clickId?: string): ClickRecord | undefined {
+  const compiled = deps.config.campaigns.get(input.campaignId);
+  if (!compiled) return undefined;
+  const params = new URLSearchParams(input.request.query);
+  const offer = pickOffer(compiled, (deps.random ?? Math.random)());
+  const nowMs = input.now.getTime();
+  const { defaults } = deps.config.config;
+  const subs: Partial<Record<SubKey, string>> = {};
+  for (let i = 1; i <= SUB_COUNT; i++) {
+    const value = bounded(params.get(`sub${i}`), CLICK_LIMITS.sub);
+    if (value !== undefined) subs[`sub${i}`] = value;
+  }
+  const click: ClickRecord = {
+    clickId: clickId ?? (deps.newId ?? mintId)(nowMs),
+    campaignId: compiled.campaign.id,
+    offerId: offer.id,
+    channelId: compiled.channel.id,
+    createdAt: input.now.toISOString(),
+    expiresAt: Math.floor(nowMs / 1000) + defaults.clickRetentionDays * 86400,
+    subs,
+  };
+  const param = compiled.channel.clickIdParam;
+  const channelClickId = param ? bounded(params.get(param), CLICK_LIMITS.channelClickId) : undefined;
+  if (channelClickId) click.channelClickId = channelClickId;
+  const costText = params.get('cost');
+  const cost = costText === null ? undefined : parseDecimal(costText);
+  if (cost !== undefined && !cost.startsWith('-')) click.cost = cost;
+  const userAgent = bounded(input.userAgent, CLICK_LIMITS.userAgent);
+  if (userAgent) click.userAgent = userAgent;
+  const referer = bounded(input.referer, CLICK_LIMITS.referer);
+  if (referer) click.referer = referer;
+  if (input.country && /^[A-Za-z]{2}$/.test(input.country)) click.country = input.country.toUpperCase();
+  const ip = storableIp(input.ip, defaults.ipStorage);
+  if (ip) click.ip = ip;
+  return click;
+}
+
+/** Fills the offer URL's macros; values are URL-encoded, unknown macros stay as they are. */
+export function offerLocation(template: string, click: ClickRecord): string {
+  return template.replace(MACRO, (_, name: string) => {
+    const value = name === 'clickid' ? click.clickId : name === 'campaignid' ? click.campaignId : click.subs[name as SubKey];
+    return encodeURIComponent(value ?? '');
+  });
+}
+
+export async function handleClick(input: ClickInput, deps: ClickDeps): Promise<ClickOutcome> {
+  if (!CAMPAIGN_ID.test(input.campaignId) || !deps.config.campaigns.has(input.campaignId)) {
+    return { kind: 'not_found', message: 'Unknown campaign' };
+  }
+  const click = buildClick(input, deps);
+  if (!click) return { kind: 'not_found', message: 'Unknown campaign' };
+  const offer = deps.config.config.offers.find((o) => o.id === click.offerId);
+  if (!offer) throw new Error(`offer ${click.offerId} vanished from the config`);
+  const location = offerLocation(offer.url, click);
+
+  let stored: 'stored' | 'duplicate' | 'queued' | 'lost';
+  try {
+    stored = await deps.clicks.putClick(click);
+  } catch (err) {
+    // Never lose the sale: the visitor is redirected anyway and the click waits in the queue.
+    const detail = `click could not be stored: ${(err as Error).name}: ${(err as Error).message}`;
+    try {
+      await deps.deadLetters().send({
+        version: 1,
+        id: (deps.newId ?? mintId)(Date.now()),
+        kind: 'click',
+        reason: 'storage_error',
+        detail,
+        receivedAt: input.now.toISOString(),
+        clickId: click.clickId,
+        request: input.request,
+        click,
+      });
+      stored = 'queued';
+      deps.log.warn('click queued', { clickId: click.clickId, reason: 'storage_error', detail });
+    } catch (queueErr) {
+      stored = 'lost';
+      deps.log.error('click lost: storage and dead-letter queue both failed', {
+        clickId: click.clickId,
+        detail,
+        // Everything needed to restore the click by hand, minus the visitor's IP.
+        click: { ...click, ip: undefined },
+        queueError: `${(queueErr as Error).name}: ${(queueErr as Error).message}`,
+      });
+    }
+  }
+  return { kind: 'redirect', location, click, stored };
+}

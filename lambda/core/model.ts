@@ -1,0 +1,121 @@
+/**
+ * The tracker's records and the ports the core talks through. Plain TypeScript: no AWS SDK,
+ * no API Gateway shapes. Adapters (lambda/adapters) implement the ports.
+ */
+import type { ConversionType } from '../../config/schema';
+
+export const SUB_COUNT = 20;
+
+/** Partition key of conversions that arrived without a click id (organic sales). */
+export const UNATTRIBUTED_CLICK_ID = '~unattributed';
+export type SubKey = `sub${number}`;
+
+/** One stored click. */
+export interface ClickRecord {
+  clickId: string;
+  campaignId: string;
+  offerId: string;
+  channelId: string;
+  /** ISO-8601 UTC time of the click. */
+  createdAt: string;
+  /** Epoch seconds after which DynamoDB TTL deletes the click. */
+  expiresAt: number;
+  /** sub1..sub20 as given on the click URL (bounded length); absent ones are left out. */
+  subs: Partial<Record<SubKey, string>>;
+  /** The traffic channel's own click id (fbclid, gclid, ...). */
+  channelClickId?: string;
+  /** Cost of the click as a canonical decimal string. */
+  cost?: string;
+  userAgent?: string;
+  referer?: string;
+  /** ISO 3166 country code from CloudFront-Viewer-Country. */
+  country?: string;
+  /** Visitor IP, full or truncated per config; absent with ipStorage "none". */
+  ip?: string;
+}
+
+export type ConversionSource = 'postback' | 'pixel';
+
+/** One stored conversion. */
+export interface ConversionRecord {
+  /** Click id, or UNATTRIBUTED_CLICK_ID for organic sales. */
+  clickId: string;
+  /** `type|txid`: with clickId, the identity that makes repeats duplicates. */
+  conversionKey: string;
+  type: string;
+  /** Canonical decimal string, sign from the type's revenue mode. */
+  revenue: string;
+  currency: string;
+  /** Whether the type counts as a conversion in reports. */
+  counted: boolean;
+  txid?: string;
+  status?: string;
+  source: ConversionSource;
+  createdAt: string;
+  attributed: boolean;
+  campaignId?: string;
+  offerId?: string;
+  channelId?: string;
+}
+
+export type PutResult = 'stored' | 'duplicate';
+
+export interface ClickStore {
+  /** Stores a click; `duplicate` when a click with that id exists already (replays). */
+  putClick(click: ClickRecord): Promise<PutResult>;
+}
+
+export interface ClickReader {
+  getClick(clickId: string): Promise<ClickRecord | undefined>;
+}
+
+export interface ConversionStore {
+  /** Stores a conversion unless one with the same clickId + conversionKey exists. */
+  putConversion(conversion: ConversionRecord): Promise<PutResult>;
+}
+
+export interface ConversionTypeSource {
+  getConversionType(name: string): Promise<ConversionType | undefined>;
+}
+
+/** The request as it arrived, kept so a queued message can be replayed through the same core. */
+export interface RawRequest {
+  method: string;
+  path: string;
+  /** Raw query string without the leading `?`. */
+  query: string;
+  /** Body as UTF-8 text (empty when none). */
+  body: string;
+  /** Relevant request headers, lower-case names. */
+  headers: Record<string, string>;
+}
+
+export type DeadLetterKind = 'click' | 'postback';
+export type DeadLetterReason = 'storage_error' | 'unknown_type' | 'unknown_click';
+
+/** What the dead-letter queue keeps: enough to explain the failure and replay it. */
+export interface DeadLetterMessage {
+  version: 1;
+  /** Unique id of this message (a ULID, so it sorts by time). */
+  id: string;
+  kind: DeadLetterKind;
+  reason: DeadLetterReason;
+  /** Human-readable detail of the reason. */
+  detail: string;
+  receivedAt: string;
+  clickId?: string;
+  request: RawRequest;
+  /** For kind "click": the click exactly as it was to be stored (the visitor already has its id). */
+  click?: ClickRecord;
+}
+
+export interface DeadLetterSink {
+  send(message: DeadLetterMessage): Promise<void>;
+}
+
+/** Minimal structured logger; Powertools Logger satisfies it. */
+export interface Log {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}

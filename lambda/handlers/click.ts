@@ -1,0 +1,57 @@
+/**
+ * GET /click/{campaignId}: thin handler over core/click. Built once per process by `handler`
+ * (Lambda, from the environment) or by `createClickHandler` (local server and tests).
+ */
+import { handleClick, type ClickDeps } from '../core/click';
+import { logger } from '../logger';
+import { FORBIDDEN_ORIGIN, fromTrustedOrigin, header, redirect, requestId, text, toRawRequest, viewerIp, type HttpEvent, type HttpResult } from './http';
+import { clickDepsFromEnv, originSecretFromEnv } from './runtime';
+
+export interface ClickHandlerOptions {
+  originSecret?: string;
+  now?: () => Date;
+}
+
+export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions = {}) {
+  return async (event: HttpEvent): Promise<HttpResult> => {
+    const reqId = requestId(event);
+    if (!fromTrustedOrigin(event, options.originSecret)) {
+      logger.warn('click refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_verify_failed' });
+      return text(403, FORBIDDEN_ORIGIN);
+    }
+    const campaignId = event.pathParameters?.campaignId ?? '';
+    const outcome = await handleClick(
+      {
+        campaignId,
+        request: toRawRequest(event),
+        userAgent: header(event, 'user-agent'),
+        referer: header(event, 'referer'),
+        country: header(event, 'cloudfront-viewer-country'),
+        ip: viewerIp(event),
+        now: (options.now ?? (() => new Date()))(),
+      },
+      deps,
+    );
+    if (outcome.kind === 'not_found') {
+      logger.info('click refused', { requestId: reqId, outcome: 'not_found', campaignId: campaignId.slice(0, 64) });
+      return text(404, `${outcome.message}: "${campaignId.slice(0, 64)}" is not a campaign of this tracker`);
+    }
+    const { click } = outcome;
+    logger.info('click', {
+      requestId: reqId,
+      clickId: click.clickId,
+      campaignId: click.campaignId,
+      offerId: click.offerId,
+      outcome: outcome.stored,
+    });
+    return redirect(outcome.location);
+  };
+}
+
+let built: ReturnType<typeof createClickHandler> | undefined;
+
+/** Lambda entry point. */
+export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+  built ??= createClickHandler(clickDepsFromEnv(), { originSecret: originSecretFromEnv() });
+  return built(event);
+};

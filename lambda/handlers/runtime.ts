@@ -1,0 +1,51 @@
+/**
+ * Builds each function's dependencies from its environment, once per process: the config the
+ * stack shipped in the bundle, DynamoDB adapters on the named tables, the SQS dead-letter sink.
+ */
+import { loadConfig } from '../../config/load';
+import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createDynamoClient } from '../adapters/dynamodb-store';
+import { SqsDeadLetterSink } from '../adapters/sqs-dead-letter';
+import { ENV, TABLE_ENV } from '../contract';
+import type { ClickDeps } from '../core/click';
+import type { DeadLetterSink } from '../core/model';
+import type { PostbackDeps } from '../core/postback';
+import { compileConfig } from '../core/tracker-config';
+import { logger } from '../logger';
+
+/** A required environment variable; a missing one is a deployment bug, so fail loudly. */
+export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+export function originSecretFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env[ENV.originVerifySecret] || undefined;
+}
+
+function deadLettersFromEnv(env: NodeJS.ProcessEnv): () => DeadLetterSink {
+  const sink = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
+  return () => sink;
+}
+
+export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDeps {
+  const client = createDynamoClient();
+  return {
+    config: compileConfig(loadConfig(requireEnv(ENV.trackerConfig, env))),
+    clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
+    deadLetters: deadLettersFromEnv(env),
+    log: logger,
+  };
+}
+
+export function postbackDepsFromEnv(env: NodeJS.ProcessEnv = process.env): PostbackDeps {
+  const client = createDynamoClient();
+  const config = loadConfig(requireEnv(ENV.trackerConfig, env));
+  return {
+    clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
+    conversions: new DynamoConversionStore(client, requireEnv(TABLE_ENV.conversions, env)),
+    types: new DynamoConversionTypes(client, requireEnv(TABLE_ENV.conversionTypes, env)),
+    deadLetters: deadLettersFromEnv(env),
+    defaultCurrency: config.defaults.currency,
+  };
+}
