@@ -25,13 +25,13 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
       return { clickId: c.clickId, type: c.type, txid: c.txid, revenue: c.revenue, currency: c.currency, source: c.source, campaignId: c.campaignId };
     }
     case 'test':
-      return { clickId: outcome.params.clickId, type: outcome.params.type, message: outcome.message };
+      return { clickId: outcome.params.clickId, type: outcome.params.type, answer: outcome.message };
     case 'queued':
-      return { clickId: outcome.params.clickId, type: outcome.params.type, reason: outcome.reason, message: outcome.message };
+      return { clickId: outcome.params.clickId, type: outcome.params.type, reason: outcome.reason, answer: outcome.message };
     case 'rejected':
-      return { reason: outcome.reason, parameter: outcome.parameter, message: outcome.message };
+      return { reason: outcome.reason, parameter: outcome.parameter, answer: outcome.message };
     case 'unavailable':
-      return { reason: outcome.reason, message: outcome.message };
+      return { reason: outcome.reason, answer: outcome.message };
   }
 }
 

@@ -1,0 +1,99 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configPath, loadConfig } from '../../config/load';
+import { ConfigError, parseConfig, type TrackerConfigInput } from '../../config/schema';
+import shipped from '../../config/tracker.config';
+
+function problems(input: unknown): string[] {
+  try {
+    parseConfig(input, 'test');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+const valid = (): TrackerConfigInput => JSON.parse(JSON.stringify(shipped)) as TrackerConfigInput;
+
+describe('the shipped config', () => {
+  it('defines campaign demo -> the Digistore24 demo offer and the full Digistore24 type set', () => {
+    const config = loadConfig();
+    expect(config.campaigns.find((c) => c.id === 'demo')?.offers).toEqual([{ offer: 'ds24-demo', weight: 1 }]);
+    expect(config.offers.find((o) => o.id === 'ds24-demo')?.url).toBe('https://www.digistore24.com/redir/123456/demo-affiliate/?cid={clickid}');
+    expect(config.conversionTypes.map((t) => t.name)).toEqual([
+      'payment', 'refund', 'chargeback', 'initial_sale', 'upsell', 'single_payment', 'subscription',
+      'installment', 'paying', 'completed', 'aborted', 'InitiateCheckout',
+    ]);
+    expect(config.conversionTypes.filter((t) => t.revenue === 'subtract').map((t) => t.name)).toEqual(['refund', 'chargeback']);
+    expect(config.defaults).toEqual({ currency: 'EUR', clickRetentionDays: 90, ipStorage: 'truncated' });
+  });
+});
+
+describe('validation', () => {
+  it('names the exact path of a dangling reference', () => {
+    const c = valid();
+    c.campaigns.push({ id: 'second', name: 'Second', trafficChannel: 'facebook', offers: [{ offer: 'x' }] });
+    expect(problems(c)).toEqual(['campaigns[1].offers[0].offer: "x" is not a defined offer']);
+  });
+
+  it('reports every problem at once', () => {
+    const c = valid();
+    const campaign = c.campaigns[0];
+    const offer = c.offers[0];
+    if (!campaign || !offer) throw new Error('shipped config changed');
+    campaign.trafficChannel = 'tiktok';
+    campaign.id = 'has space';
+    offer.url = 'https://www.digistore24.com/redir/123456/aff/';
+    c.conversionTypes.push({ name: 'payment' });
+    expect(problems(c)).toEqual(
+      expect.arrayContaining([
+        'campaigns[0].id: campaign id must be 1-64 letters, digits, "_" or "-"',
+        'offers[0].url: must contain {clickid}, got "https://www.digistore24.com/redir/123456/aff/"',
+        'conversionTypes[12].name: "payment" is defined twice',
+      ]),
+    );
+  });
+
+  it('asks for ?cid={clickid} on Digistore24 offers and refuses non-http URLs', () => {
+    const c = valid();
+    const offer = c.offers[0];
+    if (!offer) throw new Error('shipped config changed');
+    offer.url = 'https://www.digistore24.com/redir/123456/aff/?sid1={clickid}';
+    expect(problems(c)).toEqual(['offers[0].url: Digistore24 takes the click id as ?cid={clickid}; add it to "https://www.digistore24.com/redir/123456/aff/?sid1={clickid}"']);
+    offer.url = 'javascript:alert(1)//{clickid}';
+    expect(problems(c)[0]).toMatch(/^offers\[0\]\.url: url must use https:\/\/ or http:\/\//);
+  });
+
+  it('refuses unknown keys and bad defaults', () => {
+    const c = { ...valid(), defaults: { currency: 'euro', clickRetentionDays: 0, ipStorage: 'half' } };
+    expect(problems(c)).toEqual([
+      'defaults.currency: currency must be a 3-letter ISO code such as EUR',
+      'defaults.clickRetentionDays: Too small: expected number to be >=1',
+      'defaults.ipStorage: Invalid option: expected one of "full"|"truncated"|"none"',
+    ]);
+    expect(problems({ ...valid(), extra: 1 })).toEqual(['(root): Unrecognized key: "extra"']);
+  });
+});
+
+describe('TRACKER_CONFIG', () => {
+  it('chooses a JSON file with the same shape', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cv-config-'));
+    const file = join(dir, 'alt.json');
+    const c = valid();
+    const campaign = c.campaigns[0];
+    if (!campaign) throw new Error('shipped config changed');
+    campaign.id = 'alt';
+    writeFileSync(file, JSON.stringify(c));
+    expect(configPath({ TRACKER_CONFIG: file })).toBe(file);
+    expect(loadConfig(configPath({ TRACKER_CONFIG: file })).campaigns[0]?.id).toBe('alt');
+  });
+
+  it('fails with the file and the problem', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cv-config-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, '{ not json');
+    expect(() => loadConfig(file)).toThrow(/Invalid tracker config \(.*bad\.json\):\n {2}- cannot read the config/);
+  });
+});

@@ -1,0 +1,6 @@
+// Runs in every test worker before the tests: quiet logs, a fixed region, no real AWS.
+process.env.POWERTOOLS_LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'SILENT';
+process.env.AWS_REGION = 'us-east-1';
+process.env.AWS_ACCESS_KEY_ID = 'test';
+process.env.AWS_SECRET_ACCESS_KEY = 'test';
+process.env.AWS_EC2_METADATA_DISABLED = 'true';
