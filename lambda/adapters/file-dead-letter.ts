@@ -1,10 +1,10 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeadLetterMessage, DeadLetterSink } from '../core/model';
 
 /**
  * The dead-letter queue of the local run: one JSON file per message under
- * `<dataDir>/dead-letters/`, written atomically (temp file + rename), named by message id so
+ * `<dataDir>/dead-letters/`, written atomically (temp file + hard link, never overwriting), named by message id so
  * a listing is in arrival order.
  */
 export class FileDeadLetterQueue implements DeadLetterSink {
@@ -19,7 +19,12 @@ export class FileDeadLetterQueue implements DeadLetterSink {
     const file = join(this.dir, `${message.id}.json`);
     const temp = `${file}.${process.pid}.tmp`;
     await writeFile(temp, `${JSON.stringify(message, null, 2)}\n`, { flag: 'wx' });
-    await rename(temp, file);
+    try {
+      // link, not rename: it publishes the complete file atomically and fails if the id exists.
+      await link(temp, file);
+    } finally {
+      await unlink(temp);
+    }
   }
 
   async list(): Promise<DeadLetterMessage[]> {

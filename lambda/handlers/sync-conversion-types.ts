@@ -1,0 +1,81 @@
+/**
+ * CloudFormation custom resource (through the CDK Provider framework) that makes the
+ * conversion-types table equal to the config's `conversionTypes` on every deploy that changes
+ * them. The types arrive as a resource property (JSON string), validated again here.
+ *
+ * - Create / Update: sync (create, update, delete removed types; an unchanged list writes nothing).
+ * - Delete: nothing - the table is retained with the stack's data, and a replaced resource must
+ *   not wipe the types the new one just wrote.
+ *
+ * The physical id is derived from the table name, so it is stable across updates.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { conversionTypeSchema, formatPath } from '../../config/schema';
+import { syncConversionTypes } from '../adapters/conversion-types-sync';
+import { createDynamoClient } from '../adapters/dynamodb-store';
+import { logger } from '../logger';
+
+/** What the Provider framework expects back from an onEvent handler. */
+export interface SyncResponse {
+  PhysicalResourceId: string;
+  Data?: Record<string, string>;
+}
+
+/** Resource properties set by lib/conversion-types.ts. */
+export const PROPERTY = { tableName: 'TableName', types: 'Types' } as const;
+
+const typesSchema = z.array(conversionTypeSchema);
+
+export function physicalResourceId(tableName: string): string {
+  return `clickvault-conversion-types:${tableName}`;
+}
+
+function readProperties(properties: Record<string, unknown>) {
+  const tableName = properties[PROPERTY.tableName];
+  if (typeof tableName !== 'string' || tableName === '') {
+    throw new Error(`property ${PROPERTY.tableName} must be the table name, got ${JSON.stringify(tableName)}`);
+  }
+  const rawTypes = properties[PROPERTY.types];
+  if (typeof rawTypes !== 'string') {
+    throw new Error(`property ${PROPERTY.types} must be a JSON string, got ${typeof rawTypes}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(rawTypes);
+  } catch (err) {
+    throw new Error(`property ${PROPERTY.types} is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = typesSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ');
+    throw new Error(`property ${PROPERTY.types} is not a valid conversion type list: ${problems}`);
+  }
+  return { tableName, types: parsed.data };
+}
+
+export function createHandler(client: DynamoDBClient, logger: Logger) {
+  return async (event: CloudFormationCustomResourceEvent): Promise<SyncResponse> => {
+    logger.appendKeys({ requestType: event.RequestType, logicalResourceId: event.LogicalResourceId });
+    if (event.RequestType === 'Delete') {
+      logger.info('delete: nothing to do, the conversion types table is retained');
+      return { PhysicalResourceId: event.PhysicalResourceId };
+    }
+    const { tableName, types } = readProperties(event.ResourceProperties);
+    const result = await syncConversionTypes(client, tableName, types);
+    logger.info('conversion types synced', { tableName, ...result });
+    return {
+      PhysicalResourceId: physicalResourceId(tableName),
+      Data: {
+        Created: String(result.created.length),
+        Updated: String(result.updated.length),
+        Deleted: String(result.deleted.length),
+        Unchanged: String(result.unchanged.length),
+      },
+    };
+  };
+}
+
+export const handler = createHandler(createDynamoClient(), logger);

@@ -1,0 +1,127 @@
+/**
+ * The whole loop a marketer runs with `npm start`, over real HTTP: click -> redirect ->
+ * postback -> pixel -> duplicate -> refund -> report, with the queue and the refusals.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { collect, reportClicks, reportConversions } from '../../lambda/adapters/report-source';
+import { createDynamoClient } from '../../lambda/adapters/dynamodb-store';
+import { campaignReport } from '../../lambda/core/report';
+import { startLocalTracker, type LocalTracker } from '../../lambda/local/server';
+import { loadConfig } from '../../config/load';
+import { scanAll } from '../support/dynamo';
+
+const run = promisify(execFile);
+let tracker: LocalTracker;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'cv-e2e-'));
+  tracker = await startLocalTracker({ config: loadConfig(), dataDir, port: 0, dynamoPort: 0 });
+});
+
+afterAll(async () => {
+  await tracker?.close();
+});
+
+const http = (path: string, init: RequestInit = {}) => fetch(`${tracker.url}${path}`, { redirect: 'manual', ...init });
+
+async function click(query = ''): Promise<string> {
+  const response = await http(`/click/demo${query}`);
+  expect(response.status).toBe(302);
+  const location = response.headers.get('location') ?? '';
+  expect(location.startsWith('https://www.digistore24.com/redir/123456/demo-affiliate/?cid=')).toBe(true);
+  return new URL(location).searchParams.get('cid') ?? '';
+}
+
+async function report() {
+  const client = createDynamoClient(tracker.dynamo.endpoint);
+  return campaignReport(
+    await collect(reportClicks(client, tracker.tables.clicks)),
+    await collect(reportConversions(client, tracker.tables.conversions)),
+  );
+}
+
+describe('npm start, end to end', () => {
+  it('counts a Digistore24 sale once, its refund against it, and explains everything else', async () => {
+    const cid = await click('?sub1=adset-1&fbclid=FB1&cost=0.10');
+    await click('?sub1=adset-2');
+
+    // The order-form pixel, exactly as Digistore24 calls it.
+    const pixel = await http(`/postback?format=img&clickid=${cid}&type=InitiateCheckout`);
+    expect(pixel.status).toBe(200);
+    expect(pixel.headers.get('content-type')).toBe('image/gif');
+    expect(Buffer.from(await pixel.arrayBuffer()).subarray(0, 6).toString()).toBe('GIF89a');
+
+    // The S2S postback URL from the README with {transaction_type} appended, as Digistore24 fills it.
+    const sale = `/postback?clickid=${cid}&sum=23.50&currency=EUR&txid=98765431&type=payment`;
+    expect(await (await http(sale)).text()).toBe('OK\n');
+    const again = await http(sale);
+    expect(again.status).toBe(200);
+    expect(await again.text()).toMatch(/^OK duplicate/);
+
+    const refund = await http('/postback', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `clickid=${cid}&sum=-23.50&currency=EUR&txid=98765999&type=refund`,
+    });
+    expect(refund.status).toBe(200);
+
+    // Digistore24's "Test" button: the click id is still the macro.
+    const test = await http('/postback?clickid=%7Bcid%7D&type=payment');
+    expect(test.status).toBe(200);
+    expect(await test.text()).toMatch(/^Test postback received/);
+
+    // Bad input: 400, named parameter, nothing stored.
+    const bad = await http(`/postback?clickid=${cid}&type=payment&sum=12abc`);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('sum: "12abc" is not a decimal number');
+
+    // Unknown type and unknown click are kept in the queue.
+    expect((await http(`/postback?clickid=${cid}&type=Purchase&sum=1`)).status).toBe(202);
+    expect((await http('/postback?clickid=01AAAAAAAAAAAAAAAAAAAAAAAA&type=payment&sum=1')).status).toBe(202);
+
+    expect(await report()).toEqual([{ campaignId: 'demo', clicks: 2, conversions: { payment: 1, refund: 1 }, revenue: { EUR: 0 } }]);
+    const stored = await scanAll(createDynamoClient(tracker.dynamo.endpoint), tracker.tables.conversions);
+    expect(stored.map((c) => c.conversionKey).sort()).toEqual(['InitiateCheckout|', 'payment|98765431', 'refund|98765999']);
+
+    const queued = await tracker.deadLetters.list();
+    expect(queued.map((m) => m.reason)).toEqual(['unknown_type', 'unknown_click']);
+    expect(queued[0]?.request.query).toBe(`clickid=${cid}&type=Purchase&sum=1`);
+  });
+
+  it('prints the report and the queue from the CLIs', async () => {
+    const { DYNAMODB_ENDPOINT: _testDynamo, ...inherited } = process.env;
+    const env = {
+      ...inherited,
+      TRACKER_DATA_DIR: dataDir,
+      DYNAMODB_PORT: String(tracker.dynamo.port),
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const tsx = join(__dirname, '../../node_modules/.bin/tsx');
+    const reportOut = await run(tsx, ['scripts/report.ts', '--local', '--json'], { env, cwd: join(__dirname, '../..') });
+    expect(JSON.parse(reportOut.stdout)).toEqual(await report());
+    const table = await run(tsx, ['scripts/report.ts', '--local'], { env, cwd: join(__dirname, '../..') });
+    expect(table.stdout).toMatch(/^campaign\s+clicks\s+conversions\s+revenue\n/);
+    expect(table.stdout).toContain('payment=1 refund=1');
+
+    const dlq = await run(tsx, ['scripts/dlq.ts', '--local', '--json'], { env, cwd: join(__dirname, '../..') });
+    expect((JSON.parse(dlq.stdout) as { reason: string }[]).map((m) => m.reason)).toEqual(['unknown_type', 'unknown_click']);
+  }, 60_000);
+
+  it('keeps redirecting when storage is down, and queues the click and the postback', async () => {
+    const before = (await tracker.deadLetters.list()).length;
+    await tracker.dynamo.close();
+    const cid = await click('?sub1=during-outage');
+    const postback = await http(`/postback?clickid=${cid}&type=payment&sum=5&txid=OUT-1`);
+    expect(postback.status).toBe(202);
+    const queued = (await tracker.deadLetters.list()).slice(before);
+    expect(queued).toEqual([
+      expect.objectContaining({ kind: 'click', reason: 'storage_error', clickId: cid, click: expect.objectContaining({ clickId: cid, subs: { sub1: 'during-outage' } }) }),
+      expect.objectContaining({ kind: 'postback', reason: 'storage_error', clickId: cid }),
+    ]);
+  });
+});
