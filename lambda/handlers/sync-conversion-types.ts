@@ -78,4 +78,7 @@ export function createHandler(client: DynamoDBClient, logger: Logger) {
   };
 }
 
-export const handler = createHandler(createDynamoClient(), logger);
+let live: ReturnType<typeof createHandler> | undefined;
+/** The Lambda entry point; the client is created on first use (the stack imports PROPERTY from here). */
+export const handler = (event: CloudFormationCustomResourceEvent): Promise<SyncResponse> =>
+  (live ??= createHandler(createDynamoClient(), logger))(event);

@@ -1,0 +1,116 @@
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ROUTES } from '../lambda/contract';
+
+export interface TrackerApiProps {
+  /** Handles `GET /click/{campaignId}`. */
+  readonly clickFunction: lambda.IFunction;
+  /** Handles `GET /postback` and `POST /postback`. */
+  readonly postbackFunction: lambda.IFunction;
+  /** Default-stage throttling, applied to every route. */
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Retention of the access log group. */
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * One access-log line per request, as JSON. No query string (it carries click ids and amounts),
+ * no user agent; `ip` is the CloudFront edge, not the visitor.
+ */
+export const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTimeEpoch',
+  httpMethod: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationError: '$context.integrationErrorMessage',
+  errorMessage: '$context.error.message',
+  ip: '$context.identity.sourceIp',
+  protocol: '$context.protocol',
+} as const;
+
+/** `'GET /click/{campaignId}'` -> `{ method: GET, path: '/click/{campaignId}' }` */
+export function parseRouteKey(routeKey: string): { method: apigw.HttpMethod; path: string } {
+  const [method, path, ...rest] = routeKey.split(' ');
+  const methods = Object.values(apigw.HttpMethod) as string[];
+  if (method === undefined || path === undefined || rest.length > 0 || !methods.includes(method) || !path.startsWith('/')) {
+    throw new Error(`TrackerApi: route key must be "<METHOD> /path", got "${routeKey}"`);
+  }
+  return { method: method as apigw.HttpMethod, path };
+}
+
+/**
+ * The HTTP API behind CloudFront: the three routes of lambda/contract.ts (payload format 2.0),
+ * a `$default` stage with throttling and JSON access logs. Nothing else is routed: any other
+ * path gets API Gateway's 404 without invoking a function.
+ */
+export class TrackerApi extends Construct {
+  readonly api: apigw.HttpApi;
+  readonly stage: apigw.HttpStage;
+  readonly accessLogs: logs.LogGroup;
+  /** Host name of the execute-api endpoint, used as the CloudFront origin. */
+  readonly originDomainName: string;
+
+  constructor(scope: Construct, id: string, props: TrackerApiProps) {
+    super(scope, id);
+    const { rateLimit, burstLimit } = props.throttle;
+    if (!Number.isInteger(rateLimit) || rateLimit < 1 || !Number.isInteger(burstLimit) || burstLimit < 1) {
+      throw new Error(`TrackerApi: throttle limits must be positive whole numbers, got ${rateLimit}/${burstLimit}`);
+    }
+
+    this.api = new apigw.HttpApi(this, 'HttpApi', {
+      description: 'Clickvault click and postback endpoints (reached through CloudFront)',
+      createDefaultStage: false,
+    });
+
+    const click = new HttpLambdaIntegration('Click', props.clickFunction);
+    const postback = new HttpLambdaIntegration('Postback', props.postbackFunction);
+    const integrations: Record<keyof typeof ROUTES, HttpLambdaIntegration> = {
+      click,
+      postbackGet: postback,
+      postbackPost: postback,
+    };
+    for (const [name, routeKey] of Object.entries(ROUTES) as [keyof typeof ROUTES, string][]) {
+      const { method, path } = parseRouteKey(routeKey);
+      for (const route of this.api.addRoutes({ path, methods: [method], integration: integrations[name] })) {
+        Validations.of(route).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'Public tracking endpoints by design: ad clicks come from anonymous visitors and Digistore24 postbacks ' +
+            'and the order-form pixel cannot send credentials. Only requests through our CloudFront distribution ' +
+            'are served (the functions check the secret origin-verify header), input is validated, unknown ' +
+            'campaigns are refused, and the stage is throttled.',
+        });
+      }
+    }
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.stage = new apigw.HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit, burstLimit },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+
+    const stack = Stack.of(this);
+    this.originDomainName = `${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
+  }
+}

@@ -1,0 +1,105 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import { Construct } from 'constructs';
+
+export interface TrackerDistributionProps {
+  /** Host name of the API (execute-api) that CloudFront forwards to. */
+  readonly originDomainName: string;
+  /** Origin custom header CloudFront adds to every request: name and (dynamic-reference) value. */
+  readonly originVerifyHeader: { readonly name: string; readonly value: string };
+  /**
+   * Custom domain and its us-east-1 certificate.
+   * @default - the distribution's *.cloudfront.net domain
+   */
+  readonly domain?: { readonly domainName: string; readonly certificate: acm.ICertificate };
+  /** ARN of a global WAFv2 web ACL. @default - none */
+  readonly webAclArn?: string;
+}
+
+/**
+ * CloudFront in front of the API: the tracking domain's TLS endpoint.
+ *
+ * - Nothing is cached (CachingDisabled): every click and postback reaches the functions.
+ * - Origin request policy AllViewerExceptHostHeader: every query string, cookie and viewer
+ *   header goes to the origin except Host (API Gateway answers 403 to a foreign Host), plus the
+ *   CloudFront headers - among them CloudFront-Viewer-Country and CloudFront-Viewer-Address,
+ *   which the click handler records.
+ * - Viewers: HTTPS only (HTTP redirects), TLS 1.2+ on the custom domain, HTTP/2 and HTTP/3,
+ *   all methods (Digistore24 may POST postbacks).
+ * - Origin: HTTPS only with TLS 1.2, plus the secret origin-verify header.
+ */
+export class TrackerDistribution extends Construct {
+  readonly distribution: cloudfront.Distribution;
+
+  constructor(scope: Construct, id: string, props: TrackerDistributionProps) {
+    super(scope, id);
+
+    const origin = new origins.HttpOrigin(props.originDomainName, {
+      protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+      originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+      customHeaders: { [props.originVerifyHeader.name]: props.originVerifyHeader.value },
+      readTimeout: Duration.seconds(30),
+    });
+
+    this.distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: 'Clickvault tracking domain',
+      defaultBehavior: {
+        origin,
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+        cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
+        cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+        originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+        compress: true,
+      },
+      domainNames: props.domain ? [props.domain.domainName] : undefined,
+      certificate: props.domain?.certificate,
+      // Only meaningful with our own certificate; the *.cloudfront.net one has a fixed policy.
+      ...(props.domain
+        ? { minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021, sslSupportMethod: cloudfront.SSLMethod.SNI }
+        : {}),
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      enableIpv6: true,
+      // Ad traffic comes from anywhere; the price class only changes which edges serve it.
+      priceClass: cloudfront.PriceClass.PRICE_CLASS_ALL,
+      webAclId: props.webAclArn,
+    });
+
+    const suppressions = [
+      {
+        id: 'AwsSolutions-CFR1',
+        reason:
+          'No geo restriction by design: ad clicks and Digistore24 postbacks come from every country, and the click ' +
+          'handler records the viewer country instead of blocking it.',
+      },
+      {
+        id: 'AwsSolutions-CFR3',
+        reason:
+          'Every request CloudFront forwards is logged by the API stage (JSON access log with retention) and by the ' +
+          'functions; nothing is cached, so CloudFront serves nothing the origin does not see. Standard logging would ' +
+          'need an ACL-enabled S3 bucket and keep visitor IP addresses in a second place, which the config ' +
+          '(defaults.ipStorage) deliberately limits.',
+      },
+    ];
+    if (props.webAclArn === undefined) {
+      suppressions.push({
+        id: 'AwsSolutions-CFR2',
+        reason:
+          'WAF is opt-in (-c webAclArn=<global web ACL ARN>): a web ACL costs more per month than the rest of a small ' +
+          'tracker. Without it, abuse is bounded by the API stage throttling, the functions only accept known ' +
+          'campaigns and well-formed postbacks, and requests that bypass CloudFront are refused (origin-verify header).',
+      });
+    }
+    if (props.domain === undefined) {
+      suppressions.push({
+        id: 'AwsSolutions-CFR4',
+        reason:
+          'Only without a custom domain: the default *.cloudfront.net certificate has a CloudFront-fixed security ' +
+          'policy (TLSv1) that cannot be changed. With -c domainName=... the distribution uses TLSv1.2_2021.',
+      });
+    }
+    Validations.of(this.distribution).acknowledge(...suppressions);
+  }
+}

@@ -1,0 +1,138 @@
+import { join } from 'node:path';
+import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { BUNDLED_CONFIG_FILE, ENV } from '../lambda/contract';
+import type { LogLevel } from './settings';
+
+/** Repository root: where package-lock.json and the lambda/ sources live. */
+export const PROJECT_ROOT = join(__dirname, '..');
+
+/** The runtime every function uses (the newest Node.js the installed CDK knows, arm64). */
+export const TRACKER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+export interface TrackerFunctionProps {
+  /** Handler file, relative to the repository root, e.g. `lambda/handlers/click.ts` (export `handler`). */
+  readonly entry: string;
+  readonly description: string;
+  /** Memory in MB. */
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+  /** Powertools log level. */
+  readonly logLevel: LogLevel;
+  /** X-Ray active tracing. @default false */
+  readonly tracing?: boolean;
+  /**
+   * Validated tracker config (JSON file) copied into the bundle as `tracker-config.json`; the
+   * function then finds it through TRACKER_CONFIG. @default - no config in the bundle
+   */
+  readonly configFile?: string;
+  readonly environment?: Record<string, string>;
+}
+
+const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * A NodejsFunction with Clickvault's defaults, so each function declaration is a few lines:
+ * Node.js 24 on arm64, esbuild bundling on the local machine (never Docker), minified with
+ * source maps, the AWS SDK bundled (a pinned version instead of whatever the runtime ships),
+ * an explicit log group with retention, and an execution role that may write to that log group
+ * and nothing else until the function is granted more with `useTable` / `useQueue`.
+ *
+ * The log group and the role are created next to the function (ids `<id>Logs`, `<id>Role`)
+ * because a subclass cannot add children before `super()`.
+ */
+export class TrackerFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: TrackerFunctionProps) {
+    if (!/^[a-z0-9/_.-]+\.ts$/i.test(props.entry)) {
+      throw new Error(`TrackerFunction ${id}: entry must be a .ts file relative to the repository root, got "${props.entry}"`);
+    }
+    if (props.memorySize < 128 || props.memorySize > 10240) {
+      throw new Error(`TrackerFunction ${id}: memorySize must be 128-10240 MB, got ${props.memorySize}`);
+    }
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      // Kept after `cdk destroy` as an audit trail; they still expire after the retention period.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${id}: its own log group plus the grants listed in its policy`,
+    });
+    // Instead of the AWSLambdaBasicExecutionRole managed policy (logs:* on every log group):
+    // write access to this function's own log group only.
+    logGroup.grantWrite(role);
+
+    const configFile = props.configFile;
+    super(scope, id, {
+      entry: join(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      description: props.description,
+      runtime: TRACKER_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role,
+      logGroup,
+      tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'clickvault',
+        POWERTOOLS_LOG_LEVEL: props.logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...(configFile ? { [ENV.trackerConfig]: `/var/task/${BUNDLED_CONFIG_FILE}` } : {}),
+        ...props.environment,
+      },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.CJS,
+        minify: true,
+        sourceMap: true,
+        // Stack traces map to file:line without shipping the sources themselves.
+        sourcesContent: false,
+        bundleAwsSDK: true,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir: string, outputDir: string) =>
+            configFile ? [`cp ${shellQuote(configFile)} ${shellQuote(join(outputDir, BUNDLED_CONFIG_FILE))}`] : [],
+        },
+      },
+    });
+    if (props.tracing) {
+      // Lambda adds xray:PutTraceSegments and xray:PutTelemetryRecords on "*" to the role; the
+      // stack tests check that no other statement uses "*".
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Only the X-Ray statement Lambda adds for active tracing (xray:PutTraceSegments, xray:PutTelemetryRecords): ' +
+          'these actions do not support resource-level permissions, so "*" is the only possible resource.',
+      });
+    }
+  }
+
+  /**
+   * Grants exactly `actions` on the table itself (no index ARNs, no KMS: the tables use
+   * AWS-owned keys) and sets the variable that carries the table name.
+   */
+  useTable(table: dynamodb.ITable, envName: string, actions: readonly string[]): this {
+    iam.Grant.addToPrincipal({ grantee: this, actions: [...actions], resourceArns: [table.tableArn] });
+    this.addEnvironment(envName, table.tableName);
+    return this;
+  }
+
+  /** Allows sqs:SendMessage on the queue and sets DEAD_LETTER_QUEUE_URL. */
+  useDeadLetterQueue(queue: sqs.IQueue): this {
+    iam.Grant.addToPrincipal({ grantee: this, actions: ['sqs:SendMessage'], resourceArns: [queue.queueArn] });
+    if (queue.encryptionMasterKey) queue.encryptionMasterKey.grantEncrypt(this);
+    this.addEnvironment(ENV.deadLetterQueueUrl, queue.queueUrl);
+    return this;
+  }
+}

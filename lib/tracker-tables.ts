@@ -1,0 +1,76 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import {
+  TABLE_DEFINITIONS,
+  type KeyDefinition,
+  type TableDefinition,
+} from '../lambda/adapters/table-definitions';
+
+/** Per-table protection on top of what every table gets. */
+const PROTECTION: Record<TableDefinition['id'], { deletionProtection: boolean; description: string }> = {
+  // Clicks are needed to attribute conversions for `clickRetentionDays`; losing them loses revenue.
+  clicks: { deletionProtection: true, description: 'clicks' },
+  // Conversions are the business record: never deleted by accident.
+  conversions: { deletionProtection: true, description: 'conversions' },
+  // Rebuilt from the config by every deploy, so it needs no deletion protection.
+  conversionTypes: { deletionProtection: false, description: 'conversion types' },
+};
+
+const attributeType = (key: KeyDefinition): dynamodb.Attribute => ({
+  name: key.name,
+  type: key.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER,
+});
+
+/**
+ * The DynamoDB tables, built from the same TABLE_DEFINITIONS the local run and the tests use:
+ * on-demand, encrypted at rest with an AWS-owned key (no KMS cost, no key to manage),
+ * point-in-time recovery on every table, deletion protection on the data tables, and all of
+ * them retained when the stack is deleted. CDK generates the physical names.
+ */
+export class TrackerTables extends Construct {
+  readonly clicks: dynamodb.Table;
+  readonly conversions: dynamodb.Table;
+  readonly conversionTypes: dynamodb.Table;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const tables = new Map<TableDefinition['id'], dynamodb.Table>();
+    for (const def of TABLE_DEFINITIONS) {
+      const protection = PROTECTION[def.id];
+      const table = new dynamodb.Table(this, tableConstructId(def), {
+        partitionKey: attributeType(def.partitionKey),
+        sortKey: def.sortKey ? attributeType(def.sortKey) : undefined,
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption: dynamodb.TableEncryption.DEFAULT,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        deletionProtection: protection.deletionProtection,
+        timeToLiveAttribute: def.ttlAttribute,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      for (const index of def.globalIndexes) {
+        table.addGlobalSecondaryIndex({
+          indexName: index.indexName,
+          partitionKey: attributeType(index.partitionKey),
+          sortKey: index.sortKey ? attributeType(index.sortKey) : undefined,
+          projectionType: dynamodb.ProjectionType.INCLUDE,
+          nonKeyAttributes: [...index.include],
+        });
+      }
+      tables.set(def.id, table);
+    }
+    const get = (key: TableDefinition['id']): dynamodb.Table => {
+      const table = tables.get(key);
+      if (!table) throw new Error(`TrackerTables: no table definition for "${key}"`);
+      return table;
+    };
+    this.clicks = get('clicks');
+    this.conversions = get('conversions');
+    this.conversionTypes = get('conversionTypes');
+  }
+}
+
+/** `clicks` -> `Clicks`, `conversionTypes` -> `ConversionTypes`. */
+export function tableConstructId(def: Pick<TableDefinition, 'id'>): string {
+  return def.id.charAt(0).toUpperCase() + def.id.slice(1);
+}
