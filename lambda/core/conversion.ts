@@ -1,0 +1,141 @@
+/**
+ * Recording one conversion, whatever brought it (S2S postback, pixel, IPN): look up the type,
+ * find the click, compute the revenue, store it once. Anything that cannot be recorded is
+ * handed to `keep` (the dead-letter queue) with the reason.
+ */
+import type { ConversionType } from '../../config/schema';
+import { abs, negate } from './decimal';
+import { mintId } from './ids';
+import {
+  UNATTRIBUTED_CLICK_ID,
+  type ClickReader,
+  type ConversionRecord,
+  type ConversionSource,
+  type ConversionStore,
+  type ConversionTypeSource,
+  type DeadLetterReason,
+} from './model';
+
+export interface ConversionDeps {
+  clicks: ClickReader;
+  conversions: ConversionStore;
+  types: ConversionTypeSource;
+  defaultCurrency: string;
+  newId?: (now: number) => string;
+}
+
+export interface ConversionRequest {
+  /** Undefined: an organic sale (no click id). */
+  clickId?: string;
+  type: string;
+  /** Canonical decimal as sent; the sign is taken from the type. */
+  sum: string;
+  currency?: string;
+  txid?: string;
+  status?: string;
+  source: ConversionSource;
+}
+
+/** What `keep` reports: the failure was kept for replay, or it could not be. */
+export type KeepResult = { kept: true } | { kept: false; error: string };
+
+export type ConversionOutcome =
+  | { status: 'recorded'; conversion: ConversionRecord }
+  | { status: 'duplicate'; conversion: ConversionRecord }
+  | { status: 'queued'; reason: DeadLetterReason; detail: string; advice: string }
+  | { status: 'unavailable'; reason: DeadLetterReason; detail: string; error: string };
+
+/** Revenue as stored: the sign comes from the type, never from the sender. */
+export function revenueFor(type: ConversionType, sum: string): string {
+  switch (type.revenue) {
+    case 'add':
+      return abs(sum);
+    case 'subtract':
+      return sum === '0' ? '0' : negate(abs(sum));
+    case 'ignore':
+      return '0';
+  }
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+export async function recordConversion(
+  request: ConversionRequest,
+  now: Date,
+  deps: ConversionDeps,
+  keep: (reason: DeadLetterReason, detail: string) => Promise<KeepResult>,
+): Promise<ConversionOutcome> {
+  const fail = async (reason: DeadLetterReason, detail: string, advice: string): Promise<ConversionOutcome> => {
+    const kept = await keep(reason, detail);
+    return kept.kept ? { status: 'queued', reason, detail, advice } : { status: 'unavailable', reason, detail, error: kept.error };
+  };
+  const retryAdvice = 'It will be recorded when the queue is replayed.';
+
+  let type: ConversionType | undefined;
+  try {
+    type = await deps.types.getConversionType(request.type);
+  } catch (err) {
+    return fail('storage_error', `conversion types could not be read (${errorText(err)})`, retryAdvice);
+  }
+  if (!type) {
+    return fail(
+      'unknown_type',
+      `unknown conversion type "${request.type}" (names are case-sensitive)`,
+      'Add it to conversionTypes in the tracker config, deploy, then replay the queue.',
+    );
+  }
+
+  const base = {
+    type: type.name,
+    revenue: revenueFor(type, request.sum),
+    currency: request.currency ?? deps.defaultCurrency,
+    counted: type.countsAsConversion,
+    source: request.source,
+    createdAt: now.toISOString(),
+    ...(request.txid !== undefined ? { txid: request.txid } : {}),
+    ...(request.status !== undefined ? { status: request.status } : {}),
+  };
+  let conversion: ConversionRecord;
+  if (request.clickId !== undefined) {
+    let click;
+    try {
+      click = await deps.clicks.getClick(request.clickId);
+    } catch (err) {
+      return fail('storage_error', `the click could not be read (${errorText(err)})`, retryAdvice);
+    }
+    if (!click) {
+      return fail(
+        'unknown_click',
+        `no click with id "${request.clickId}" is stored (never made here, expired, or its own write is still queued)`,
+        'Replay the queue once the click is stored.',
+      );
+    }
+    conversion = {
+      ...base,
+      clickId: click.clickId,
+      conversionKey: `${type.name}|${request.txid ?? ''}`,
+      attributed: true,
+      campaignId: click.campaignId,
+      offerId: click.offerId,
+      channelId: click.channelId,
+    };
+  } else {
+    // An organic sale: counted so revenue totals match Digistore24's. Without a txid a retry
+    // cannot be told from a new sale, so each one gets its own key.
+    conversion = {
+      ...base,
+      clickId: UNATTRIBUTED_CLICK_ID,
+      conversionKey: `${type.name}|${request.txid ?? `~${(deps.newId ?? mintId)(now.getTime())}`}`,
+      attributed: false,
+    };
+  }
+
+  try {
+    const result = await deps.conversions.putConversion(conversion);
+    return { status: result === 'duplicate' ? 'duplicate' : 'recorded', conversion };
+  } catch (err) {
+    return fail('storage_error', `the conversion could not be stored (${errorText(err)})`, retryAdvice);
+  }
+}
