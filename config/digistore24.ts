@@ -25,3 +25,13 @@ export const digistore24ConversionTypes: readonly ConversionTypeInput[] = [
   { name: 'aborted', countsAsConversion: true, revenue: 'ignore', forwardToChannel: false },
   { name: 'InitiateCheckout', countsAsConversion: false, revenue: 'ignore', forwardToChannel: false },
 ];
+
+/**
+ * The extra types the Digistore24 IPN maps its subscription events to (see
+ * `digistore24.ipn.events`): tracked, not counted as sales, no revenue.
+ */
+export const digistore24IpnConversionTypes: readonly ConversionTypeInput[] = [
+  { name: 'payment_missed', countsAsConversion: false, revenue: 'ignore', forwardToChannel: false },
+  { name: 'rebill_cancelled', countsAsConversion: false, revenue: 'ignore', forwardToChannel: false },
+  { name: 'rebill_resumed', countsAsConversion: false, revenue: 'ignore', forwardToChannel: false },
+];

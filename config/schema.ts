@@ -5,7 +5,19 @@
  * invalid config fails loudly with the exact path of the problem, e.g.
  * `campaigns[1].offers[0].offer: "x" is not a defined offer`.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
+
+/** `203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32` */
+export function isCidr(range: string): boolean {
+  const [address = '', bits, extra] = range.split('/');
+  if (extra !== undefined) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
 
 /** Ids used in URLs and keys: letters, digits, `_` and `-`. */
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -97,6 +109,77 @@ export const conversionTypeSchema = z.strictObject({
   forwardToChannel: z.boolean().default(false),
 });
 
+/**
+ * Where a secret lives. In AWS it is read from Secrets Manager (name or ARN) or SSM Parameter
+ * Store (a SecureString parameter name); the local run reads the environment variable `env`.
+ * Secret values never appear in the config, the repo or the logs.
+ */
+export const secretRefSchema = z
+  .strictObject({
+    secretsManager: z.string().min(1).max(2048).optional(),
+    ssmParameter: z.string().regex(/^[A-Za-z0-9_.\-/]{1,2048}$/, 'ssmParameter must be a parameter name such as /clickvault/ipn').optional(),
+    env: z.string().regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'env must be an environment variable name such as DS24_IPN_PASSPHRASE').optional(),
+  })
+  .superRefine((ref, ctx) => {
+    if (ref.secretsManager !== undefined && ref.ssmParameter !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'name either secretsManager or ssmParameter, not both' });
+    }
+    if (ref.secretsManager === undefined && ref.ssmParameter === undefined && ref.env === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'name where the secret lives: secretsManager, ssmParameter and/or env' });
+    }
+  });
+
+const IPN_EVENT = /^[a-z_]{1,64}$/;
+
+/** Default IPN event -> conversion type mapping. */
+export const DEFAULT_IPN_EVENTS: Record<string, { types: string[]; byOrderPosition: boolean }> = {
+  on_payment: { types: ['payment'], byOrderPosition: true },
+  on_refund: { types: ['refund'], byOrderPosition: false },
+  on_chargeback: { types: ['chargeback'], byOrderPosition: false },
+  on_payment_missed: { types: ['payment_missed'], byOrderPosition: false },
+  on_rebill_cancelled: { types: ['rebill_cancelled'], byOrderPosition: false },
+  on_rebill_resumed: { types: ['rebill_resumed'], byOrderPosition: false },
+};
+
+export const ipnSchema = z.strictObject({
+  /** The IPN passphrase set in Digistore24; locally DS24_IPN_PASSPHRASE. */
+  passphrase: secretRefSchema.default({ env: 'DS24_IPN_PASSPHRASE' }),
+  /**
+   * Event -> conversion types. `byOrderPosition` adds initial_sale or upsell for the first
+   * payment of an order item (upsell_no > 0 means upsell). Events not listed are answered OK
+   * and ignored.
+   */
+  events: z
+    .record(
+      z.string().regex(IPN_EVENT, 'event names are lower-case, e.g. on_payment'),
+      z.strictObject({ types: z.array(z.string()).max(5), byOrderPosition: z.boolean().default(false) }),
+    )
+    .default(DEFAULT_IPN_EVENTS),
+  /** Where the click id is looked for, in order. */
+  clickIdFields: z.array(z.enum(['cid', 'custom', 'trackingkey'])).min(1).default(['cid', 'custom', 'trackingkey']),
+  /** Which amount becomes the conversion's revenue. */
+  revenueField: z.enum(['amount_brutto', 'amount_netto', 'amount_vendor', 'amount_affiliate']).default('amount_brutto'),
+  /** Store the buyer's name, e-mail and address on the conversion (off: nothing personal is kept). */
+  storeBuyerData: z.boolean().default(false),
+});
+
+export const postbackSourceSchema = z.strictObject({
+  id: id('postback source id'),
+  /**
+   * Accepted keys (the `key` query parameter, or the path `/postback/<key>`). More than one
+   * lets a key be rotated without losing postbacks.
+   */
+  keys: z.array(secretRefSchema).min(1).max(5),
+  /** If set, only these addresses or CIDR ranges may post with this source's keys. */
+  allowedIps: z.array(z.string()).max(100).optional(),
+});
+
+export const postbackProtectionSchema = z.strictObject({
+  /** When true, a postback without a valid key is refused (403); when false, keys are checked if given. */
+  required: z.boolean().default(true),
+  sources: z.array(postbackSourceSchema).min(1),
+});
+
 export const defaultsSchema = z.strictObject({
   /** ISO 4217 currency used when a postback does not name one. */
   currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be a 3-letter ISO code such as EUR').default('EUR'),
@@ -113,6 +196,10 @@ export const trackerConfigSchema = z
     offers: z.array(offerSchema).min(1, 'define at least one offer'),
     campaigns: z.array(campaignSchema).min(1, 'define at least one campaign'),
     conversionTypes: z.array(conversionTypeSchema).min(1, 'define at least one conversion type'),
+    /** Digistore24 IPN for vendors (POST /ipn/digistore24); absent: the endpoint answers 404. */
+    digistore24: z.strictObject({ ipn: ipnSchema.optional() }).optional(),
+    /** Keys and address allowlists for /postback; absent: postbacks are not authenticated. */
+    postbackProtection: postbackProtectionSchema.optional(),
   })
   .superRefine((config, ctx) => {
     const unique = (items: { id?: string; name?: string }[], key: 'id' | 'name', where: string) => {
@@ -130,6 +217,33 @@ export const trackerConfigSchema = z
     unique(config.offers, 'id', 'offers');
     unique(config.campaigns, 'id', 'campaigns');
     unique(config.conversionTypes, 'name', 'conversionTypes');
+
+    const typeNames = new Set(config.conversionTypes.map((t) => t.name));
+    const ipn = config.digistore24?.ipn;
+    if (ipn) {
+      for (const [event, mapping] of Object.entries(ipn.events)) {
+        mapping.types.forEach((type, j) => {
+          if (!typeNames.has(type)) {
+            ctx.addIssue({ code: 'custom', path: ['digistore24', 'ipn', 'events', event, 'types', j], message: `"${type}" is not a defined conversion type` });
+          }
+        });
+        if (mapping.byOrderPosition) {
+          for (const type of ['initial_sale', 'upsell']) {
+            if (!typeNames.has(type)) {
+              ctx.addIssue({ code: 'custom', path: ['digistore24', 'ipn', 'events', event, 'byOrderPosition'], message: `needs the conversion type "${type}"` });
+            }
+          }
+        }
+      }
+    }
+    config.postbackProtection?.sources.forEach((source, i) => {
+      source.allowedIps?.forEach((range, j) => {
+        if (!isCidr(range)) {
+          ctx.addIssue({ code: 'custom', path: ['postbackProtection', 'sources', i, 'allowedIps', j], message: `"${range}" is not an IP address or CIDR range` });
+        }
+      });
+    });
+    unique(config.postbackProtection?.sources ?? [], 'id', 'postbackProtection.sources');
 
     const channels = new Set(config.trafficChannels.map((c) => c.id));
     const offers = new Set(config.offers.map((o) => o.id));
@@ -163,6 +277,9 @@ export type Campaign = TrackerConfig['campaigns'][number];
 export type ConversionType = z.output<typeof conversionTypeSchema>;
 export type ConversionTypeInput = z.input<typeof conversionTypeSchema>;
 export type IpStorage = TrackerConfig['defaults']['ipStorage'];
+export type SecretRef = z.output<typeof secretRefSchema>;
+export type IpnConfig = z.output<typeof ipnSchema>;
+export type PostbackProtection = z.output<typeof postbackProtectionSchema>;
 
 export class ConfigError extends Error {
   constructor(

@@ -24,4 +24,5 @@ export const ROUTES = {
   click: 'GET /click/{campaignId}',
   postbackGet: 'GET /postback',
   postbackPost: 'POST /postback',
+  ipn: 'POST /ipn/digistore24',
 } as const;

@@ -34,6 +34,7 @@ export interface ConversionRequest {
   txid?: string;
   status?: string;
   source: ConversionSource;
+  buyer?: Record<string, string>;
 }
 
 /** What `keep` reports: the failure was kept for replay, or it could not be. */
@@ -96,6 +97,7 @@ export async function recordConversion(
     createdAt: now.toISOString(),
     ...(request.txid !== undefined ? { txid: request.txid } : {}),
     ...(request.status !== undefined ? { status: request.status } : {}),
+    ...(request.buyer !== undefined ? { buyer: request.buyer } : {}),
   };
   let conversion: ConversionRecord;
   if (request.clickId !== undefined) {

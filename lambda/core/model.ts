@@ -34,7 +34,7 @@ export interface ClickRecord {
   ip?: string;
 }
 
-export type ConversionSource = 'postback' | 'pixel';
+export type ConversionSource = 'postback' | 'pixel' | 'ipn';
 
 /** One stored conversion. */
 export interface ConversionRecord {
@@ -56,6 +56,8 @@ export interface ConversionRecord {
   campaignId?: string;
   offerId?: string;
   channelId?: string;
+  /** Buyer details from an IPN, only when the config's storeBuyerData allows it. */
+  buyer?: Record<string, string>;
 }
 
 export type PutResult = 'stored' | 'duplicate';
@@ -90,7 +92,7 @@ export interface RawRequest {
   headers: Record<string, string>;
 }
 
-export type DeadLetterKind = 'click' | 'postback';
+export type DeadLetterKind = 'click' | 'postback' | 'ipn';
 export type DeadLetterReason = 'storage_error' | 'unknown_type' | 'unknown_click';
 
 /** What the dead-letter queue keeps: enough to explain the failure and replay it. */
@@ -104,6 +106,10 @@ export interface DeadLetterMessage {
   detail: string;
   receivedAt: string;
   clickId?: string;
+  /**
+   * The request as it arrived. For kind "ipn" the body holds only the fields needed to replay
+   * it (no buyer data), its signature was verified on arrival, and replay does not re-check it.
+   */
   request: RawRequest;
   /** For kind "click": the click exactly as it was to be stored (the visitor already has its id). */
   click?: ClickRecord;

@@ -9,6 +9,8 @@ import { ENV, TABLE_ENV } from '../contract';
 import type { ClickDeps } from '../core/click';
 import type { DeadLetterSink } from '../core/model';
 import type { PostbackDeps } from '../core/postback';
+import type { IpnDeps } from '../core/ipn';
+import { CachedSecretReader } from '../adapters/secrets';
 import { compileConfig } from '../core/tracker-config';
 import { logger } from '../logger';
 
@@ -42,6 +44,24 @@ export function postbackDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Postb
   const client = createDynamoClient();
   const config = loadConfig(requireEnv(ENV.trackerConfig, env));
   return {
+    clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
+    conversions: new DynamoConversionStore(client, requireEnv(TABLE_ENV.conversions, env)),
+    types: new DynamoConversionTypes(client, requireEnv(TABLE_ENV.conversionTypes, env)),
+    deadLetters: deadLettersFromEnv(env),
+    defaultCurrency: config.defaults.currency,
+  };
+}
+
+/** The IPN function's dependencies; undefined when the config has no digistore24.ipn section. */
+export function ipnDepsFromEnv(env: NodeJS.ProcessEnv = process.env): IpnDeps | undefined {
+  const config = loadConfig(requireEnv(ENV.trackerConfig, env));
+  const ipn = config.digistore24?.ipn;
+  if (!ipn) return undefined;
+  const client = createDynamoClient();
+  const secrets = new CachedSecretReader('aws', env);
+  return {
+    ipn,
+    passphrase: () => secrets.read(ipn.passphrase),
     clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
     conversions: new DynamoConversionStore(client, requireEnv(TABLE_ENV.conversions, env)),
     types: new DynamoConversionTypes(client, requireEnv(TABLE_ENV.conversionTypes, env)),

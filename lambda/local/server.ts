@@ -13,6 +13,8 @@ import { FileDeadLetterQueue } from '../adapters/file-dead-letter';
 import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
 import { createPostbackHandler } from '../handlers/postback';
+import { createIpnHandler } from '../handlers/ipn';
+import { CachedSecretReader } from '../adapters/secrets';
 import { logger } from '../logger';
 import { router } from './api-gateway';
 import { startDynalite, type EmbeddedDynamo } from './dynalite';
@@ -29,6 +31,8 @@ export interface LocalTrackerOptions {
   /** Keep DynamoDB in memory instead of under dataDir (tests). */
   inMemory?: boolean;
   tablePrefix?: string;
+  /** Where local secrets (DS24_IPN_PASSPHRASE, postback keys) are read from; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface LocalTracker {
@@ -55,20 +59,25 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const clicks = new DynamoClickStore(client, tables.clicks);
 
     const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: () => deadLetters, log: logger });
-    const postback = createPostbackHandler({
+    const conversionDeps = {
       clicks,
       conversions: new DynamoConversionStore(client, tables.conversions),
       // Local edits to the config take effect on restart, so the type cache can be short.
       types: new DynamoConversionTypes(client, tables.conversionTypes, 1000),
       deadLetters: () => deadLetters,
       defaultCurrency: options.config.defaults.currency,
-    });
+    };
+    const postback = createPostbackHandler(conversionDeps);
+    const ipnConfig = options.config.digistore24?.ipn;
+    const secrets = new CachedSecretReader('local', options.env ?? process.env);
+    const ipn = createIpnHandler(ipnConfig ? { ...conversionDeps, ipn: ipnConfig, passphrase: () => secrets.read(ipnConfig.passphrase) } : undefined);
     server = createServer(
       router(
         [
           { method: 'GET', path: '/click/{campaignId}', handler: click },
           { method: 'GET', path: '/postback', handler: postback },
           { method: 'POST', path: '/postback', handler: postback },
+          { method: 'POST', path: '/ipn/digistore24', handler: ipn },
         ],
         (err) => logger.error('local server error', { error: err as Error }),
       ),

@@ -97,3 +97,38 @@ describe('TRACKER_CONFIG', () => {
     expect(() => loadConfig(file)).toThrow(/Invalid tracker config \(.*bad\.json\):\n {2}- cannot read the config/);
   });
 });
+
+describe('digistore24.ipn and postbackProtection', () => {
+  it('fills IPN defaults and checks the mapped types exist', () => {
+    const c = valid();
+    c.digistore24 = { ipn: {} };
+    const parsed = parseConfig({ ...c, conversionTypes: [...c.conversionTypes, { name: 'payment_missed' }, { name: 'rebill_cancelled' }, { name: 'rebill_resumed' }] });
+    expect(parsed.digistore24?.ipn).toMatchObject({
+      passphrase: { env: 'DS24_IPN_PASSPHRASE' },
+      clickIdFields: ['cid', 'custom', 'trackingkey'],
+      revenueField: 'amount_brutto',
+      storeBuyerData: false,
+      events: { on_payment: { types: ['payment'], byOrderPosition: true } },
+    });
+    expect(problems(c)).toEqual([
+      'digistore24.ipn.events.on_payment_missed.types[0]: "payment_missed" is not a defined conversion type',
+      'digistore24.ipn.events.on_rebill_cancelled.types[0]: "rebill_cancelled" is not a defined conversion type',
+      'digistore24.ipn.events.on_rebill_resumed.types[0]: "rebill_resumed" is not a defined conversion type',
+    ]);
+  });
+
+  it('checks secret references and allowlists', () => {
+    const c = valid();
+    c.postbackProtection = {
+      sources: [
+        { id: 'ds24', keys: [{ secretsManager: 'a', ssmParameter: '/b' }, {}], allowedIps: ['203.0.113.0/24', '2001:db8::/129', 'nope'] },
+      ],
+    };
+    expect(problems(c)).toEqual([
+      'postbackProtection.sources[0].keys[0]: name either secretsManager or ssmParameter, not both',
+      'postbackProtection.sources[0].keys[1]: name where the secret lives: secretsManager, ssmParameter and/or env',
+      'postbackProtection.sources[0].allowedIps[1]: "2001:db8::/129" is not an IP address or CIDR range',
+      'postbackProtection.sources[0].allowedIps[2]: "nope" is not an IP address or CIDR range',
+    ]);
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * POST /ipn/digistore24: thin handler over core/ipn. Plain-text answers; `OK` first whenever
+ * Digistore24 should not retry.
+ */
+import { handleIpn, type IpnDeps, type IpnOutcome } from '../core/ipn';
+import { logger } from '../logger';
+import { FORBIDDEN_ORIGIN, fromTrustedOrigin, requestId, text, toRawRequest, type HttpEvent, type HttpResult } from './http';
+import { ipnDepsFromEnv, originSecretFromEnv } from './runtime';
+
+export interface IpnHandlerOptions {
+  originSecret?: string;
+  now?: () => Date;
+}
+
+export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerOptions = {}) {
+  return async (event: HttpEvent): Promise<HttpResult> => {
+    const reqId = requestId(event);
+    if (!fromTrustedOrigin(event, options.originSecret)) {
+      logger.warn('ipn refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_verify_failed' });
+      return text(403, FORBIDDEN_ORIGIN);
+    }
+    if (!deps) {
+      logger.warn('ipn refused', { requestId: reqId, outcome: 'not_configured' });
+      return text(404, 'Not found: this tracker has no digistore24.ipn section in its config.');
+    }
+    let outcome: IpnOutcome;
+    try {
+      outcome = await handleIpn({ request: toRawRequest(event), now: (options.now ?? (() => new Date()))() }, deps);
+    } catch (err) {
+      logger.error('ipn failed', { requestId: reqId, outcome: 'error', error: err as Error });
+      return text(500, 'Internal error: nothing was recorded. Please retry.');
+    }
+    const fields = {
+      requestId: reqId,
+      outcome: outcome.status,
+      httpStatus: outcome.httpStatus,
+      event: outcome.event,
+      clickId: outcome.clickId,
+      txid: outcome.txid,
+      reason: outcome.reason,
+      results: outcome.results,
+    };
+    if (outcome.httpStatus >= 500) logger.error('ipn', fields);
+    else if (outcome.httpStatus >= 400 || outcome.status === 'queued') logger.warn('ipn', fields);
+    else logger.info('ipn', fields);
+    return text(outcome.httpStatus, outcome.message);
+  };
+}
+
+let built: ReturnType<typeof createIpnHandler> | undefined;
+
+/** Lambda entry point. */
+export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+  built ??= createIpnHandler(ipnDepsFromEnv(), { originSecret: originSecretFromEnv() });
+  return built(event);
+};
