@@ -2,7 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type { Construct } from 'constructs';
 import type { TrackerConfig } from '../config/schema';
-import { ENV, ORIGIN_VERIFY_HEADER, TABLE_ENV } from '../lambda/contract';
+import { ENV, ORIGIN_VERIFY_HEADER, ROUTES, TABLE_ENV } from '../lambda/contract';
 import { writeBundledConfig } from './bundled-config';
 import { ConversionTypes } from './conversion-types';
 import { DeadLetterQueue } from './dead-letter-queue';
@@ -92,8 +92,11 @@ export class ClickvaultStack extends Stack {
       .useDeadLetterQueue(this.deadLetters.queue);
 
     this.api = new TrackerApi(this, 'Api', {
-      clickFunction: this.clickFunction,
-      postbackFunction: this.postbackFunction,
+      routes: {
+        [ROUTES.click]: this.clickFunction,
+        [ROUTES.postbackGet]: this.postbackFunction,
+        [ROUTES.postbackPost]: this.postbackFunction,
+      },
       throttle: settings.throttle,
       logRetention: settings.logRetention,
     });

@@ -5,13 +5,13 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ROUTES } from '../lambda/contract';
 
 export interface TrackerApiProps {
-  /** Handles `GET /click/{campaignId}`. */
-  readonly clickFunction: lambda.IFunction;
-  /** Handles `GET /postback` and `POST /postback`. */
-  readonly postbackFunction: lambda.IFunction;
+  /**
+   * Route key (`'GET /click/{campaignId}'`, from ROUTES in lambda/contract.ts) -> the function
+   * that answers it. Functions serving several routes share one integration.
+   */
+  readonly routes: Readonly<Record<string, lambda.IFunction>>;
   /** Default-stage throttling, applied to every route. */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   /** Retention of the access log group. */
@@ -50,7 +50,7 @@ export function parseRouteKey(routeKey: string): { method: apigw.HttpMethod; pat
 }
 
 /**
- * The HTTP API behind CloudFront: the three routes of lambda/contract.ts (payload format 2.0),
+ * The HTTP API behind CloudFront: the given routes (payload format 2.0),
  * a `$default` stage with throttling and JSON access logs. Nothing else is routed: any other
  * path gets API Gateway's 404 without invoking a function.
  */
@@ -73,16 +73,16 @@ export class TrackerApi extends Construct {
       createDefaultStage: false,
     });
 
-    const click = new HttpLambdaIntegration('Click', props.clickFunction);
-    const postback = new HttpLambdaIntegration('Postback', props.postbackFunction);
-    const integrations: Record<keyof typeof ROUTES, HttpLambdaIntegration> = {
-      click,
-      postbackGet: postback,
-      postbackPost: postback,
-    };
-    for (const [name, routeKey] of Object.entries(ROUTES) as [keyof typeof ROUTES, string][]) {
+    if (Object.keys(props.routes).length === 0) throw new Error('TrackerApi: no routes');
+    const integrations = new Map<lambda.IFunction, HttpLambdaIntegration>();
+    for (const [routeKey, fn] of Object.entries(props.routes)) {
       const { method, path } = parseRouteKey(routeKey);
-      for (const route of this.api.addRoutes({ path, methods: [method], integration: integrations[name] })) {
+      let integration = integrations.get(fn);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${fn.node.id}Integration`, fn);
+        integrations.set(fn, integration);
+      }
+      for (const route of this.api.addRoutes({ path, methods: [method], integration })) {
         Validations.of(route).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason:

@@ -1,0 +1,397 @@
+/**
+ * The stack without a custom domain (CloudFront default domain), as `npm run synth` builds it
+ * with no context: fine-grained assertions on every resource the issue lists.
+ */
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { loadConfig } from '../../config/load';
+import { CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, TABLE_DEFINITIONS } from '../../lambda/adapters/table-definitions';
+import { BUNDLED_CONFIG_FILE, ORIGIN_VERIFY_HEADER, ROUTES } from '../../lambda/contract';
+import { ACCESS_LOG_FIELDS } from '../../lib/tracker-api';
+import { tableConstructId } from '../../lib/tracker-tables';
+import { arnOf, build, grants, logicalId, resources, roleStatements } from './helpers';
+
+const MANAGED = {
+  cachingDisabled: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad',
+  allViewerExceptHostHeader: 'b689b0a8-53d0-40ab-baf2-68738e2966ac',
+};
+
+let template: Template;
+let ids: Record<'click' | 'postback' | 'sync' | 'clicks' | 'conversions' | 'types' | 'queue' | 'secret' | 'distribution', string>;
+
+beforeAll(() => {
+  ({ template } = build());
+  const fn = (prefix: string) => logicalId(template, 'AWS::Lambda::Function', prefix);
+  const table = (def: { id: 'clicks' | 'conversions' | 'conversionTypes' }) =>
+    logicalId(template, 'AWS::DynamoDB::Table', `Tables${tableConstructId(def)}`);
+  ids = {
+    click: fn('ClickFunction'),
+    postback: fn('PostbackFunction'),
+    sync: fn('ConversionTypesSyncFunction'),
+    clicks: table(CLICKS_TABLE),
+    conversions: table(CONVERSIONS_TABLE),
+    types: table(CONVERSION_TYPES_TABLE),
+    queue: logicalId(template, 'AWS::SQS::Queue', 'DeadLetters'),
+    secret: logicalId(template, 'AWS::SecretsManager::Secret', 'OriginVerify'),
+    distribution: logicalId(template, 'AWS::CloudFront::Distribution', 'Cdn'),
+  };
+});
+
+const secretReference = () => ({ 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: ids.secret }, ':SecretString:::}}']] });
+
+describe('Lambda functions', () => {
+  it('are Node.js 24 on arm64 with minified, source-mapped code and our sizes', () => {
+    const expected: Record<string, { MemorySize: number; Timeout: number }> = {
+      [ids.click]: { MemorySize: 256, Timeout: 5 },
+      [ids.postback]: { MemorySize: 256, Timeout: 10 },
+      [ids.sync]: { MemorySize: 256, Timeout: 120 },
+    };
+    for (const [id, sizing] of Object.entries(expected)) {
+      expect(resources(template)[id]?.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        ...sizing,
+      });
+      expect(resources(template)[id]?.Properties).toMatchObject({
+        Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'clickvault', POWERTOOLS_LOG_LEVEL: 'INFO' } },
+      });
+    }
+  });
+
+  it('give the click function exactly the variables its handler reads', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('GET /click'),
+      Environment: {
+        Variables: {
+          CLICKS_TABLE: { Ref: ids.clicks },
+          DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
+          TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
+          ORIGIN_VERIFY_SECRET: secretReference(),
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_SERVICE_NAME: 'clickvault',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+        },
+      },
+    });
+  });
+
+  it('give the postback function exactly the variables its handler reads', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('/postback'),
+      Environment: {
+        Variables: {
+          CLICKS_TABLE: { Ref: ids.clicks },
+          CONVERSIONS_TABLE: { Ref: ids.conversions },
+          CONVERSION_TYPES_TABLE: { Ref: ids.types },
+          DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
+          TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
+          ORIGIN_VERIFY_SECRET: secretReference(),
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_SERVICE_NAME: 'clickvault',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+        },
+      },
+    });
+  });
+
+  it('log to their own log group with 90-day retention, no tracing by default', () => {
+    for (const id of [ids.click, ids.postback, ids.sync]) {
+      const props = resources(template)[id]?.Properties as { LoggingConfig: { LogGroup: { Ref: string } }; TracingConfig?: unknown };
+      const group = resources(template)[props.LoggingConfig.LogGroup.Ref];
+      expect(group).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90 }, DeletionPolicy: 'Retain' });
+      expect(props.TracingConfig).toBeUndefined();
+    }
+  });
+
+  it('have roles without managed policies (no AWSLambdaBasicExecutionRole)', () => {
+    for (const role of Object.values(resources(template, 'AWS::IAM::Role'))) {
+      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('least-privilege IAM', () => {
+  const roleOf = (fnId: string) => (resources(template)[fnId]?.Properties as { Role: { 'Fn::GetAtt': [string, string] } }).Role['Fn::GetAtt'][0];
+  const logGroupOf = (fnId: string) => (resources(template)[fnId]?.Properties as { LoggingConfig: { LogGroup: { Ref: string } } }).LoggingConfig.LogGroup.Ref;
+  const logWrite = (fnId: string) => [
+    `logs:CreateLogStream ${JSON.stringify(arnOf(logGroupOf(fnId)))}`,
+    `logs:PutLogEvents ${JSON.stringify(arnOf(logGroupOf(fnId)))}`,
+  ];
+
+  it('click function: PutItem on clicks, SendMessage on the queue, its own logs - nothing else', () => {
+    expect(grants(roleStatements(template, roleOf(ids.click)))).toEqual(
+      [
+        ...logWrite(ids.click),
+        `dynamodb:PutItem ${JSON.stringify(arnOf(ids.clicks))}`,
+        `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
+      ].sort(),
+    );
+  });
+
+  it('postback function: GetItem on clicks and conversion types, PutItem on conversions, SendMessage - nothing else', () => {
+    expect(grants(roleStatements(template, roleOf(ids.postback)))).toEqual(
+      [
+        ...logWrite(ids.postback),
+        `dynamodb:GetItem ${JSON.stringify(arnOf(ids.clicks))}`,
+        `dynamodb:GetItem ${JSON.stringify(arnOf(ids.types))}`,
+        `dynamodb:PutItem ${JSON.stringify(arnOf(ids.conversions))}`,
+        `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
+      ].sort(),
+    );
+  });
+
+  it('sync function: Scan and BatchWriteItem on the conversion types table only', () => {
+    expect(grants(roleStatements(template, roleOf(ids.sync)))).toEqual(
+      [
+        ...logWrite(ids.sync),
+        `dynamodb:BatchWriteItem ${JSON.stringify(arnOf(ids.types))}`,
+        `dynamodb:Scan ${JSON.stringify(arnOf(ids.types))}`,
+      ].sort(),
+    );
+  });
+
+  it('grants no wildcard, and the request path no Query/Scan/Update/Delete', () => {
+    for (const fnId of [ids.click, ids.postback, ids.sync]) {
+      for (const grant of grants(roleStatements(template, roleOf(fnId)))) expect(grant).not.toMatch(/\*/);
+    }
+    for (const fnId of [ids.click, ids.postback]) {
+      const dynamoActions = grants(roleStatements(template, roleOf(fnId)))
+        .map((g) => g.split(' ')[0] as string)
+        .filter((a) => a.startsWith('dynamodb:'));
+      expect(new Set(dynamoActions)).toEqual(new Set(fnId === ids.click ? ['dynamodb:PutItem'] : ['dynamodb:GetItem', 'dynamodb:PutItem']));
+    }
+  });
+});
+
+describe('HTTP API', () => {
+  it('has exactly the click and postback routes of the contract, each on its function (payload 2.0)', () => {
+    const routes = Object.values(resources(template, 'AWS::ApiGatewayV2::Route')).map((r) => r.Properties?.RouteKey);
+    expect(routes.sort()).toEqual([ROUTES.click, ROUTES.postbackGet, ROUTES.postbackPost].sort());
+    const integrations = resources(template, 'AWS::ApiGatewayV2::Integration');
+    const targetOf = (routeKey: string) => {
+      const route = Object.values(resources(template, 'AWS::ApiGatewayV2::Route')).find((r) => r.Properties?.RouteKey === routeKey);
+      const target = route?.Properties?.Target as { 'Fn::Join': [string, unknown[]] };
+      const integrationId = (target['Fn::Join'][1][1] as { Ref: string }).Ref;
+      return integrations[integrationId]?.Properties;
+    };
+    expect(targetOf(ROUTES.click)).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.click) });
+    expect(targetOf(ROUTES.postbackGet)).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.postback) });
+    expect(targetOf(ROUTES.postbackPost)).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.postback) });
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+  });
+
+  it('has one auto-deployed $default stage with default throttling and JSON access logs', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    const stage = Object.values(resources(template, 'AWS::ApiGatewayV2::Stage'))[0]?.Properties as Record<string, unknown>;
+    expect(stage).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
+    });
+    const logs = stage.AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
+    expect(JSON.parse(logs.Format)).toEqual(ACCESS_LOG_FIELDS);
+    expect(JSON.parse(logs.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    expect(logs.Format).not.toMatch(/querystring|userAgent/i);
+    const group = resources(template)[logs.DestinationArn['Fn::GetAtt'][0]];
+    expect(group).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90 } });
+  });
+
+  it('lets only API Gateway invoke the functions', () => {
+    const permissions = Object.values(resources(template, 'AWS::Lambda::Permission'));
+    expect(permissions).toHaveLength(3); // one per route
+    for (const permission of permissions) {
+      expect(permission.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
+    }
+  });
+});
+
+describe('CloudFront distribution (no custom domain)', () => {
+  const config = () =>
+    (resources(template)[ids.distribution]?.Properties as { DistributionConfig: Record<string, unknown> }).DistributionConfig;
+
+  it('caches nothing and forwards everything but the viewer Host header (managed policies)', () => {
+    expect(config().DefaultCacheBehavior).toMatchObject({
+      CachePolicyId: MANAGED.cachingDisabled,
+      // AllViewerExceptHostHeader: all query strings, cookies and viewer headers except Host,
+      // plus CloudFront's viewer headers such as CloudFront-Viewer-Country and -Address.
+      OriginRequestPolicyId: MANAGED.allViewerExceptHostHeader,
+      ViewerProtocolPolicy: 'redirect-to-https',
+      AllowedMethods: expect.arrayContaining(['GET', 'HEAD', 'POST']),
+    });
+    // No custom cache or origin-request policy that could start forwarding Host.
+    template.resourceCountIs('AWS::CloudFront::OriginRequestPolicy', 0);
+    template.resourceCountIs('AWS::CloudFront::CachePolicy', 0);
+    expect(JSON.stringify(config())).not.toMatch(/"ForwardedValues"/);
+  });
+
+  it('speaks HTTP/2 and HTTP/3 over IPv4 and IPv6', () => {
+    expect(config()).toMatchObject({ HttpVersion: 'http2and3', IPV6Enabled: true, Enabled: true });
+  });
+
+  it('reaches the API over HTTPS (TLS 1.2) on its execute-api host, with the secret origin header', () => {
+    const origins = config().Origins as Record<string, unknown>[];
+    expect(origins).toHaveLength(1);
+    expect(origins[0]).toMatchObject({
+      DomainName: {
+        'Fn::Join': [
+          '',
+          [{ Ref: logicalId(template, 'AWS::ApiGatewayV2::Api', 'Api') }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }],
+        ],
+      },
+      CustomOriginConfig: { OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] },
+      OriginCustomHeaders: [{ HeaderName: ORIGIN_VERIFY_HEADER, HeaderValue: secretReference() }],
+    });
+  });
+
+  it('uses the *.cloudfront.net certificate and no aliases without a domain', () => {
+    expect(config().Aliases).toBeUndefined();
+    expect(config().ViewerCertificate).toBeUndefined();
+    template.resourceCountIs('AWS::Route53::RecordSet', 0);
+    template.resourceCountIs('AWS::CertificateManager::Certificate', 0);
+    expect(Object.keys(template.toJSON().Rules ?? {})).toEqual(['CheckBootstrapVersion']);
+  });
+});
+
+describe('origin-verify secret', () => {
+  it('is generated by Secrets Manager, never written into the template', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true, IncludeSpace: false },
+    });
+    expect(resources(template)[ids.secret]?.Properties?.SecretString).toBeUndefined();
+    // The only places the value is used are dynamic references.
+    const json = JSON.stringify(template.toJSON());
+    const uses = json.match(/\{\{resolve:secretsmanager:/g) ?? [];
+    expect(uses).toHaveLength(3); // click env, postback env, CloudFront origin header
+  });
+});
+
+describe('DynamoDB tables', () => {
+  it('are built from TABLE_DEFINITIONS: keys, INCLUDE-projected indexes, on-demand', () => {
+    for (const def of TABLE_DEFINITIONS) {
+      const id = logicalId(template, 'AWS::DynamoDB::Table', `Tables${tableConstructId(def)}`);
+      const props = resources(template)[id]?.Properties as Record<string, unknown>;
+      expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(props.KeySchema).toEqual([
+        { AttributeName: def.partitionKey.name, KeyType: 'HASH' },
+        ...(def.sortKey ? [{ AttributeName: def.sortKey.name, KeyType: 'RANGE' }] : []),
+      ]);
+      const gsis = (props.GlobalSecondaryIndexes ?? []) as Record<string, unknown>[];
+      expect(gsis).toEqual(
+        def.globalIndexes.map((index) => ({
+          IndexName: index.indexName,
+          KeySchema: [
+            { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+            ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' }] : []),
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] },
+        })),
+      );
+      expect(props.TableName).toBeUndefined(); // CDK-generated physical names
+    }
+  });
+
+  it('expire clicks by TTL on the definition attribute, and nothing else', () => {
+    expect(resources(template)[ids.clicks]?.Properties?.TimeToLiveSpecification).toEqual({ AttributeName: CLICKS_TABLE.ttlAttribute, Enabled: true });
+    expect(resources(template)[ids.conversions]?.Properties?.TimeToLiveSpecification).toBeUndefined();
+    expect(resources(template)[ids.types]?.Properties?.TimeToLiveSpecification).toBeUndefined();
+  });
+
+  it('have point-in-time recovery and at-rest encryption with the AWS-owned key, and are retained', () => {
+    for (const id of [ids.clicks, ids.conversions, ids.types]) {
+      const table = resources(template)[id];
+      expect(table?.Properties).toMatchObject({
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        // SSEEnabled false = DynamoDB's default AWS-owned key (always encrypted, no KMS cost).
+        SSESpecification: { SSEEnabled: false },
+      });
+      expect(table).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+  });
+
+  it('protect conversions and clicks against deletion', () => {
+    expect(resources(template)[ids.conversions]?.Properties?.DeletionProtectionEnabled).toBe(true);
+    expect(resources(template)[ids.clicks]?.Properties?.DeletionProtectionEnabled).toBe(true);
+    expect(resources(template)[ids.types]?.Properties?.DeletionProtectionEnabled).toBe(false);
+  });
+});
+
+describe('dead-letter queue', () => {
+  it('is encrypted, kept 14 days and reachable only over TLS', () => {
+    expect(resources(template)[ids.queue]?.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: ids.queue }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('alarms as soon as one message is visible', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [ids.queue, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('has no topic or e-mail without alarmEmail', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    expect(Object.values(resources(template, 'AWS::CloudWatch::Alarm'))[0]?.Properties?.AlarmActions).toBeUndefined();
+  });
+});
+
+describe('conversion types custom resource', () => {
+  it('passes the validated config types and the table name to the sync function through a Provider', () => {
+    const config = loadConfig();
+    const [resource] = Object.values(resources(template, 'Custom::ClickvaultConversionTypes'));
+    expect(resource?.Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [logicalId(template, 'AWS::Lambda::Function', 'ConversionTypesProviderframeworkonEvent'), 'Arn'] },
+      TableName: { Ref: ids.types },
+      Types: JSON.stringify(config.conversionTypes),
+    });
+    const provider = resources(template)[logicalId(template, 'AWS::Lambda::Function', 'ConversionTypesProviderframeworkonEvent')];
+    expect(provider?.Properties).toMatchObject({ Environment: { Variables: { USER_ON_EVENT_FUNCTION_ARN: arnOf(ids.sync) } } });
+  });
+
+  it('keeps the resource on stack delete semantics simple: no retain, the handler ignores Delete', () => {
+    const [resource] = Object.values(resources(template, 'Custom::ClickvaultConversionTypes'));
+    expect(resource).toMatchObject({ DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('outputs', () => {
+  const host = () => ({ 'Fn::GetAtt': [ids.distribution, 'DomainName'] });
+  const url = (suffix: string) => ({ 'Fn::Join': ['', ['https://', host(), suffix]] });
+
+  it('give the click URL pattern, the Digistore24 postback URL ending in &type=, and the pixel URL', () => {
+    template.hasOutput('TrackingHost', { Value: host() });
+    template.hasOutput('ClickUrlPattern', { Value: url('/click/<campaignId>') });
+    template.hasOutput('Digistore24PostbackUrl', {
+      Value: url('/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&type='),
+      Description: Match.stringLikeRegexp('\\{transaction_type\\}'),
+    });
+    template.hasOutput('Digistore24OrderFormPixelUrl', { Value: url('/postback?format=img&clickid=__cid__&type=InitiateCheckout') });
+  });
+
+  it('give the queue URL and the table names', () => {
+    template.hasOutput('DeadLetterQueueUrl', { Value: { Ref: ids.queue } });
+    template.hasOutput('ClicksTableName', { Value: { Ref: ids.clicks } });
+    template.hasOutput('ConversionsTableName', { Value: { Ref: ids.conversions } });
+    template.hasOutput('ConversionTypesTableName', { Value: { Ref: ids.types } });
+  });
+});
