@@ -24,5 +24,7 @@ export const ROUTES = {
   click: 'GET /click/{campaignId}',
   postbackGet: 'GET /postback',
   postbackPost: 'POST /postback',
+  postbackKeyGet: 'GET /postback/{key}',
+  postbackKeyPost: 'POST /postback/{key}',
   ipn: 'POST /ipn/digistore24',
 } as const;

@@ -44,7 +44,8 @@ export type ConversionOutcome =
   | { status: 'recorded'; conversion: ConversionRecord }
   | { status: 'duplicate'; conversion: ConversionRecord }
   | { status: 'queued'; reason: DeadLetterReason; detail: string; advice: string }
-  | { status: 'unavailable'; reason: DeadLetterReason; detail: string; error: string };
+  | { status: 'unavailable'; reason: DeadLetterReason; detail: string; error: string }
+  | { status: 'forbidden'; detail: string };
 
 /** Revenue as stored: the sign comes from the type, never from the sender. */
 export function revenueFor(type: ConversionType, sum: string): string {
@@ -67,6 +68,8 @@ export async function recordConversion(
   now: Date,
   deps: ConversionDeps,
   keep: (reason: DeadLetterReason, detail: string) => Promise<KeepResult>,
+  /** Optional rule on the type: a refusal text, or undefined to go on. */
+  guard?: (type: ConversionType) => string | undefined,
 ): Promise<ConversionOutcome> {
   const fail = async (reason: DeadLetterReason, detail: string, advice: string): Promise<ConversionOutcome> => {
     const kept = await keep(reason, detail);
@@ -87,6 +90,8 @@ export async function recordConversion(
       'Add it to conversionTypes in the tracker config, deploy, then replay the queue.',
     );
   }
+  const refusal = guard?.(type);
+  if (refusal !== undefined) return { status: 'forbidden', detail: refusal };
 
   const base = {
     type: type.name,

@@ -187,6 +187,7 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
     if (outcome.status === 'recorded') lines.push(`${type}: recorded`);
     else if (outcome.status === 'duplicate') lines.push(`${type}: duplicate, nothing changed`);
     else if (outcome.status === 'queued') lines.push(`${type}: queued for replay (${outcome.detail})`);
+    else if (outcome.status === 'forbidden') lines.push(`${type}: refused (${outcome.detail})`);
     else unavailable = `${type}: ${outcome.detail}, and it could not be queued (${outcome.error})`;
   }
   const context = { event, results, ...(clickId !== undefined ? { clickId } : {}), ...(txid !== undefined ? { txid } : {}) };

@@ -21,6 +21,7 @@ export type PostbackOutcome =
   | { status: 'test'; httpStatus: 200; message: string; params: PostbackParams }
   | { status: 'queued'; httpStatus: 202; message: string; reason: DeadLetterReason; params: PostbackParams }
   | { status: 'rejected'; httpStatus: 400; message: string; reason: 'invalid_input'; parameter: string }
+  | { status: 'forbidden'; httpStatus: 403; message: string; reason: string }
   | { status: 'unavailable'; httpStatus: 503; message: string; reason: DeadLetterReason };
 
 export interface PostbackDeps extends ConversionDeps {
@@ -30,6 +31,24 @@ export interface PostbackDeps extends ConversionDeps {
 export interface PostbackInput {
   request: RawRequest;
   now: Date;
+  /**
+   * Set for a pixel that carries no postback key while keys are required: it may record only
+   * types that neither count as a conversion nor carry revenue (InitiateCheckout), so a forged
+   * pixel cannot inflate the numbers.
+   */
+  pixelWithoutKey?: boolean;
+}
+
+/** The request as it is kept: the postback key (query `key` or path `/postback/<key>`) removed. */
+export function withoutKey(request: RawRequest): RawRequest {
+  const params = new URLSearchParams(request.query);
+  const hadKey = params.has('key');
+  params.delete('key');
+  return {
+    ...request,
+    path: request.path.replace(/^\/postback\/[^/]+$/, '/postback'),
+    query: hadKey ? params.toString() : request.query,
+  };
 }
 
 export async function handlePostback(input: PostbackInput, deps: PostbackDeps): Promise<PostbackOutcome> {
@@ -76,13 +95,19 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
           detail,
           receivedAt: input.now.toISOString(),
           ...(params.clickId !== undefined ? { clickId: params.clickId } : {}),
-          request: input.request,
+          request: withoutKey(input.request),
         });
         return { kept: true };
       } catch (err) {
         return { kept: false, error: errorText(err) };
       }
     },
+    input.pixelWithoutKey
+      ? (type) =>
+          type.countsAsConversion || type.revenue !== 'ignore'
+            ? `a pixel without the postback key may only record types that neither count nor carry revenue, and "${type.name}" does`
+            : undefined
+      : undefined,
   );
 
   switch (outcome.status) {
@@ -99,6 +124,8 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
     }
     case 'queued':
       return { status: 'queued', httpStatus: 202, reason: outcome.reason, params, message: `Accepted and queued for replay: ${outcome.detail}. ${outcome.advice}` };
+    case 'forbidden':
+      return { status: 'forbidden', httpStatus: 403, reason: 'pixel_without_key', message: `Forbidden: ${outcome.detail}. Nothing was recorded.` };
     case 'unavailable':
       return {
         status: 'unavailable',

@@ -4,12 +4,15 @@
  */
 import { handlePostback, type PostbackDeps, type PostbackOutcome } from '../core/postback';
 import { logger } from '../logger';
-import { FORBIDDEN_ORIGIN, fromTrustedOrigin, gif, requestId, text, toRawRequest, type HttpEvent, type HttpResult } from './http';
-import { originSecretFromEnv, postbackDepsFromEnv } from './runtime';
+import type { AuthResult } from '../core/protection';
+import { FORBIDDEN_ORIGIN, fromTrustedOrigin, gif, requestId, text, toRawRequest, viewerIp, type HttpEvent, type HttpResult } from './http';
+import { originSecretFromEnv, postbackAuthFromEnv, postbackDepsFromEnv } from './runtime';
 
 export interface PostbackHandlerOptions {
   originSecret?: string;
   now?: () => Date;
+  /** Postback protection (core/protection createProtection); absent: postbacks are not authenticated. */
+  authenticate?: (key: string | undefined, ip: string | undefined) => Promise<AuthResult>;
 }
 
 function wantsImage(event: HttpEvent): boolean {
@@ -30,6 +33,8 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
       return { clickId: outcome.params.clickId, type: outcome.params.type, reason: outcome.reason, answer: outcome.message };
     case 'rejected':
       return { reason: outcome.reason, parameter: outcome.parameter, answer: outcome.message };
+    case 'forbidden':
+      return { reason: outcome.reason, answer: outcome.message };
     case 'unavailable':
       return { reason: outcome.reason, answer: outcome.message };
   }
@@ -43,16 +48,29 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
       logger.warn('postback refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_verify_failed' });
       return image ? gif() : text(403, FORBIDDEN_ORIGIN);
     }
+    let pixelWithoutKey = false;
+    let source: string | undefined;
+    if (options.authenticate) {
+      const key = event.pathParameters?.key ?? new URLSearchParams(event.rawQueryString ?? '').get('key') ?? undefined;
+      const auth = await options.authenticate(key, viewerIp(event));
+      if (auth.ok) source = auth.source;
+      else if (image && auth.reason === 'missing_key') pixelWithoutKey = true;
+      else {
+        const status = auth.reason === 'keys_unavailable' ? 503 : 403;
+        logger.warn('postback refused', { requestId: reqId, outcome: 'forbidden', httpStatus: status, reason: auth.reason });
+        return image ? gif() : text(status, auth.message);
+      }
+    }
     let outcome: PostbackOutcome;
     try {
-      outcome = await handlePostback({ request: toRawRequest(event), now: (options.now ?? (() => new Date()))() }, deps);
+      outcome = await handlePostback({ request: toRawRequest(event), now: (options.now ?? (() => new Date()))(), pixelWithoutKey }, deps);
     } catch (err) {
       logger.error('postback failed', { requestId: reqId, outcome: 'error', error: err as Error });
       return image ? gif() : text(500, 'Internal error: nothing was recorded. Please retry.');
     }
-    const fields = { requestId: reqId, outcome: outcome.status, httpStatus: outcome.httpStatus, ...logFields(outcome) };
+    const fields = { requestId: reqId, outcome: outcome.status, httpStatus: outcome.httpStatus, source, ...logFields(outcome) };
     if (outcome.status === 'unavailable') logger.error('postback', fields);
-    else if (outcome.status === 'queued' || outcome.status === 'rejected') logger.warn('postback', fields);
+    else if (outcome.status === 'queued' || outcome.status === 'rejected' || outcome.status === 'forbidden') logger.warn('postback', fields);
     else logger.info('postback', fields);
     return image ? gif() : text(outcome.httpStatus, outcome.message);
   };
@@ -62,6 +80,6 @@ let built: ReturnType<typeof createPostbackHandler> | undefined;
 
 /** Lambda entry point. */
 export const handler = async (event: HttpEvent): Promise<HttpResult> => {
-  built ??= createPostbackHandler(postbackDepsFromEnv(), { originSecret: originSecretFromEnv() });
+  built ??= createPostbackHandler(postbackDepsFromEnv(), { originSecret: originSecretFromEnv(), ...postbackAuthFromEnv() });
   return built(event);
 };

@@ -10,7 +10,9 @@ import type { ClickDeps } from '../core/click';
 import type { DeadLetterSink } from '../core/model';
 import type { PostbackDeps } from '../core/postback';
 import type { IpnDeps } from '../core/ipn';
-import { CachedSecretReader } from '../adapters/secrets';
+import { CachedSecretReader, type SecretReader } from '../adapters/secrets';
+import { createProtection, type AuthResult } from '../core/protection';
+import type { PostbackProtection } from '../../config/schema';
 import { compileConfig } from '../core/tracker-config';
 import { logger } from '../logger';
 
@@ -68,4 +70,27 @@ export function ipnDepsFromEnv(env: NodeJS.ProcessEnv = process.env): IpnDeps | 
     deadLetters: deadLettersFromEnv(env),
     defaultCurrency: config.defaults.currency,
   };
+}
+
+/** Binds the config's postback protection to a secret reader. */
+export function postbackAuth(
+  protection: PostbackProtection | undefined,
+  secrets: SecretReader,
+): { authenticate?: (key: string | undefined, ip: string | undefined) => Promise<AuthResult> } {
+  if (!protection) return {};
+  return {
+    authenticate: createProtection({
+      required: protection.required,
+      sources: protection.sources.map((source) => ({
+        id: source.id,
+        keys: () => Promise.all(source.keys.map((ref) => secrets.read(ref))),
+        ...(source.allowedIps ? { allowedIps: source.allowedIps } : {}),
+      })),
+    }),
+  };
+}
+
+export function postbackAuthFromEnv(env: NodeJS.ProcessEnv = process.env) {
+  const config = loadConfig(requireEnv(ENV.trackerConfig, env));
+  return postbackAuth(config.postbackProtection, new CachedSecretReader('aws', env));
 }

@@ -14,6 +14,7 @@ import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
 import { createPostbackHandler } from '../handlers/postback';
 import { createIpnHandler } from '../handlers/ipn';
+import { postbackAuth } from '../handlers/runtime';
 import { CachedSecretReader } from '../adapters/secrets';
 import { logger } from '../logger';
 import { router } from './api-gateway';
@@ -67,9 +68,9 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       deadLetters: () => deadLetters,
       defaultCurrency: options.config.defaults.currency,
     };
-    const postback = createPostbackHandler(conversionDeps);
-    const ipnConfig = options.config.digistore24?.ipn;
     const secrets = new CachedSecretReader('local', options.env ?? process.env);
+    const postback = createPostbackHandler(conversionDeps, postbackAuth(options.config.postbackProtection, secrets));
+    const ipnConfig = options.config.digistore24?.ipn;
     const ipn = createIpnHandler(ipnConfig ? { ...conversionDeps, ipn: ipnConfig, passphrase: () => secrets.read(ipnConfig.passphrase) } : undefined);
     server = createServer(
       router(
@@ -77,6 +78,8 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
           { method: 'GET', path: '/click/{campaignId}', handler: click },
           { method: 'GET', path: '/postback', handler: postback },
           { method: 'POST', path: '/postback', handler: postback },
+          { method: 'GET', path: '/postback/{key}', handler: postback },
+          { method: 'POST', path: '/postback/{key}', handler: postback },
           { method: 'POST', path: '/ipn/digistore24', handler: ipn },
         ],
         (err) => logger.error('local server error', { error: err as Error }),

@@ -6,6 +6,8 @@ import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes } from '
 import { SqsDeadLetterSink } from '../../lambda/adapters/sqs-dead-letter';
 import type { ClickRecord, DeadLetterMessage } from '../../lambda/core/model';
 import { createPostbackHandler } from '../../lambda/handlers/postback';
+import { postbackAuth } from '../../lambda/handlers/runtime';
+import { CachedSecretReader } from '../../lambda/adapters/secrets';
 import type { TableNames } from '../../lambda/local/tables';
 import { testConfig } from '../support/config';
 import { freshTables, scanAll, unreachableClient } from '../support/dynamo';
@@ -207,5 +209,64 @@ describe('GET|POST /postback', () => {
       ['payment|F1', 10],
       ['upsell|J1', 5.5],
     ]);
+  });
+});
+
+describe('postback protection', () => {
+  const protectedHandler = () => {
+    const sink = new SqsDeadLetterSink(QUEUE, () => new SQSClient({}));
+    return createPostbackHandler(
+      {
+        clicks: new DynamoClickStore(client, tables.clicks),
+        conversions: new DynamoConversionStore(client, tables.conversions),
+        types: new DynamoConversionTypes(client, tables.conversionTypes),
+        deadLetters: () => sink,
+        defaultCurrency: 'EUR',
+      },
+      postbackAuth(
+        { required: true, sources: [{ id: 'ds24', keys: [{ env: 'TEST_PB_KEY_NEW' }, { env: 'TEST_PB_KEY_OLD' }], allowedIps: ['198.51.100.0/24'] }] },
+        new CachedSecretReader('local', { TEST_PB_KEY_NEW: 'n3w-s3cret', TEST_PB_KEY_OLD: '0ld-s3cret' }),
+      ),
+    );
+  };
+
+  it('accepts the key as a query parameter or a path token, and keeps it out of the queue', async () => {
+    const h = protectedHandler();
+    expect((await h(get(`clickid=${CLICK_ID}&type=payment&sum=1&txid=A&key=n3w-s3cret`))).statusCode).toBe(200);
+    const path = httpEvent({ path: '/postback/0ld-s3cret', pathParameters: { key: '0ld-s3cret' }, query: `clickid=${CLICK_ID}&type=payment&sum=1&txid=B` });
+    expect((await h(path)).statusCode).toBe(200);
+    expect(await conversions()).toHaveLength(2);
+
+    const unknown = await h(get(`clickid=${CLICK_ID}&type=Nope&key=n3w-s3cret`));
+    expect(unknown.statusCode).toBe(202);
+    const queuedPath = await h(httpEvent({ path: '/postback/0ld-s3cret', pathParameters: { key: '0ld-s3cret' }, query: `clickid=${CLICK_ID}&type=Nope` }));
+    expect(queuedPath.statusCode).toBe(202);
+    const kept = JSON.stringify(queued());
+    expect(kept).not.toContain('s3cret');
+    expect(queued().map((m) => [m.request.path, m.request.query])).toEqual([
+      ['/postback', `clickid=${CLICK_ID}&type=Nope`],
+      ['/postback', `clickid=${CLICK_ID}&type=Nope`],
+    ]);
+  });
+
+  it('refuses a missing or wrong key, or a foreign address, with 403 and stores nothing', async () => {
+    const h = protectedHandler();
+    const missing = await h(get(`clickid=${CLICK_ID}&type=payment&sum=1`));
+    expect(missing.statusCode).toBe(403);
+    expect(missing.body).toContain('requires the postback key');
+    expect((await h(get(`clickid=${CLICK_ID}&type=payment&sum=1&key=guess`))).statusCode).toBe(403);
+    const foreign = httpEvent({ path: '/postback', query: `clickid=${CLICK_ID}&type=payment&key=n3w-s3cret`, headers: { 'cloudfront-viewer-address': '203.0.113.5:443' } });
+    expect((await h(foreign)).body).toContain('may not send postbacks for source ds24');
+    expect(await conversions()).toEqual([]);
+    expect(sqs.calls()).toHaveLength(0);
+  });
+
+  it('lets the order-form pixel record InitiateCheckout without a key, but nothing that counts or pays', async () => {
+    const h = protectedHandler();
+    const pixel = await h(get(`format=img&clickid=${CLICK_ID}&type=InitiateCheckout`));
+    expect(pixel.headers?.['content-type']).toBe('image/gif');
+    const forged = await h(get(`format=img&clickid=${CLICK_ID}&type=payment&sum=999&txid=F`));
+    expect(forged.headers?.['content-type']).toBe('image/gif');
+    expect((await conversions()).map((c) => c.type)).toEqual(['InitiateCheckout']);
   });
 });
