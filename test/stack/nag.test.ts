@@ -3,7 +3,8 @@
  * (errors and warnings), and every acknowledgement carries a real reason. cdk-nag 3 is a
  * synthesis validation plugin, so bin/app.ts fails `cdk synth` on any finding as well.
  */
-import { App, Validations, type IConstruct } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildClickvault, type BuildOptions } from '../../lib/clickvault-app';
 import { ACCOUNT, CDK_JSON_CONTEXT, ZONE } from './helpers';

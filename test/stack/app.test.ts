@@ -1,0 +1,71 @@
+/** What bin/app.ts does before any construct: load and validate the config and the context. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { loadConfig } from '../../config/load';
+import { ConfigError } from '../../config/schema';
+import { buildClickvault } from '../../lib/clickvault-app';
+import { writeBundledConfig } from '../../lib/bundled-config';
+import { ContextError } from '../../lib/settings';
+import { clickUrlPattern, digistore24PixelUrl, digistore24PostbackUrl } from '../../lib/tracker-urls';
+import { CDK_JSON_CONTEXT } from './helpers';
+
+const dir = mkdtempSync(join(tmpdir(), 'clickvault-app-test-'));
+const saved = process.env.TRACKER_CONFIG;
+afterEach(() => {
+  if (saved === undefined) delete process.env.TRACKER_CONFIG;
+  else process.env.TRACKER_CONFIG = saved;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const newApp = (context: Record<string, unknown> = {}) =>
+  new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context } });
+
+describe('the tracker config at synth', () => {
+  it('is loaded from TRACKER_CONFIG, and an invalid one fails synth with its message', () => {
+    const valid = loadConfig();
+    const broken = { ...valid, campaigns: [{ ...valid.campaigns[0], offers: [{ offer: 'nope', weight: 1 }] }] };
+    const file = join(dir, 'broken.json');
+    writeFileSync(file, JSON.stringify(broken));
+    process.env.TRACKER_CONFIG = file;
+    expect(() => buildClickvault(newApp(), { nag: false })).toThrow(ConfigError);
+    expect(() => buildClickvault(newApp(), { nag: false })).toThrow(/campaigns\[0\]\.offers\[0\]\.offer: "nope" is not a defined offer/);
+  });
+
+  it('is written for the bundles as validated JSON, named by its content', () => {
+    const config = loadConfig();
+    const a = writeBundledConfig(config, dir);
+    const b = writeBundledConfig(config, dir);
+    expect(a).toBe(b);
+    expect(a).toMatch(/tracker-config-[0-9a-f]{16}\.json$/);
+    const changed = writeBundledConfig({ ...config, defaults: { ...config.defaults, currency: 'USD' } }, dir);
+    expect(changed).not.toBe(a);
+  });
+});
+
+describe('the context at synth', () => {
+  it('fails before building anything when inconsistent', () => {
+    const app = newApp({ domainName: 'trk.example.org', hostedZoneName: 'example.com' });
+    expect(() => buildClickvault(app, { nag: false })).toThrow(ContextError);
+    expect(app.node.children).toHaveLength(0);
+  });
+
+  it('builds one stack named Clickvault by default, env-agnostic without credentials', () => {
+    const app = newApp();
+    const { tracker, certificate } = buildClickvault(app, { nag: false });
+    expect(tracker.stackName).toBe('Clickvault');
+    expect(certificate).toBeUndefined();
+    expect(tracker.environment).toBe('aws://unknown-account/unknown-region');
+  });
+});
+
+describe('user-facing URLs', () => {
+  it('are exactly what Digistore24 and the ad platforms need', () => {
+    expect(clickUrlPattern('trk.example.com')).toBe('https://trk.example.com/click/<campaignId>');
+    expect(digistore24PostbackUrl('trk.example.com')).toBe(
+      'https://trk.example.com/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&type=',
+    );
+    expect(digistore24PixelUrl('trk.example.com')).toBe('https://trk.example.com/postback?format=img&clickid=__cid__&type=InitiateCheckout');
+  });
+});
