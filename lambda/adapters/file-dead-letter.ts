@@ -1,13 +1,13 @@
-import { link, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeadLetterMessage, DeadLetterSink } from '../core/model';
+import type { DeadLetterMessage, DeadLetterQueue, ReceivedMessage } from '../core/model';
 
 /**
  * The dead-letter queue of the local run: one JSON file per message under
  * `<dataDir>/dead-letters/`, written atomically (temp file + hard link, never overwriting), named by message id so
  * a listing is in arrival order.
  */
-export class FileDeadLetterQueue implements DeadLetterSink {
+export class FileDeadLetterQueue implements DeadLetterQueue {
   readonly dir: string;
 
   constructor(dataDir: string) {
@@ -42,8 +42,31 @@ export class FileDeadLetterQueue implements DeadLetterSink {
     return messages;
   }
 
-  async delete(id: string): Promise<void> {
+  private file(id: string): string {
     if (!/^[0-9A-Z]{26}$/.test(id)) throw new Error(`not a message id: ${id}`);
-    await rm(join(this.dir, `${id}.json`), { force: true });
+    return join(this.dir, `${id}.json`);
+  }
+
+  async delete(id: string): Promise<void> {
+    await rm(this.file(id), { force: true });
+  }
+
+  async receive(limit: number): Promise<ReceivedMessage[]> {
+    return (await this.list()).slice(0, limit).map((message) => ({ handle: message.id, message }));
+  }
+
+  remove(handle: string): Promise<void> {
+    return this.delete(handle);
+  }
+
+  async replace(handle: string, updated: DeadLetterMessage): Promise<void> {
+    const file = this.file(handle);
+    const temp = `${file}.${process.pid}.tmp`;
+    await writeFile(temp, `${JSON.stringify({ ...updated, id: handle }, null, 2)}\n`, { flag: 'wx' });
+    await rename(temp, file);
+  }
+
+  async release(): Promise<void> {
+    // Files stay where they are until removed.
   }
 }

@@ -1,30 +1,32 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { DeadLetterMessage, DeadLetterSink } from '../core/model';
+import type { DeadLetterMessage, DeadLetterQueue, DeadLetterSink, ReceivedMessage } from '../core/model';
+
+type Sqs = typeof import('@aws-sdk/client-sqs');
 
 /**
  * The dead-letter queue in AWS. The SQS client is loaded on first use: the click path only
  * needs it when DynamoDB fails, so a healthy cold start does not pay for it.
  */
 export class SqsDeadLetterSink implements DeadLetterSink {
-  private client?: Promise<{ client: SQSClient; send: typeof import('@aws-sdk/client-sqs').SendMessageCommand }>;
+  private loaded?: Promise<{ client: SQSClient; sqs: Sqs }>;
 
   constructor(
-    private readonly queueUrl: string,
+    protected readonly queueUrl: string,
     private readonly makeClient?: () => SQSClient,
   ) {}
 
-  private load() {
-    this.client ??= import('@aws-sdk/client-sqs').then((sqs) => ({
+  protected load() {
+    this.loaded ??= import('@aws-sdk/client-sqs').then((sqs) => ({
       client: this.makeClient ? this.makeClient() : new sqs.SQSClient({}),
-      send: sqs.SendMessageCommand,
+      sqs,
     }));
-    return this.client;
+    return this.loaded;
   }
 
   async send(message: DeadLetterMessage): Promise<void> {
-    const { client, send } = await this.load();
+    const { client, sqs } = await this.load();
     await client.send(
-      new send({
+      new sqs.SendMessageCommand({
         QueueUrl: this.queueUrl,
         MessageBody: JSON.stringify(message),
         MessageAttributes: {
@@ -33,5 +35,79 @@ export class SqsDeadLetterSink implements DeadLetterSink {
         },
       }),
     );
+  }
+}
+
+/** Whether a parsed body looks like one of our messages. */
+function isDeadLetterMessage(value: unknown): value is DeadLetterMessage {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  return v.version === 1 && typeof v.id === 'string' && typeof v.kind === 'string' && typeof v.reason === 'string' && typeof v.request === 'object';
+}
+
+/**
+ * The SQS queue as the redrive tool reads it: received messages stay hidden for
+ * `visibilitySeconds` while they are replayed, then are deleted, replaced or released.
+ */
+export class SqsDeadLetterQueue extends SqsDeadLetterSink implements DeadLetterQueue {
+  /** Bodies that are not our messages: left in the queue, reported by id. */
+  readonly unreadable: string[] = [];
+
+  constructor(
+    queueUrl: string,
+    makeClient?: () => SQSClient,
+    private readonly visibilitySeconds = 300,
+  ) {
+    super(queueUrl, makeClient);
+  }
+
+  async receive(limit: number): Promise<ReceivedMessage[]> {
+    const { client, sqs } = await this.load();
+    const out: ReceivedMessage[] = [];
+    const seen = new Set<string>();
+    while (out.length < limit) {
+      const page = await client.send(
+        new sqs.ReceiveMessageCommand({
+          QueueUrl: this.queueUrl,
+          MaxNumberOfMessages: Math.min(10, limit - out.length),
+          VisibilityTimeout: this.visibilitySeconds,
+          WaitTimeSeconds: 1,
+        }),
+      );
+      const messages = page.Messages ?? [];
+      const fresh = messages.filter((m) => m.MessageId !== undefined && !seen.has(m.MessageId));
+      if (fresh.length === 0) break;
+      for (const m of fresh) {
+        seen.add(m.MessageId ?? '');
+        let body: unknown;
+        try {
+          body = JSON.parse(m.Body ?? '');
+        } catch {
+          body = undefined;
+        }
+        if (m.ReceiptHandle && isDeadLetterMessage(body)) out.push({ handle: m.ReceiptHandle, message: body });
+        else {
+          this.unreadable.push(m.MessageId ?? '?');
+          if (m.ReceiptHandle) await this.release(m.ReceiptHandle);
+        }
+      }
+    }
+    return out;
+  }
+
+  async remove(handle: string): Promise<void> {
+    const { client, sqs } = await this.load();
+    await client.send(new sqs.DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: handle }));
+  }
+
+  /** Sends the updated copy first, then deletes the old one: a crash in between leaves a duplicate, never a loss (replays are idempotent). */
+  async replace(handle: string, updated: DeadLetterMessage): Promise<void> {
+    await this.send(updated);
+    await this.remove(handle);
+  }
+
+  async release(handle: string): Promise<void> {
+    const { client, sqs } = await this.load();
+    await client.send(new sqs.ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }));
   }
 }

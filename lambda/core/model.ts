@@ -113,6 +113,29 @@ export interface DeadLetterMessage {
   request: RawRequest;
   /** For kind "click": the click exactly as it was to be stored (the visitor already has its id). */
   click?: ClickRecord;
+  /** A pixel that arrived without the postback key: replayed under the same restriction. */
+  pixelWithoutKey?: true;
+  /** How many replays have failed so far, and when the last one ran. */
+  attempts?: number;
+  lastAttemptAt?: string;
+}
+
+/** A message taken from the queue for replay; `handle` identifies it to the queue. */
+export interface ReceivedMessage {
+  handle: string;
+  message: DeadLetterMessage;
+}
+
+/** The dead-letter queue as the redrive tool uses it (SQS in AWS, files locally). */
+export interface DeadLetterQueue extends DeadLetterSink {
+  /** Takes up to `limit` messages (hidden from other readers until removed, replaced or released). */
+  receive(limit: number): Promise<ReceivedMessage[]>;
+  /** Deletes a message whose replay succeeded. */
+  remove(handle: string): Promise<void>;
+  /** Replaces a message whose replay failed with its updated copy (attempts, reason). */
+  replace(handle: string, updated: DeadLetterMessage): Promise<void>;
+  /** Gives a message back untouched (dry runs, filtered out). */
+  release(handle: string): Promise<void>;
 }
 
 export interface DeadLetterSink {

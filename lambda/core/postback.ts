@@ -96,6 +96,7 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
           receivedAt: input.now.toISOString(),
           ...(params.clickId !== undefined ? { clickId: params.clickId } : {}),
           request: withoutKey(input.request),
+          ...(input.pixelWithoutKey ? { pixelWithoutKey: true as const } : {}),
         });
         return { kept: true };
       } catch (err) {

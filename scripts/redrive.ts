@@ -1,0 +1,71 @@
+/**
+ * `npm run redrive -- [--local] [--dry-run] [--limit N] [--reason R] [--stack NAME]`
+ *
+ * Replays the dead-letter queue through the same core: a message that now succeeds is deleted,
+ * one that still fails stays with one more attempt and its new reason.
+ */
+import { parseArgs } from 'node:util';
+import { redrive, type RedriveSummary } from '../lambda/core/replay';
+import { DEFAULT_STACK, openTracker, replayDeps } from './tracker-context';
+
+const USAGE = `Usage: npm run redrive -- [--local] [--dry-run] [--limit N] [--reason R] [--stack NAME]
+  --local      the local run's queue (.data/dead-letters) and tables
+  --dry-run    show what would happen; write and delete nothing
+  --limit N    replay at most N messages (default 1000)
+  --reason R   only messages queued for R (unknown_type, unknown_click, storage_error)
+  --stack NAME the deployed stack to read outputs from (default ${DEFAULT_STACK})
+  --json       print the summary as JSON`;
+
+export function formatSummary(s: RedriveSummary): string {
+  const lines = [
+    `${s.dryRun ? 'Dry run: ' : ''}${s.received} message(s) read, ${s.replayed} ${s.dryRun ? 'would be replayed' : 'replayed'}, ${Object.values(s.stillFailing).reduce((a, b) => a + b, 0)} still failing, ${s.skipped} skipped by --reason.`,
+  ];
+  for (const [outcome, n] of Object.entries(s.outcomes)) lines.push(`  ${s.dryRun ? 'would be ' : ''}${outcome}: ${n}`);
+  for (const [reason, n] of Object.entries(s.stillFailing)) lines.push(`  still failing (${reason}): ${n}`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      local: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      limit: { type: 'string' },
+      reason: { type: 'string' },
+      stack: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const limit = values.limit === undefined ? 1000 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a whole number >= 1, got "${values.limit}"`);
+  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  try {
+    const dryRun = values['dry-run'] === true;
+    const summary = await redrive(tracker.queue, replayDeps(tracker.client, tracker.tables, dryRun), {
+      limit,
+      dryRun,
+      ...(values.reason ? { reason: values.reason } : {}),
+      onProgress: (received, result) => {
+        if (values.json) return;
+        const m = received.message;
+        const what = result === 'skipped' ? 'skipped' : result.done ? `ok (${result.outcome})` : `still failing: ${result.reason}: ${result.detail}`;
+        process.stderr.write(`${m.id} ${m.kind} ${m.reason} ${m.clickId ?? '-'} -> ${what}\n`);
+      },
+    });
+    process.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
+  } finally {
+    await tracker.close();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`redrive: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,97 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ConversionType } from '../../config/schema';
+import { syncConversionTypes } from '../../lambda/adapters/conversion-types-sync';
+import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes } from '../../lambda/adapters/dynamodb-store';
+import { FileDeadLetterQueue } from '../../lambda/adapters/file-dead-letter';
+import type { ClickRecord } from '../../lambda/core/model';
+import { handlePostback } from '../../lambda/core/postback';
+import { redrive, type ReplayDeps } from '../../lambda/core/replay';
+import { createClickHandler } from '../../lambda/handlers/click';
+import { compileConfig } from '../../lambda/core/tracker-config';
+import { logger } from '../../lambda/logger';
+import type { TableNames } from '../../lambda/local/tables';
+import { testConfig } from '../support/config';
+import { freshTables, scanAll, unreachableClient } from '../support/dynamo';
+import { httpEvent } from '../support/events';
+
+const config = testConfig();
+let client: DynamoDBClient;
+let tables: TableNames;
+let queue: FileDeadLetterQueue;
+
+const click: ClickRecord = { clickId: '01JDZ8Q3V6W0K1X2Y3Z4A5B6C7', campaignId: 'demo', offerId: 'ds24', channelId: 'facebook', createdAt: '2026-11-25T10:00:00.000Z', expiresAt: 1800000000, subs: {} };
+
+function deps(types: DynamoDBClient = client): ReplayDeps {
+  const clicks = new DynamoClickStore(client, tables.clicks);
+  return { clicks, clickStore: clicks, conversions: new DynamoConversionStore(client, tables.conversions), types: new DynamoConversionTypes(types, tables.conversionTypes, 0), defaultCurrency: 'EUR' };
+}
+
+async function queuePostback(query: string, at = '2026-11-25T11:00:00.000Z') {
+  const outcome = await handlePostback(
+    { request: { method: 'GET', path: '/postback', query, body: '', headers: {} }, now: new Date(at) },
+    { ...deps(), deadLetters: () => queue },
+  );
+  expect(outcome.status).toBe('queued');
+}
+
+beforeEach(async () => {
+  ({ client, tables } = await freshTables());
+  queue = new FileDeadLetterQueue(mkdtempSync(join(tmpdir(), 'cv-redrive-')));
+  await syncConversionTypes(client, tables.conversionTypes, config.conversionTypes);
+  await new DynamoClickStore(client, tables.clicks).putClick(click);
+});
+
+describe('redrive', () => {
+  it('keeps what still fails (with attempts and reason), records it once the config is fixed, and changes nothing the second time', async () => {
+    await queuePostback(`clickid=${click.clickId}&type=Lead&sum=5&txid=L1`);
+    const first = await redrive(queue, deps(), { limit: 10, dryRun: false, now: () => new Date('2026-11-26T00:00:00.000Z') });
+    expect(first).toEqual({ received: 1, replayed: 0, outcomes: {}, stillFailing: { unknown_type: 1 }, skipped: 0, dryRun: false });
+    expect(await queue.list()).toEqual([expect.objectContaining({ reason: 'unknown_type', attempts: 1, lastAttemptAt: '2026-11-26T00:00:00.000Z' })]);
+
+    const lead: ConversionType = { name: 'Lead', countsAsConversion: true, revenue: 'add', forwardToChannel: false };
+    await syncConversionTypes(client, tables.conversionTypes, [...config.conversionTypes, lead]);
+    const second = await redrive(queue, deps(), { limit: 10, dryRun: false });
+    expect(second).toMatchObject({ replayed: 1, outcomes: { recorded: 1 }, stillFailing: {} });
+    expect(await queue.list()).toEqual([]);
+    // The conversion keeps the time it arrived, not the time of the replay.
+    expect(await scanAll(client, tables.conversions)).toEqual([expect.objectContaining({ conversionKey: 'Lead|L1', revenue: 5, createdAt: '2026-11-25T11:00:00.000Z' })]);
+
+    expect(await redrive(queue, deps(), { limit: 10, dryRun: false })).toMatchObject({ received: 0, replayed: 0 });
+    expect(await scanAll(client, tables.conversions)).toHaveLength(1);
+  });
+
+  it('replays a click that failed to store, with the id the visitor was sent with', async () => {
+    const sink = queue;
+    const handler = createClickHandler({ config: compileConfig(config), clicks: new DynamoClickStore(unreachableClient(), tables.clicks), deadLetters: () => sink, log: logger });
+    const redirect = await handler(httpEvent({ path: '/click/demo', query: 'sub1=outage', pathParameters: { campaignId: 'demo' } }));
+    const clickId = new URL(String(redirect.headers?.location)).searchParams.get('cid');
+    await queuePostback(`clickid=${clickId}&type=payment&sum=10&txid=P1`);
+
+    // The click must be replayed before the postback that names it: the queue is in arrival order.
+    expect(await redrive(queue, deps(), { limit: 10, dryRun: false })).toMatchObject({ replayed: 2, outcomes: { 'click stored': 1, recorded: 1 } });
+    expect(await scanAll(client, tables.clicks)).toEqual(expect.arrayContaining([expect.objectContaining({ clickId, sub1: 'outage' })]));
+    expect(await scanAll(client, tables.conversions)).toEqual([expect.objectContaining({ clickId, conversionKey: 'payment|P1' })]);
+  });
+
+  it('filters by reason, limits the count, and writes nothing in a dry run', async () => {
+    await queuePostback(`clickid=${click.clickId}&type=Lead&txid=1`);
+    await queuePostback('clickid=01AAAAAAAAAAAAAAAAAAAAAAAA&type=payment&txid=2');
+    await queuePostback('clickid=01BBBBBBBBBBBBBBBBBBBBBBBB&type=payment&txid=3');
+    const dry = await redrive(queue, deps(), { limit: 10, dryRun: true, reason: 'unknown_click' });
+    expect(dry).toEqual({ received: 3, replayed: 0, outcomes: {}, stillFailing: { unknown_click: 2 }, skipped: 1, dryRun: true });
+    expect((await queue.list()).map((m) => m.attempts ?? 0)).toEqual([0, 0, 0]);
+
+    expect(await redrive(queue, deps(), { limit: 1, dryRun: false })).toMatchObject({ received: 1 });
+    expect((await queue.list()).map((m) => m.attempts ?? 0)).toEqual([1, 0, 0]);
+  });
+
+  it('keeps a message whose store is still down, counting the attempt', async () => {
+    await queuePostback(`clickid=${click.clickId}&type=Lead&txid=1`);
+    const summary = await redrive(queue, deps(unreachableClient()), { limit: 10, dryRun: false });
+    expect(summary.stillFailing).toEqual({ storage_error: 1 });
+    expect(await queue.list()).toEqual([expect.objectContaining({ reason: 'storage_error', attempts: 1 })]);
+  });
+});
