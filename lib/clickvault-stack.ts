@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import type { TrackerConfig } from '../config/schema';
 import { ENV, ORIGIN_VERIFY_HEADER, ROUTES, TABLE_ENV } from '../lambda/contract';
 import { writeBundledConfig } from './bundled-config';
+import { configSecretRefs, grantSecretRefs } from './config-secrets';
 import { ConversionTypes } from './conversion-types';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { OriginVerifySecret } from './origin-verify';
@@ -13,11 +14,12 @@ import { TrackerDistribution } from './tracker-distribution';
 import { TrackerFunction } from './tracker-function';
 import { TrackerTables } from './tracker-tables';
 import { TrackingDomain } from './tracking-domain';
-import { clickUrlPattern, digistore24PixelUrl, digistore24PostbackUrl } from './tracker-urls';
+import { clickUrlPattern, digistore24IpnUrl, digistore24PixelUrl, digistore24PostbackUrl } from './tracker-urls';
 
 export const HANDLER_ENTRIES = {
   click: 'lambda/handlers/click.ts',
   postback: 'lambda/handlers/postback.ts',
+  ipn: 'lambda/handlers/ipn.ts',
 } as const;
 
 /**
@@ -28,6 +30,7 @@ export const HANDLER_ENTRIES = {
 export const FUNCTION_SIZING = {
   click: { memorySize: 256, timeout: Duration.seconds(5) },
   postback: { memorySize: 256, timeout: Duration.seconds(10) },
+  ipn: { memorySize: 256, timeout: Duration.seconds(10) },
 } as const;
 
 export interface ClickvaultStackProps extends StackProps {
@@ -41,12 +44,30 @@ export interface ClickvaultStackProps extends StackProps {
   readonly certificate?: acm.ICertificate;
 }
 
+/**
+ * Every route of lambda/contract.ts ROUTES -> its function, by the route's name: `click...`,
+ * `postback...` (GET/POST, with or without a key in the path), `ipn...`. A route whose name
+ * matches none fails synth, so a new route cannot ship unserved.
+ */
+export function routeMap<F>(functions: { click: F; postback: F; ipn: F }): Record<string, F> {
+  const map: Record<string, F> = {};
+  for (const [name, routeKey] of Object.entries(ROUTES)) {
+    const family = (['click', 'postback', 'ipn'] as const).find((prefix) => name.startsWith(prefix));
+    if (family === undefined) {
+      throw new Error(`ROUTES.${name} (${routeKey}) in lambda/contract.ts has no function in lib/clickvault-stack.ts routeMap`);
+    }
+    map[routeKey] = functions[family];
+  }
+  return map;
+}
+
 /** Everything a running tracker needs, in one deployable stack. */
 export class ClickvaultStack extends Stack {
   readonly tables: TrackerTables;
   readonly deadLetters: DeadLetterQueue;
   readonly clickFunction: TrackerFunction;
   readonly postbackFunction: TrackerFunction;
+  readonly ipnFunction: TrackerFunction;
   readonly api: TrackerApi;
   readonly cdn: TrackerDistribution;
   readonly domain?: TrackingDomain;
@@ -91,12 +112,29 @@ export class ClickvaultStack extends Stack {
       .useTable(this.tables.conversions, TABLE_ENV.conversions, ['dynamodb:PutItem'])
       .useDeadLetterQueue(this.deadLetters.queue);
 
+    // Digistore24 IPN (vendors): same data access as the postback; answers 404 when the config
+    // has no digistore24.ipn section.
+    this.ipnFunction = new TrackerFunction(this, 'IpnFunction', {
+      entry: HANDLER_ENTRIES.ipn,
+      description: 'Clickvault: POST /ipn/digistore24 - verifies and records Digistore24 IPN calls',
+      ...FUNCTION_SIZING.ipn,
+      ...common,
+      configFile,
+      environment: originEnv,
+    })
+      .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:GetItem'])
+      .useTable(this.tables.conversionTypes, TABLE_ENV.conversionTypes, ['dynamodb:GetItem'])
+      .useTable(this.tables.conversions, TABLE_ENV.conversions, ['dynamodb:PutItem'])
+      .useDeadLetterQueue(this.deadLetters.queue);
+
+    // Secrets the config names (postback protection keys, IPN passphrase): read access to
+    // exactly those, for the function that reads them.
+    const secretRefs = configSecretRefs(config);
+    grantSecretRefs(this.postbackFunction, secretRefs.postback);
+    grantSecretRefs(this.ipnFunction, secretRefs.ipn);
+
     this.api = new TrackerApi(this, 'Api', {
-      routes: {
-        [ROUTES.click]: this.clickFunction,
-        [ROUTES.postbackGet]: this.postbackFunction,
-        [ROUTES.postbackPost]: this.postbackFunction,
-      },
+      routes: routeMap({ click: this.clickFunction, postback: this.postbackFunction, ipn: this.ipnFunction }),
       throttle: settings.throttle,
       logRetention: settings.logRetention,
     });
@@ -142,6 +180,11 @@ export class ClickvaultStack extends Stack {
       'Digistore24OrderFormPixelUrl',
       digistore24PixelUrl(host),
       'Order-form tracking pixel (InitiateCheckout); Digistore24 replaces __cid__',
+    );
+    out(
+      'Digistore24IpnUrl',
+      digistore24IpnUrl(host),
+      'Vendors: IPN URL for Digistore24 (answers 404 until digistore24.ipn is set in the config)',
     );
     out('DistributionDomainName', this.cdn.distribution.distributionDomainName, 'CloudFront domain (the alias records point here)');
     out('DeadLetterQueueUrl', this.deadLetters.queue.queueUrl, 'Requests that could not be stored; inspect with npm run dlq');

@@ -16,3 +16,6 @@ export const digistore24PostbackUrl = (host: string): string =>
 /** Order-form tracking pixel (Initiate Checkout); Digistore24 replaces `__cid__`. */
 export const digistore24PixelUrl = (host: string): string =>
   `https://${host}/postback?format=img&clickid=__cid__&type=InitiateCheckout`;
+
+/** IPN URL for Digistore24 vendors (Settings -> IPN); needs `digistore24.ipn` in the config. */
+export const digistore24IpnUrl = (host: string): string => `https://${host}/ipn/digistore24`;

@@ -69,3 +69,13 @@ describe('user-facing URLs', () => {
     expect(digistore24PixelUrl('trk.example.com')).toBe('https://trk.example.com/postback?format=img&clickid=__cid__&type=InitiateCheckout');
   });
 });
+
+describe('routeMap', () => {
+  it('serves every contract route by its name family', () => {
+    const { routeMap } = jest.requireActual<typeof import('../../lib/clickvault-stack')>('../../lib/clickvault-stack');
+    const map = routeMap({ click: 'c', postback: 'p', ipn: 'i' });
+    expect(Object.keys(map).sort()).toEqual(Object.values(jest.requireActual<typeof import('../../lambda/contract')>('../../lambda/contract').ROUTES).sort());
+    expect(map['GET /click/{campaignId}']).toBe('c');
+    expect(map['POST /postback']).toBe('p');
+  });
+});

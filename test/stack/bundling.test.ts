@@ -28,7 +28,7 @@ it('bundles every function with esbuild and ships the validated config with the 
     ([id, r]) => r.Type === 'AWS::Lambda::Function' && !id.includes('Providerframework'),
   );
   expect(functions.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(
-    ['ClickFunction', 'ConversionTypesSyncFunction', 'PostbackFunction'].sort(),
+    ['ClickFunction', 'ConversionTypesSyncFunction', 'IpnFunction', 'PostbackFunction'].sort(),
   );
   for (const [id, fn] of functions) {
     const key = fn.Properties.Code?.S3Key;

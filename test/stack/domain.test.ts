@@ -4,6 +4,8 @@
  * the optional features switched on by context.
  */
 import { Template } from 'aws-cdk-lib/assertions';
+import { loadConfig } from '../../config/load';
+import { parseConfig } from '../../config/schema';
 import { CERTIFICATE_STACK_NAME } from '../../lib/clickvault-app';
 import { ACCOUNT, ZONE, build, grants, logicalId, resources, roleStatements, stackNames } from './helpers';
 
@@ -202,5 +204,42 @@ describe('optional features', () => {
     const arn = 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/clickvault/abcd-1234';
     const { template } = build({ webAclArn: arn });
     expect(distributionConfig(template).WebACLId).toBe(arn);
+  });
+});
+
+describe('secrets named by the config', () => {
+  it('are readable by exactly the function that uses them: postback keys by postback, the IPN passphrase by IPN', () => {
+    const base = loadConfig();
+    const config = parseConfig({
+      ...base,
+      postbackProtection: {
+        sources: [
+          {
+            id: 'ds24',
+            keys: [{ secretsManager: 'clickvault/postback-key' }, { ssmParameter: '/clickvault/postback-key-2' }, { env: 'LOCAL_ONLY' }],
+          },
+        ],
+      },
+      digistore24: {
+        ipn: {
+          passphrase: { secretsManager: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ipn-AbCdEf' },
+          events: { on_payment: { types: ['payment'] } },
+        },
+      },
+    });
+    const { template } = build({}, { config, env: { account: ACCOUNT, region: 'eu-west-1' } });
+    const roleOf = (prefix: string) => {
+      const fn = resources(template)[logicalId(template, 'AWS::Lambda::Function', prefix)];
+      return (fn?.Properties as { Role: { 'Fn::GetAtt': [string] } }).Role['Fn::GetAtt'][0];
+    };
+    const secretGrants = (prefix: string) => grants(roleStatements(template, roleOf(prefix))).filter((g) => /secretsmanager|ssm:/.test(g));
+    expect(secretGrants('PostbackFunction')).toEqual([
+      'secretsmanager:GetSecretValue "arn:aws:secretsmanager:eu-west-1:123456789012:secret:clickvault/postback-key-??????"',
+      'ssm:GetParameter "arn:aws:ssm:eu-west-1:123456789012:parameter/clickvault/postback-key-2"',
+    ]);
+    expect(secretGrants('IpnFunction')).toEqual([
+      'secretsmanager:GetSecretValue "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ipn-AbCdEf"',
+    ]);
+    expect(secretGrants('ClickFunction')).toEqual([]);
   });
 });

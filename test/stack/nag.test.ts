@@ -6,10 +6,21 @@
 import { App, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { loadConfig } from '../../config/load';
+import { parseConfig, type TrackerConfig } from '../../config/schema';
 import { buildClickvault, type BuildOptions } from '../../lib/clickvault-app';
 import { ACCOUNT, CDK_JSON_CONTEXT, ZONE } from './helpers';
 
-const SCENARIOS: [string, Record<string, unknown>, BuildOptions['env']][] = [
+const withSecrets = () => {
+  const base = loadConfig();
+  return parseConfig({
+    ...base,
+    postbackProtection: { sources: [{ id: 'ds24', keys: [{ secretsManager: 'clickvault/key' }, { ssmParameter: '/clickvault/key2' }] }] },
+    digistore24: { ipn: { passphrase: { secretsManager: 'clickvault/ipn' }, events: { on_payment: { types: ['payment'] } } } },
+  });
+};
+
+const SCENARIOS: [string, Record<string, unknown>, BuildOptions['env'], (() => TrackerConfig)?][] = [
   ['no domain (CloudFront default domain)', {}, undefined],
   ['domain, region-agnostic, every option on', { ...ZONE, alarmEmail: 'ops@example.com', tracing: 'true' }, undefined],
   ['domain in us-east-1', ZONE, { account: ACCOUNT, region: 'us-east-1' }],
@@ -23,11 +34,12 @@ const SCENARIOS: [string, Record<string, unknown>, BuildOptions['env']][] = [
     },
     { account: ACCOUNT, region: 'eu-west-1' },
   ],
+  ['config naming secrets (postback keys, IPN passphrase)', {}, { account: ACCOUNT, region: 'eu-west-1' }, withSecrets],
 ];
 
-function appFor(context: Record<string, unknown>, env: BuildOptions['env'], nag = false): App {
+function appFor(context: Record<string, unknown>, env: BuildOptions['env'], nag = false, config?: () => TrackerConfig): App {
   const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context } });
-  buildClickvault(app, { env, nag });
+  buildClickvault(app, { env, nag, config: config?.() });
   return app;
 }
 
@@ -39,8 +51,8 @@ function acknowledgements(root: IConstruct): { path: string; id: string; reason:
   );
 }
 
-describe.each(SCENARIOS)('AwsSolutions checks: %s', (_name, context, env) => {
-  const app = appFor(context, env);
+describe.each(SCENARIOS)('AwsSolutions checks: %s', (_name, context, env, config) => {
+  const app = appFor(context, env, false, config);
 
   it('has no unacknowledged error or warning', () => {
     const report = new AwsSolutionsChecks(app).validateScope(app);

@@ -16,7 +16,7 @@ const MANAGED = {
 };
 
 let template: Template;
-let ids: Record<'click' | 'postback' | 'sync' | 'clicks' | 'conversions' | 'types' | 'queue' | 'secret' | 'distribution', string>;
+let ids: Record<'click' | 'postback' | 'ipn' | 'sync' | 'clicks' | 'conversions' | 'types' | 'queue' | 'secret' | 'distribution', string>;
 
 beforeAll(() => {
   ({ template } = build());
@@ -26,6 +26,7 @@ beforeAll(() => {
   ids = {
     click: fn('ClickFunction'),
     postback: fn('PostbackFunction'),
+    ipn: fn('IpnFunction'),
     sync: fn('ConversionTypesSyncFunction'),
     clicks: table(CLICKS_TABLE),
     conversions: table(CONVERSIONS_TABLE),
@@ -43,6 +44,7 @@ describe('Lambda functions', () => {
     const expected: Record<string, { MemorySize: number; Timeout: number }> = {
       [ids.click]: { MemorySize: 256, Timeout: 5 },
       [ids.postback]: { MemorySize: 256, Timeout: 10 },
+      [ids.ipn]: { MemorySize: 256, Timeout: 10 },
       [ids.sync]: { MemorySize: 256, Timeout: 120 },
     };
     for (const [id, sizing] of Object.entries(expected)) {
@@ -75,9 +77,9 @@ describe('Lambda functions', () => {
     });
   });
 
-  it('give the postback function exactly the variables its handler reads', () => {
+  it.each([['postback', '/postback'], ['IPN', '/ipn/digistore24']])('give the %s function exactly the variables its handler reads', (_name, route) => {
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp('/postback'),
+      Description: Match.stringLikeRegexp(route),
       Environment: {
         Variables: {
           CLICKS_TABLE: { Ref: ids.clicks },
@@ -95,7 +97,7 @@ describe('Lambda functions', () => {
   });
 
   it('log to their own log group with 90-day retention, no tracing by default', () => {
-    for (const id of [ids.click, ids.postback, ids.sync]) {
+    for (const id of [ids.click, ids.postback, ids.ipn, ids.sync]) {
       const props = resources(template)[id]?.Properties as { LoggingConfig: { LogGroup: { Ref: string } }; TracingConfig?: unknown };
       const group = resources(template)[props.LoggingConfig.LogGroup.Ref];
       expect(group).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90 }, DeletionPolicy: 'Retain' });
@@ -140,6 +142,18 @@ describe('least-privilege IAM', () => {
     );
   });
 
+  it('IPN function: the same as the postback function (no secret without digistore24.ipn in the config)', () => {
+    expect(grants(roleStatements(template, roleOf(ids.ipn)))).toEqual(
+      [
+        ...logWrite(ids.ipn),
+        `dynamodb:GetItem ${JSON.stringify(arnOf(ids.clicks))}`,
+        `dynamodb:GetItem ${JSON.stringify(arnOf(ids.types))}`,
+        `dynamodb:PutItem ${JSON.stringify(arnOf(ids.conversions))}`,
+        `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
+      ].sort(),
+    );
+  });
+
   it('sync function: Scan and BatchWriteItem on the conversion types table only', () => {
     expect(grants(roleStatements(template, roleOf(ids.sync)))).toEqual(
       [
@@ -151,10 +165,10 @@ describe('least-privilege IAM', () => {
   });
 
   it('grants no wildcard, and the request path no Query/Scan/Update/Delete', () => {
-    for (const fnId of [ids.click, ids.postback, ids.sync]) {
+    for (const fnId of [ids.click, ids.postback, ids.ipn, ids.sync]) {
       for (const grant of grants(roleStatements(template, roleOf(fnId)))) expect(grant).not.toMatch(/\*/);
     }
-    for (const fnId of [ids.click, ids.postback]) {
+    for (const fnId of [ids.click, ids.postback, ids.ipn]) {
       const dynamoActions = grants(roleStatements(template, roleOf(fnId)))
         .map((g) => g.split(' ')[0] as string)
         .filter((a) => a.startsWith('dynamodb:'));
@@ -164,9 +178,9 @@ describe('least-privilege IAM', () => {
 });
 
 describe('HTTP API', () => {
-  it('has exactly the click and postback routes of the contract, each on its function (payload 2.0)', () => {
+  it('has exactly the routes of the contract, each on its function (payload 2.0)', () => {
     const routes = Object.values(resources(template, 'AWS::ApiGatewayV2::Route')).map((r) => r.Properties?.RouteKey);
-    expect(routes.sort()).toEqual([ROUTES.click, ROUTES.postbackGet, ROUTES.postbackPost].sort());
+    expect(routes.sort()).toEqual(Object.values(ROUTES).sort());
     const integrations = resources(template, 'AWS::ApiGatewayV2::Integration');
     const targetOf = (routeKey: string) => {
       const route = Object.values(resources(template, 'AWS::ApiGatewayV2::Route')).find((r) => r.Properties?.RouteKey === routeKey);
@@ -177,6 +191,11 @@ describe('HTTP API', () => {
     expect(targetOf(ROUTES.click)).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.click) });
     expect(targetOf(ROUTES.postbackGet)).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.postback) });
     expect(targetOf(ROUTES.postbackPost)).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.postback) });
+    expect(targetOf(ROUTES.ipn)).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.ipn) });
+    for (const [name, routeKey] of Object.entries(ROUTES)) {
+      const fn = name.startsWith('click') ? ids.click : name.startsWith('postback') ? ids.postback : ids.ipn;
+      expect(targetOf(routeKey)).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: arnOf(fn) });
+    }
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
   });
@@ -199,7 +218,7 @@ describe('HTTP API', () => {
 
   it('lets only API Gateway invoke the functions', () => {
     const permissions = Object.values(resources(template, 'AWS::Lambda::Permission'));
-    expect(permissions).toHaveLength(3); // one per route
+    expect(permissions).toHaveLength(Object.keys(ROUTES).length); // one per route
     for (const permission of permissions) {
       expect(permission.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
     }
@@ -262,7 +281,7 @@ describe('origin-verify secret', () => {
     // The only places the value is used are dynamic references.
     const json = JSON.stringify(template.toJSON());
     const uses = json.match(/\{\{resolve:secretsmanager:/g) ?? [];
-    expect(uses).toHaveLength(3); // click env, postback env, CloudFront origin header
+    expect(uses).toHaveLength(4); // click, postback and IPN env, CloudFront origin header
   });
 });
 
@@ -386,6 +405,7 @@ describe('outputs', () => {
       Description: Match.stringLikeRegexp('\\{transaction_type\\}'),
     });
     template.hasOutput('Digistore24OrderFormPixelUrl', { Value: url('/postback?format=img&clickid=__cid__&type=InitiateCheckout') });
+    template.hasOutput('Digistore24IpnUrl', { Value: url('/ipn/digistore24') });
   });
 
   it('give the queue URL and the table names', () => {

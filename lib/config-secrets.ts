@@ -1,0 +1,54 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+import type { SecretRef, TrackerConfig } from '../config/schema';
+
+/** Secrets the config names, per function that reads them at run time. */
+export function configSecretRefs(config: TrackerConfig): { postback: SecretRef[]; ipn: SecretRef[] } {
+  const passphrase = config.digistore24?.ipn?.passphrase;
+  return {
+    postback: (config.postbackProtection?.sources ?? []).flatMap((source) => source.keys),
+    ipn: passphrase ? [passphrase] : [],
+  };
+}
+
+/**
+ * IAM resource ARNs for the secrets a function reads: Secrets Manager secrets by name or ARN
+ * (a name matches the 6-character suffix Secrets Manager appends) and SSM parameters by name.
+ * References that only name an environment variable (the local run) need no grant.
+ */
+export function secretResourceArns(stack: Stack, refs: readonly SecretRef[]): { secrets: string[]; parameters: string[] } {
+  const secrets = new Set<string>();
+  const parameters = new Set<string>();
+  for (const ref of refs) {
+    if (ref.secretsManager !== undefined) {
+      const value = ref.secretsManager;
+      if (value.startsWith('arn:')) {
+        // A complete ARN already ends in -XXXXXX; a partial one (no suffix) needs the wildcard.
+        secrets.add(/-[A-Za-z0-9]{6}$/.test(value) ? value : `${value}-??????`);
+      } else {
+        secrets.add(
+          stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${value}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        );
+      }
+    }
+    if (ref.ssmParameter !== undefined) {
+      const name = ref.ssmParameter.replace(/^\//, '');
+      parameters.add(stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }));
+    }
+  }
+  return { secrets: [...secrets], parameters: [...parameters] };
+}
+
+/** Lets `grantee` read exactly the secrets in `refs` (nothing when they name none). */
+export function grantSecretRefs(grantee: iam.IGrantable & IConstruct, refs: readonly SecretRef[]): void {
+  const stack = Stack.of(grantee);
+  const { secrets, parameters } = secretResourceArns(stack, refs);
+  if (secrets.length > 0) {
+    iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:GetSecretValue'], resourceArns: secrets });
+  }
+  if (parameters.length > 0) {
+    iam.Grant.addToPrincipal({ grantee, actions: ['ssm:GetParameter'], resourceArns: parameters });
+  }
+}
+
