@@ -26,6 +26,9 @@ const TYPE_NAME = /^[A-Za-z0-9 _.:-]{1,64}$/;
 /** Query parameter names (channel click ids such as `fbclid`). */
 const PARAM = /^[A-Za-z0-9_.-]{1,64}$/;
 
+/** Macros a traffic channel's postback URL may use. */
+export const FORWARD_MACROS = new Set(['clickid', 'payout', 'type', 'currency', 'txid']);
+
 const id = (what: string) =>
   z.string().regex(ID, `${what} must be 1-64 letters, digits, "_" or "-"`);
 
@@ -49,8 +52,15 @@ export const trafficChannelSchema = z.strictObject({
   name: z.string().min(1).max(128),
   /** Query parameter on the click URL that carries the channel's own click id (fbclid, gclid, ttclid). */
   clickIdParam: z.string().regex(PARAM, 'clickIdParam must be a query parameter name').optional(),
-  /** S2S postback URL template of the channel (forwarding is done by a later release). */
-  postbackUrl: httpUrlTemplate('postbackUrl').optional(),
+  /**
+   * The channel's S2S postback URL. Conversions of types with forwardToChannel are sent here,
+   * with {clickid} (the channel's own click id), {payout}, {type}, {currency}, {txid} filled in.
+   */
+  postbackUrl: httpUrlTemplate('postbackUrl')
+    .refine((url) => [...url.matchAll(/\{([^{}]*)\}/g)].every((m) => FORWARD_MACROS.has(m[1] ?? '')), {
+      message: `postbackUrl may only use the macros ${['{clickid}', '{payout}', '{type}', '{currency}', '{txid}'].join(' ')}`,
+    })
+    .optional(),
 });
 
 export const offerSchema = z
@@ -105,7 +115,7 @@ export const conversionTypeSchema = z.strictObject({
   countsAsConversion: z.boolean().default(true),
   /** `add`: +|sum|; `subtract`: stored as -|sum| (refunds, chargebacks); `ignore`: revenue 0. */
   revenue: z.enum(['add', 'subtract', 'ignore']).default('add'),
-  /** Whether the conversion is sent on to the click's traffic channel (a later release). */
+  /** Whether a recorded conversion is sent on to the click's traffic channel (its postbackUrl), at most once. */
   forwardToChannel: z.boolean().default(false),
 });
 

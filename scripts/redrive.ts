@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
   try {
     const dryRun = values['dry-run'] === true;
-    const summary = await redrive(tracker.queue, replayDeps(tracker.client, tracker.tables, dryRun), {
+    const summary = await redrive(tracker.queue, replayDeps(tracker.client, tracker.tables, dryRun, tracker.queue), {
       limit,
       dryRun,
       ...(values.reason ? { reason: values.reason } : {}),

@@ -14,6 +14,7 @@ import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutResult } from '
 import type { ReplayDeps } from '../lambda/core/replay';
 import type { TableNames } from '../lambda/local/tables';
 import { dataDir, openLocalStore } from './local-store';
+import { conversionDeps, forwardingFor } from '../lambda/handlers/runtime';
 
 export const DEFAULT_STACK = 'Clickvault';
 
@@ -79,16 +80,27 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
  * "stores" if it is not there yet, a conversion would be recorded (types and clicks are read
  * for real, so a dry run shows whether the cause is fixed).
  */
-export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: boolean): ReplayDeps {
+export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: boolean, queue?: DeadLetterQueue): ReplayDeps {
   const config = loadConfig();
   const clicks = new DynamoClickStore(client, tables.clicks);
   const conversions = new DynamoConversionStore(client, tables.conversions);
-  return {
-    clicks,
-    clickStore: dryRun ? { putClick: async (c: ClickRecord): Promise<PutResult> => ((await clicks.getClick(c.clickId)) ? 'duplicate' : 'stored') } : clicks,
-    conversions: dryRun ? { putConversion: async (_c: ConversionRecord): Promise<PutResult> => 'stored' } : conversions,
-    types: new DynamoConversionTypes(client, tables.conversionTypes, 0),
-    defaultCurrency: config.defaults.currency,
-    ...(config.digistore24?.ipn ? { ipn: config.digistore24.ipn } : {}),
+  const types = new DynamoConversionTypes(client, tables.conversionTypes, 0);
+  const ipn = config.digistore24?.ipn ? { ipn: config.digistore24.ipn } : {};
+  if (dryRun) {
+    return {
+      clicks,
+      clickStore: { putClick: async (c: ClickRecord): Promise<PutResult> => ((await clicks.getClick(c.clickId)) ? 'duplicate' : 'stored') },
+      conversions: { putConversion: async (_c: ConversionRecord): Promise<PutResult> => 'stored' },
+      types,
+      defaultCurrency: config.defaults.currency,
+      ...ipn,
+    };
+  }
+  // A forward that fails during a replay goes back to the same queue.
+  const sink = () => {
+    if (!queue) throw new Error('no dead-letter queue to send a failed forward to');
+    return queue;
   };
+  const forwarding = forwardingFor(config, conversions, sink);
+  return { ...conversionDeps(config, { clicks, conversions, types }, sink), clickStore: clicks, ...ipn, ...(forwarding ? { forwarding } : {}) };
 }

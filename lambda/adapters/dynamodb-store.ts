@@ -7,6 +7,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -19,6 +20,7 @@ import {
   type ConversionRecord,
   type ConversionStore,
   type ConversionTypeSource,
+  type ForwardStore,
   type PutResult,
   type SubKey,
 } from '../core/model';
@@ -91,7 +93,7 @@ export class DynamoClickStore implements ClickStore, ClickReader {
   }
 }
 
-export class DynamoConversionStore implements ConversionStore {
+export class DynamoConversionStore implements ConversionStore, ForwardStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -103,6 +105,44 @@ export class DynamoConversionStore implements ConversionStore {
       Item: conversionToItem(conversion),
       ConditionExpression: 'attribute_not_exists(clickId)',
     });
+  }
+
+  async claimForward(clickId: string, conversionKey: string, from: 'new' | 'failed', at: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { clickId: { S: clickId }, conversionKey: { S: conversionKey } },
+          UpdateExpression: 'SET forwardState = :sending, forwardClaimedAt = :at',
+          ConditionExpression:
+            from === 'new' ? 'attribute_exists(clickId) AND attribute_not_exists(forwardState)' : 'forwardState = :failed',
+          ExpressionAttributeValues: {
+            ':sending': { S: 'sending' },
+            ':at': { S: at },
+            ...(from === 'failed' ? { ':failed': { S: 'failed' } } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  async finishForward(clickId: string, conversionKey: string, state: 'sent' | 'failed', at: string, detail?: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { clickId: { S: clickId }, conversionKey: { S: conversionKey } },
+        UpdateExpression: detail === undefined ? 'SET forwardState = :state, forwardedAt = :at REMOVE forwardError' : 'SET forwardState = :state, forwardFailedAt = :at, forwardError = :detail',
+        ExpressionAttributeValues: {
+          ':state': { S: state },
+          ':at': { S: at },
+          ...(detail === undefined ? {} : { ':detail': { S: detail } }),
+        },
+      }),
+    );
   }
 }
 

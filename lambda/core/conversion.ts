@@ -5,6 +5,7 @@
  */
 import type { ConversionType } from '../../config/schema';
 import { abs, negate } from './decimal';
+import type { ForwardResult } from './forward';
 import { mintId } from './ids';
 import {
   UNATTRIBUTED_CLICK_ID,
@@ -17,6 +18,8 @@ import {
 } from './model';
 
 export interface ConversionDeps {
+  /** Sends a recorded conversion of a forwardToChannel type on to its traffic channel. */
+  forward?: (conversion: ConversionRecord, now: Date) => Promise<ForwardResult>;
   clicks: ClickReader;
   conversions: ConversionStore;
   types: ConversionTypeSource;
@@ -41,7 +44,7 @@ export interface ConversionRequest {
 export type KeepResult = { kept: true } | { kept: false; error: string };
 
 export type ConversionOutcome =
-  | { status: 'recorded'; conversion: ConversionRecord }
+  | { status: 'recorded'; conversion: ConversionRecord; type: ConversionType; forward?: ForwardResult }
   | { status: 'duplicate'; conversion: ConversionRecord }
   | { status: 'queued'; reason: DeadLetterReason; detail: string; advice: string }
   | { status: 'unavailable'; reason: DeadLetterReason; detail: string; error: string }
@@ -127,6 +130,7 @@ export async function recordConversion(
       campaignId: click.campaignId,
       offerId: click.offerId,
       channelId: click.channelId,
+      ...(click.channelClickId !== undefined ? { channelClickId: click.channelClickId } : {}),
     };
   } else {
     // An organic sale: counted so revenue totals match Digistore24's. Without a txid a retry
@@ -141,8 +145,17 @@ export async function recordConversion(
 
   try {
     const result = await deps.conversions.putConversion(conversion);
-    return { status: result === 'duplicate' ? 'duplicate' : 'recorded', conversion };
+    if (result === 'duplicate') return { status: 'duplicate', conversion };
   } catch (err) {
     return fail('storage_error', `the conversion could not be stored (${errorText(err)})`, retryAdvice);
   }
+  if (!type.forwardToChannel || !deps.forward) return { status: 'recorded', conversion, type };
+  let forward: ForwardResult;
+  try {
+    forward = await deps.forward(conversion, now);
+  } catch (err) {
+    // The conversion is recorded; a forward that breaks must not turn that into a failure.
+    forward = { status: 'failed', detail: errorText(err) };
+  }
+  return { status: 'recorded', conversion, type, forward };
 }

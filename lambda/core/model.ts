@@ -58,6 +58,8 @@ export interface ConversionRecord {
   channelId?: string;
   /** Buyer details from an IPN, only when the config's storeBuyerData allows it. */
   buyer?: Record<string, string>;
+  /** The traffic channel's own click id, copied from the click (used to forward). */
+  channelClickId?: string;
 }
 
 export type PutResult = 'stored' | 'duplicate';
@@ -76,6 +78,21 @@ export interface ConversionStore {
   putConversion(conversion: ConversionRecord): Promise<PutResult>;
 }
 
+/** Where a conversion's forwarding state lives (on the conversion item). */
+export interface ForwardStore {
+  /**
+   * Claims the right to send: from `new` (never tried) or `failed` (a queued retry). False when
+   * another attempt holds it or it was sent: that is what makes forwarding at most once.
+   */
+  claimForward(clickId: string, conversionKey: string, from: 'new' | 'failed', at: string): Promise<boolean>;
+  finishForward(clickId: string, conversionKey: string, state: 'sent' | 'failed', at: string, detail?: string): Promise<void>;
+}
+
+/** Sends one HTTP request to a traffic channel. */
+export interface ChannelPostback {
+  send(url: string): Promise<{ ok: true; status: number } | { ok: false; error: string }>;
+}
+
 export interface ConversionTypeSource {
   getConversionType(name: string): Promise<ConversionType | undefined>;
 }
@@ -92,8 +109,8 @@ export interface RawRequest {
   headers: Record<string, string>;
 }
 
-export type DeadLetterKind = 'click' | 'postback' | 'ipn';
-export type DeadLetterReason = 'storage_error' | 'unknown_type' | 'unknown_click';
+export type DeadLetterKind = 'click' | 'postback' | 'ipn' | 'forward';
+export type DeadLetterReason = 'storage_error' | 'unknown_type' | 'unknown_click' | 'forward_failed';
 
 /** What the dead-letter queue keeps: enough to explain the failure and replay it. */
 export interface DeadLetterMessage {
@@ -113,6 +130,8 @@ export interface DeadLetterMessage {
   request: RawRequest;
   /** For kind "click": the click exactly as it was to be stored (the visitor already has its id). */
   click?: ClickRecord;
+  /** For kind "forward": the conversion to send on and the channel URL it goes to. */
+  forward?: { clickId: string; conversionKey: string; url: string };
   /** A pixel that arrived without the postback key: replayed under the same restriction. */
   pixelWithoutKey?: true;
   /** How many replays have failed so far, and when the last one ran. */

@@ -9,6 +9,7 @@
  * - unavailable          -> 503, nothing could be kept: the sender should retry
  */
 import { errorText, recordConversion, type ConversionDeps } from './conversion';
+import type { ForwardResult } from './forward';
 import { mintId } from './ids';
 import type { ConversionRecord, DeadLetterReason, DeadLetterSink, RawRequest } from './model';
 import { InvalidInput, parsePostback, type PostbackParams } from './postback-params';
@@ -16,7 +17,7 @@ import { InvalidInput, parsePostback, type PostbackParams } from './postback-par
 export { revenueFor } from './conversion';
 
 export type PostbackOutcome =
-  | { status: 'recorded'; httpStatus: 200; message: string; conversion: ConversionRecord }
+  | { status: 'recorded'; httpStatus: 200; message: string; conversion: ConversionRecord; forward?: ForwardResult }
   | { status: 'duplicate'; httpStatus: 200; message: string; conversion: ConversionRecord }
   | { status: 'test'; httpStatus: 200; message: string; params: PostbackParams }
   | { status: 'queued'; httpStatus: 202; message: string; reason: DeadLetterReason; params: PostbackParams }
@@ -113,7 +114,7 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
 
   switch (outcome.status) {
     case 'recorded':
-      return { status: 'recorded', httpStatus: 200, conversion: outcome.conversion, message: 'OK' };
+      return { status: 'recorded', httpStatus: 200, conversion: outcome.conversion, message: 'OK', ...(outcome.forward ? { forward: outcome.forward } : {}) };
     case 'duplicate': {
       const c = outcome.conversion;
       return {

@@ -8,11 +8,14 @@ import type { ClickStore, DeadLetterMessage, DeadLetterReason, DeadLetterSink, R
 import { errorText, type ConversionDeps } from './conversion';
 import { handlePostback } from './postback';
 import { handleIpn, type IpnDeps } from './ipn';
+import { sendForward, type ForwardDeps } from './forward';
 
 export interface ReplayDeps extends ConversionDeps {
   clickStore: ClickStore;
   /** IPN settings; undefined when the config has no IPN (queued IPNs then stay queued). */
   ipn?: Pick<IpnDeps, 'ipn'>['ipn'];
+  /** Retrying queued forwards; undefined: forward messages stay queued. */
+  forwarding?: Omit<ForwardDeps, 'deadLetters'>;
 }
 
 export type ReplayResult =
@@ -61,6 +64,14 @@ export async function replayMessage(message: DeadLetterMessage, deps: ReplayDeps
           return failedAgain(outcome.message);
       }
       break;
+    }
+    case 'forward': {
+      if (!message.forward) return { done: false, reason: 'invalid_input', detail: 'the message holds no forward' };
+      if (!deps.forwarding) return { done: false, reason: 'not_configured', detail: 'forwarding is not set up for this replay' };
+      const result = await sendForward(message.forward, 'failed', new Date(), { ...deps.forwarding, deadLetters: () => sink });
+      if (result.status === 'sent') return { done: true, outcome: 'forwarded' };
+      if (result.status === 'already_claimed') return { done: true, outcome: 'already forwarded or in flight' };
+      return { done: false, reason: 'forward_failed', detail: result.detail };
     }
     case 'ipn': {
       if (!deps.ipn) return { done: false, reason: 'not_configured', detail: 'the config has no digistore24.ipn section' };

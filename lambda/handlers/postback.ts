@@ -25,7 +25,17 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
     case 'recorded':
     case 'duplicate': {
       const c = outcome.conversion;
-      return { clickId: c.clickId, type: c.type, txid: c.txid, revenue: c.revenue, currency: c.currency, source: c.source, campaignId: c.campaignId };
+      const forward = outcome.status === 'recorded' ? outcome.forward : undefined;
+      return {
+        clickId: c.clickId,
+        type: c.type,
+        txid: c.txid,
+        revenue: c.revenue,
+        currency: c.currency,
+        source: c.source,
+        campaignId: c.campaignId,
+        ...(forward ? { forward: forward.status, ...('detail' in forward ? { forwardDetail: forward.detail } : {}) } : {}),
+      };
     }
     case 'test':
       return { clickId: outcome.params.clickId, type: outcome.params.type, answer: outcome.message };

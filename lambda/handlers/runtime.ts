@@ -12,7 +12,11 @@ import type { PostbackDeps } from '../core/postback';
 import type { IpnDeps } from '../core/ipn';
 import { CachedSecretReader, type SecretReader } from '../adapters/secrets';
 import { createProtection, type AuthResult } from '../core/protection';
-import type { PostbackProtection } from '../../config/schema';
+import type { PostbackProtection, TrackerConfig } from '../../config/schema';
+import { FetchChannelPostback } from '../adapters/channel-postback';
+import { forwardConversion, type ForwardDeps } from '../core/forward';
+import type { ConversionDeps } from '../core/conversion';
+import type { ForwardStore } from '../core/model';
 import { compileConfig } from '../core/tracker-config';
 import { logger } from '../logger';
 
@@ -42,16 +46,46 @@ export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDep
   };
 }
 
-export function postbackDepsFromEnv(env: NodeJS.ProcessEnv = process.env): PostbackDeps {
-  const client = createDynamoClient();
-  const config = loadConfig(requireEnv(ENV.trackerConfig, env));
+/**
+ * Forwarding to traffic channels, when the config asks for it (a type with forwardToChannel
+ * and a channel with a postbackUrl); undefined otherwise.
+ */
+export function forwardingFor(config: TrackerConfig, store: ForwardStore, deadLetters: ForwardDeps['deadLetters']): ForwardDeps | undefined {
+  const forwards = config.conversionTypes.some((t) => t.forwardToChannel) && config.trafficChannels.some((c) => c.postbackUrl);
+  if (!forwards) return undefined;
+  return { channels: new Map(config.trafficChannels.map((c) => [c.id, c])), store, channel: new FetchChannelPostback(), deadLetters };
+}
+
+/** The dependencies every conversion-recording function shares. */
+export function conversionDeps(
+  config: TrackerConfig,
+  stores: Pick<ConversionDeps, 'clicks' | 'types'> & { conversions: DynamoConversionStore },
+  deadLetters: ForwardDeps['deadLetters'],
+): ConversionDeps & { deadLetters: ForwardDeps['deadLetters'] } {
+  const forwarding = forwardingFor(config, stores.conversions, deadLetters);
   return {
-    clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
-    conversions: new DynamoConversionStore(client, requireEnv(TABLE_ENV.conversions, env)),
-    types: new DynamoConversionTypes(client, requireEnv(TABLE_ENV.conversionTypes, env)),
-    deadLetters: deadLettersFromEnv(env),
+    ...stores,
+    deadLetters,
     defaultCurrency: config.defaults.currency,
+    ...(forwarding ? { forward: (c, now) => forwardConversion(c, now, forwarding) } : {}),
   };
+}
+
+function conversionDepsFromEnv(config: TrackerConfig, env: NodeJS.ProcessEnv) {
+  const client = createDynamoClient();
+  return conversionDeps(
+    config,
+    {
+      clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
+      conversions: new DynamoConversionStore(client, requireEnv(TABLE_ENV.conversions, env)),
+      types: new DynamoConversionTypes(client, requireEnv(TABLE_ENV.conversionTypes, env)),
+    },
+    deadLettersFromEnv(env),
+  );
+}
+
+export function postbackDepsFromEnv(env: NodeJS.ProcessEnv = process.env): PostbackDeps {
+  return conversionDepsFromEnv(loadConfig(requireEnv(ENV.trackerConfig, env)), env);
 }
 
 /** The IPN function's dependencies; undefined when the config has no digistore24.ipn section. */
@@ -59,17 +93,8 @@ export function ipnDepsFromEnv(env: NodeJS.ProcessEnv = process.env): IpnDeps | 
   const config = loadConfig(requireEnv(ENV.trackerConfig, env));
   const ipn = config.digistore24?.ipn;
   if (!ipn) return undefined;
-  const client = createDynamoClient();
   const secrets = new CachedSecretReader('aws', env);
-  return {
-    ipn,
-    passphrase: () => secrets.read(ipn.passphrase),
-    clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
-    conversions: new DynamoConversionStore(client, requireEnv(TABLE_ENV.conversions, env)),
-    types: new DynamoConversionTypes(client, requireEnv(TABLE_ENV.conversionTypes, env)),
-    deadLetters: deadLettersFromEnv(env),
-    defaultCurrency: config.defaults.currency,
-  };
+  return { ...conversionDepsFromEnv(config, env), ipn, passphrase: () => secrets.read(ipn.passphrase) };
 }
 
 /** Binds the config's postback protection to a secret reader. */

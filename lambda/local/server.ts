@@ -14,7 +14,7 @@ import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
 import { createPostbackHandler } from '../handlers/postback';
 import { createIpnHandler } from '../handlers/ipn';
-import { postbackAuth } from '../handlers/runtime';
+import { conversionDeps, postbackAuth } from '../handlers/runtime';
 import { CachedSecretReader } from '../adapters/secrets';
 import { logger } from '../logger';
 import { router } from './api-gateway';
@@ -60,18 +60,20 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const clicks = new DynamoClickStore(client, tables.clicks);
 
     const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: () => deadLetters, log: logger });
-    const conversionDeps = {
-      clicks,
-      conversions: new DynamoConversionStore(client, tables.conversions),
-      // Local edits to the config take effect on restart, so the type cache can be short.
-      types: new DynamoConversionTypes(client, tables.conversionTypes, 1000),
-      deadLetters: () => deadLetters,
-      defaultCurrency: options.config.defaults.currency,
-    };
+    const shared = conversionDeps(
+      options.config,
+      {
+        clicks,
+        conversions: new DynamoConversionStore(client, tables.conversions),
+        // Local edits to the config take effect on restart, so the type cache can be short.
+        types: new DynamoConversionTypes(client, tables.conversionTypes, 1000),
+      },
+      () => deadLetters,
+    );
     const secrets = new CachedSecretReader('local', options.env ?? process.env);
-    const postback = createPostbackHandler(conversionDeps, postbackAuth(options.config.postbackProtection, secrets));
+    const postback = createPostbackHandler(shared, postbackAuth(options.config.postbackProtection, secrets));
     const ipnConfig = options.config.digistore24?.ipn;
-    const ipn = createIpnHandler(ipnConfig ? { ...conversionDeps, ipn: ipnConfig, passphrase: () => secrets.read(ipnConfig.passphrase) } : undefined);
+    const ipn = createIpnHandler(ipnConfig ? { ...shared, ipn: ipnConfig, passphrase: () => secrets.read(ipnConfig.passphrase) } : undefined);
     server = createServer(
       router(
         [
