@@ -4,7 +4,7 @@ import type { Construct } from 'constructs';
 import type { TrackerConfig } from '../config/schema';
 import { ENV, ORIGIN_VERIFY_HEADER, ROUTES, TABLE_ENV } from '../lambda/contract';
 import { writeBundledConfig } from './bundled-config';
-import { configSecretRefs, grantSecretRefs } from './config-secrets';
+import { configSecretRefs, forwardsConversions, grantSecretRefs } from './config-secrets';
 import { ConversionTypes } from './conversion-types';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { OriginVerifySecret } from './origin-verify';
@@ -81,6 +81,9 @@ export class ClickvaultStack extends Stack {
     });
     const { settings, config } = props;
     const common = { logRetention: settings.logRetention, logLevel: settings.logLevel, tracing: settings.tracing };
+    // Recording a conversion is one conditional PutItem; forwarding it to the traffic channel
+    // (only when the config asks for it) claims and marks the item with conditional UpdateItems.
+    const conversionActions = forwardsConversions(config) ? ['dynamodb:PutItem', 'dynamodb:UpdateItem'] : ['dynamodb:PutItem'];
 
     this.tables = new TrackerTables(this, 'Tables');
     this.deadLetters = new DeadLetterQueue(this, 'DeadLetters', { alarmEmail: settings.alarmEmail });
@@ -109,7 +112,7 @@ export class ClickvaultStack extends Stack {
     })
       .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:GetItem'])
       .useTable(this.tables.conversionTypes, TABLE_ENV.conversionTypes, ['dynamodb:GetItem'])
-      .useTable(this.tables.conversions, TABLE_ENV.conversions, ['dynamodb:PutItem'])
+      .useTable(this.tables.conversions, TABLE_ENV.conversions, conversionActions)
       .useDeadLetterQueue(this.deadLetters.queue);
 
     // Digistore24 IPN (vendors): same data access as the postback; answers 404 when the config
@@ -124,7 +127,7 @@ export class ClickvaultStack extends Stack {
     })
       .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:GetItem'])
       .useTable(this.tables.conversionTypes, TABLE_ENV.conversionTypes, ['dynamodb:GetItem'])
-      .useTable(this.tables.conversions, TABLE_ENV.conversions, ['dynamodb:PutItem'])
+      .useTable(this.tables.conversions, TABLE_ENV.conversions, conversionActions)
       .useDeadLetterQueue(this.deadLetters.queue);
 
     // Secrets the config names (postback protection keys, IPN passphrase): read access to

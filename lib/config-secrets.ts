@@ -3,6 +3,16 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import type { SecretRef, TrackerConfig } from '../config/schema';
 
+/**
+ * Whether recorded conversions are forwarded to traffic channels (a type with forwardToChannel
+ * and a channel with a postbackUrl) - the condition of forwardingFor() in
+ * lambda/handlers/runtime.ts; test/stack checks the two agree. Forwarding claims and marks the
+ * conversion item with UpdateItem, so only then do the recording functions get that action.
+ */
+export function forwardsConversions(config: TrackerConfig): boolean {
+  return config.conversionTypes.some((t) => t.forwardToChannel) && config.trafficChannels.some((c) => c.postbackUrl !== undefined);
+}
+
 /** Secrets the config names, per function that reads them at run time. */
 export function configSecretRefs(config: TrackerConfig): { postback: SecretRef[]; ipn: SecretRef[] } {
   const passphrase = config.digistore24?.ipn?.passphrase;
