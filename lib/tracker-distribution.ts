@@ -4,6 +4,9 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import { Construct } from 'constructs';
 
+/** Headers CloudFront passes to the API: what the handlers read, and nothing else. */
+export const FORWARDED_HEADERS = ['User-Agent', 'Referer', 'Content-Type', 'CloudFront-Viewer-Country', 'CloudFront-Viewer-Address'] as const;
+
 export interface TrackerDistributionProps {
   /** Host name of the API (execute-api) that CloudFront forwards to. */
   readonly originDomainName: string;
@@ -22,10 +25,10 @@ export interface TrackerDistributionProps {
  * CloudFront in front of the API: the tracking domain's TLS endpoint.
  *
  * - Nothing is cached (CachingDisabled): every click and postback reaches the functions.
- * - Origin request policy AllViewerExceptHostHeader: every query string, cookie and viewer
- *   header goes to the origin except Host (API Gateway answers 403 to a foreign Host), plus the
- *   CloudFront headers - among them CloudFront-Viewer-Country and CloudFront-Viewer-Address,
- *   which the click handler records.
+ * - Origin request policy (our own, so what reaches the functions is explicit): every query
+ *   string; the headers the handlers read (User-Agent, Referer, Content-Type) plus the CloudFront
+ *   headers CloudFront-Viewer-Country and CloudFront-Viewer-Address, which the click handler
+ *   records; never the viewer's Host (API Gateway answers 403 to a foreign Host) and no cookies.
  * - Viewers: HTTPS only (HTTP redirects), TLS 1.2+ on the custom domain, HTTP/2 and HTTP/3,
  *   all methods (Digistore24 may POST postbacks).
  * - Origin: HTTPS only with TLS 1.2, plus the secret origin-verify header.
@@ -43,6 +46,13 @@ export class TrackerDistribution extends Construct {
       readTimeout: Duration.seconds(30),
     });
 
+    const originRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'OriginRequests', {
+      comment: 'Clickvault: all query strings, the headers the handlers read, viewer country and address; no Host, no cookies',
+      queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
+      cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
+      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList(...FORWARDED_HEADERS),
+    });
+
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'Clickvault tracking domain',
       defaultBehavior: {
@@ -51,7 +61,7 @@ export class TrackerDistribution extends Construct {
         allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
         cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
         cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
-        originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+        originRequestPolicy,
         compress: true,
       },
       domainNames: props.domain ? [props.domain.domainName] : undefined,

@@ -229,17 +229,26 @@ describe('CloudFront distribution (no custom domain)', () => {
   const config = () =>
     (resources(template)[ids.distribution]?.Properties as { DistributionConfig: Record<string, unknown> }).DistributionConfig;
 
-  it('caches nothing and forwards everything but the viewer Host header (managed policies)', () => {
+  it('caches nothing and forwards the query, the headers the handlers read and the viewer country/address, never Host', () => {
     expect(config().DefaultCacheBehavior).toMatchObject({
       CachePolicyId: MANAGED.cachingDisabled,
-      // AllViewerExceptHostHeader: all query strings, cookies and viewer headers except Host,
-      // plus CloudFront's viewer headers such as CloudFront-Viewer-Country and -Address.
-      OriginRequestPolicyId: MANAGED.allViewerExceptHostHeader,
+      OriginRequestPolicyId: { Ref: expect.stringMatching(/OriginRequests/) },
       ViewerProtocolPolicy: 'redirect-to-https',
       AllowedMethods: expect.arrayContaining(['GET', 'HEAD', 'POST']),
     });
-    // No custom cache or origin-request policy that could start forwarding Host.
-    template.resourceCountIs('AWS::CloudFront::OriginRequestPolicy', 0);
+    template.resourceCountIs('AWS::CloudFront::OriginRequestPolicy', 1);
+    template.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
+      OriginRequestPolicyConfig: {
+        QueryStringsConfig: { QueryStringBehavior: 'all' },
+        CookiesConfig: { CookieBehavior: 'none' },
+        HeadersConfig: {
+          HeaderBehavior: 'whitelist',
+          Headers: ['User-Agent', 'Referer', 'Content-Type', 'CloudFront-Viewer-Country', 'CloudFront-Viewer-Address'],
+        },
+      },
+    });
+    const headers = JSON.stringify(resources(template));
+    expect(headers).not.toMatch(/"Host"/i);
     template.resourceCountIs('AWS::CloudFront::CachePolicy', 0);
     expect(JSON.stringify(config())).not.toMatch(/"ForwardedValues"/);
   });
