@@ -4,6 +4,9 @@ import { configPath, loadConfig } from '../config/load';
 import { ConfigError } from '../config/schema';
 import { startLocalTracker, trackerUrls } from '../lambda/local/server';
 
+// CloudWatch embedded metrics make sense in Lambda only; set POWERTOOLS_METRICS_DISABLED=false to see them.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
 async function main(): Promise<void> {
   const path = configPath();
   const config = loadConfig(path);

@@ -21,6 +21,8 @@ import {
   type ConversionStore,
   type ConversionTypeSource,
   type ForwardStore,
+  type InboundEntry,
+  type InboundLog,
   type PutResult,
   type SubKey,
 } from '../core/model';
@@ -177,5 +179,25 @@ export class DynamoConversionTypes implements ConversionTypeSource {
     };
     this.cache.set(name, { type, until: this.now() + this.ttlMs });
     return type;
+  }
+}
+
+/** The inbound log: one PutItem per inbound request, expiring with the clicks. */
+export class DynamoInboundLog implements InboundLog {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async record(entry: InboundEntry, expiresAt: number): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: marshall(
+          { ...entry, receivedKey: `${entry.receivedAt}#${entry.requestId}`, day: entry.receivedAt.slice(0, 10), expiresAt },
+          { removeUndefinedValues: true },
+        ),
+      }),
+    );
   }
 }

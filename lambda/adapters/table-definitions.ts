@@ -23,7 +23,7 @@ export interface IndexDefinition {
 
 export interface TableDefinition {
   /** Logical name: used for construct ids, env variables and local table names. */
-  readonly id: 'clicks' | 'conversions' | 'conversionTypes';
+  readonly id: 'clicks' | 'conversions' | 'conversionTypes' | 'inbound';
   readonly partitionKey: KeyDefinition;
   readonly sortKey?: KeyDefinition;
   /** Epoch-seconds attribute that DynamoDB TTL deletes items by. */
@@ -64,7 +64,10 @@ export const CONVERSIONS_TABLE: TableDefinition = {
       indexName: 'byCampaign',
       partitionKey: { name: 'campaignId', type: 'S' },
       sortKey: { name: 'createdAt', type: 'S' },
-      include: ['type', 'revenue', 'currency', 'counted', 'offerId', 'channelId', 'txid', 'status', 'source'],
+      include: [
+        'type', 'revenue', 'currency', 'counted', 'offerId', 'channelId', 'txid', 'status', 'source',
+        'clickCreatedAt', 'country', 'channelClickId', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5',
+      ],
     },
   ],
 };
@@ -76,7 +79,27 @@ export const CONVERSION_TYPES_TABLE: TableDefinition = {
   globalIndexes: [],
 };
 
-export const TABLE_DEFINITIONS = [CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE] as const;
+/**
+ * inbound: one item per postback, pixel and IPN that arrived, with what was done — the per-click
+ * story (`npm run trace`). Keyed by click id (`~none` when the request named none or an invalid
+ * one) and arrival time; byDay answers "the latest N" with one Query. Expires with the clicks.
+ */
+export const INBOUND_TABLE: TableDefinition = {
+  id: 'inbound',
+  partitionKey: { name: 'clickId', type: 'S' },
+  sortKey: { name: 'receivedKey', type: 'S' },
+  ttlAttribute: 'expiresAt',
+  globalIndexes: [
+    {
+      indexName: 'byDay',
+      partitionKey: { name: 'day', type: 'S' },
+      sortKey: { name: 'receivedKey', type: 'S' },
+      include: ['receivedAt', 'channel', 'outcome', 'httpStatus', 'reason', 'type', 'txid', 'revenue', 'currency', 'answer', 'source'],
+    },
+  ],
+};
+
+export const TABLE_DEFINITIONS = [CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, INBOUND_TABLE] as const;
 
 export { UNATTRIBUTED_CLICK_ID } from '../core/model';
 
@@ -85,6 +108,7 @@ export const TABLE_ENV = {
   clicks: 'CLICKS_TABLE',
   conversions: 'CONVERSIONS_TABLE',
   conversionTypes: 'CONVERSION_TYPES_TABLE',
+  inbound: 'INBOUND_TABLE',
 } as const satisfies Record<TableDefinition['id'], string>;
 
 /** Shape of DynamoDB's CreateTable input (kept structural so this file needs no SDK import). */

@@ -131,6 +131,13 @@ export async function recordConversion(
       offerId: click.offerId,
       channelId: click.channelId,
       ...(click.channelClickId !== undefined ? { channelClickId: click.channelClickId } : {}),
+      clickCreatedAt: click.createdAt,
+      ...(click.country !== undefined ? { country: click.country } : {}),
+      ...(click.subs.sub1 !== undefined ? { sub1: click.subs.sub1 } : {}),
+      ...(click.subs.sub2 !== undefined ? { sub2: click.subs.sub2 } : {}),
+      ...(click.subs.sub3 !== undefined ? { sub3: click.subs.sub3 } : {}),
+      ...(click.subs.sub4 !== undefined ? { sub4: click.subs.sub4 } : {}),
+      ...(click.subs.sub5 !== undefined ? { sub5: click.subs.sub5 } : {}),
     };
   } else {
     // An organic sale: counted so revenue totals match Digistore24's. Without a txid a retry

@@ -44,7 +44,7 @@ export interface IpnOutcome {
   txid?: string;
   /** Why it was refused or ignored. */
   reason?: string;
-  results: { type: string; outcome: ConversionOutcome['status']; forward?: string }[];
+  results: { type: string; outcome: ConversionOutcome['status']; forward?: string; revenue?: string; currency?: string; counted?: boolean }[];
 }
 
 /** Fields needed to replay an IPN; everything else (the buyer's data) is left out of the queue. */
@@ -183,7 +183,13 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
       deps,
       keep,
     );
-    results.push({ type, outcome: outcome.status, ...(outcome.status === 'recorded' && outcome.forward ? { forward: outcome.forward.status } : {}) });
+    results.push({
+      type,
+      outcome: outcome.status,
+      ...(outcome.status === 'recorded'
+        ? { revenue: outcome.conversion.revenue, currency: outcome.conversion.currency, counted: outcome.conversion.counted, ...(outcome.forward ? { forward: outcome.forward.status } : {}) }
+        : {}),
+    });
     if (outcome.status === 'recorded') lines.push(`${type}: recorded`);
     else if (outcome.status === 'duplicate') lines.push(`${type}: duplicate, nothing changed`);
     else if (outcome.status === 'queued') lines.push(`${type}: queued for replay (${outcome.detail})`);

@@ -60,6 +60,41 @@ export interface ConversionRecord {
   buyer?: Record<string, string>;
   /** The traffic channel's own click id, copied from the click (used to forward). */
   channelClickId?: string;
+  /** Copied from the click so reports group conversions without reading clicks. */
+  clickCreatedAt?: string;
+  country?: string;
+  sub1?: string;
+  sub2?: string;
+  sub3?: string;
+  sub4?: string;
+  sub5?: string;
+}
+
+/** One inbound request (postback, pixel, IPN) and what was done with it: the trace of a click. */
+export interface InboundEntry {
+  /** The click id it named, or NO_CLICK_ID. */
+  clickId: string;
+  receivedAt: string;
+  requestId: string;
+  channel: 'postback' | 'pixel' | 'ipn';
+  outcome: string;
+  httpStatus: number;
+  reason?: string;
+  type?: string;
+  txid?: string;
+  revenue?: string;
+  currency?: string;
+  /** The answer given (cut to 300 characters). */
+  answer: string;
+  /** The postback source that authenticated it, if any. */
+  source?: string;
+}
+
+/** Partition of inbound entries that named no (valid) click id. */
+export const NO_CLICK_ID = '~none';
+
+export interface InboundLog {
+  record(entry: InboundEntry, expiresAt: number): Promise<void>;
 }
 
 export type PutResult = 'stored' | 'duplicate';

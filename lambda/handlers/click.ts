@@ -4,6 +4,7 @@
  */
 import { handleClick, type ClickDeps } from '../core/click';
 import { logger } from '../logger';
+import { clickMetrics, publish } from '../metrics';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, header, redirect, requestId, text, toRawRequest, viewerIp, type HttpEvent, type HttpResult } from './http';
 import { clickDepsFromEnv, originSecretFromEnv } from './runtime';
 
@@ -32,6 +33,7 @@ export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions
       },
       deps,
     );
+    await publish(clickMetrics(outcome));
     if (outcome.kind === 'not_found') {
       logger.info('click refused', { requestId: reqId, outcome: 'not_found', campaignId: campaignId.slice(0, 64) });
       return text(404, `${outcome.message}: "${campaignId.slice(0, 64)}" is not a campaign of this tracker`);

@@ -4,19 +4,28 @@
  */
 import { handleIpn, type IpnDeps, type IpnOutcome } from '../core/ipn';
 import { logger } from '../logger';
+import { ipnEntry, refusedEntry } from '../core/inbound';
+import { ipnMetrics, publish } from '../metrics';
+import { keepInbound, type InboundSink } from './inbound';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, requestId, text, toRawRequest, type HttpEvent, type HttpResult } from './http';
-import { ipnDepsFromEnv, originSecretFromEnv } from './runtime';
+import { inboundFromEnv, ipnDepsFromEnv, originSecretFromEnv } from './runtime';
 
 export interface IpnHandlerOptions {
   originSecret?: string;
   now?: () => Date;
+  inbound?: InboundSink;
 }
 
 export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerOptions = {}) {
   return async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
+    const now = (options.now ?? (() => new Date()))();
     if (!fromTrustedOrigin(event, options.originSecret)) {
       logger.warn('ipn refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_verify_failed' });
+      await keepInbound(
+        options.inbound,
+        refusedEntry({ receivedAt: now.toISOString(), requestId: reqId, channel: 'ipn', query: '', httpStatus: 403, reason: 'origin_verify_failed', answer: FORBIDDEN_ORIGIN }),
+      );
       return text(403, FORBIDDEN_ORIGIN);
     }
     if (!deps) {
@@ -25,7 +34,7 @@ export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerO
     }
     let outcome: IpnOutcome;
     try {
-      outcome = await handleIpn({ request: toRawRequest(event), now: (options.now ?? (() => new Date()))() }, deps);
+      outcome = await handleIpn({ request: toRawRequest(event), now }, deps);
     } catch (err) {
       logger.error('ipn failed', { requestId: reqId, outcome: 'error', error: err as Error });
       return text(500, 'Internal error: nothing was recorded. Please retry.');
@@ -43,6 +52,7 @@ export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerO
     if (outcome.httpStatus >= 500) logger.error('ipn', fields);
     else if (outcome.httpStatus >= 400 || outcome.status === 'queued') logger.warn('ipn', fields);
     else logger.info('ipn', fields);
+    await Promise.all([keepInbound(options.inbound, ipnEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId })), publish(ipnMetrics(outcome))]);
     return text(outcome.httpStatus, outcome.message);
   };
 }
@@ -51,6 +61,6 @@ let built: ReturnType<typeof createIpnHandler> | undefined;
 
 /** Lambda entry point. */
 export const handler = async (event: HttpEvent): Promise<HttpResult> => {
-  built ??= createIpnHandler(ipnDepsFromEnv(), { originSecret: originSecretFromEnv() });
+  built ??= createIpnHandler(ipnDepsFromEnv(), { originSecret: originSecretFromEnv(), ...inboundFromEnv() });
   return built(event);
 };

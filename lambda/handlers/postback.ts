@@ -5,12 +5,17 @@
 import { handlePostback, type PostbackDeps, type PostbackOutcome } from '../core/postback';
 import { logger } from '../logger';
 import type { AuthResult } from '../core/protection';
+import { postbackEntry, refusedEntry } from '../core/inbound';
+import { postbackMetrics, publish } from '../metrics';
+import { keepInbound, type InboundSink } from './inbound';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, gif, requestId, text, toRawRequest, viewerIp, type HttpEvent, type HttpResult } from './http';
-import { originSecretFromEnv, postbackAuthFromEnv, postbackDepsFromEnv } from './runtime';
+import { inboundFromEnv, originSecretFromEnv, postbackAuthFromEnv, postbackDepsFromEnv } from './runtime';
 
 export interface PostbackHandlerOptions {
   originSecret?: string;
   now?: () => Date;
+  /** Where each request's outcome is kept for `npm run trace`; entries expire after retentionDays. */
+  inbound?: InboundSink;
   /** Postback protection (core/protection createProtection); absent: postbacks are not authenticated. */
   authenticate?: (key: string | undefined, ip: string | undefined) => Promise<AuthResult>;
 }
@@ -54,10 +59,14 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
   return async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
     const image = wantsImage(event);
-    if (!fromTrustedOrigin(event, options.originSecret)) {
-      logger.warn('postback refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_verify_failed' });
-      return image ? gif() : text(403, FORBIDDEN_ORIGIN);
-    }
+    const now = (options.now ?? (() => new Date()))();
+    const query = event.rawQueryString ?? '';
+    const refuse = async (httpStatus: number, reason: string, answer: string) => {
+      logger.warn('postback refused', { requestId: reqId, outcome: 'forbidden', httpStatus, reason });
+      await keepInbound(options.inbound, refusedEntry({ receivedAt: now.toISOString(), requestId: reqId, channel: image ? 'pixel' : 'postback', query, httpStatus, reason, answer }));
+      return image ? gif() : text(httpStatus, answer);
+    };
+    if (!fromTrustedOrigin(event, options.originSecret)) return refuse(403, 'origin_verify_failed', FORBIDDEN_ORIGIN);
     let pixelWithoutKey = false;
     let source: string | undefined;
     if (options.authenticate) {
@@ -65,15 +74,11 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
       const auth = await options.authenticate(key, viewerIp(event));
       if (auth.ok) source = auth.source;
       else if (image && auth.reason === 'missing_key') pixelWithoutKey = true;
-      else {
-        const status = auth.reason === 'keys_unavailable' ? 503 : 403;
-        logger.warn('postback refused', { requestId: reqId, outcome: 'forbidden', httpStatus: status, reason: auth.reason });
-        return image ? gif() : text(status, auth.message);
-      }
+      else return refuse(auth.reason === 'keys_unavailable' ? 503 : 403, auth.reason, auth.message);
     }
     let outcome: PostbackOutcome;
     try {
-      outcome = await handlePostback({ request: toRawRequest(event), now: (options.now ?? (() => new Date()))(), pixelWithoutKey }, deps);
+      outcome = await handlePostback({ request: toRawRequest(event), now, pixelWithoutKey }, deps);
     } catch (err) {
       logger.error('postback failed', { requestId: reqId, outcome: 'error', error: err as Error });
       return image ? gif() : text(500, 'Internal error: nothing was recorded. Please retry.');
@@ -82,6 +87,10 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
     if (outcome.status === 'unavailable') logger.error('postback', fields);
     else if (outcome.status === 'queued' || outcome.status === 'rejected' || outcome.status === 'forbidden') logger.warn('postback', fields);
     else logger.info('postback', fields);
+    await Promise.all([
+      keepInbound(options.inbound, postbackEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId, pixel: image, query, ...(source ? { source } : {}) })),
+      publish(postbackMetrics(outcome)),
+    ]);
     return image ? gif() : text(outcome.httpStatus, outcome.message);
   };
 }
@@ -90,6 +99,6 @@ let built: ReturnType<typeof createPostbackHandler> | undefined;
 
 /** Lambda entry point. */
 export const handler = async (event: HttpEvent): Promise<HttpResult> => {
-  built ??= createPostbackHandler(postbackDepsFromEnv(), { originSecret: originSecretFromEnv(), ...postbackAuthFromEnv() });
+  built ??= createPostbackHandler(postbackDepsFromEnv(), { originSecret: originSecretFromEnv(), ...postbackAuthFromEnv(), ...inboundFromEnv() });
   return built(event);
 };

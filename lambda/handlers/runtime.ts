@@ -3,7 +3,8 @@
  * stack shipped in the bundle, DynamoDB adapters on the named tables, the SQS dead-letter sink.
  */
 import { loadConfig } from '../../config/load';
-import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createDynamoClient } from '../adapters/dynamodb-store';
+import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../adapters/dynamodb-store';
+import type { InboundSink } from './inbound';
 import { SqsDeadLetterSink } from '../adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../contract';
 import type { ClickDeps } from '../core/click';
@@ -118,4 +119,12 @@ export function postbackAuth(
 export function postbackAuthFromEnv(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(requireEnv(ENV.trackerConfig, env));
   return postbackAuth(config.postbackProtection, new CachedSecretReader('aws', env));
+}
+
+/** The inbound log from INBOUND_TABLE (optional: without it nothing is kept for trace). */
+export function inboundFromEnv(env: NodeJS.ProcessEnv = process.env): { inbound?: InboundSink } {
+  const table = env[TABLE_ENV.inbound];
+  if (!table) return {};
+  const config = loadConfig(requireEnv(ENV.trackerConfig, env));
+  return { inbound: { log: new DynamoInboundLog(createDynamoClient(), table), retentionDays: config.defaults.clickRetentionDays } };
 }

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TrackerConfig } from '../../config/schema';
 import { syncConversionTypes, type SyncResult } from '../adapters/conversion-types-sync';
-import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createDynamoClient } from '../adapters/dynamodb-store';
+import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../adapters/file-dead-letter';
 import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
@@ -71,9 +71,10 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       () => deadLetters,
     );
     const secrets = new CachedSecretReader('local', options.env ?? process.env);
-    const postback = createPostbackHandler(shared, postbackAuth(options.config.postbackProtection, secrets));
+    const inbound = { log: new DynamoInboundLog(client, tables.inbound), retentionDays: options.config.defaults.clickRetentionDays };
+    const postback = createPostbackHandler(shared, { ...postbackAuth(options.config.postbackProtection, secrets), inbound });
     const ipnConfig = options.config.digistore24?.ipn;
-    const ipn = createIpnHandler(ipnConfig ? { ...shared, ipn: ipnConfig, passphrase: () => secrets.read(ipnConfig.passphrase) } : undefined);
+    const ipn = createIpnHandler(ipnConfig ? { ...shared, ipn: ipnConfig, passphrase: () => secrets.read(ipnConfig.passphrase) } : undefined, { inbound });
     server = createServer(
       router(
         [

@@ -9,6 +9,7 @@ export function localTableNames(prefix = 'clickvault'): TableNames {
     clicks: `${prefix}-clicks`,
     conversions: `${prefix}-conversions`,
     conversionTypes: `${prefix}-conversionTypes`,
+    inbound: `${prefix}-inbound`,
   };
 }
 

@@ -79,6 +79,7 @@ describe('GET|POST /postback', () => {
         campaignId: 'demo',
         offerId: 'ds24',
         channelId: 'facebook',
+        clickCreatedAt: '2026-11-25T10:00:00.000Z',
       },
     ]);
     expect(sqs.calls()).toHaveLength(0);

@@ -1,0 +1,107 @@
+/**
+ * Business metrics in CloudWatch embedded metric format (Powertools Metrics): written as one
+ * log line per request, no extra API calls. Namespace `Clickvault`, dimension `service`
+ * plus at most one low-cardinality dimension (type, currency, reason, status).
+ *
+ * `metricPoints` is pure (what an outcome counts as); `publish` hands them to Powertools.
+ * Off when POWERTOOLS_METRICS_DISABLED=true (the local run and the tests set it).
+ */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { ClickOutcome } from './core/click';
+import type { IpnOutcome } from './core/ipn';
+import type { PostbackOutcome } from './core/postback';
+
+export const METRICS_NAMESPACE = 'Clickvault';
+
+/** Every metric the functions emit, and its one extra dimension (if any). */
+export const METRIC_NAMES = {
+  clicks: 'Clicks',
+  clicksQueued: 'ClicksQueued',
+  clicksLost: 'ClicksLost',
+  conversions: 'Conversions', // dimension: type
+  revenue: 'Revenue', // dimension: currency
+  duplicates: 'Duplicates',
+  tests: 'TestPostbacks',
+  queued: 'Queued', // dimension: reason
+  rejected: 'Rejected', // dimension: reason
+  forwarded: 'Forwards', // dimension: status
+} as const;
+
+export interface MetricPoint {
+  name: (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
+  value: number;
+  unit: 'Count' | 'None';
+  dimension?: { name: 'type' | 'currency' | 'reason' | 'status'; value: string };
+}
+
+const count = (name: MetricPoint['name'], dimension?: MetricPoint['dimension']): MetricPoint => ({ name, value: 1, unit: 'Count', ...(dimension ? { dimension } : {}) });
+
+export function clickMetrics(outcome: ClickOutcome): MetricPoint[] {
+  if (outcome.kind === 'not_found') return [count(METRIC_NAMES.rejected, { name: 'reason', value: 'unknown_campaign' })];
+  const points = [count(METRIC_NAMES.clicks)];
+  if (outcome.stored === 'queued') points.push(count(METRIC_NAMES.clicksQueued));
+  if (outcome.stored === 'lost') points.push(count(METRIC_NAMES.clicksLost));
+  return points;
+}
+
+function conversionPoints(type: string, revenue: string, currency: string, counted: boolean): MetricPoint[] {
+  const points = [count(METRIC_NAMES.conversions, { name: 'type', value: type })];
+  const amount = Number(revenue);
+  if (counted && amount !== 0) points.push({ name: METRIC_NAMES.revenue, value: amount, unit: 'None', dimension: { name: 'currency', value: currency } });
+  return points;
+}
+
+export function postbackMetrics(outcome: PostbackOutcome): MetricPoint[] {
+  switch (outcome.status) {
+    case 'recorded': {
+      const c = outcome.conversion;
+      const points = conversionPoints(c.type, c.revenue, c.currency, c.counted);
+      if (outcome.forward && outcome.forward.status !== 'not_applicable') points.push(count(METRIC_NAMES.forwarded, { name: 'status', value: outcome.forward.status }));
+      return points;
+    }
+    case 'duplicate':
+      return [count(METRIC_NAMES.duplicates)];
+    case 'test':
+      return [count(METRIC_NAMES.tests)];
+    case 'queued':
+      return [count(METRIC_NAMES.queued, { name: 'reason', value: outcome.reason })];
+    case 'rejected':
+    case 'forbidden':
+      return [count(METRIC_NAMES.rejected, { name: 'reason', value: outcome.reason })];
+    case 'unavailable':
+      return [count(METRIC_NAMES.rejected, { name: 'reason', value: 'unavailable' })];
+  }
+}
+
+export function ipnMetrics(outcome: IpnOutcome): MetricPoint[] {
+  if (outcome.status === 'forbidden' || outcome.status === 'rejected' || outcome.status === 'unavailable') {
+    return [count(METRIC_NAMES.rejected, { name: 'reason', value: outcome.reason ?? outcome.status })];
+  }
+  if (outcome.status === 'test') return [count(METRIC_NAMES.tests)];
+  const points: MetricPoint[] = [];
+  for (const r of outcome.results) {
+    if (r.outcome === 'recorded') points.push(...conversionPoints(r.type, r.revenue ?? '0', r.currency ?? '', r.counted === true));
+    else if (r.outcome === 'duplicate') points.push(count(METRIC_NAMES.duplicates));
+    else if (r.outcome === 'queued') points.push(count(METRIC_NAMES.queued, { name: 'reason', value: 'ipn' }));
+  }
+  return points;
+}
+
+let instance: Metrics | undefined;
+
+/** Publishes points now (one EMF line per dimensioned point, one for the rest). */
+export async function publish(points: MetricPoint[]): Promise<void> {
+  if (points.length === 0 || process.env.POWERTOOLS_METRICS_DISABLED === 'true') return;
+  const { Metrics, MetricUnit } = await import('@aws-lambda-powertools/metrics');
+  instance ??= new Metrics({ namespace: METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'clickvault' });
+  const metrics = instance;
+  for (const p of points) {
+    const unit = p.unit === 'Count' ? MetricUnit.Count : MetricUnit.NoUnit;
+    if (p.dimension) {
+      const single = metrics.singleMetric();
+      single.addDimension(p.dimension.name, p.dimension.value.slice(0, 64));
+      single.addMetric(p.name, unit, p.value);
+    } else metrics.addMetric(p.name, unit, p.value);
+  }
+  metrics.publishStoredMetrics();
+}
