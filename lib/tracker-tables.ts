@@ -15,6 +15,9 @@ const PROTECTION: Record<TableDefinition['id'], { deletionProtection: boolean; d
   conversions: { deletionProtection: true, description: 'conversions' },
   // Rebuilt from the config by every deploy, so it needs no deletion protection.
   conversionTypes: { deletionProtection: false, description: 'conversion types' },
+  // An expiring log of what arrived (trace): items go by TTL anyway, so no deletion protection.
+  // Still retained on stack delete and backed up by PITR like every table.
+  inbound: { deletionProtection: false, description: 'inbound postbacks, pixels and IPN calls' },
 };
 
 const attributeType = (key: KeyDefinition): dynamodb.Attribute => ({
@@ -25,13 +28,15 @@ const attributeType = (key: KeyDefinition): dynamodb.Attribute => ({
 /**
  * The DynamoDB tables, built from the same TABLE_DEFINITIONS the local run and the tests use:
  * on-demand, encrypted at rest with an AWS-owned key (no KMS cost, no key to manage),
- * point-in-time recovery on every table, deletion protection on the data tables, and all of
- * them retained when the stack is deleted. CDK generates the physical names.
+ * point-in-time recovery on every table, deletion protection on the data tables (not on the
+ * expiring inbound log), and all of them retained when the stack is deleted. CDK generates the physical names.
  */
 export class TrackerTables extends Construct {
   readonly clicks: dynamodb.Table;
   readonly conversions: dynamodb.Table;
   readonly conversionTypes: dynamodb.Table;
+  /** The inbound log (postbacks, pixels, IPN calls and their outcome), expiring by TTL. */
+  readonly inbound: dynamodb.Table;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -67,6 +72,7 @@ export class TrackerTables extends Construct {
     this.clicks = get('clicks');
     this.conversions = get('conversions');
     this.conversionTypes = get('conversionTypes');
+    this.inbound = get('inbound');
   }
 }
 

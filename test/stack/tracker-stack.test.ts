@@ -4,7 +4,7 @@
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../config/load';
-import { CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, TABLE_DEFINITIONS } from '../../lambda/adapters/table-definitions';
+import { CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, TABLE_DEFINITIONS, type TableDefinition } from '../../lambda/adapters/table-definitions';
 import { BUNDLED_CONFIG_FILE, ORIGIN_VERIFY_HEADER, ROUTES } from '../../lambda/contract';
 import { ACCESS_LOG_FIELDS } from '../../lib/tracker-api';
 import { tableConstructId } from '../../lib/tracker-tables';
@@ -21,7 +21,7 @@ let ids: Record<'click' | 'postback' | 'ipn' | 'sync' | 'clicks' | 'conversions'
 beforeAll(() => {
   ({ template } = build());
   const fn = (prefix: string) => logicalId(template, 'AWS::Lambda::Function', prefix);
-  const table = (def: { id: 'clicks' | 'conversions' | 'conversionTypes' }) =>
+  const table = (def: Pick<TableDefinition, 'id'>) =>
     logicalId(template, 'AWS::DynamoDB::Table', `Tables${tableConstructId(def)}`);
   ids = {
     click: fn('ClickFunction'),
