@@ -84,6 +84,9 @@ export class ClickvaultStack extends Stack {
     // Recording a conversion is one conditional PutItem; forwarding it to the traffic channel
     // (only when the config asks for it) claims and marks the item with conditional UpdateItems.
     const conversionActions = forwardsConversions(config) ? ['dynamodb:PutItem', 'dynamodb:UpdateItem'] : ['dynamodb:PutItem'];
+    // The inbound log is append-only from the request path: one PutItem per postback, pixel or
+    // IPN call (reading it is `npm run trace`, with the operator's credentials).
+    const inboundActions = ['dynamodb:PutItem'];
 
     this.tables = new TrackerTables(this, 'Tables');
     this.deadLetters = new DeadLetterQueue(this, 'DeadLetters', { alarmEmail: settings.alarmEmail });
@@ -113,6 +116,7 @@ export class ClickvaultStack extends Stack {
       .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:GetItem'])
       .useTable(this.tables.conversionTypes, TABLE_ENV.conversionTypes, ['dynamodb:GetItem'])
       .useTable(this.tables.conversions, TABLE_ENV.conversions, conversionActions)
+      .useTable(this.tables.inbound, TABLE_ENV.inbound, inboundActions)
       .useDeadLetterQueue(this.deadLetters.queue);
 
     // Digistore24 IPN (vendors): same data access as the postback; answers 404 when the config
@@ -128,6 +132,7 @@ export class ClickvaultStack extends Stack {
       .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:GetItem'])
       .useTable(this.tables.conversionTypes, TABLE_ENV.conversionTypes, ['dynamodb:GetItem'])
       .useTable(this.tables.conversions, TABLE_ENV.conversions, conversionActions)
+      .useTable(this.tables.inbound, TABLE_ENV.inbound, inboundActions)
       .useDeadLetterQueue(this.deadLetters.queue);
 
     // Secrets the config names (postback protection keys, IPN passphrase): read access to
@@ -194,5 +199,10 @@ export class ClickvaultStack extends Stack {
     out('ClicksTableName', this.tables.clicks.tableName, 'DynamoDB table of clicks (retained on stack delete)');
     out('ConversionsTableName', this.tables.conversions.tableName, 'DynamoDB table of conversions (retained on stack delete)');
     out('ConversionTypesTableName', this.tables.conversionTypes.tableName, 'DynamoDB table of conversion types (synced from the config)');
+    out(
+      'InboundTableName',
+      this.tables.inbound.tableName,
+      'DynamoDB table of inbound postbacks, pixels and IPN calls with their outcome (npm run trace; expires by TTL, retained on stack delete)',
+    );
   }
 }

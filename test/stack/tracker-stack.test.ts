@@ -4,7 +4,7 @@
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../config/load';
-import { CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, TABLE_DEFINITIONS, type TableDefinition } from '../../lambda/adapters/table-definitions';
+import { CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, INBOUND_TABLE, TABLE_DEFINITIONS, type TableDefinition } from '../../lambda/adapters/table-definitions';
 import { BUNDLED_CONFIG_FILE, ORIGIN_VERIFY_HEADER, ROUTES } from '../../lambda/contract';
 import { ACCESS_LOG_FIELDS } from '../../lib/tracker-api';
 import { tableConstructId } from '../../lib/tracker-tables';
@@ -16,7 +16,7 @@ const MANAGED = {
 };
 
 let template: Template;
-let ids: Record<'click' | 'postback' | 'ipn' | 'sync' | 'clicks' | 'conversions' | 'types' | 'queue' | 'secret' | 'distribution', string>;
+let ids: Record<'click' | 'postback' | 'ipn' | 'sync' | 'clicks' | 'conversions' | 'types' | 'inbound' | 'queue' | 'secret' | 'distribution', string>;
 
 beforeAll(() => {
   ({ template } = build());
@@ -31,6 +31,7 @@ beforeAll(() => {
     clicks: table(CLICKS_TABLE),
     conversions: table(CONVERSIONS_TABLE),
     types: table(CONVERSION_TYPES_TABLE),
+    inbound: table(INBOUND_TABLE),
     queue: logicalId(template, 'AWS::SQS::Queue', 'DeadLetters'),
     secret: logicalId(template, 'AWS::SecretsManager::Secret', 'OriginVerify'),
     distribution: logicalId(template, 'AWS::CloudFront::Distribution', 'Cdn'),
@@ -60,39 +61,38 @@ describe('Lambda functions', () => {
     }
   });
 
+  // hasResourceProperties matches objects partially, so compare the variables with toEqual.
+  const variablesOf = (fnId: string) => (resources(template)[fnId]?.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
+
   it('give the click function exactly the variables its handler reads', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp('GET /click'),
-      Environment: {
-        Variables: {
-          CLICKS_TABLE: { Ref: ids.clicks },
-          DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
-          TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
-          ORIGIN_VERIFY_SECRET: secretReference(),
-          NODE_OPTIONS: '--enable-source-maps',
-          POWERTOOLS_SERVICE_NAME: 'clickvault',
-          POWERTOOLS_LOG_LEVEL: 'INFO',
-        },
-      },
+    expect(resources(template)[ids.click]?.Properties?.Description).toMatch(/GET \/click/);
+    expect(variablesOf(ids.click)).toEqual({
+      CLICKS_TABLE: { Ref: ids.clicks },
+      DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
+      TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
+      ORIGIN_VERIFY_SECRET: secretReference(),
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'clickvault',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
     });
   });
 
-  it.each([['postback', '/postback'], ['IPN', '/ipn/digistore24']])('give the %s function exactly the variables its handler reads', (_name, route) => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp(route),
-      Environment: {
-        Variables: {
-          CLICKS_TABLE: { Ref: ids.clicks },
-          CONVERSIONS_TABLE: { Ref: ids.conversions },
-          CONVERSION_TYPES_TABLE: { Ref: ids.types },
-          DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
-          TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
-          ORIGIN_VERIFY_SECRET: secretReference(),
-          NODE_OPTIONS: '--enable-source-maps',
-          POWERTOOLS_SERVICE_NAME: 'clickvault',
-          POWERTOOLS_LOG_LEVEL: 'INFO',
-        },
-      },
+  it.each([
+    ['postback', 'postback', '/postback'],
+    ['IPN', 'ipn', '/ipn/digistore24'],
+  ] as const)('give the %s function exactly the variables its handler reads, the inbound log included', (_name, key, route) => {
+    expect(resources(template)[ids[key]]?.Properties?.Description).toContain(route);
+    expect(variablesOf(ids[key])).toEqual({
+      CLICKS_TABLE: { Ref: ids.clicks },
+      CONVERSIONS_TABLE: { Ref: ids.conversions },
+      CONVERSION_TYPES_TABLE: { Ref: ids.types },
+      INBOUND_TABLE: { Ref: ids.inbound },
+      DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
+      TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
+      ORIGIN_VERIFY_SECRET: secretReference(),
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'clickvault',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
     });
   });
 
@@ -130,13 +130,14 @@ describe('least-privilege IAM', () => {
     );
   });
 
-  it('postback function: GetItem on clicks and conversion types, PutItem on conversions, SendMessage - nothing else', () => {
+  it('postback function: GetItem on clicks and conversion types, PutItem on conversions and the inbound log, SendMessage - nothing else', () => {
     expect(grants(roleStatements(template, roleOf(ids.postback)))).toEqual(
       [
         ...logWrite(ids.postback),
         `dynamodb:GetItem ${JSON.stringify(arnOf(ids.clicks))}`,
         `dynamodb:GetItem ${JSON.stringify(arnOf(ids.types))}`,
         `dynamodb:PutItem ${JSON.stringify(arnOf(ids.conversions))}`,
+        `dynamodb:PutItem ${JSON.stringify(arnOf(ids.inbound))}`,
         `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
       ].sort(),
     );
@@ -149,6 +150,7 @@ describe('least-privilege IAM', () => {
         `dynamodb:GetItem ${JSON.stringify(arnOf(ids.clicks))}`,
         `dynamodb:GetItem ${JSON.stringify(arnOf(ids.types))}`,
         `dynamodb:PutItem ${JSON.stringify(arnOf(ids.conversions))}`,
+        `dynamodb:PutItem ${JSON.stringify(arnOf(ids.inbound))}`,
         `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
       ].sort(),
     );
@@ -162,6 +164,19 @@ describe('least-privilege IAM', () => {
         `dynamodb:Scan ${JSON.stringify(arnOf(ids.types))}`,
       ].sort(),
     );
+  });
+
+  it('lets only the postback and IPN functions touch the inbound log, and only with PutItem', () => {
+    const inbound = JSON.stringify(arnOf(ids.inbound));
+    const touching: Record<string, string[]> = {};
+    for (const roleId of Object.keys(resources(template, 'AWS::IAM::Role'))) {
+      const onInbound = grants(roleStatements(template, roleId)).filter((g) => g.includes(ids.inbound));
+      if (onInbound.length > 0) touching[roleId] = onInbound;
+    }
+    expect(touching).toEqual({
+      [roleOf(ids.postback)]: [`dynamodb:PutItem ${inbound}`],
+      [roleOf(ids.ipn)]: [`dynamodb:PutItem ${inbound}`],
+    });
   });
 
   it('grants no wildcard, and the request path no Query/Scan/Update/Delete', () => {
@@ -319,14 +334,18 @@ describe('DynamoDB tables', () => {
     }
   });
 
-  it('expire clicks by TTL on the definition attribute, and nothing else', () => {
+  it('expire clicks and the inbound log by TTL on the definition attribute, and nothing else', () => {
+    expect(CLICKS_TABLE.ttlAttribute).toBe('expiresAt');
+    expect(INBOUND_TABLE.ttlAttribute).toBe('expiresAt');
     expect(resources(template)[ids.clicks]?.Properties?.TimeToLiveSpecification).toEqual({ AttributeName: CLICKS_TABLE.ttlAttribute, Enabled: true });
+    expect(resources(template)[ids.inbound]?.Properties?.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     expect(resources(template)[ids.conversions]?.Properties?.TimeToLiveSpecification).toBeUndefined();
     expect(resources(template)[ids.types]?.Properties?.TimeToLiveSpecification).toBeUndefined();
   });
 
   it('have point-in-time recovery and at-rest encryption with the AWS-owned key, and are retained', () => {
-    for (const id of [ids.clicks, ids.conversions, ids.types]) {
+    template.resourceCountIs('AWS::DynamoDB::Table', TABLE_DEFINITIONS.length);
+    for (const id of [ids.clicks, ids.conversions, ids.types, ids.inbound]) {
       const table = resources(template)[id];
       expect(table?.Properties).toMatchObject({
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -341,6 +360,36 @@ describe('DynamoDB tables', () => {
     expect(resources(template)[ids.conversions]?.Properties?.DeletionProtectionEnabled).toBe(true);
     expect(resources(template)[ids.clicks]?.Properties?.DeletionProtectionEnabled).toBe(true);
     expect(resources(template)[ids.types]?.Properties?.DeletionProtectionEnabled).toBe(false);
+    // The inbound log expires by TTL anyway; it is retained on stack delete, not locked.
+    expect(resources(template)[ids.inbound]?.Properties?.DeletionProtectionEnabled).toBe(false);
+  });
+
+  it('key the inbound log by click id and arrival, with the byDay index for the latest N', () => {
+    const props = resources(template)[ids.inbound]?.Properties as Record<string, unknown>;
+    expect(props).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'clickId', KeyType: 'HASH' },
+        { AttributeName: 'receivedKey', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'byDay',
+          KeySchema: [
+            { AttributeName: 'day', KeyType: 'HASH' },
+            { AttributeName: 'receivedKey', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: expect.arrayContaining(['receivedAt', 'outcome', 'reason']) },
+        },
+      ],
+    });
+    expect(new Set(props.AttributeDefinitions as unknown[])).toEqual(
+      new Set([
+        { AttributeName: 'clickId', AttributeType: 'S' },
+        { AttributeName: 'receivedKey', AttributeType: 'S' },
+        { AttributeName: 'day', AttributeType: 'S' },
+      ]),
+    );
   });
 });
 
@@ -422,5 +471,7 @@ describe('outputs', () => {
     template.hasOutput('ClicksTableName', { Value: { Ref: ids.clicks } });
     template.hasOutput('ConversionsTableName', { Value: { Ref: ids.conversions } });
     template.hasOutput('ConversionTypesTableName', { Value: { Ref: ids.types } });
+    // scripts/tracker-context.ts finds the inbound log by this exact key.
+    template.hasOutput('InboundTableName', { Value: { Ref: ids.inbound } });
   });
 });
