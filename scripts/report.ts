@@ -1,28 +1,110 @@
-/** `npm run report -- --local [--json]`: clicks, conversions per type and revenue per campaign. */
+/**
+ * `npm run report -- [--local] [--by campaign,day] [--tz Europe/Berlin] [--from D] [--to D]
+ *                    [--campaign a,b] [--json | --csv | --html FILE] [--stack NAME]`
+ */
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { collect, reportClicks, reportConversions } from '../lambda/adapters/report-source';
-import { campaignReport, formatCampaignTable } from '../lambda/core/report';
-import { openLocalStore } from './local-store';
+import { loadConfig } from '../config/load';
+import { GROUP_KEYS, buildReport, formatCsv, formatTable, isTimeZone, rowToJson, startOfDay, zonedParts, type GroupKey } from '../lambda/core/report';
+import { reportHtml } from './report-html';
+import { loadReportData } from './report-data';
+import { DEFAULT_STACK, openTracker } from './tracker-context';
+
+const USAGE = `Usage: npm run report -- [options]
+  --local             the local tracker's data (.data/), else the deployed stack (AWS credentials)
+  --by KEYS           comma list of ${GROUP_KEYS.join(', ')} (default campaign)
+  --tz ZONE           time zone for day/hour and for --from/--to (default UTC), e.g. Europe/Berlin
+  --from YYYY-MM-DD   first day (default: 29 days before --to)
+  --to YYYY-MM-DD     last day, inclusive (default: today)
+  --campaign IDS      comma list of campaign ids (default: every campaign in the config)
+  --json | --csv      machine-readable output (default: an aligned table)
+  --html FILE         also write a self-contained page with the table and a daily chart
+  --stack NAME        the deployed stack (default ${DEFAULT_STACK})`;
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+function nextDay(date: string): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + 1);
+  return d.toISOString().slice(0, 10);
+}
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { local: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      local: { type: 'boolean' },
+      by: { type: 'string' },
+      tz: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      campaign: { type: 'string' },
+      json: { type: 'boolean' },
+      csv: { type: 'boolean' },
+      html: { type: 'string' },
+      stack: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
   if (values.help) {
-    process.stdout.write('Usage: npm run report -- --local [--json]\n');
+    process.stdout.write(`${USAGE}\n`);
     return;
   }
-  if (!values.local) {
-    throw new Error('Reports read the local tracker for now: add --local. Reporting against the deployed stack is tracked in issue 5.');
+  const by = (values.by ?? 'campaign').split(',').map((k) => k.trim()).filter(Boolean);
+  const unknown = by.filter((k) => !(GROUP_KEYS as readonly string[]).includes(k));
+  if (unknown.length > 0) throw new Error(`--by: unknown key(s) ${unknown.join(', ')}; use ${GROUP_KEYS.join(', ')}`);
+  const timeZone = values.tz ?? 'UTC';
+  if (!isTimeZone(timeZone)) throw new Error(`--tz: "${timeZone}" is not a time zone (e.g. UTC, Europe/Berlin, America/New_York)`);
+  if (values.json && values.csv) throw new Error('choose one of --json and --csv');
+  const toDay = values.to ?? zonedParts(new Date().toISOString(), timeZone).day;
+  if (!DAY.test(toDay)) throw new Error(`--to: "${toDay}" is not a date (YYYY-MM-DD)`);
+  let fromDay = values.from;
+  if (fromDay === undefined) {
+    const d = new Date(`${toDay}T00:00:00Z`);
+    d.setUTCDate(d.getUTCDate() - 29);
+    fromDay = d.toISOString().slice(0, 10);
   }
-  const store = await openLocalStore();
+  if (!DAY.test(fromDay)) throw new Error(`--from: "${fromDay}" is not a date (YYYY-MM-DD)`);
+  if (fromDay > toDay) throw new Error(`--from ${fromDay} is after --to ${toDay}`);
+
+  const config = loadConfig();
+  const campaigns = values.campaign ? values.campaign.split(',').map((c) => c.trim()).filter(Boolean) : config.campaigns.map((c) => c.id);
+  const from = startOfDay(fromDay, timeZone);
+  const to = startOfDay(nextDay(toDay), timeZone);
+  const machine = values.json === true || values.csv === true;
+  const showProgress = process.stderr.isTTY === true && !machine;
+
+  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
   try {
-    const [clicks, conversions] = await Promise.all([
-      collect(reportClicks(store.client, store.tables.clicks)),
-      collect(reportConversions(store.client, store.tables.conversions)),
-    ]);
-    const rows = campaignReport(clicks, conversions);
-    process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatCampaignTable(rows)}\n`);
+    const data = await loadReportData({
+      client: tracker.client,
+      tables: tracker.tables,
+      campaigns,
+      from,
+      to,
+      retentionDays: config.defaults.clickRetentionDays,
+      // Organic sales belong to no campaign: they are shown when the report is not narrowed to some.
+      includeUnattributed: values.campaign === undefined,
+      ...(showProgress ? { onProgress: (m: string) => process.stderr.write(`\r\x1b[K${m}`) } : {}),
+    });
+    if (showProgress) process.stderr.write('\r\x1b[K');
+    const groupBy = by as GroupKey[];
+    const rows = buildReport(data.clicks, data.conversions, { by: groupBy, timeZone, costCurrency: config.defaults.currency });
+    if (values.json) process.stdout.write(`${JSON.stringify(rows.map(rowToJson), null, 2)}\n`);
+    else if (values.csv) process.stdout.write(`${formatCsv(rows, groupBy)}\n`);
+    else {
+      process.stdout.write(`${formatTable(rows, groupBy)}\n`);
+      process.stderr.write(
+        `\n${fromDay} to ${toDay} (${timeZone}); conversions counted on their click's day. ` +
+          `Read ${data.stats.items} items in ${data.stats.queries} queries, ${data.stats.capacityUnits.toFixed(1)} read capacity units.\n`,
+      );
+    }
+    if (values.html) {
+      const daily = buildReport(data.clicks, data.conversions, { by: ['day'], timeZone, costCurrency: config.defaults.currency });
+      writeFileSync(values.html, reportHtml({ rows, by: groupBy, daily, title: `Clickvault report ${fromDay} to ${toDay} (${timeZone})` }));
+      if (!machine) process.stderr.write(`Wrote ${values.html}\n`);
+    }
   } finally {
-    await store.close();
+    await tracker.close();
   }
 }
 

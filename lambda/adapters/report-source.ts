@@ -1,42 +1,157 @@
-import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+/**
+ * Reads for reports, through the byCampaign indexes: one paginated Query per campaign and
+ * time range, projecting only what the report uses — never a full-table scan. Consumed read
+ * capacity is counted so the cost of a report can be stated.
+ */
+import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { mintId } from '../core/ids';
+import { UNATTRIBUTED_CLICK_ID } from '../core/model';
 import type { ReportClick, ReportConversion } from '../core/report';
 
-async function* scan(
-  client: DynamoDBClient,
-  table: string,
-  projection: string,
-  names: Record<string, string>,
-): AsyncGenerator<Record<string, unknown>> {
+export interface ReadStats {
+  queries: number;
+  items: number;
+  /** Read capacity units DynamoDB reported as consumed. */
+  capacityUnits: number;
+}
+
+export function newStats(): ReadStats {
+  return { queries: 0, items: 0, capacityUnits: 0 };
+}
+
+async function* query(client: DynamoDBClient, input: QueryCommandInput, stats: ReadStats): AsyncGenerator<Record<string, unknown>> {
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const out = await client.send(
-      new ScanCommand({ TableName: table, ProjectionExpression: projection, ExpressionAttributeNames: names, ExclusiveStartKey: start }),
-    );
-    for (const item of out.Items ?? []) yield unmarshall(item);
+    const out = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: start, ReturnConsumedCapacity: 'TOTAL' }));
+    stats.queries++;
+    stats.capacityUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
+    for (const item of out.Items ?? []) {
+      stats.items++;
+      yield unmarshall(item);
+    }
     start = out.LastEvaluatedKey;
   } while (start);
 }
 
-/** Every click's campaign (paginated scan, campaign id only). */
-export async function* reportClicks(client: DynamoDBClient, table: string): AsyncGenerator<ReportClick> {
-  for await (const item of scan(client, table, '#c', { '#c': 'campaignId' })) {
-    if (typeof item.campaignId === 'string') yield { campaignId: item.campaignId };
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const optional = <K extends string>(key: K, value: unknown): Partial<Record<K, string>> => {
+  const s = str(value);
+  return s === undefined ? {} : ({ [key]: s } as Partial<Record<K, string>>);
+};
+const SUBS = ['sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const;
+
+function projection(names: readonly string[]): { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> } {
+  const attributeNames: Record<string, string> = {};
+  names.forEach((n, i) => (attributeNames[`#p${i}`] = n));
+  return { ProjectionExpression: names.map((_, i) => `#p${i}`).join(', '), ExpressionAttributeNames: attributeNames };
+}
+
+const CLICK_FIELDS = ['clickId', 'campaignId', 'offerId', 'channelId', 'createdAt', 'country', 'cost', 'channelClickId', ...SUBS] as const;
+
+/** Clicks of one campaign made in [from, to): click ids are ULIDs, so the range is a key condition. */
+export async function* campaignClicks(
+  client: DynamoDBClient,
+  table: string,
+  campaignId: string,
+  from: Date,
+  to: Date,
+  stats: ReadStats,
+): AsyncGenerator<ReportClick> {
+  const p = projection(CLICK_FIELDS);
+  const input: QueryCommandInput = {
+    TableName: table,
+    IndexName: 'byCampaign',
+    KeyConditionExpression: '#c = :c AND #k BETWEEN :lo AND :hi',
+    ...p,
+    ExpressionAttributeNames: { ...p.ExpressionAttributeNames, '#c': 'campaignId', '#k': 'clickId' },
+    ExpressionAttributeValues: {
+      ':c': { S: campaignId },
+      ':lo': { S: mintId(from.getTime(), Buffer.alloc(10, 0)) },
+      ':hi': { S: mintId(to.getTime() - 1, Buffer.alloc(10, 0xff)) },
+    },
+  };
+  for await (const item of query(client, input, stats)) {
+    yield {
+      clickId: String(item.clickId),
+      campaignId: String(item.campaignId),
+      createdAt: String(item.createdAt),
+      ...optional('offerId', item.offerId),
+      ...optional('channelId', item.channelId),
+      ...optional('country', item.country),
+      ...optional('cost', item.cost),
+      ...optional('channelClickId', item.channelClickId),
+      ...Object.assign({}, ...SUBS.map((s) => optional(s, item[s]))),
+    };
   }
 }
 
-/** Every conversion, projected to what the report needs. */
-export async function* reportConversions(client: DynamoDBClient, table: string): AsyncGenerator<ReportConversion> {
-  const names = { '#c': 'campaignId', '#t': 'type', '#n': 'counted', '#r': 'revenue', '#u': 'currency' };
-  for await (const item of scan(client, table, '#c, #t, #n, #r, #u', names)) {
-    yield {
-      ...(typeof item.campaignId === 'string' ? { campaignId: item.campaignId } : {}),
-      type: String(item.type),
-      counted: item.counted === true,
-      revenue: String(item.revenue ?? '0'),
-      currency: String(item.currency ?? ''),
-    };
+const CONVERSION_FIELDS = [
+  'clickId', 'campaignId', 'offerId', 'channelId', 'type', 'counted', 'revenue', 'currency', 'createdAt', 'clickCreatedAt', 'country', 'channelClickId', ...SUBS,
+] as const;
+
+function toConversion(item: Record<string, unknown>): ReportConversion {
+  return {
+    clickId: String(item.clickId),
+    type: String(item.type),
+    counted: item.counted === true,
+    revenue: String(item.revenue ?? '0'),
+    currency: String(item.currency ?? ''),
+    createdAt: String(item.createdAt),
+    ...optional('campaignId', item.campaignId),
+    ...optional('offerId', item.offerId),
+    ...optional('channelId', item.channelId),
+    ...optional('clickCreatedAt', item.clickCreatedAt),
+    ...optional('country', item.country),
+    ...optional('channelClickId', item.channelClickId),
+    ...Object.assign({}, ...SUBS.map((s) => optional(s, item[s]))),
+  };
+}
+
+/**
+ * Conversions of one campaign whose click was made in [from, to). They arrive after their
+ * click, within the click retention, so the index range is [from, to + retention).
+ */
+export async function* campaignConversions(
+  client: DynamoDBClient,
+  table: string,
+  campaignId: string,
+  from: Date,
+  to: Date,
+  retentionDays: number,
+  stats: ReadStats,
+): AsyncGenerator<ReportConversion> {
+  const until = new Date(to.getTime() + retentionDays * 86400_000);
+  const p = projection(CONVERSION_FIELDS);
+  const input: QueryCommandInput = {
+    TableName: table,
+    IndexName: 'byCampaign',
+    KeyConditionExpression: '#c = :c AND #t BETWEEN :lo AND :hi',
+    ...p,
+    ExpressionAttributeNames: { ...p.ExpressionAttributeNames, '#c': 'campaignId', '#t': 'createdAt' },
+    ExpressionAttributeValues: { ':c': { S: campaignId }, ':lo': { S: from.toISOString() }, ':hi': { S: until.toISOString() } },
+  };
+  const fromIso = from.toISOString();
+  const toIso = to.toISOString();
+  for await (const item of query(client, input, stats)) {
+    const conversion = toConversion(item);
+    const clickAt = conversion.clickCreatedAt ?? conversion.createdAt;
+    if (clickAt >= fromIso && clickAt < toIso) yield conversion;
   }
+}
+
+/** Conversions without a click (organic sales) that arrived in [from, to): one partition. */
+export async function* unattributedConversions(client: DynamoDBClient, table: string, from: Date, to: Date, stats: ReadStats): AsyncGenerator<ReportConversion> {
+  const p = projection(CONVERSION_FIELDS);
+  const input: QueryCommandInput = {
+    TableName: table,
+    KeyConditionExpression: '#k = :u',
+    FilterExpression: '#t >= :lo AND #t < :hi',
+    ...p,
+    ExpressionAttributeNames: { ...p.ExpressionAttributeNames, '#k': 'clickId', '#t': 'createdAt' },
+    ExpressionAttributeValues: { ':u': { S: UNATTRIBUTED_CLICK_ID }, ':lo': { S: from.toISOString() }, ':hi': { S: to.toISOString() } },
+  };
+  for await (const item of query(client, input, stats)) yield toConversion(item);
 }
 
 export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {

@@ -7,9 +7,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { collect, reportClicks, reportConversions } from '../../lambda/adapters/report-source';
 import { createDynamoClient } from '../../lambda/adapters/dynamodb-store';
-import { campaignReport } from '../../lambda/core/report';
+import { buildReport, rowToJson, startOfDay } from '../../lambda/core/report';
+import { loadReportData } from '../../scripts/report-data';
 import { startLocalTracker, type LocalTracker } from '../../lambda/local/server';
 import { loadConfig } from '../../config/load';
 import { scanAll } from '../support/dynamo';
@@ -38,11 +38,17 @@ async function click(query = ''): Promise<string> {
 }
 
 async function report() {
-  const client = createDynamoClient(tracker.dynamo.endpoint);
-  return campaignReport(
-    await collect(reportClicks(client, tracker.tables.clicks)),
-    await collect(reportConversions(client, tracker.tables.conversions)),
-  );
+  const today = new Date().toISOString().slice(0, 10);
+  const data = await loadReportData({
+    client: createDynamoClient(tracker.dynamo.endpoint),
+    tables: tracker.tables,
+    campaigns: ['demo'],
+    from: startOfDay(today, 'UTC'),
+    to: new Date(startOfDay(today, 'UTC').getTime() + 86400_000),
+    retentionDays: 90,
+    includeUnattributed: true,
+  });
+  return buildReport(data.clicks, data.conversions, { by: ['campaign'], timeZone: 'UTC', costCurrency: 'EUR' }).map(rowToJson);
 }
 
 describe('npm start, end to end', () => {
@@ -84,7 +90,9 @@ describe('npm start, end to end', () => {
     expect((await http(`/postback?clickid=${cid}&type=Purchase&sum=1`)).status).toBe(202);
     expect((await http('/postback?clickid=01AAAAAAAAAAAAAAAAAAAAAAAA&type=payment&sum=1')).status).toBe(202);
 
-    expect(await report()).toEqual([{ campaignId: 'demo', clicks: 2, conversions: { payment: 1, refund: 1 }, revenue: { EUR: 0 } }]);
+    expect(await report()).toEqual([
+      { campaignId: 'demo', clicks: 2, conversions: { payment: 1, refund: 1 }, revenue: { EUR: 0 }, cr: 0.5, epc: { EUR: 0 }, cost: 0.1, profit: -0.1, roi: -1 },
+    ]);
     const stored = await scanAll(createDynamoClient(tracker.dynamo.endpoint), tracker.tables.conversions);
     expect(stored.map((c) => c.conversionKey).sort()).toEqual(['InitiateCheckout|', 'payment|98765431', 'refund|98765999']);
 
@@ -105,7 +113,7 @@ describe('npm start, end to end', () => {
     const reportOut = await run(tsx, ['scripts/report.ts', '--local', '--json'], { env, cwd: join(__dirname, '../..') });
     expect(JSON.parse(reportOut.stdout)).toEqual(await report());
     const table = await run(tsx, ['scripts/report.ts', '--local'], { env, cwd: join(__dirname, '../..') });
-    expect(table.stdout).toMatch(/^campaign\s+clicks\s+conversions\s+revenue\n/);
+    expect(table.stdout).toMatch(/^campaign\s+clicks\s+conversions\s+revenue\s+cr\s+epc\s+cost\s+profit\s+roi\n/);
     expect(table.stdout).toContain('payment=1 refund=1');
 
     const dlq = await run(tsx, ['scripts/dlq.ts', '--local', '--json'], { env, cwd: join(__dirname, '../..') });

@@ -1,6 +1,8 @@
 import type { HttpEvent } from '../../lambda/handlers/http';
 
-/** An API Gateway HTTP API payload 2.0 event, as CloudFront + API Gateway would send it. */
+let sequence = 0;
+
+/** An API Gateway HTTP API payload 2.0 event, as CloudFront + API Gateway would send it (each with its own request id). */
 export function httpEvent(options: {
   method?: string;
   path: string;
@@ -27,7 +29,7 @@ export function httpEvent(options: {
       domainName: 'trk.example.com',
       domainPrefix: 'trk',
       http: { method, path: options.path, protocol: 'HTTP/1.1', sourceIp: '198.51.100.23', userAgent: 'jest' },
-      requestId: 'req-1',
+      requestId: `req-${++sequence}`,
       routeKey: `${method} ${options.path}`,
       stage: '$default',
       time: '25/Nov/2026:10:00:00 +0000',

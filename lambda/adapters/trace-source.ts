@@ -1,0 +1,54 @@
+/** Reads for `npm run trace`: one click's items by key, and the latest inbound requests by day. */
+import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { InboundEntry } from '../core/model';
+
+async function queryAll(client: DynamoDBClient, input: QueryCommandInput, limit = Infinity): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+    out.push(...(page.Items ?? []).map((i) => unmarshall(i)));
+    start = page.LastEvaluatedKey;
+  } while (start && out.length < limit);
+  return out.slice(0, limit);
+}
+
+function toEntry(item: Record<string, unknown>): InboundEntry {
+  const { receivedKey: _k, day: _d, expiresAt: _e, ...rest } = item;
+  return rest as unknown as InboundEntry;
+}
+
+/** Every conversion stored for a click (one partition). */
+export function clickConversions(client: DynamoDBClient, table: string, clickId: string): Promise<Record<string, unknown>[]> {
+  return queryAll(client, { TableName: table, KeyConditionExpression: '#k = :k', ExpressionAttributeNames: { '#k': 'clickId' }, ExpressionAttributeValues: { ':k': { S: clickId } } });
+}
+
+/** Every inbound request that named a click, oldest first. */
+export async function clickInbound(client: DynamoDBClient, table: string, clickId: string): Promise<InboundEntry[]> {
+  const items = await queryAll(client, { TableName: table, KeyConditionExpression: '#k = :k', ExpressionAttributeNames: { '#k': 'clickId' }, ExpressionAttributeValues: { ':k': { S: clickId } } });
+  return items.map(toEntry);
+}
+
+/** The latest `count` inbound requests, newest first: one byDay query per day, going back at most `maxDays`. */
+export async function recentInbound(client: DynamoDBClient, table: string, count: number, now: Date, maxDays = 31): Promise<InboundEntry[]> {
+  const out: InboundEntry[] = [];
+  for (let back = 0; back < maxDays && out.length < count; back++) {
+    const day = new Date(now.getTime() - back * 86400_000).toISOString().slice(0, 10);
+    const items = await queryAll(
+      client,
+      {
+        TableName: table,
+        IndexName: 'byDay',
+        KeyConditionExpression: '#d = :d',
+        ExpressionAttributeNames: { '#d': 'day' },
+        ExpressionAttributeValues: { ':d': { S: day } },
+        ScanIndexForward: false,
+        Limit: count - out.length,
+      },
+      count - out.length,
+    );
+    out.push(...items.map(toEntry));
+  }
+  return out;
+}

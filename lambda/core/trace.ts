@@ -1,0 +1,50 @@
+/** The story of one click, as `npm run trace` prints it. Pure formatting. */
+import type { ClickRecord, DeadLetterMessage, InboundEntry } from './model';
+
+export interface ClickTrace {
+  clickId: string;
+  click?: ClickRecord;
+  inbound: InboundEntry[];
+  conversions: Record<string, unknown>[];
+  queued: DeadLetterMessage[];
+}
+
+function inboundLine(e: InboundEntry): string {
+  const what = [e.type, e.revenue !== undefined && e.currency ? `${e.revenue} ${e.currency}` : undefined, e.txid ? `txid ${e.txid}` : undefined]
+    .filter(Boolean)
+    .join(', ');
+  const why = e.reason ? ` (${e.reason})` : '';
+  return `  ${e.receivedAt}  ${e.channel.padEnd(8)} ${what || '-'} -> ${e.outcome}${why}, ${e.httpStatus}: ${e.answer}`;
+}
+
+export function formatTrace(t: ClickTrace): string {
+  const lines: string[] = [];
+  if (t.click) {
+    const c = t.click;
+    const subs = Object.entries(c.subs).map(([k, v]) => `${k}=${v}`).join(' ');
+    lines.push(`Click ${c.clickId}`);
+    lines.push(`  ${c.createdAt}  campaign ${c.campaignId}, offer ${c.offerId}, channel ${c.channelId}${c.channelClickId ? ` (channel click id ${c.channelClickId})` : ''}`);
+    lines.push(`  ${[c.country ? `country ${c.country}` : undefined, c.cost ? `cost ${c.cost}` : undefined, subs || undefined].filter(Boolean).join(', ') || 'no subs, country or cost'}`);
+  } else {
+    lines.push(`Click ${t.clickId}: not stored (never made here, expired, or its own write is still in the queue)`);
+  }
+  lines.push('', `Postbacks, pixels and IPNs naming it (${t.inbound.length}):`);
+  lines.push(...(t.inbound.length ? t.inbound.map(inboundLine) : ['  none']));
+  lines.push('', `Conversions stored (${t.conversions.length}):`);
+  lines.push(
+    ...(t.conversions.length
+      ? t.conversions.map((c) => {
+          const forward = c.forwardState ? `, forward ${String(c.forwardState)}` : '';
+          return `  ${String(c.createdAt)}  ${String(c.type)} ${String(c.revenue)} ${String(c.currency)}${c.txid ? `, txid ${String(c.txid)}` : ''}, ${c.counted ? 'counted' : 'not counted'}, via ${String(c.source)}${forward}`;
+        })
+      : ['  none']),
+  );
+  lines.push('', `Waiting in the dead-letter queue (${t.queued.length}):`);
+  lines.push(...(t.queued.length ? t.queued.map((m) => `  ${m.receivedAt}  ${m.kind} ${m.reason}: ${m.detail}${m.attempts ? ` (${m.attempts} replays failed)` : ''}`) : ['  none']));
+  return lines.join('\n');
+}
+
+export function formatRecent(entries: InboundEntry[]): string {
+  if (entries.length === 0) return 'No postbacks, pixels or IPNs in the last 31 days.';
+  return entries.map((e) => `${e.receivedAt}  ${e.clickId.padEnd(26)}  ${e.channel.padEnd(8)} ${(e.type ?? '-').padEnd(16)} ${e.outcome}${e.reason ? ` (${e.reason})` : ''}  ${e.httpStatus}`).join('\n');
+}

@@ -1,0 +1,54 @@
+/**
+ * `npm run trace -- <clickid> [--local] [--json]`: the whole story of one click.
+ * `npm run trace -- --recent 50 [--local] [--json]`: the latest inbound postbacks and outcomes.
+ */
+import { parseArgs } from 'node:util';
+import { DynamoClickStore } from '../lambda/adapters/dynamodb-store';
+import { clickConversions, clickInbound, recentInbound } from '../lambda/adapters/trace-source';
+import { formatRecent, formatTrace, type ClickTrace } from '../lambda/core/trace';
+import { DEFAULT_STACK, openTracker } from './tracker-context';
+
+const USAGE = `Usage: npm run trace -- <clickid> [--local] [--json] [--stack NAME]
+       npm run trace -- --recent N [--local] [--json] [--stack NAME]`;
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { local: { type: 'boolean' }, json: { type: 'boolean' }, recent: { type: 'string' }, stack: { type: 'string' }, help: { type: 'boolean' } },
+  });
+  if (values.help || (positionals.length === 0 && values.recent === undefined)) {
+    process.stdout.write(`${USAGE}\n`);
+    if (!values.help) process.exitCode = 2;
+    return;
+  }
+  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  try {
+    if (values.recent !== undefined) {
+      const count = Number(values.recent);
+      if (!Number.isInteger(count) || count < 1 || count > 1000) throw new Error(`--recent takes a number from 1 to 1000, got "${values.recent}"`);
+      const entries = await recentInbound(tracker.client, tracker.tables.inbound, count, new Date());
+      process.stdout.write(values.json ? `${JSON.stringify(entries, null, 2)}\n` : `${formatRecent(entries)}\n`);
+      return;
+    }
+    const clickId = positionals[0] ?? '';
+    if (!/^[A-Za-z0-9._,~-]{1,64}$/.test(clickId)) throw new Error(`"${clickId}" is not a click id`);
+    const received = await tracker.queue.receive(1000);
+    await Promise.all(received.map((r) => tracker.queue.release(r.handle)));
+    const click = await new DynamoClickStore(tracker.client, tracker.tables.clicks).getClick(clickId);
+    const trace: ClickTrace = {
+      clickId,
+      ...(click ? { click } : {}),
+      inbound: await clickInbound(tracker.client, tracker.tables.inbound, clickId),
+      conversions: await clickConversions(tracker.client, tracker.tables.conversions, clickId),
+      queued: received.map((r) => r.message).filter((m) => m.clickId === clickId || m.forward?.clickId === clickId),
+    };
+    process.stdout.write(values.json ? `${JSON.stringify(trace, null, 2)}\n` : `${formatTrace(trace)}\n`);
+  } finally {
+    await tracker.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`trace: ${(err as Error).message}\n`);
+  process.exit(1);
+});
