@@ -45,7 +45,8 @@ export function reportHtml(input: { rows: ReportRow[]; by: GroupKey[]; daily: Re
         r.profit === undefined ? '' : r.profit.toFixed(2),
         r.roi === undefined || r.roi === null ? '' : `${(r.roi * 100).toFixed(1)}%`,
       ];
-      return `<tr>${cells.map((c, i) => `<td${i >= keys.length ? ' class="n"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`;
+      // Numbers right-aligned; the conversions-per-type text stays left.
+      return `<tr>${cells.map((c, i) => `<td${i >= keys.length && i !== keys.length + 1 ? ' class="n"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`;
     })
     .join('\n');
   const currencies = [...new Set(input.daily.flatMap((r) => Object.keys(r.revenue)))].sort();
