@@ -1,0 +1,55 @@
+import { clickMetrics, ipnMetrics, postbackMetrics, publish } from '../../lambda/metrics';
+import type { ConversionRecord } from '../../lambda/core/model';
+
+const conversion: ConversionRecord = {
+  clickId: 'C', conversionKey: 'payment|T', type: 'payment', revenue: '47.5', currency: 'EUR', counted: true, source: 'postback', createdAt: '', attributed: true,
+};
+
+describe('metric points', () => {
+  it('counts clicks, queued and lost clicks, and unknown campaigns', () => {
+    const click = { clickId: 'C', campaignId: 'demo', offerId: 'o', channelId: 'c', createdAt: '', expiresAt: 0, subs: {} };
+    expect(clickMetrics({ kind: 'redirect', location: '', click, stored: 'stored' }).map((p) => p.name)).toEqual(['Clicks']);
+    expect(clickMetrics({ kind: 'redirect', location: '', click, stored: 'queued' }).map((p) => p.name)).toEqual(['Clicks', 'ClicksQueued']);
+    expect(clickMetrics({ kind: 'redirect', location: '', click, stored: 'lost' }).map((p) => p.name)).toEqual(['Clicks', 'ClicksLost']);
+    expect(clickMetrics({ kind: 'not_found', message: '' })).toEqual([{ name: 'Rejected', value: 1, unit: 'Count', dimension: { name: 'reason', value: 'unknown_campaign' } }]);
+  });
+
+  it('counts conversions by type and revenue by currency, and every other outcome by reason', () => {
+    expect(postbackMetrics({ status: 'recorded', httpStatus: 200, message: 'OK', conversion })).toEqual([
+      { name: 'Conversions', value: 1, unit: 'Count', dimension: { name: 'type', value: 'payment' } },
+      { name: 'Revenue', value: 47.5, unit: 'None', dimension: { name: 'currency', value: 'EUR' } },
+    ]);
+    expect(postbackMetrics({ status: 'recorded', httpStatus: 200, message: 'OK', conversion: { ...conversion, counted: false } })).toHaveLength(1);
+    expect(postbackMetrics({ status: 'duplicate', httpStatus: 200, message: '', conversion })[0]?.name).toBe('Duplicates');
+    expect(postbackMetrics({ status: 'rejected', httpStatus: 400, message: '', reason: 'invalid_input', parameter: 'sum' })[0]).toMatchObject({ name: 'Rejected', dimension: { value: 'invalid_input' } });
+    expect(ipnMetrics({ status: 'forbidden', httpStatus: 403, message: '', reason: 'bad_signature', results: [] })[0]).toMatchObject({ name: 'Rejected', dimension: { value: 'bad_signature' } });
+    expect(ipnMetrics({ status: 'recorded', httpStatus: 200, message: '', results: [{ type: 'refund', outcome: 'recorded', revenue: '-47', currency: 'EUR', counted: true }] })).toEqual([
+      { name: 'Conversions', value: 1, unit: 'Count', dimension: { name: 'type', value: 'refund' } },
+      { name: 'Revenue', value: -47, unit: 'None', dimension: { name: 'currency', value: 'EUR' } },
+    ]);
+  });
+});
+
+describe('publish', () => {
+  it('writes CloudWatch embedded-metric-format lines in the Clickvault namespace', async () => {
+    const lines: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const before = process.env.POWERTOOLS_METRICS_DISABLED;
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    try {
+      await publish(postbackMetrics({ status: 'recorded', httpStatus: 200, message: 'OK', conversion }));
+    } finally {
+      process.env.POWERTOOLS_METRICS_DISABLED = before;
+      spy.mockRestore();
+    }
+    const emf = lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('_aws')).map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } });
+    expect(emf).toHaveLength(2);
+    expect(emf.map((e) => e._aws.CloudWatchMetrics[0]?.Namespace)).toEqual(['Clickvault', 'Clickvault']);
+    expect(emf[0]).toMatchObject({ service: 'clickvault', type: 'payment', Conversions: 1 });
+    expect(emf[1]).toMatchObject({ currency: 'EUR', Revenue: 47.5 });
+    expect(emf[0]?._aws.CloudWatchMetrics[0]?.Dimensions[0]).toEqual(expect.arrayContaining(['service', 'type']));
+  });
+});
