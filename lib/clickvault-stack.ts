@@ -3,12 +3,14 @@ import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type { Construct } from 'constructs';
 import type { TrackerConfig } from '../config/schema';
 import { ENV, ORIGIN_VERIFY_HEADER, ROUTES, TABLE_ENV } from '../lambda/contract';
+import { AlarmTopic } from './alarm-topic';
 import { writeBundledConfig } from './bundled-config';
 import { configSecretRefs, forwardsConversions, grantSecretRefs } from './config-secrets';
 import { ConversionTypes } from './conversion-types';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { OriginVerifySecret } from './origin-verify';
 import type { TrackerSettings } from './settings';
+import { TrackerAlarms } from './tracker-alarms';
 import { TrackerApi } from './tracker-api';
 import { TrackerDistribution } from './tracker-distribution';
 import { TrackerFunction } from './tracker-function';
@@ -71,6 +73,9 @@ export class ClickvaultStack extends Stack {
   readonly api: TrackerApi;
   readonly cdn: TrackerDistribution;
   readonly domain?: TrackingDomain;
+  readonly alarms: TrackerAlarms;
+  /** Where every alarm is sent; only when `alarmEmail` is given. */
+  readonly alarmTopic?: AlarmTopic;
   /** The host the tracker answers on (custom domain or *.cloudfront.net). */
   readonly trackingHost: string;
 
@@ -89,7 +94,7 @@ export class ClickvaultStack extends Stack {
     const inboundActions = ['dynamodb:PutItem'];
 
     this.tables = new TrackerTables(this, 'Tables');
-    this.deadLetters = new DeadLetterQueue(this, 'DeadLetters', { alarmEmail: settings.alarmEmail });
+    this.deadLetters = new DeadLetterQueue(this, 'DeadLetters');
     const originVerify = new OriginVerifySecret(this, 'OriginVerify');
     const configFile = writeBundledConfig(config);
     const originEnv = { [ENV.originVerifySecret]: originVerify.headerValue };
@@ -164,6 +169,16 @@ export class ClickvaultStack extends Stack {
       types: config.conversionTypes,
       ...common,
     });
+
+    // Watching it: the request-path alarms join the queue's, one topic tells a person about all
+    // of them.
+    const requestFunctions = { click: this.clickFunction, postback: this.postbackFunction, ipn: this.ipnFunction };
+    this.alarms = new TrackerAlarms(this, 'Alarms', { stage: this.api.stage, functions: requestFunctions });
+    const allAlarms = [this.deadLetters.alarm, ...this.alarms.all];
+    if (settings.alarmEmail !== undefined) {
+      this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: settings.alarmEmail });
+      this.alarmTopic.notify(...allAlarms);
+    }
 
     this.trackingHost = this.domain?.domainName ?? this.cdn.distribution.distributionDomainName;
     this.addOutputs();

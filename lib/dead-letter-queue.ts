@@ -1,33 +1,19 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-
-export interface DeadLetterQueueProps {
-  /**
-   * E-mail address told when something lands in the queue (SNS e-mail subscription; the
-   * recipient must confirm it). @default - the alarm has no action; watch it in CloudWatch
-   */
-  readonly alarmEmail?: string;
-}
 
 /**
  * Where the functions put what they could not store (a click or postback that failed after
  * retries), so nothing is lost silently: encrypted (SQS-managed keys), reachable only over TLS,
- * kept for the SQS maximum of 14 days, with an alarm as soon as one message is visible and an
- * optional e-mail through an encrypted SNS topic.
+ * kept for the SQS maximum of 14 days, with an alarm as soon as one message is visible. Who is
+ * told is the stack's choice (AlarmTopic, when `alarmEmail` is given).
  */
 export class DeadLetterQueue extends Construct {
   readonly queue: sqs.Queue;
   readonly alarm: cloudwatch.Alarm;
-  readonly topic?: sns.Topic;
 
-  constructor(scope: Construct, id: string, props: DeadLetterQueueProps = {}) {
+  constructor(scope: Construct, id: string) {
     super(scope, id);
 
     this.queue = new sqs.Queue(this, 'Queue', {
@@ -57,31 +43,5 @@ export class DeadLetterQueue extends Construct {
       datapointsToAlarm: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-
-    if (props.alarmEmail !== undefined) {
-      // CloudWatch can only publish to an encrypted topic whose key lets it: the AWS-managed
-      // aws/sns key does not, so the topic gets its own key (with rotation).
-      const key = new kms.Key(this, 'TopicKey', {
-        description: 'Encrypts the Clickvault dead-letter alarm topic',
-        enableKeyRotation: true,
-      });
-      key.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'AllowCloudWatchAlarmsToPublish',
-          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-          resources: ['*'], // in a key policy, "*" means this key
-          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-        }),
-      );
-      this.topic = new sns.Topic(this, 'AlarmTopic', {
-        displayName: 'Clickvault dead-letter alarm',
-        masterKey: key,
-        enforceSSL: true,
-      });
-      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
-      this.alarm.addAlarmAction(new actions.SnsAction(this.topic));
-      this.alarm.addOkAction(new actions.SnsAction(this.topic));
-    }
   }
 }

@@ -158,8 +158,8 @@ describe('inconsistent context fails synth', () => {
 describe('optional features', () => {
   it('alarmEmail: an encrypted, TLS-only SNS topic with the e-mail subscribed, on alarm and OK', () => {
     const { template } = build({ alarmEmail: 'ops@example.com' });
-    const keyId = logicalId(template, 'AWS::KMS::Key', 'DeadLetters');
-    const topicId = logicalId(template, 'AWS::SNS::Topic', 'DeadLetters');
+    const keyId = logicalId(template, 'AWS::KMS::Key', 'AlarmTopic');
+    const topicId = logicalId(template, 'AWS::SNS::Topic', 'AlarmTopic');
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topicId } });
@@ -169,8 +169,9 @@ describe('optional features', () => {
     expect(policy.PolicyDocument.Statement).toContainEqual(
       expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
     );
-    const alarm = Object.values(resources(template, 'AWS::CloudWatch::Alarm'))[0]?.Properties;
-    expect(alarm).toMatchObject({ AlarmActions: [{ Ref: topicId }], OKActions: [{ Ref: topicId }] });
+    const queueAlarm = resources(template)[logicalId(template, 'AWS::CloudWatch::Alarm', 'DeadLettersNotEmpty')]?.Properties;
+    expect(queueAlarm).toMatchObject({ AlarmActions: [{ Ref: topicId }], OKActions: [{ Ref: topicId }] });
+    template.resourceCountIs('AWS::SNS::Subscription', 1);
     const keyPolicy = resources(template)[keyId]?.Properties?.KeyPolicy as { Statement: { Principal?: unknown; Action: unknown }[] };
     expect(keyPolicy.Statement).toContainEqual(
       expect.objectContaining({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),

@@ -428,7 +428,9 @@ describe('dead-letter queue', () => {
   it('has no topic or e-mail without alarmEmail', () => {
     template.resourceCountIs('AWS::SNS::Topic', 0);
     template.resourceCountIs('AWS::KMS::Key', 0);
-    expect(Object.values(resources(template, 'AWS::CloudWatch::Alarm'))[0]?.Properties?.AlarmActions).toBeUndefined();
+    const queueAlarm = resources(template)[logicalId(template, 'AWS::CloudWatch::Alarm', 'DeadLettersNotEmpty')]?.Properties;
+    expect(queueAlarm?.AlarmActions).toBeUndefined();
+    expect(queueAlarm?.OKActions).toBeUndefined();
   });
 });
 
