@@ -12,6 +12,7 @@ import { OriginVerifySecret } from './origin-verify';
 import type { TrackerSettings } from './settings';
 import { TrackerAlarms } from './tracker-alarms';
 import { TrackerApi } from './tracker-api';
+import { TrackerDashboard } from './tracker-dashboard';
 import { TrackerDistribution } from './tracker-distribution';
 import { TrackerFunction } from './tracker-function';
 import { TrackerTables } from './tracker-tables';
@@ -76,6 +77,7 @@ export class ClickvaultStack extends Stack {
   readonly alarms: TrackerAlarms;
   /** Where every alarm is sent; only when `alarmEmail` is given. */
   readonly alarmTopic?: AlarmTopic;
+  readonly dashboard: TrackerDashboard;
   /** The host the tracker answers on (custom domain or *.cloudfront.net). */
   readonly trackingHost: string;
 
@@ -171,7 +173,7 @@ export class ClickvaultStack extends Stack {
     });
 
     // Watching it: the request-path alarms join the queue's, one topic tells a person about all
-    // of them.
+    // of them, and one dashboard shows the business numbers beside the operational ones.
     const requestFunctions = { click: this.clickFunction, postback: this.postbackFunction, ipn: this.ipnFunction };
     this.alarms = new TrackerAlarms(this, 'Alarms', { stage: this.api.stage, functions: requestFunctions });
     const allAlarms = [this.deadLetters.alarm, ...this.alarms.all];
@@ -179,6 +181,12 @@ export class ClickvaultStack extends Stack {
       this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: settings.alarmEmail });
       this.alarmTopic.notify(...allAlarms);
     }
+    this.dashboard = new TrackerDashboard(this, 'Dashboard', {
+      stage: this.api.stage,
+      functions: requestFunctions,
+      deadLetterQueue: this.deadLetters.queue,
+      alarms: allAlarms,
+    });
 
     this.trackingHost = this.domain?.domainName ?? this.cdn.distribution.distributionDomainName;
     this.addOutputs();
@@ -210,6 +218,7 @@ export class ClickvaultStack extends Stack {
       'Vendors: IPN URL for Digistore24 (answers 404 until digistore24.ipn is set in the config)',
     );
     out('DistributionDomainName', this.cdn.distribution.distributionDomainName, 'CloudFront domain (the alias records point here)');
+    out('DashboardUrl', this.dashboard.url, 'CloudWatch dashboard: clicks, conversions, revenue, API and Lambda health, the dead-letter queue');
     out('DeadLetterQueueUrl', this.deadLetters.queue.queueUrl, 'Requests that could not be stored; inspect with npm run dlq');
     out('ClicksTableName', this.tables.clicks.tableName, 'DynamoDB table of clicks (retained on stack delete)');
     out('ConversionsTableName', this.tables.conversions.tableName, 'DynamoDB table of conversions (retained on stack delete)');

@@ -13,6 +13,12 @@ import type { LogLevel } from './settings';
 /** Repository root: where package-lock.json and the lambda/ sources live. */
 export const PROJECT_ROOT = join(__dirname, '..');
 
+/**
+ * POWERTOOLS_SERVICE_NAME of every function: Powertools puts it into each log line and adds it
+ * to each business metric as the `service` dimension (the dashboard searches by it).
+ */
+export const SERVICE_NAME = 'clickvault';
+
 /** The runtime every function uses (the newest Node.js the installed CDK knows, arm64). */
 export const TRACKER_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
@@ -84,7 +90,7 @@ export class TrackerFunction extends NodejsFunction {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       environment: {
-        POWERTOOLS_SERVICE_NAME: 'clickvault',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_LOG_LEVEL: props.logLevel,
         NODE_OPTIONS: '--enable-source-maps',
         ...(configFile ? { [ENV.trackerConfig]: `/var/task/${BUNDLED_CONFIG_FILE}` } : {}),

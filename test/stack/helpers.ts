@@ -80,3 +80,48 @@ export const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 export function stackNames(app: App): string[] {
   return app.node.children.map((c) => (c as Stack).stackName).filter((n): n is string => typeof n === 'string');
 }
+
+/**
+ * A CloudFormation value inside a Fn::Join as a readable placeholder: `{{Ref:Id}}`,
+ * `{{GetAtt:Id.Attr}}`. Fails on anything else, so a new kind of token is noticed.
+ */
+function placeholder(part: unknown): string {
+  if (typeof part === 'string') return part;
+  const ref = (part as { Ref?: string }).Ref;
+  if (typeof ref === 'string') return `{{Ref:${ref}}}`;
+  const getAtt = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+  if (Array.isArray(getAtt)) return `{{GetAtt:${getAtt[0]}.${getAtt[1]}}}`;
+  throw new Error(`unexpected token in a Fn::Join: ${JSON.stringify(part)}`);
+}
+
+/** A string property that may be a Fn::Join of literals and Ref/GetAtt tokens, as one string. */
+export function joined(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (!join) throw new Error(`not a string or Fn::Join: ${JSON.stringify(value)}`);
+  return join[1].map(placeholder).join(join[0]);
+}
+
+export interface DashboardWidget {
+  type: string;
+  width: number;
+  height: number;
+  x: number;
+  y: number;
+  properties: {
+    title?: string;
+    region?: string;
+    period?: number;
+    alarms?: string[];
+    metrics?: (string | Record<string, unknown>)[][];
+    yAxis?: { left?: { min?: number } };
+    [k: string]: unknown;
+  };
+}
+
+/** The parsed DashboardBody of the one dashboard in the template (tokens as placeholders). */
+export function dashboardBody(template: Template): { start?: string; widgets: DashboardWidget[] } {
+  const dashboards = Object.values(resources(template, 'AWS::CloudWatch::Dashboard'));
+  if (dashboards.length !== 1) throw new Error(`expected one dashboard, found ${dashboards.length}`);
+  return JSON.parse(joined(dashboards[0]?.Properties?.DashboardBody)) as { start?: string; widgets: DashboardWidget[] };
+}

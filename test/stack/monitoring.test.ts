@@ -4,11 +4,25 @@
  * and without an alarm e-mail.
  */
 import type { Template } from 'aws-cdk-lib/assertions';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../../lambda/metrics';
 import { API_5XX_ALARM } from '../../lib/tracker-alarms';
-import { build, logicalId, resources } from './helpers';
+import { type MetricDimension, searchExpression } from '../../lib/tracker-dashboard';
+import { ACCOUNT, build, dashboardBody, type DashboardWidget, logicalId, resources } from './helpers';
+
+/** Metrics drawn as one series each, with only the `service` dimension Powertools adds. */
+const PLAIN = ['Clicks', 'ClicksQueued', 'ClicksLost', 'Duplicates', 'TestPostbacks'];
+/** Metrics with one more dimension whose values the traffic decides: drawn by SEARCH. */
+const SEARCHES: Record<string, string> = {
+  Conversions: `SEARCH('{Clickvault,service,type} service="clickvault" MetricName="Conversions"', 'Sum', 300)`,
+  Revenue: `SEARCH('{Clickvault,service,currency} service="clickvault" MetricName="Revenue"', 'Sum', 300)`,
+  Queued: `SEARCH('{Clickvault,service,reason} service="clickvault" MetricName="Queued"', 'Sum', 300)`,
+  Rejected: `SEARCH('{Clickvault,service,reason} service="clickvault" MetricName="Rejected"', 'Sum', 300)`,
+  Forwards: `SEARCH('{Clickvault,service,status} service="clickvault" MetricName="Forwards"', 'Sum', 300)`,
+};
 
 let template: Template;
-let ids: Record<'click' | 'postback' | 'ipn' | 'api', string>;
+let ids: Record<'click' | 'postback' | 'ipn' | 'api' | 'queue' | 'dashboard', string>;
+let widgets: DashboardWidget[];
 
 beforeAll(() => {
   ({ template } = build());
@@ -18,7 +32,121 @@ beforeAll(() => {
     postback: fn('PostbackFunction'),
     ipn: fn('IpnFunction'),
     api: logicalId(template, 'AWS::ApiGatewayV2::Api', 'Api'),
+    queue: logicalId(template, 'AWS::SQS::Queue', 'DeadLetters'),
+    dashboard: logicalId(template, 'AWS::CloudWatch::Dashboard', 'Dashboard'),
   };
+  widgets = dashboardBody(template).widgets;
+});
+
+const metricWidgets = () => widgets.filter((w) => w.type === 'metric');
+/** Every metric line of every graph, as [namespace, name, dim, value, ..., options]. */
+const lines = () => metricWidgets().flatMap((w) => w.properties.metrics ?? []);
+const widgetTitled = (title: RegExp) => {
+  const found = metricWidgets().filter((w) => title.test(w.properties.title ?? ''));
+  expect(found).toHaveLength(1);
+  return found[0] as DashboardWidget;
+};
+
+describe('dashboard', () => {
+  it('is one dashboard named after the stack, opening on the last day', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    expect(resources(template)[ids.dashboard]?.Properties?.DashboardName).toBe('Clickvault');
+    expect(dashboardBody(template).start).toBe('-P1D');
+  });
+
+  it('draws every metric lambda/metrics.ts emits, and nothing in our namespace it does not', () => {
+    expect(METRICS_NAMESPACE).toBe('Clickvault');
+    // A new metric in lambda/metrics.ts fails here until the dashboard (and this list) has it.
+    expect([...PLAIN, ...Object.keys(SEARCHES)].sort()).toEqual(Object.values(METRIC_NAMES).sort());
+
+    const plain = lines().filter((l) => l[0] === 'Clickvault');
+    expect(plain.map((l) => l[1]).sort()).toEqual([...PLAIN].sort());
+    for (const line of plain) {
+      // Exactly the dimension Powertools adds, summed per 5 minutes.
+      expect(line.slice(2, 4)).toEqual(['service', 'clickvault']);
+      expect(line).toHaveLength(5);
+      expect(line[4]).toMatchObject({ stat: 'Sum' });
+    }
+  });
+
+  it('splits conversions, revenue, queued, rejected and forwards by their dimension with SEARCH expressions', () => {
+    const expressions = lines()
+      .map((l) => l[0])
+      .filter((first): first is Record<string, unknown> => typeof first === 'object' && 'expression' in first);
+    expect(expressions.map((e) => e.expression).sort()).toEqual(Object.values(SEARCHES).sort());
+    for (const [metric, expression] of Object.entries(SEARCHES)) {
+      const dimension = /service,(\w+)\}/.exec(expression)?.[1] ?? '';
+      expect(expressions.find((e) => e.expression === expression)).toEqual({ expression, label: `\${PROP('Dim.${dimension}')}` });
+      expect(searchExpression(metric, dimension as MetricDimension)).toBe(expression);
+    }
+  });
+
+  it('lets revenue go below zero (refunds) and keeps every count graph at zero or above', () => {
+    expect(widgetTitled(/^Revenue/).properties.yAxis?.left?.min).toBeUndefined();
+    for (const w of metricWidgets().filter((x) => !/^Revenue/.test(x.properties.title ?? ''))) {
+      expect(w.properties.yAxis?.left?.min).toBe(0);
+    }
+  });
+
+  it('shows API requests, 4xx and 5xx of the $default stage', () => {
+    const api = (name: string, label: string) => ['AWS/ApiGateway', name, 'ApiId', `{{Ref:${ids.api}}}`, 'Stage', '$default', { label, stat: 'Sum' }];
+    expect(widgetTitled(/^API requests/).properties.metrics).toEqual([api('Count', 'Requests')]);
+    expect(widgetTitled(/^API 4xx and 5xx/).properties.metrics).toEqual([api('4xx', '4xx'), api('5xx', '5xx')]);
+  });
+
+  it('shows Lambda errors, throttles (sums) and p99 duration, one line per request function', () => {
+    const perFunction = (metric: string, stat: string) =>
+      (['click', 'postback', 'ipn'] as const).map((name) => ['AWS/Lambda', metric, 'FunctionName', `{{Ref:${ids[name]}}}`, { label: name, stat }]);
+    expect(widgetTitled(/^Lambda errors/).properties.metrics).toEqual(perFunction('Errors', 'Sum'));
+    expect(widgetTitled(/^Lambda throttles/).properties.metrics).toEqual(perFunction('Throttles', 'Sum'));
+    expect(widgetTitled(/^Lambda duration p99/).properties.metrics).toEqual(perFunction('Duration', 'p99'));
+  });
+
+  it('shows the dead-letter queue depth', () => {
+    expect(widgetTitled(/^Dead-letter queue/).properties.metrics).toEqual([
+      ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', `{{GetAtt:${ids.queue}.QueueName}}`, { label: 'Visible messages', stat: 'Maximum' }],
+    ]);
+  });
+
+  it('graphs 5-minute periods in the stack region, and lays the widgets out without overlap', () => {
+    for (const w of metricWidgets()) expect(w.properties).toMatchObject({ period: 300, region: '{{Ref:AWS::Region}}', view: 'timeSeries' });
+    const cells = new Set<string>();
+    for (const w of widgets) {
+      expect(w.x + w.width).toBeLessThanOrEqual(24);
+      for (let x = w.x; x < w.x + w.width; x++) {
+        for (let y = w.y; y < w.y + w.height; y++) {
+          expect(cells.has(`${x},${y}`)).toBe(false);
+          cells.add(`${x},${y}`);
+        }
+      }
+    }
+  });
+
+  it('puts the state of every alarm on top', () => {
+    const [top] = widgets;
+    expect(top).toMatchObject({ type: 'alarm', x: 0, y: 0, width: 24 });
+    const alarmIds = Object.keys(resources(template, 'AWS::CloudWatch::Alarm'));
+    expect(new Set(top?.properties.alarms)).toEqual(new Set(alarmIds.map((id) => `{{GetAtt:${id}.Arn}}`)));
+  });
+
+  it('is linked from the DashboardUrl output', () => {
+    template.hasOutput('DashboardUrl', {
+      Value: {
+        'Fn::Join': [
+          '',
+          ['https://', { Ref: 'AWS::Region' }, '.console.aws.amazon.com/cloudwatch/home?region=', { Ref: 'AWS::Region' }, '#dashboards/dashboard/', { Ref: ids.dashboard }],
+        ],
+      },
+    });
+  });
+
+  it('names the region in the URL when the stack has one', () => {
+    const { template: regional } = build({}, { env: { account: ACCOUNT, region: 'eu-west-1' } });
+    const dashboard = logicalId(regional, 'AWS::CloudWatch::Dashboard', 'Dashboard');
+    regional.hasOutput('DashboardUrl', {
+      Value: { 'Fn::Join': ['', ['https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/', { Ref: dashboard }]] },
+    });
+  });
 });
 
 describe('alarms', () => {
