@@ -73,6 +73,11 @@ export function postbackMetrics(outcome: PostbackOutcome): MetricPoint[] {
   }
 }
 
+/** A request refused before the core ran (origin check, postback key, allowlist). */
+export function refusalMetrics(reason: string): MetricPoint[] {
+  return [count(METRIC_NAMES.rejected, { name: 'reason', value: reason })];
+}
+
 export function ipnMetrics(outcome: IpnOutcome): MetricPoint[] {
   if (outcome.status === 'forbidden' || outcome.status === 'rejected' || outcome.status === 'unavailable') {
     return [count(METRIC_NAMES.rejected, { name: 'reason', value: outcome.reason ?? outcome.status })];
@@ -87,21 +92,33 @@ export function ipnMetrics(outcome: IpnOutcome): MetricPoint[] {
   return points;
 }
 
-let instance: Metrics | undefined;
+let loaded: Promise<{ metrics: Metrics; unit: typeof import('@aws-lambda-powertools/metrics').MetricUnit }> | undefined;
+
+/** Powertools Metrics, loaded once on first use (a dynamic import per request measured 0.17 ms). */
+function powertools() {
+  loaded ??= import('@aws-lambda-powertools/metrics').then(({ Metrics, MetricUnit }) => ({
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'clickvault' }),
+    unit: MetricUnit,
+  }));
+  return loaded;
+}
 
 /** Publishes points now (one EMF line per dimensioned point, one for the rest). */
 export async function publish(points: MetricPoint[]): Promise<void> {
   if (points.length === 0 || process.env.POWERTOOLS_METRICS_DISABLED === 'true') return;
-  const { Metrics, MetricUnit } = await import('@aws-lambda-powertools/metrics');
-  instance ??= new Metrics({ namespace: METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'clickvault' });
-  const metrics = instance;
+  const { metrics, unit: MetricUnit } = await powertools();
+  let stored = false;
   for (const p of points) {
     const unit = p.unit === 'Count' ? MetricUnit.Count : MetricUnit.NoUnit;
     if (p.dimension) {
+      // A single metric is written at once, with its own dimension.
       const single = metrics.singleMetric();
       single.addDimension(p.dimension.name, p.dimension.value.slice(0, 64));
       single.addMetric(p.name, unit, p.value);
-    } else metrics.addMetric(p.name, unit, p.value);
+    } else {
+      metrics.addMetric(p.name, unit, p.value);
+      stored = true;
+    }
   }
-  metrics.publishStoredMetrics();
+  if (stored) metrics.publishStoredMetrics();
 }

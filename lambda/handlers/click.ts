@@ -50,10 +50,14 @@ export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions
   };
 }
 
-let built: ReturnType<typeof createClickHandler> | undefined;
+const build = () => createClickHandler(clickDepsFromEnv(), { originSecret: originSecretFromEnv() });
+
+// In Lambda the dependencies are built during the init phase (module load), which runs at full
+// CPU before the first request; anywhere else (tests, the local server) only on first use.
+let built: ReturnType<typeof createClickHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point. */
 export const handler = async (event: HttpEvent): Promise<HttpResult> => {
-  built ??= createClickHandler(clickDepsFromEnv(), { originSecret: originSecretFromEnv() });
+  built ??= build();
   return built(event);
 };

@@ -57,10 +57,14 @@ export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerO
   };
 }
 
-let built: ReturnType<typeof createIpnHandler> | undefined;
+const build = () => createIpnHandler(ipnDepsFromEnv(), { originSecret: originSecretFromEnv(), ...inboundFromEnv() });
+
+// In Lambda the dependencies are built during the init phase (module load), which runs at full
+// CPU before the first request; anywhere else (tests, the local server) only on first use.
+let built: ReturnType<typeof createIpnHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point. */
 export const handler = async (event: HttpEvent): Promise<HttpResult> => {
-  built ??= createIpnHandler(ipnDepsFromEnv(), { originSecret: originSecretFromEnv(), ...inboundFromEnv() });
+  built ??= build();
   return built(event);
 };

@@ -6,7 +6,7 @@ import { handlePostback, type PostbackDeps, type PostbackOutcome } from '../core
 import { logger } from '../logger';
 import type { AuthResult } from '../core/protection';
 import { postbackEntry, refusedEntry } from '../core/inbound';
-import { postbackMetrics, publish } from '../metrics';
+import { postbackMetrics, publish, refusalMetrics } from '../metrics';
 import { keepInbound, type InboundSink } from './inbound';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, gif, requestId, text, toRawRequest, viewerIp, type HttpEvent, type HttpResult } from './http';
 import { inboundFromEnv, originSecretFromEnv, postbackAuthFromEnv, postbackDepsFromEnv } from './runtime';
@@ -63,7 +63,10 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
     const query = event.rawQueryString ?? '';
     const refuse = async (httpStatus: number, reason: string, answer: string) => {
       logger.warn('postback refused', { requestId: reqId, outcome: 'forbidden', httpStatus, reason });
-      await keepInbound(options.inbound, refusedEntry({ receivedAt: now.toISOString(), requestId: reqId, channel: image ? 'pixel' : 'postback', query, httpStatus, reason, answer }));
+      await Promise.all([
+        keepInbound(options.inbound, refusedEntry({ receivedAt: now.toISOString(), requestId: reqId, channel: image ? 'pixel' : 'postback', query, httpStatus, reason, answer })),
+        publish(refusalMetrics(reason)),
+      ]);
       return image ? gif() : text(httpStatus, answer);
     };
     if (!fromTrustedOrigin(event, options.originSecret)) return refuse(403, 'origin_verify_failed', FORBIDDEN_ORIGIN);
@@ -95,10 +98,14 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
   };
 }
 
-let built: ReturnType<typeof createPostbackHandler> | undefined;
+const build = () => createPostbackHandler(postbackDepsFromEnv(), { originSecret: originSecretFromEnv(), ...postbackAuthFromEnv(), ...inboundFromEnv() });
+
+// In Lambda the dependencies are built during the init phase (module load), which runs at full
+// CPU before the first request; anywhere else (tests, the local server) only on first use.
+let built: ReturnType<typeof createPostbackHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point. */
 export const handler = async (event: HttpEvent): Promise<HttpResult> => {
-  built ??= createPostbackHandler(postbackDepsFromEnv(), { originSecret: originSecretFromEnv(), ...postbackAuthFromEnv(), ...inboundFromEnv() });
+  built ??= build();
   return built(event);
 };

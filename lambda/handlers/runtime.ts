@@ -2,7 +2,7 @@
  * Builds each function's dependencies from its environment, once per process: the config the
  * stack shipped in the bundle, DynamoDB adapters on the named tables, the SQS dead-letter sink.
  */
-import { loadConfig } from '../../config/load';
+import { readBundledConfig } from '../../config/bundled';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../adapters/dynamodb-store';
 import type { InboundSink } from './inbound';
 import { SqsDeadLetterSink } from '../adapters/sqs-dead-letter';
@@ -20,6 +20,16 @@ import type { ConversionDeps } from '../core/conversion';
 import type { ForwardStore } from '../core/model';
 import { compileConfig } from '../core/tracker-config';
 import { logger } from '../logger';
+
+const configs = new Map<string, TrackerConfig>();
+
+/** The config shipped in the bundle (TRACKER_CONFIG), read once per process. */
+function bundledConfig(env: NodeJS.ProcessEnv): TrackerConfig {
+  const path = requireEnv(ENV.trackerConfig, env);
+  let config = configs.get(path);
+  if (!config) configs.set(path, (config = readBundledConfig(path)));
+  return config;
+}
 
 /** A required environment variable; a missing one is a deployment bug, so fail loudly. */
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -40,7 +50,7 @@ function deadLettersFromEnv(env: NodeJS.ProcessEnv): () => DeadLetterSink {
 export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDeps {
   const client = createDynamoClient();
   return {
-    config: compileConfig(loadConfig(requireEnv(ENV.trackerConfig, env))),
+    config: compileConfig(bundledConfig(env)),
     clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
     deadLetters: deadLettersFromEnv(env),
     log: logger,
@@ -86,12 +96,12 @@ function conversionDepsFromEnv(config: TrackerConfig, env: NodeJS.ProcessEnv) {
 }
 
 export function postbackDepsFromEnv(env: NodeJS.ProcessEnv = process.env): PostbackDeps {
-  return conversionDepsFromEnv(loadConfig(requireEnv(ENV.trackerConfig, env)), env);
+  return conversionDepsFromEnv(bundledConfig(env), env);
 }
 
 /** The IPN function's dependencies; undefined when the config has no digistore24.ipn section. */
 export function ipnDepsFromEnv(env: NodeJS.ProcessEnv = process.env): IpnDeps | undefined {
-  const config = loadConfig(requireEnv(ENV.trackerConfig, env));
+  const config = bundledConfig(env);
   const ipn = config.digistore24?.ipn;
   if (!ipn) return undefined;
   const secrets = new CachedSecretReader('aws', env);
@@ -117,7 +127,7 @@ export function postbackAuth(
 }
 
 export function postbackAuthFromEnv(env: NodeJS.ProcessEnv = process.env) {
-  const config = loadConfig(requireEnv(ENV.trackerConfig, env));
+  const config = bundledConfig(env);
   return postbackAuth(config.postbackProtection, new CachedSecretReader('aws', env));
 }
 
@@ -125,6 +135,6 @@ export function postbackAuthFromEnv(env: NodeJS.ProcessEnv = process.env) {
 export function inboundFromEnv(env: NodeJS.ProcessEnv = process.env): { inbound?: InboundSink } {
   const table = env[TABLE_ENV.inbound];
   if (!table) return {};
-  const config = loadConfig(requireEnv(ENV.trackerConfig, env));
+  const config = bundledConfig(env);
   return { inbound: { log: new DynamoInboundLog(createDynamoClient(), table), retentionDays: config.defaults.clickRetentionDays } };
 }
