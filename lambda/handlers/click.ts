@@ -39,7 +39,10 @@ export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions
       return text(404, `${outcome.message}: "${campaignId.slice(0, 64)}" is not a campaign of this tracker`);
     }
     const { click } = outcome;
-    logger.info('click', {
+    // A stored click is in DynamoDB already: its log line is DEBUG, so the per-click log bytes
+    // (a line in the cost per million clicks) stay small. Queued or lost clicks are logged by
+    // the core at WARN/ERROR.
+    logger.debug('click', {
       requestId: reqId,
       clickId: click.clickId,
       campaignId: click.campaignId,

@@ -226,9 +226,10 @@ describe('HTTP API', () => {
     const logs = stage.AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
     expect(JSON.parse(logs.Format)).toEqual(ACCESS_LOG_FIELDS);
     expect(JSON.parse(logs.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
-    expect(logs.Format).not.toMatch(/querystring|userAgent/i);
+    // Never the path (a keyed postback's path is its secret), the query, the user agent or an address.
+    expect(logs.Format).not.toMatch(/querystring|userAgent|context\.path|sourceIp/i);
     const group = resources(template)[logs.DestinationArn['Fn::GetAtt'][0]];
-    expect(group).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90 } });
+    expect(group).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90, LogGroupClass: 'INFREQUENT_ACCESS' } });
   });
 
   it('lets only API Gateway invoke the functions', () => {
