@@ -7,6 +7,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { campaignCode } from '../lambda/core/ids';
 
 /** `203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32` */
 export function isCidr(range: string): boolean {
@@ -254,6 +255,17 @@ export const trackerConfigSchema = z
       });
     });
     unique(config.postbackProtection?.sources ?? [], 'id', 'postbackProtection.sources');
+
+    // Click ids carry a 4-character code of their campaign (the clicks table's partition key).
+    const codes = new Map<string, string>();
+    config.campaigns.forEach((campaign, i) => {
+      const code = campaignCode(campaign.id);
+      const other = codes.get(code);
+      if (other !== undefined && other !== campaign.id) {
+        ctx.addIssue({ code: 'custom', path: ['campaigns', i, 'id'], message: `"${campaign.id}" shares its click-id code with campaign "${other}"; rename one of them` });
+      }
+      codes.set(code, campaign.id);
+    });
 
     const channels = new Set(config.trafficChannels.map((c) => c.id));
     const offers = new Set(config.offers.map((o) => o.id));

@@ -11,6 +11,7 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { clickPartition } from '../core/ids';
 import type { ConversionType } from '../../config/schema';
 import {
   SUB_COUNT,
@@ -43,11 +44,16 @@ export function createDynamoClient(endpoint: string | undefined = process.env.DY
 /** Flattens a click into its item: subs become top-level sub1..sub20 so indexes can project them. */
 export function clickToItem(click: ClickRecord): Record<string, AttributeValue> {
   const { subs, ...rest } = click;
-  return marshall({ ...rest, ...subs }, { removeUndefinedValues: true });
+  return marshall({ pk: clickPartition(click.clickId), ...rest, ...subs }, { removeUndefinedValues: true });
+}
+
+export function clickKey(clickId: string): Record<string, AttributeValue> {
+  return { pk: { S: clickPartition(clickId) }, clickId: { S: clickId } };
 }
 
 export function itemToClick(item: Record<string, AttributeValue>): ClickRecord {
   const raw = unmarshall(item);
+  delete raw.pk;
   const subs: Partial<Record<SubKey, string>> = {};
   for (let i = 1; i <= SUB_COUNT; i++) {
     const value = raw[`sub${i}`];
@@ -89,7 +95,7 @@ export class DynamoClickStore implements ClickStore, ClickReader {
 
   async getClick(clickId: string): Promise<ClickRecord | undefined> {
     const out = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { clickId: { S: clickId } }, ConsistentRead: true }),
+      new GetItemCommand({ TableName: this.tableName, Key: clickKey(clickId), ConsistentRead: true }),
     );
     return out.Item ? itemToClick(out.Item) : undefined;
   }

@@ -1,11 +1,12 @@
 /**
- * Reads for reports, through the byCampaign indexes: one paginated Query per campaign and
- * time range, projecting only what the report uses — never a full-table scan. Consumed read
+ * Reads for reports, keyed by campaign and time: the clicks table's own campaign partitions
+ * and the conversions byCampaign index, paginated, projecting only what the report uses —
+ * never a full-table scan. Consumed read
  * capacity is counted so the cost of a report can be stated.
  */
 import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { mintId } from '../core/ids';
+import { campaignPartitions, mintId } from '../core/ids';
 import { UNATTRIBUTED_CLICK_ID } from '../core/model';
 import type { ReportClick, ReportConversion } from '../core/report';
 
@@ -49,7 +50,10 @@ function projection(names: readonly string[]): { ProjectionExpression: string; E
 
 const CLICK_FIELDS = ['clickId', 'campaignId', 'offerId', 'channelId', 'createdAt', 'country', 'cost', 'channelClickId', ...SUBS] as const;
 
-/** Clicks of one campaign made in [from, to): click ids are ULIDs, so the range is a key condition. */
+/**
+ * Clicks of one campaign made in [from, to): 32 key-range queries, one per partition of the
+ * campaign (click ids begin with a ULID, so the time range is a sort-key range).
+ */
 export async function* campaignClicks(
   client: DynamoDBClient,
   table: string,
@@ -59,30 +63,31 @@ export async function* campaignClicks(
   stats: ReadStats,
 ): AsyncGenerator<ReportClick> {
   const p = projection(CLICK_FIELDS);
-  const input: QueryCommandInput = {
-    TableName: table,
-    IndexName: 'byCampaign',
-    KeyConditionExpression: '#c = :c AND #k BETWEEN :lo AND :hi',
-    ...p,
-    ExpressionAttributeNames: { ...p.ExpressionAttributeNames, '#c': 'campaignId', '#k': 'clickId' },
-    ExpressionAttributeValues: {
-      ':c': { S: campaignId },
-      ':lo': { S: mintId(from.getTime(), Buffer.alloc(10, 0)) },
-      ':hi': { S: mintId(to.getTime() - 1, Buffer.alloc(10, 0xff)) },
-    },
-  };
-  for await (const item of query(client, input, stats)) {
-    yield {
-      clickId: String(item.clickId),
-      campaignId: String(item.campaignId),
-      createdAt: String(item.createdAt),
-      ...optional('offerId', item.offerId),
-      ...optional('channelId', item.channelId),
-      ...optional('country', item.country),
-      ...optional('cost', item.cost),
-      ...optional('channelClickId', item.channelClickId),
-      ...Object.assign({}, ...SUBS.map((s) => optional(s, item[s]))),
+  const lo = mintId(from.getTime(), Buffer.alloc(10, 0));
+  const hi = `${mintId(to.getTime() - 1, Buffer.alloc(10, 0xff))}ZZZZ`;
+  for (const partition of campaignPartitions(campaignId)) {
+    const input: QueryCommandInput = {
+      TableName: table,
+      KeyConditionExpression: '#pk = :pk AND #k BETWEEN :lo AND :hi',
+      ...p,
+      ExpressionAttributeNames: { ...p.ExpressionAttributeNames, '#pk': 'pk', '#k': 'clickId' },
+      ExpressionAttributeValues: { ':pk': { S: partition }, ':lo': { S: lo }, ':hi': { S: hi } },
     };
+    for await (const item of query(client, input, stats)) {
+      // Two campaigns could share a 20-bit code: keep only this one's clicks.
+      if (item.campaignId !== campaignId) continue;
+      yield {
+        clickId: String(item.clickId),
+        campaignId: String(item.campaignId),
+        createdAt: String(item.createdAt),
+        ...optional('offerId', item.offerId),
+        ...optional('channelId', item.channelId),
+        ...optional('country', item.country),
+        ...optional('cost', item.cost),
+        ...optional('channelClickId', item.channelClickId),
+        ...Object.assign({}, ...SUBS.map((s) => optional(s, item[s]))),
+      };
+    }
   }
 }
 

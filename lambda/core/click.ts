@@ -3,7 +3,7 @@
  * Exactly one store write and no reads; the visitor is redirected even when storage fails.
  */
 import { parseDecimal } from './decimal';
-import { mintId } from './ids';
+import { mintClickId, mintId } from './ids';
 import { storableIp } from './ip';
 import {
   SUB_COUNT,
@@ -73,7 +73,7 @@ export function buildClick(input: ClickInput, deps: Pick<ClickDeps, 'config' | '
     if (value !== undefined) subs[`sub${i}`] = value;
   }
   const click: ClickRecord = {
-    clickId: clickId ?? (deps.newId ?? mintId)(nowMs),
+    clickId: clickId ?? (deps.newId ? deps.newId(nowMs) : mintClickId(compiled.campaign.id, nowMs)),
     campaignId: compiled.campaign.id,
     offerId: offer.id,
     channelId: compiled.channel.id,

@@ -25,6 +25,14 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames): P
   for (const def of TABLE_DEFINITIONS) {
     for (let i = 0; ; i++) {
       const out = await client.send(new DescribeTableCommand({ TableName: names[def.id] }));
+      const want = createTableInput(def, names[def.id]).KeySchema.map((k) => `${k.AttributeName}:${k.KeyType}`).join(',');
+      const have = (out.Table?.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(',');
+      if (have !== want) {
+        throw new Error(
+          `local table ${names[def.id]} has the key schema of an older Clickvault (${have}, now ${want}): ` +
+            'move or delete the data directory (TRACKER_DATA_DIR, default .data) and start again',
+        );
+      }
       if (out.Table?.TableStatus === 'ACTIVE') break;
       if (i > 200) throw new Error(`table ${names[def.id]} did not become ACTIVE`);
       await new Promise((r) => setTimeout(r, 25));

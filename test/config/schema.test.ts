@@ -132,3 +132,14 @@ describe('digistore24.ipn and postbackProtection', () => {
     ]);
   });
 });
+
+describe('campaign click-id codes', () => {
+  it('refuses two campaigns whose 20-bit codes collide, naming both', () => {
+    const c = valid();
+    const campaign = c.campaigns[0];
+    if (!campaign) throw new Error('shipped config changed');
+    // c1404 and c1657 hash to the same code (found by search; 1 in ~1M for a random pair).
+    c.campaigns = [{ ...campaign, id: 'c1404' }, { ...campaign, id: 'c1657' }];
+    expect(problems(c)).toEqual(['campaigns[1].id: "c1657" shares its click-id code with campaign "c1404"; rename one of them']);
+  });
+});

@@ -1,4 +1,4 @@
-import { clickMetrics, ipnMetrics, postbackMetrics, publish } from '../../lambda/metrics';
+import { CLICKS_BATCH, CLICKS_FLUSH_MS, clickMetrics, ipnMetrics, postbackMetrics, publish } from '../../lambda/metrics';
 import type { ConversionRecord } from '../../lambda/core/model';
 
 const conversion: ConversionRecord = {
@@ -30,22 +30,41 @@ describe('metric points', () => {
   });
 });
 
+type Emf = Record<string, unknown> & { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } };
+
+async function emfOf(run: () => Promise<void>): Promise<Emf[]> {
+  const lines: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  const before = process.env.POWERTOOLS_METRICS_DISABLED;
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  try {
+    await run();
+  } finally {
+    process.env.POWERTOOLS_METRICS_DISABLED = before;
+    spy.mockRestore();
+  }
+  return lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('_aws')).map((l) => JSON.parse(l) as Emf);
+}
+
 describe('publish', () => {
-  it('writes CloudWatch embedded-metric-format lines in the Clickvault namespace', async () => {
-    const lines: string[] = [];
-    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
+  it('sums clicks and writes them every CLICKS_BATCH clicks or CLICKS_FLUSH_MS, queued clicks at once', async () => {
+    const click = { clickId: 'C', campaignId: 'demo', offerId: 'o', channelId: 'c', createdAt: '', expiresAt: 0, subs: {} };
+    // One click long after the container started is written at once and starts the interval.
+    const t0 = Date.now() + 2 * CLICKS_FLUSH_MS;
+    expect((await emfOf(() => publish(clickMetrics({ kind: 'redirect', location: '', click, stored: 'stored' }), t0))).map((e) => e.Clicks)).toEqual([1]);
+    const batched = await emfOf(async () => {
+      for (let i = 0; i < CLICKS_BATCH * 2 + 5; i++) await publish(clickMetrics({ kind: 'redirect', location: '', click, stored: 'stored' }), t0 + 1);
     });
-    const before = process.env.POWERTOOLS_METRICS_DISABLED;
-    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
-    try {
-      await publish(postbackMetrics({ status: 'recorded', httpStatus: 200, message: 'OK', conversion }));
-    } finally {
-      process.env.POWERTOOLS_METRICS_DISABLED = before;
-      spy.mockRestore();
-    }
-    const emf = lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('_aws')).map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } });
+    expect(batched.map((e) => e.Clicks)).toEqual([CLICKS_BATCH, CLICKS_BATCH]);
+    const later = await emfOf(() => publish(clickMetrics({ kind: 'redirect', location: '', click, stored: 'queued' }), t0 + 1 + CLICKS_FLUSH_MS));
+    expect(later.map((e) => [e.Clicks, e.ClicksQueued])).toEqual([[6, 1]]);
+  });
+
+  it('writes CloudWatch embedded-metric-format lines in the Clickvault namespace', async () => {
+    const emf = await emfOf(() => publish(postbackMetrics({ status: 'recorded', httpStatus: 200, message: 'OK', conversion })));
     expect(emf).toHaveLength(2);
     expect(emf.map((e) => e._aws.CloudWatchMetrics[0]?.Namespace)).toEqual(['Clickvault', 'Clickvault']);
     expect(emf[0]).toMatchObject({ service: 'clickvault', type: 'payment', Conversions: 1 });

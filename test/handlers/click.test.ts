@@ -5,6 +5,7 @@ import { SqsDeadLetterSink } from '../../lambda/adapters/sqs-dead-letter';
 import { ORIGIN_VERIFY_HEADER } from '../../lambda/contract';
 import type { DeadLetterMessage } from '../../lambda/core/model';
 import { compileConfig } from '../../lambda/core/tracker-config';
+import { campaignCode } from '../../lambda/core/ids';
 import { createClickHandler } from '../../lambda/handlers/click';
 import { logger } from '../../lambda/logger';
 import { testConfig } from '../support/config';
@@ -41,10 +42,12 @@ describe('GET /click/{campaignId}', () => {
     expect(result.statusCode).toBe(302);
     expect(result.headers?.['cache-control']).toBe('no-store');
     const location = String(result.headers?.location);
-    expect(location).toMatch(/^https:\/\/www\.digistore24\.com\/redir\/123456\/aff\/\?cid=[0-9A-Z]{26}$/);
+    expect(location).toMatch(/^https:\/\/www\.digistore24\.com\/redir\/123456\/aff\/\?cid=[0-9A-Z]{30}$/);
     expect(calls).toEqual(['PutItemCommand']);
 
     const clickId = new URL(location).searchParams.get('cid');
+    // A ULID, then the campaign's code.
+    expect(clickId?.slice(26)).toBe(campaignCode('demo'));
     const items = await scanAll(client, tables.clicks);
     expect(items).toEqual([
       expect.objectContaining({
