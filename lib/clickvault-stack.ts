@@ -26,9 +26,14 @@ export const HANDLER_ENTRIES = {
 } as const;
 
 /**
- * Memory and timeout per function. Placeholders until the benchmark issue measures them:
- * the click path does one PutItem and answers a redirect; the postback path does up to two
- * GetItems and a conditional PutItem, so it gets more time for DynamoDB retries.
+ * Memory and timeout per function, chosen from `npm run bench` and `npm run cost` (README,
+ * "Performance and cost"): each handler's own CPU work is 0.2-0.6 ms a request, so warm
+ * duration is DynamoDB waiting and barely depends on memory; memory buys cold-start CPU. Init
+ * is ~60 ms of one core here; Lambda gives CPU in proportion to memory (1,769 MB = 1 vCPU), so
+ * ~0.85 s at 128 MB, ~0.4 s at 256 MB, ~0.2 s at 512 MB. 256 MB keeps a visitor's cold click
+ * under half a second for $0.012 per million clicks more than 128 MB; 512 MB would add another
+ * $0.023 for 0.2 s on ~1% of clicks. Postback and IPN get the same size, and more time for
+ * DynamoDB retries and the channel forward (2 x 2 s).
  */
 export const FUNCTION_SIZING = {
   click: { memorySize: 256, timeout: Duration.seconds(5) },
