@@ -1,8 +1,13 @@
-/** Gathers a report's clicks and conversions through the indexes, with progress and read stats. */
+/** Streams a report's clicks and conversions through the indexes into builders, with progress and read stats. */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { campaignClicks, campaignConversions, newStats, unattributedConversions, type ReadStats } from '../lambda/adapters/report-source';
 import type { ReportClick, ReportConversion } from '../lambda/core/report';
 import type { TableNames } from '../lambda/local/tables';
+
+export interface ReportSink {
+  addClick(click: ReportClick): void;
+  addConversion(conversion: ReportConversion): void;
+}
 
 export interface ReportData {
   clicks: ReportClick[];
@@ -10,7 +15,7 @@ export interface ReportData {
   stats: ReadStats;
 }
 
-export async function loadReportData(options: {
+export interface ReadOptions {
   client: DynamoDBClient;
   tables: TableNames;
   campaigns: string[];
@@ -19,23 +24,38 @@ export async function loadReportData(options: {
   retentionDays: number;
   includeUnattributed: boolean;
   onProgress?: (message: string) => void;
-}): Promise<ReportData> {
+}
+
+/** Feeds every click and conversion of the range to the sinks as it is read; keeps nothing. */
+export async function streamReportData(options: ReadOptions, sinks: ReportSink[]): Promise<{ clicks: number; conversions: number; stats: ReadStats }> {
   const stats = newStats();
-  const clicks: ReportClick[] = [];
-  const conversions: ReportConversion[] = [];
-  const progress = (what: string) => options.onProgress?.(`${what}: ${clicks.length} clicks, ${conversions.length} conversions, ${stats.capacityUnits.toFixed(1)} RCU`);
+  let clicks = 0;
+  let conversions = 0;
+  const progress = (what: string) => options.onProgress?.(`${what}: ${clicks} clicks, ${conversions} conversions, ${stats.capacityUnits.toFixed(1)} RCU`);
   for (const campaign of options.campaigns) {
     for await (const click of campaignClicks(options.client, options.tables.clicks, campaign, options.from, options.to, stats)) {
-      clicks.push(click);
-      if (clicks.length % 5000 === 0) progress(`campaign ${campaign}`);
+      for (const sink of sinks) sink.addClick(click);
+      if (++clicks % 5000 === 0) progress(`campaign ${campaign}`);
     }
     for await (const conversion of campaignConversions(options.client, options.tables.conversions, campaign, options.from, options.to, options.retentionDays, stats)) {
-      conversions.push(conversion);
+      for (const sink of sinks) sink.addConversion(conversion);
+      conversions++;
     }
     progress(`campaign ${campaign} done`);
   }
   if (options.includeUnattributed) {
-    for await (const conversion of unattributedConversions(options.client, options.tables.conversions, options.from, options.to, stats)) conversions.push(conversion);
+    for await (const conversion of unattributedConversions(options.client, options.tables.conversions, options.from, options.to, stats)) {
+      for (const sink of sinks) sink.addConversion(conversion);
+      conversions++;
+    }
   }
+  return { clicks, conversions, stats };
+}
+
+/** Collects everything (tests and small ranges). */
+export async function loadReportData(options: ReadOptions): Promise<ReportData> {
+  const clicks: ReportClick[] = [];
+  const conversions: ReportConversion[] = [];
+  const { stats } = await streamReportData(options, [{ addClick: (c) => clicks.push(c), addConversion: (c) => conversions.push(c) }]);
   return { clicks, conversions, stats };
 }

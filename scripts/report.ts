@@ -5,9 +5,9 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load';
-import { GROUP_KEYS, buildReport, formatCsv, formatTable, isTimeZone, rowToJson, startOfDay, zonedParts, type GroupKey } from '../lambda/core/report';
+import { GROUP_KEYS, ReportBuilder, formatCsv, formatTable, isTimeZone, rowToJson, startOfDay, zonedParts, type GroupKey } from '../lambda/core/report';
 import { reportHtml } from './report-html';
-import { loadReportData } from './report-data';
+import { streamReportData } from './report-data';
 import { DEFAULT_STACK, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run report -- [options]
@@ -75,7 +75,10 @@ async function main(): Promise<void> {
 
   const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
   try {
-    const data = await loadReportData({
+    const groupBy = by as GroupKey[];
+    const main = new ReportBuilder({ by: groupBy, timeZone, costCurrency: config.defaults.currency });
+    const daily = new ReportBuilder({ by: ['day'], timeZone, costCurrency: config.defaults.currency });
+    const data = await streamReportData({
       client: tracker.client,
       tables: tracker.tables,
       campaigns,
@@ -85,22 +88,20 @@ async function main(): Promise<void> {
       // Organic sales belong to no campaign: they are shown when the report is not narrowed to some.
       includeUnattributed: values.campaign === undefined,
       ...(showProgress ? { onProgress: (m: string) => process.stderr.write(`\r\x1b[K${m}`) } : {}),
-    });
+    }, values.html ? [main, daily] : [main]);
     if (showProgress) process.stderr.write('\r\x1b[K');
-    const groupBy = by as GroupKey[];
-    const rows = buildReport(data.clicks, data.conversions, { by: groupBy, timeZone, costCurrency: config.defaults.currency });
+    const rows = main.rows();
     if (values.json) process.stdout.write(`${JSON.stringify(rows.map(rowToJson), null, 2)}\n`);
     else if (values.csv) process.stdout.write(`${formatCsv(rows, groupBy)}\n`);
     else {
       process.stdout.write(`${formatTable(rows, groupBy)}\n`);
       process.stderr.write(
         `\n${fromDay} to ${toDay} (${timeZone}); conversions counted on their click's day. ` +
-          `Read ${data.stats.items} items in ${data.stats.queries} queries, ${data.stats.capacityUnits.toFixed(1)} read capacity units.\n`,
+          `Read ${data.clicks} clicks and ${data.conversions} conversions (${data.stats.items} items) in ${data.stats.queries} queries, ${data.stats.capacityUnits.toFixed(1)} read capacity units.\n`,
       );
     }
     if (values.html) {
-      const daily = buildReport(data.clicks, data.conversions, { by: ['day'], timeZone, costCurrency: config.defaults.currency });
-      writeFileSync(values.html, reportHtml({ rows, by: groupBy, daily, title: `Clickvault report ${fromDay} to ${toDay} (${timeZone})` }));
+      writeFileSync(values.html, reportHtml({ rows, by: groupBy, daily: daily.rows(), title: `Clickvault report ${fromDay} to ${toDay} (${timeZone})` }));
       if (!machine) process.stderr.write(`Wrote ${values.html}\n`);
     }
   } finally {

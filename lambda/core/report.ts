@@ -207,24 +207,33 @@ function compareKeys(a: Record<string, string | boolean | null>, b: Record<strin
 
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 
-export function buildReport(clicks: Iterable<ReportClick>, conversions: Iterable<ReportConversion>, options: ReportOptions): ReportRow[] {
-  const rows = new Map<string, Accumulator>();
-  const row = (keys: Record<string, string | boolean | null>): Accumulator => {
+/**
+ * Aggregates clicks and conversions as they stream in (memory grows with the number of rows,
+ * not of clicks), then yields the rows.
+ */
+export class ReportBuilder {
+  private readonly acc = new Map<string, Accumulator>();
+
+  constructor(private readonly options: ReportOptions) {}
+
+  private row(keys: Record<string, string | boolean | null>): Accumulator {
     const id = JSON.stringify(keys);
-    let acc = rows.get(id);
-    if (!acc) rows.set(id, (acc = { keys, clicks: 0, converted: new Set(), conversions: new Map(), revenue: new Map(), cost: 0n, costSeen: false }));
+    let acc = this.acc.get(id);
+    if (!acc) this.acc.set(id, (acc = { keys, clicks: 0, converted: new Set(), conversions: new Map(), revenue: new Map(), cost: 0n, costSeen: false }));
     return acc;
-  };
-  for (const click of clicks) {
-    const acc = row(keysOf(click, click.createdAt, options));
+  }
+
+  addClick(click: ReportClick): void {
+    const acc = this.row(keysOf(click, click.createdAt, this.options));
     acc.clicks++;
     if (click.cost !== undefined) {
       acc.cost += toMicros(click.cost);
       acc.costSeen = true;
     }
   }
-  for (const c of conversions) {
-    const acc = row(keysOf(c, c.clickCreatedAt ?? c.createdAt, options));
+
+  addConversion(c: ReportConversion): void {
+    const acc = this.row(keysOf(c, c.clickCreatedAt ?? c.createdAt, this.options));
     if (c.counted) {
       acc.conversions.set(c.type, (acc.conversions.get(c.type) ?? 0) + 1);
       // CR counts clicks that converted; an organic sale has no click to count.
@@ -234,30 +243,37 @@ export function buildReport(clicks: Iterable<ReportClick>, conversions: Iterable
     if (micros !== 0n || acc.revenue.has(c.currency)) acc.revenue.set(c.currency, (acc.revenue.get(c.currency) ?? 0n) + micros);
   }
 
-  const fields = options.by.map((k) => GROUP_FIELDS[k]);
-  return [...rows.values()]
-    .sort((a, b) => compareKeys(a.keys, b.keys, fields))
-    .map((acc) => {
-      const revenue = new Map([...acc.revenue].sort(([a], [b]) => a.localeCompare(b)));
-      const out: ReportRow = {
-        keys: acc.keys,
-        clicks: acc.clicks,
-        conversions: Object.fromEntries([...acc.conversions].sort(([a], [b]) => a.localeCompare(b))),
-        revenue: Object.fromEntries([...revenue].map(([cur, m]) => [cur, Number(formatMicros(m, 2))])),
-        cr: acc.clicks > 0 ? round(acc.converted.size / acc.clicks, 4) : 0,
-        epc: Object.fromEntries(
-          [...revenue].map(([cur, m]) => [cur, acc.clicks > 0 ? Number(formatMicros(m / BigInt(acc.clicks), 4)) : 0]),
-        ),
-      };
-      if (acc.costSeen) {
-        const net = revenue.get(options.costCurrency) ?? 0n;
-        const profit = net - acc.cost;
-        out.cost = Number(formatMicros(acc.cost, 2));
-        out.profit = Number(formatMicros(profit, 2));
-        out.roi = acc.cost === 0n ? null : round(Number(profit) / Number(acc.cost), 4);
-      }
-      return out;
-    });
+  rows(): ReportRow[] {
+    const fields = this.options.by.map((k) => GROUP_FIELDS[k]);
+    return [...this.acc.values()]
+      .sort((a, b) => compareKeys(a.keys, b.keys, fields))
+      .map((acc) => {
+        const revenue = new Map([...acc.revenue].sort(([a], [b]) => a.localeCompare(b)));
+        const out: ReportRow = {
+          keys: acc.keys,
+          clicks: acc.clicks,
+          conversions: Object.fromEntries([...acc.conversions].sort(([a], [b]) => a.localeCompare(b))),
+          revenue: Object.fromEntries([...revenue].map(([cur, m]) => [cur, Number(formatMicros(m, 2))])),
+          cr: acc.clicks > 0 ? round(acc.converted.size / acc.clicks, 4) : 0,
+          epc: Object.fromEntries([...revenue].map(([cur, m]) => [cur, acc.clicks > 0 ? Number(formatMicros(m / BigInt(acc.clicks), 4)) : 0])),
+        };
+        if (acc.costSeen) {
+          const net = revenue.get(this.options.costCurrency) ?? 0n;
+          const profit = net - acc.cost;
+          out.cost = Number(formatMicros(acc.cost, 2));
+          out.profit = Number(formatMicros(profit, 2));
+          out.roi = acc.cost === 0n ? null : round(Number(profit) / Number(acc.cost), 4);
+        }
+        return out;
+      });
+  }
+}
+
+export function buildReport(clicks: Iterable<ReportClick>, conversions: Iterable<ReportConversion>, options: ReportOptions): ReportRow[] {
+  const builder = new ReportBuilder(options);
+  for (const click of clicks) builder.addClick(click);
+  for (const conversion of conversions) builder.addConversion(conversion);
+  return builder.rows();
 }
 
 /** The JSON shape: grouping keys by name first, then the metrics. */
