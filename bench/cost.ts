@@ -42,7 +42,7 @@ interface Measured {
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
-function templateFacts() {
+export function templateFacts() {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const { tracker } = buildClickvault(app, { nag: false });
   const resources = Template.fromStack(tracker).toJSON().Resources as Resources;
@@ -130,7 +130,7 @@ const total = (items: Item[]) => Number(items.reduce((a, i) => a + i.dollarsPerM
 export const TARGET_PER_MILLION_CLICKS = 3.0;
 
 function main(): void {
-  const { values } = parseArgs({ options: { json: { type: 'boolean' }, results: { type: 'string' } } });
+  const { values } = parseArgs({ options: { json: { type: 'boolean' }, results: { type: 'string' }, check: { type: 'boolean' } } });
   const resultsFile = values.results ?? join(__dirname, 'results.json');
   if (!existsSync(resultsFile)) throw new Error(`${resultsFile} is missing: run npm run bench (or npm run bench -- --quick) first`);
   const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as { date: string; handlers: Record<'click' | 'postback', Measured> };
@@ -148,6 +148,8 @@ function main(): void {
     assumptions: ASSUMPTIONS,
     items: [...clicks.map((i) => ({ for: 'click', ...i })), ...postbacks.map((i) => ({ for: 'postback', ...i }))],
   };
+  // --check (CI): fail when the clicks cost is over target.
+  if (values.check && out.perMillionClicks > TARGET_PER_MILLION_CLICKS) process.exitCode = 1;
   if (values.json) {
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
