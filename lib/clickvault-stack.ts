@@ -117,35 +117,28 @@ export class ClickvaultStack extends Stack {
       .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:PutItem'])
       .useDeadLetterQueue(this.deadLetters.queue);
 
-    this.postbackFunction = new TrackerFunction(this, 'PostbackFunction', {
-      entry: HANDLER_ENTRIES.postback,
-      description: 'Clickvault: GET/POST /postback - records conversions from Digistore24 and the order-form pixel',
-      ...FUNCTION_SIZING.postback,
-      ...common,
-      configFile,
-      environment: originEnv,
-    })
-      .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:GetItem'])
-      .useTable(this.tables.conversionTypes, TABLE_ENV.conversionTypes, ['dynamodb:GetItem'])
-      .useTable(this.tables.conversions, TABLE_ENV.conversions, conversionActions)
-      .useTable(this.tables.inbound, TABLE_ENV.inbound, inboundActions)
-      .useDeadLetterQueue(this.deadLetters.queue);
+    // Postback and IPN record conversions the same way, so they get the same data access.
+    const recordingFunction = (id: string, entry: string, description: string, sizing: (typeof FUNCTION_SIZING)['postback']) =>
+      new TrackerFunction(this, id, { entry, description, ...sizing, ...common, configFile, environment: originEnv })
+        .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:GetItem'])
+        .useTable(this.tables.conversionTypes, TABLE_ENV.conversionTypes, ['dynamodb:GetItem'])
+        .useTable(this.tables.conversions, TABLE_ENV.conversions, conversionActions)
+        .useTable(this.tables.inbound, TABLE_ENV.inbound, inboundActions)
+        .useDeadLetterQueue(this.deadLetters.queue);
 
-    // Digistore24 IPN (vendors): same data access as the postback; answers 404 when the config
-    // has no digistore24.ipn section.
-    this.ipnFunction = new TrackerFunction(this, 'IpnFunction', {
-      entry: HANDLER_ENTRIES.ipn,
-      description: 'Clickvault: POST /ipn/digistore24 - verifies and records Digistore24 IPN calls',
-      ...FUNCTION_SIZING.ipn,
-      ...common,
-      configFile,
-      environment: originEnv,
-    })
-      .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:GetItem'])
-      .useTable(this.tables.conversionTypes, TABLE_ENV.conversionTypes, ['dynamodb:GetItem'])
-      .useTable(this.tables.conversions, TABLE_ENV.conversions, conversionActions)
-      .useTable(this.tables.inbound, TABLE_ENV.inbound, inboundActions)
-      .useDeadLetterQueue(this.deadLetters.queue);
+    this.postbackFunction = recordingFunction(
+      'PostbackFunction',
+      HANDLER_ENTRIES.postback,
+      'Clickvault: GET/POST /postback - records conversions from Digistore24 and the order-form pixel',
+      FUNCTION_SIZING.postback,
+    );
+    // Digistore24 IPN (vendors): answers 404 when the config has no digistore24.ipn section.
+    this.ipnFunction = recordingFunction(
+      'IpnFunction',
+      HANDLER_ENTRIES.ipn,
+      'Clickvault: POST /ipn/digistore24 - verifies and records Digistore24 IPN calls',
+      FUNCTION_SIZING.ipn,
+    );
 
     // Secrets the config names (postback protection keys, IPN passphrase): read access to
     // exactly those, for the function that reads them.

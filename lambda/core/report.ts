@@ -31,15 +31,11 @@ export const GROUP_FIELDS: Record<GroupKey, string> = {
   hour: 'hour',
 };
 
-/** What a report needs of a click (the clicks index projects exactly this). */
-export interface ReportClick {
-  clickId: string;
-  campaignId: string;
+/** The click attributes reports group by (conversions carry a copy of them). */
+interface ClickAttributes {
   offerId?: string;
   channelId?: string;
-  createdAt: string;
   country?: string;
-  cost?: string;
   channelClickId?: string;
   sub1?: string;
   sub2?: string;
@@ -48,13 +44,19 @@ export interface ReportClick {
   sub5?: string;
 }
 
+/** What a report needs of a click (its queries project exactly this). */
+export interface ReportClick extends ClickAttributes {
+  clickId: string;
+  campaignId: string;
+  createdAt: string;
+  cost?: string;
+}
+
 /** What a report needs of a conversion (the conversions index projects exactly this). */
-export interface ReportConversion {
+export interface ReportConversion extends ClickAttributes {
   clickId: string;
   /** Absent for unattributed (organic) conversions. */
   campaignId?: string;
-  offerId?: string;
-  channelId?: string;
   type: string;
   counted: boolean;
   /** Canonical decimal text. */
@@ -62,13 +64,6 @@ export interface ReportConversion {
   currency: string;
   createdAt: string;
   clickCreatedAt?: string;
-  country?: string;
-  channelClickId?: string;
-  sub1?: string;
-  sub2?: string;
-  sub3?: string;
-  sub4?: string;
-  sub5?: string;
 }
 
 export interface ReportRow {
@@ -160,7 +155,7 @@ interface Accumulator {
   costSeen: boolean;
 }
 
-type Source = Pick<ReportClick, 'offerId' | 'channelId' | 'country' | 'channelClickId' | 'sub1' | 'sub2' | 'sub3' | 'sub4' | 'sub5'> & { campaignId?: string };
+type Source = ClickAttributes & { campaignId?: string };
 
 function keysOf(source: Source, at: string, options: ReportOptions): Record<string, string | boolean | null> {
   const keys: Record<string, string | boolean | null> = {};
