@@ -38,13 +38,14 @@ async function click(query = ''): Promise<string> {
 }
 
 async function report() {
-  const today = new Date().toISOString().slice(0, 10);
+  // Yesterday to tomorrow: a run that crosses midnight UTC still sees its clicks.
+  const today = startOfDay(new Date().toISOString().slice(0, 10), 'UTC').getTime();
   const data = await loadReportData({
     client: createDynamoClient(tracker.dynamo.endpoint),
     tables: tracker.tables,
     campaigns: ['demo'],
-    from: startOfDay(today, 'UTC'),
-    to: new Date(startOfDay(today, 'UTC').getTime() + 86400_000),
+    from: new Date(today - 86400_000),
+    to: new Date(today + 2 * 86400_000),
     retentionDays: 90,
     includeUnattributed: true,
   });
@@ -110,9 +111,11 @@ describe('npm start, end to end', () => {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     const tsx = join(__dirname, '../../node_modules/.bin/tsx');
-    const reportOut = await run(tsx, ['scripts/report.ts', '--local', '--json'], { env, cwd: join(__dirname, '../..') });
+    const day = (offset: number) => new Date(Date.now() + offset * 86400_000).toISOString().slice(0, 10);
+    const range = ['--from', day(-1), '--to', day(1)];
+    const reportOut = await run(tsx, ['scripts/report.ts', '--local', '--json', ...range], { env, cwd: join(__dirname, '../..') });
     expect(JSON.parse(reportOut.stdout)).toEqual(await report());
-    const table = await run(tsx, ['scripts/report.ts', '--local'], { env, cwd: join(__dirname, '../..') });
+    const table = await run(tsx, ['scripts/report.ts', '--local', ...range], { env, cwd: join(__dirname, '../..') });
     expect(table.stdout).toMatch(/^campaign\s+clicks\s+conversions\s+revenue\s+cr\s+epc\s+cost\s+profit\s+roi\n/);
     expect(table.stdout).toContain('payment=1 refund=1');
 
