@@ -4,24 +4,27 @@ import type { ConversionTypeInput } from './schema';
  * Every value Digistore24 puts into its S2S postback macros, plus the order-form pixel's
  * InitiateCheckout, ready to spread into `conversionTypes`.
  *
- * - `{transaction_type}`: payment, refund, chargeback
- * - `{order_type}`: initial_sale, upsell
- * - `{billing_type}`: single_payment, subscription, installment
- * - `{billing_status}`: paying, completed, aborted
+ * - `{transaction_type}`: payment, refund, chargeback — these carry the money: payments add
+ *   revenue (and are forwarded to the traffic channel), refunds and chargebacks subtract it;
+ * - `{order_type}`: initial_sale, upsell; `{billing_type}`: single_payment, subscription,
+ *   installment; `{billing_status}`: paying, completed, aborted — counted, without revenue.
  *
- * Refunds and chargebacks subtract revenue. InitiateCheckout is tracked but is not a sale.
+ * One sale can arrive through several postbacks (one per macro) and through the IPN; if every
+ * family added revenue, a 47 EUR sale would show 94. So only the {transaction_type} family
+ * carries revenue. If you track another family alone, give its types `revenue: 'add'`.
+ * InitiateCheckout is tracked but is not a sale.
  */
 export const digistore24ConversionTypes: readonly ConversionTypeInput[] = [
   { name: 'payment', countsAsConversion: true, revenue: 'add', forwardToChannel: true },
   { name: 'refund', countsAsConversion: true, revenue: 'subtract', forwardToChannel: false },
   { name: 'chargeback', countsAsConversion: true, revenue: 'subtract', forwardToChannel: false },
-  { name: 'initial_sale', countsAsConversion: true, revenue: 'add', forwardToChannel: true },
-  { name: 'upsell', countsAsConversion: true, revenue: 'add', forwardToChannel: true },
-  { name: 'single_payment', countsAsConversion: true, revenue: 'add', forwardToChannel: true },
-  { name: 'subscription', countsAsConversion: true, revenue: 'add', forwardToChannel: true },
-  { name: 'installment', countsAsConversion: true, revenue: 'add', forwardToChannel: true },
-  { name: 'paying', countsAsConversion: true, revenue: 'add', forwardToChannel: false },
-  { name: 'completed', countsAsConversion: true, revenue: 'add', forwardToChannel: false },
+  { name: 'initial_sale', countsAsConversion: true, revenue: 'ignore', forwardToChannel: false },
+  { name: 'upsell', countsAsConversion: true, revenue: 'ignore', forwardToChannel: false },
+  { name: 'single_payment', countsAsConversion: true, revenue: 'ignore', forwardToChannel: false },
+  { name: 'subscription', countsAsConversion: true, revenue: 'ignore', forwardToChannel: false },
+  { name: 'installment', countsAsConversion: true, revenue: 'ignore', forwardToChannel: false },
+  { name: 'paying', countsAsConversion: true, revenue: 'ignore', forwardToChannel: false },
+  { name: 'completed', countsAsConversion: true, revenue: 'ignore', forwardToChannel: false },
   { name: 'aborted', countsAsConversion: true, revenue: 'ignore', forwardToChannel: false },
   { name: 'InitiateCheckout', countsAsConversion: false, revenue: 'ignore', forwardToChannel: false },
 ];

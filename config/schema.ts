@@ -45,6 +45,17 @@ const httpUrlTemplate = (what: string) =>
     }
     if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
       ctx.addIssue({ code: 'custom', message: `${what} must use https:// or http://, got "${parsed.protocol}"` });
+      return;
+    }
+    // A macro in the scheme, host or port would let a click's sub values choose where the
+    // visitor goes (sub1=.evil.example): the origin must not depend on any macro.
+    try {
+      const other = new URL(value.replace(/\{[a-z0-9_]+\}/gi, 'y.z/'));
+      if (other.origin !== parsed.origin) {
+        ctx.addIssue({ code: 'custom', message: `${what}: macros may only appear in the path or query, not in the host, got "${value}"` });
+      }
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${what}: macros may only appear in the path or query, not in the host, got "${value}"` });
     }
   });
 

@@ -96,6 +96,8 @@ const CONVERSION_FIELDS = [
 ] as const;
 
 function toConversion(item: Record<string, unknown>): ReportConversion {
+  // Organic sales are indexed under the campaign id UNATTRIBUTED_CLICK_ID: they have none.
+  if (item.campaignId === UNATTRIBUTED_CLICK_ID) delete item.campaignId;
   return {
     clickId: String(item.clickId),
     type: String(item.type),
@@ -145,16 +147,17 @@ export async function* campaignConversions(
   }
 }
 
-/** Conversions without a click (organic sales) that arrived in [from, to): one partition. */
+/** Conversions without a click (organic sales) that arrived in [from, to): one index range. */
 export async function* unattributedConversions(client: DynamoDBClient, table: string, from: Date, to: Date, stats: ReadStats): AsyncGenerator<ReportConversion> {
   const p = projection(CONVERSION_FIELDS);
   const input: QueryCommandInput = {
     TableName: table,
-    KeyConditionExpression: '#k = :u',
-    FilterExpression: '#t >= :lo AND #t < :hi',
+    IndexName: 'byCampaign',
+    KeyConditionExpression: '#c = :u AND #t BETWEEN :lo AND :hi',
     ...p,
-    ExpressionAttributeNames: { ...p.ExpressionAttributeNames, '#k': 'clickId', '#t': 'createdAt' },
-    ExpressionAttributeValues: { ':u': { S: UNATTRIBUTED_CLICK_ID }, ':lo': { S: from.toISOString() }, ':hi': { S: to.toISOString() } },
+    ExpressionAttributeNames: { ...p.ExpressionAttributeNames, '#c': 'campaignId', '#t': 'createdAt' },
+    // BETWEEN is inclusive; one millisecond before `to` keeps the range half-open.
+    ExpressionAttributeValues: { ':u': { S: UNATTRIBUTED_CLICK_ID }, ':lo': { S: from.toISOString() }, ':hi': { S: new Date(to.getTime() - 1).toISOString() } },
   };
   for await (const item of query(client, input, stats)) yield toConversion(item);
 }

@@ -38,6 +38,14 @@ export interface ConversionRequest {
   status?: string;
   source: ConversionSource;
   buyer?: Record<string, string>;
+  /**
+   * A second type recorded for the same sale by the same request (the IPN's initial_sale or
+   * upsell beside its payment): counted, but without revenue and never forwarded, so one sale
+   * is one amount and one forward.
+   */
+  secondary?: boolean;
+  /** Stable id of this event, for the key of an organic conversion without txid (replays reuse it). */
+  eventId?: string;
 }
 
 /** What `keep` reports: the failure was kept for replay, or it could not be. */
@@ -71,8 +79,11 @@ export async function recordConversion(
   now: Date,
   deps: ConversionDeps,
   keep: (reason: DeadLetterReason, detail: string) => Promise<KeepResult>,
-  /** Optional rule on the type: a refusal text, or undefined to go on. */
-  guard?: (type: ConversionType) => string | undefined,
+  /**
+   * Optional rule for requests that may not queue anything (an unauthenticated pixel): called
+   * with the type (undefined when unknown) before anything is kept; a refusal text stops it.
+   */
+  guard?: (type: ConversionType | undefined) => string | undefined,
 ): Promise<ConversionOutcome> {
   const fail = async (reason: DeadLetterReason, detail: string, advice: string): Promise<ConversionOutcome> => {
     const kept = await keep(reason, detail);
@@ -86,6 +97,8 @@ export async function recordConversion(
   } catch (err) {
     return fail('storage_error', `conversion types could not be read (${errorText(err)})`, retryAdvice);
   }
+  const refusal = guard?.(type);
+  if (refusal !== undefined) return { status: 'forbidden', detail: refusal };
   if (!type) {
     return fail(
       'unknown_type',
@@ -93,12 +106,9 @@ export async function recordConversion(
       'Add it to conversionTypes in the tracker config, deploy, then replay the queue.',
     );
   }
-  const refusal = guard?.(type);
-  if (refusal !== undefined) return { status: 'forbidden', detail: refusal };
-
   const base = {
     type: type.name,
-    revenue: revenueFor(type, request.sum),
+    revenue: request.secondary ? '0' : revenueFor(type, request.sum),
     currency: request.currency ?? deps.defaultCurrency,
     counted: type.countsAsConversion,
     source: request.source,
@@ -115,7 +125,12 @@ export async function recordConversion(
     } catch (err) {
       return fail('storage_error', `the click could not be read (${errorText(err)})`, retryAdvice);
     }
+    if (click && click.expiresAt * 1000 < now.getTime()) {
+      // DynamoDB's TTL deletes late (hours to days): an expired click is treated as gone.
+      return fail('unknown_click', `click "${request.clickId}" expired on ${new Date(click.expiresAt * 1000).toISOString()} (clickRetentionDays)`, 'Nothing will be recorded for it unless the retention is raised and the queue replayed.');
+    }
     if (!click) {
+      if (guard) return { status: 'forbidden', detail: `no click with id "${request.clickId}" is stored, and a pixel without the postback key is not kept` };
       return fail(
         'unknown_click',
         `no click with id "${request.clickId}" is stored (never made here, expired, or its own write is still queued)`,
@@ -145,7 +160,10 @@ export async function recordConversion(
     conversion = {
       ...base,
       clickId: UNATTRIBUTED_CLICK_ID,
-      conversionKey: `${type.name}|${request.txid ?? `~${(deps.newId ?? mintId)(now.getTime())}`}`,
+      // So the byCampaign index holds organic sales too: reports read them by time, not by
+      // filtering a partition that grows forever.
+      campaignId: UNATTRIBUTED_CLICK_ID,
+      conversionKey: `${type.name}|${request.txid ?? `~${request.eventId ?? (deps.newId ?? mintId)(now.getTime())}`}`,
       attributed: false,
     };
   }
@@ -156,7 +174,7 @@ export async function recordConversion(
   } catch (err) {
     return fail('storage_error', `the conversion could not be stored (${errorText(err)})`, retryAdvice);
   }
-  if (!type.forwardToChannel || !deps.forward) return { status: 'recorded', conversion, type };
+  if (!type.forwardToChannel || request.secondary || !deps.forward) return { status: 'recorded', conversion, type };
   let forward: ForwardResult;
   try {
     forward = await deps.forward(conversion, now);

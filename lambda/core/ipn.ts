@@ -106,9 +106,11 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
   }
   const mapping = deps.ipn.events[event];
   const types = [...(mapping?.types ?? [])];
+  let positionType: string | undefined;
   if (mapping?.byOrderPosition) {
     const sequence = Number(fields.get('pay_sequence_no') || '1');
-    if (sequence <= 1) types.push(Number(fields.get('upsell_no') || '0') > 0 ? 'upsell' : 'initial_sale');
+    if (sequence <= 1) positionType = Number(fields.get('upsell_no') || '0') > 0 ? 'upsell' : 'initial_sale';
+    if (positionType) types.push(positionType);
   }
   if (types.length === 0) return answer('ignored', 200, `OK ignored: event "${event.slice(0, 64)}" is not tracked.`, { event, reason: 'event_not_tracked' });
 
@@ -178,6 +180,8 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
         ...(txid !== undefined ? { txid } : {}),
         ...(status !== undefined ? { status } : {}),
         ...(buyer !== undefined ? { buyer } : {}),
+        // The payment carries the amount; the order-position type beside it does not.
+        ...(type === positionType && types.length > 1 ? { secondary: true } : {}),
       },
       input.now,
       deps,

@@ -67,6 +67,9 @@ export function isPlaceholder(value: string): boolean {
 export function collectParams(request: RawRequest): Map<string, string> {
   const params = new Map<string, string>();
   const add = (name: string, value: unknown, where: string) => {
+    // The postback key is the handler's (authentication), never a parameter: it must not be
+    // parsed, compared or quoted in an answer, which is logged.
+    if (name === 'key') return;
     if (value === undefined || value === null) return;
     if (typeof value === 'object') throw new InvalidInput(name, `must be a plain value in the ${where}, not an object or list`);
     const text = String(value);

@@ -38,6 +38,12 @@ export interface PostbackInput {
    * pixel cannot inflate the numbers.
    */
   pixelWithoutKey?: boolean;
+  /**
+   * Stable id of this postback: the dead-letter message id when it is queued, and the key of an
+   * organic conversion without txid. A replay passes the queued message's id, so replaying
+   * twice records once.
+   */
+  eventId?: string;
 }
 
 /** The request as it is kept: the postback key (query `key` or path `/postback/<key>`) removed. */
@@ -74,8 +80,10 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
     };
   }
 
+  const eventId = input.eventId ?? (deps.newId ?? mintId)(Date.now());
   const outcome = await recordConversion(
     {
+      eventId,
       type: params.type,
       sum: params.sum,
       source: params.format === 'img' ? 'pixel' : 'postback',
@@ -90,7 +98,7 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
       try {
         await deps.deadLetters().send({
           version: 1,
-          id: (deps.newId ?? mintId)(Date.now()),
+          id: eventId,
           kind: 'postback',
           reason,
           detail,
@@ -106,9 +114,11 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
     },
     input.pixelWithoutKey
       ? (type) =>
-          type.countsAsConversion || type.revenue !== 'ignore'
-            ? `a pixel without the postback key may only record types that neither count nor carry revenue, and "${type.name}" does`
-            : undefined
+          type === undefined
+            ? `a pixel without the postback key may only record known types, and "${params.type ?? ''}" is not one`
+            : type.countsAsConversion || type.revenue !== 'ignore'
+              ? `a pixel without the postback key may only record types that neither count nor carry revenue, and "${type.name}" does`
+              : undefined
       : undefined,
   );
 

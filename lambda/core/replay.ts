@@ -48,7 +48,7 @@ export async function replayMessage(message: DeadLetterMessage, deps: ReplayDeps
     }
     case 'postback': {
       const outcome = await handlePostback(
-        { request: message.request, now: receivedAt, ...(message.pixelWithoutKey ? { pixelWithoutKey: true } : {}) },
+        { request: message.request, now: receivedAt, eventId: message.id, ...(message.pixelWithoutKey ? { pixelWithoutKey: true } : {}) },
         { ...deps, deadLetters: () => sink },
       );
       switch (outcome.status) {
@@ -68,7 +68,12 @@ export async function replayMessage(message: DeadLetterMessage, deps: ReplayDeps
     case 'forward': {
       if (!message.forward) return { done: false, reason: 'invalid_input', detail: 'the message holds no forward' };
       if (!deps.forwarding) return { done: false, reason: 'not_configured', detail: 'forwarding is not set up for this replay' };
-      const result = await sendForward(message.forward, 'failed', new Date(), { ...deps.forwarding, deadLetters: () => sink });
+      let result;
+      try {
+        result = await sendForward(message.forward, 'failed', new Date(), { ...deps.forwarding, deadLetters: () => sink });
+      } catch (err) {
+        return { done: false, reason: 'storage_error', detail: `the forward state could not be updated: ${errorText(err)}` };
+      }
       if (result.status === 'sent') return { done: true, outcome: 'forwarded' };
       if (result.status === 'already_claimed') return { done: true, outcome: 'already forwarded or in flight' };
       return { done: false, reason: 'forward_failed', detail: result.detail };

@@ -315,7 +315,8 @@ export function formatTable(rows: ReportRow[], by: GroupKey[]): string {
 
 function csvCell(value: string): string {
   // Quote as RFC 4180, and defuse spreadsheet formulas (=, +, -, @ at the start of text).
-  const safe = /^[=+\-@\t\r]/.test(value) && !/^-?\d/.test(value) ? `'${value}` : value;
+  const plainNumber = /^-?\d+(\.\d+)?$/.test(value);
+  const safe = /^[=+\-@\t\r]/.test(value) && !plainNumber ? `'${value}` : value;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 

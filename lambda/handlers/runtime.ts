@@ -119,7 +119,8 @@ export function postbackAuth(
       required: protection.required,
       sources: protection.sources.map((source) => ({
         id: source.id,
-        keys: () => Promise.all(source.keys.map((ref) => secrets.read(ref))),
+        // One unreadable key (say, an old secret deleted mid-rotation) must not disable the others.
+        keys: async () => (await Promise.allSettled(source.keys.map((ref) => secrets.read(ref)))).map((r) => (r.status === 'fulfilled' ? r.value : undefined)),
         ...(source.allowedIps ? { allowedIps: source.allowedIps } : {}),
       })),
     }),

@@ -143,3 +143,20 @@ describe('campaign click-id codes', () => {
     expect(problems(c)).toEqual(['campaigns[1].id: "c1657" shares its click-id code with campaign "c1404"; rename one of them']);
   });
 });
+
+describe('offer URLs cannot be steered by click parameters', () => {
+  it.each(['https://example.com{sub1}/?cid={clickid}', 'https://{sub1}.example.com/?cid={clickid}', 'https://example.com:{sub2}/x?c={clickid}', 'https://user{sub1}@example.com/?c={clickid}'])(
+    'refuses a macro outside path and query: %s',
+    (url) => {
+      const c = valid();
+      c.offers.push({ id: 'x', name: 'X', source: 'custom', url });
+      expect(problems(c).join('\n')).toMatch(/offers\[1\]\.url: url: macros may only appear in the path or query, not in the host|offers\[1\]\.url: url must be an absolute/);
+    },
+  );
+
+  it('accepts macros in path and query', () => {
+    const c = valid();
+    c.offers.push({ id: 'x', name: 'X', source: 'custom', url: 'https://example.com/{campaignid}/lp?c={clickid}&s={sub1}' });
+    expect(() => parseConfig(c)).not.toThrow();
+  });
+});

@@ -83,6 +83,7 @@ describe('forwarding to the traffic channel', () => {
     expect(received).toEqual(['/pb?click=FB.1%26x%3Dy&payout=47&event=payment&cur=EUR&tx=T1']);
     await h(get(`clickid=${CID}&type=payment&sum=47&currency=EUR&txid=T1`));
     await h(get(`clickid=${CID}&type=refund&sum=47&txid=T1`));
+    await h(get(`clickid=${CID}&type=upsell&sum=47&txid=T1`));
     expect(received).toHaveLength(1);
     expect(await scanAll(client, tables.conversions)).toEqual(expect.arrayContaining([expect.objectContaining({ conversionKey: 'payment|T1', forwardState: 'sent' })]));
   });
@@ -95,10 +96,10 @@ describe('forwarding to the traffic channel', () => {
 
   it('queues a failed forward (the postback still succeeds), and redrive sends it once the channel is back', async () => {
     failing = true;
-    const result = await handler()(get(`clickid=${CID}&type=upsell&sum=10&txid=U1`));
+    const result = await handler()(get(`clickid=${CID}&type=payment&sum=10&txid=U1`));
     expect(result.statusCode).toBe(200);
     expect(received).toHaveLength(2); // two attempts
-    expect(await queue.list()).toEqual([expect.objectContaining({ kind: 'forward', reason: 'forward_failed', forward: expect.objectContaining({ conversionKey: 'upsell|U1' }) })]);
+    expect(await queue.list()).toEqual([expect.objectContaining({ kind: 'forward', reason: 'forward_failed', forward: expect.objectContaining({ conversionKey: 'payment|U1' }) })]);
     expect(await scanAll(client, tables.conversions)).toEqual([expect.objectContaining({ forwardState: 'failed', forwardError: '2 attempt(s) failed, last: HTTP 500' })]);
 
     const forwarding = forwardingFor(config, stores().conversions, () => queue);
@@ -110,7 +111,7 @@ describe('forwarding to the traffic channel', () => {
     failing = false;
     received = [];
     expect(await redrive(queue, deps, { limit: 10, dryRun: false })).toMatchObject({ outcomes: { forwarded: 1 } });
-    expect(received).toEqual(['/pb?click=FB.1%26x%3Dy&payout=10&event=upsell&cur=EUR&tx=U1']);
+    expect(received).toEqual(['/pb?click=FB.1%26x%3Dy&payout=10&event=payment&cur=EUR&tx=U1']);
     expect(await queue.list()).toEqual([]);
     expect(await scanAll(client, tables.conversions)).toEqual([expect.objectContaining({ forwardState: 'sent' })]);
   });

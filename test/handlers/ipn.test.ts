@@ -66,13 +66,16 @@ beforeEach(async () => {
 });
 
 describe('POST /ipn/digistore24', () => {
-  it('records a signed on_payment as payment + initial_sale, with no buyer data, and answers OK', async () => {
+  it('records a signed on_payment as payment + initial_sale (the amount once), with no buyer data, and answers OK', async () => {
     const result = await createIpnHandler(deps())(post(payment.form));
     expect(result.statusCode).toBe(200);
     expect(String(result.body).split('\n')[0]).toBe('OK');
     const stored = await conversions();
     expect(stored.map((c) => c.conversionKey).sort()).toEqual(['initial_sale|98765431', 'payment|98765431']);
-    expect(stored[0]).toMatchObject({ clickId: CID, campaignId: 'c', revenue: 47, currency: 'EUR', source: 'ipn', status: 'completed' });
+    const byType = Object.fromEntries(stored.map((c) => [c.type, c]));
+    expect(byType.payment).toMatchObject({ clickId: CID, campaignId: 'c', revenue: 47, currency: 'EUR', source: 'ipn', status: 'completed' });
+    // One sale, one amount: the order-position type beside the payment carries no revenue.
+    expect(byType.initial_sale).toMatchObject({ revenue: 0, counted: true });
     expect(JSON.stringify(stored)).not.toContain('buyer@example.com');
   });
 

@@ -61,7 +61,8 @@ export async function buildDataset(): Promise<Dataset> {
   await post('2026-11-26T09:00:00.000Z', `clickid=${c1}&type=refund&sum=-47.00&currency=EUR&txid=T1R`);
   await post('2026-11-25T09:30:00.000Z', `clickid=${c2}&type=payment&sum=30&currency=EUR&txid=T2`);
   await post('2026-11-25T11:00:00.000Z', `format=img&clickid=${c3}&type=InitiateCheckout`);
-  await post('2026-11-25T11:05:00.000Z', `clickid=${c3}&type=upsell&sum=10&currency=EUR&txid=T3`);
+  await post('2026-11-25T11:05:00.000Z', `clickid=${c3}&type=payment&sum=10&currency=EUR&txid=T3`);
+  await post('2026-11-25T11:05:30.000Z', `clickid=${c3}&type=upsell&sum=10&currency=EUR&txid=T3`); // counted, no revenue
   await post('2026-11-27T11:05:00.000Z', `clickid=${c3}&type=chargeback&sum=10&currency=EUR&txid=T3C`);
   await post('2026-11-25T13:00:00.000Z', `clickid=${c4}&type=payment&sum=100&currency=USD&txid=T4`);
   await post('2026-11-25T13:00:00.000Z', `clickid=${c4}&type=payment&sum=1&is_test=1`); // test

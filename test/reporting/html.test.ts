@@ -62,6 +62,6 @@ suite('report --html in headless Chromium', () => {
     expect(cells.slice(1).map((r) => [r[0], Number(r[1]), r[3]])).toEqual(
       json.map((j) => [j.campaignId ?? '(unattributed)', j.clicks, Object.entries(j.revenue as Record<string, number>).map(([c, v]) => `${v.toFixed(2)} ${c}`).join(', ')]),
     );
-    expect(cells[1]?.[2]).toBe('chargeback=1 payment=2 refund=1 upsell=1');
+    expect(cells[1]?.[2]).toBe('chargeback=1 payment=3 refund=1 upsell=1');
   }, 90_000);
 });

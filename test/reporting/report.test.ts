@@ -27,7 +27,7 @@ describe('report over a known data set', () => {
       {
         campaignId: 'demo',
         clicks: 3,
-        conversions: { chargeback: 1, payment: 2, refund: 1, upsell: 1 },
+        conversions: { chargeback: 1, payment: 3, refund: 1, upsell: 1 },
         revenue: { EUR: 30 },
         cr: 1,
         epc: { EUR: 10 },
@@ -44,12 +44,12 @@ describe('report over a known data set', () => {
     const utc = (await report(['day'])).rows.map(rowToJson);
     expect(utc).toEqual([
       { day: '2026-11-24', clicks: 2, conversions: { payment: 2, refund: 1 }, revenue: { EUR: 30 }, cr: 1, epc: { EUR: 15 }, cost: 1, profit: 29, roi: 29 },
-      { day: '2026-11-25', clicks: 2, conversions: { chargeback: 1, payment: 2, upsell: 1 }, revenue: { EUR: 5, USD: 100 }, cr: 1, epc: { EUR: 2.5, USD: 50 } },
+      { day: '2026-11-25', clicks: 2, conversions: { chargeback: 1, payment: 3, upsell: 1 }, revenue: { EUR: 5, USD: 100 }, cr: 1, epc: { EUR: 2.5, USD: 50 } },
     ]);
     const berlin = (await report(['day'], 'Europe/Berlin')).rows.map(rowToJson);
     expect(berlin).toEqual([
       { day: '2026-11-24', clicks: 1, conversions: { payment: 1, refund: 1 }, revenue: { EUR: 0 }, cr: 1, epc: { EUR: 0 }, cost: 0.5, profit: -0.5, roi: -1 },
-      { day: '2026-11-25', clicks: 3, conversions: { chargeback: 1, payment: 3, upsell: 1 }, revenue: { EUR: 35, USD: 100 }, cr: 1, epc: { EUR: 11.6667, USD: 33.3333 }, cost: 0.5, profit: 34.5, roi: 69 },
+      { day: '2026-11-25', clicks: 3, conversions: { chargeback: 1, payment: 4, upsell: 1 }, revenue: { EUR: 35, USD: 100 }, cr: 1, epc: { EUR: 11.6667, USD: 33.3333 }, cost: 0.5, profit: 34.5, roi: 69 },
     ]);
   });
 
@@ -93,13 +93,13 @@ describe('report over a known data set', () => {
     expect(formatTable(rows, ['campaign']).split('\n')).toEqual([
       'campaign        clicks  conversions                               revenue          cr  epc           cost  profit      roi',
       '--------------  ------  ----------------------------------------  ----------  -------  ------------  ----  ------  -------',
-      'demo                 3  chargeback=1 payment=2 refund=1 upsell=1  30.00 EUR   100.00%  10.0000 EUR   1.00   29.00  2900.0%',
+      'demo                 3  chargeback=1 payment=3 refund=1 upsell=1  30.00 EUR   100.00%  10.0000 EUR   1.00   29.00  2900.0%',
       'split                1  payment=1                                 100.00 USD  100.00%  100.0000 USD     -       -        -',
       '(unattributed)       0  payment=1                                 5.00 EUR      0.00%  0.0000 EUR       -       -        -',
     ]);
     expect(formatCsv(rows, ['campaign']).split('\n')).toEqual([
       'campaignId,clicks,conversions_chargeback,conversions_payment,conversions_refund,conversions_upsell,revenue_EUR,revenue_USD,cr,epc_EUR,epc_USD,cost,profit,roi',
-      'demo,3,1,2,1,1,30.00,0.00,1,10,0,1.00,29.00,29',
+      'demo,3,1,3,1,1,30.00,0.00,1,10,0,1.00,29.00,29',
       'split,1,0,1,0,0,0.00,100.00,1,0,100,,,',
       ',0,0,1,0,0,5.00,0.00,0,0,0,,,',
     ]);

@@ -53,6 +53,7 @@ describe('trace of a click', () => {
     const t = await trace(data.clickIds.c3);
     expect(t.inbound.map((e) => [e.channel, e.type, e.outcome])).toEqual([
       ['pixel', 'InitiateCheckout', 'recorded'],
+      ['postback', 'payment', 'recorded'],
       ['postback', 'upsell', 'recorded'],
       ['postback', 'chargeback', 'recorded'],
     ]);
@@ -73,8 +74,8 @@ describe('recent inbound', () => {
       ['2026-11-25T14:00:00.000Z', 'Purchase', 'queued'],
     ]);
     const all = await recentInbound(data.client, data.tables.inbound, 50, new Date('2026-11-27T23:00:00.000Z'));
-    expect(all).toHaveLength(12);
+    expect(all).toHaveLength(13);
     expect(all.find((e) => e.txid === 'T5')).toMatchObject({ clickId: '~unattributed', outcome: 'recorded' });
-    expect(formatRecent(all).split('\n')).toHaveLength(12);
+    expect(formatRecent(all).split('\n')).toHaveLength(13);
   });
 });
