@@ -3,6 +3,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig } from '../config/load';
 import type { TrackerConfig } from '../config/schema';
 import { CertificateStack } from './certificate-stack';
+import { awsUnreadableSecrets } from './config-secrets';
 import { ClickvaultStack } from './clickvault-stack';
 import { CONTEXT_KEYS, parseSettings, type ContextKey, type TrackerSettings } from './settings';
 import { CERTIFICATE_REGION } from './tracking-domain';
@@ -39,6 +40,13 @@ const known = (value: string | undefined): string | undefined =>
 export function buildClickvault(app: App, options: BuildOptions = {}): ClickvaultStacks {
   const settings = parseSettings((key: ContextKey) => app.node.tryGetContext(key));
   const config = options.config ?? loadConfig();
+  const unreadable = awsUnreadableSecrets(config);
+  if (unreadable.length > 0) {
+    throw new Error(
+      `These secrets name only an environment variable, which works for npm start but cannot be read in AWS: ${unreadable.join(', ')}. ` +
+        "Add secretsManager: '<secret name or ARN>' or ssmParameter: '/<SecureString name>' to each (keep env for the local run).",
+    );
+  }
   const account = known(options.env?.account);
   const region = known(options.env?.region);
   const env = account !== undefined || region !== undefined ? { account, region } : undefined;

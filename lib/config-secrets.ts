@@ -62,3 +62,20 @@ export function grantSecretRefs(grantee: iam.IGrantable & IConstruct, refs: read
   }
 }
 
+
+/**
+ * Secret references that name only an environment variable work for `npm start` but can never
+ * be read in AWS: every IPN or keyed postback would answer 503. Synth refuses them, by path.
+ */
+export function awsUnreadableSecrets(config: TrackerConfig): string[] {
+  const local = (ref: SecretRef) => ref.secretsManager === undefined && ref.ssmParameter === undefined;
+  const problems: string[] = [];
+  const passphrase = config.digistore24?.ipn?.passphrase;
+  if (passphrase && local(passphrase)) problems.push(`digistore24.ipn.passphrase (only env ${passphrase.env ?? ''})`);
+  config.postbackProtection?.sources.forEach((source, i) =>
+    source.keys.forEach((ref, j) => {
+      if (local(ref)) problems.push(`postbackProtection.sources[${i}].keys[${j}] (only env ${ref.env ?? ''})`);
+    }),
+  );
+  return problems;
+}

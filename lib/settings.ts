@@ -23,8 +23,13 @@ export const CONTEXT_KEYS = [
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
-export const DEFAULT_THROTTLE_RATE_LIMIT = 200;
-export const DEFAULT_THROTTLE_BURST_LIMIT = 400;
+/**
+ * Stage throttling. A click over the limit gets 429 and its visitor is not redirected (a lost
+ * sale), so the default sits well above a small team's peaks (an ad burst of hundreds of clicks
+ * a second) while still capping what abuse can cost; raise it above your own peak.
+ */
+export const DEFAULT_THROTTLE_RATE_LIMIT = 1000;
+export const DEFAULT_THROTTLE_BURST_LIMIT = 2000;
 export const DEFAULT_LOG_RETENTION = RetentionDays.THREE_MONTHS;
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';

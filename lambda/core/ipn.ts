@@ -126,9 +126,6 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
   const txid = txidText && TXID.test(txidText) ? txidText : undefined;
   const amountText = fields.get(deps.ipn.revenueField)?.trim() ?? '';
   const sum = amountText === '' ? '0' : parseDecimal(amountText);
-  if (sum === undefined) {
-    return answer('rejected', 400, `Rejected: ${deps.ipn.revenueField}: "${amountText.slice(0, 40)}" is not a decimal number. Nothing was recorded.`, { event, reason: 'invalid_input' });
-  }
   const currencyText = fields.get('currency')?.trim().toUpperCase();
   const currency = currencyText && /^[A-Z]{3}$/.test(currencyText) ? currencyText : undefined;
   const statusText = fields.get('billing_status')?.trim();
@@ -165,6 +162,15 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
     })();
     return kept;
   };
+
+  if (sum === undefined) {
+    // Signed by Digistore24, so real money: kept for a person to look at (retries would not
+    // help), and answered OK so Digistore24 does not retry it for ten days.
+    const detail = `${deps.ipn.revenueField} "${amountText.slice(0, 40)}" is not a decimal number`;
+    const kept = await keep('invalid_input', detail);
+    if (!kept.kept) return answer('unavailable', 503, `Unavailable: ${detail}, and it could not be queued (${kept.error}). Please retry.`, { event, reason: 'invalid_input' });
+    return answer('queued', 200, `OK\nkept in the dead-letter queue: ${detail}`, { event, reason: 'invalid_input', ...(clickId !== undefined ? { clickId } : {}) });
+  }
 
   const results: IpnOutcome['results'] = [];
   const lines: string[] = [];

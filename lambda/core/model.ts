@@ -145,7 +145,7 @@ export interface RawRequest {
 }
 
 export type DeadLetterKind = 'click' | 'postback' | 'ipn' | 'forward';
-export type DeadLetterReason = 'storage_error' | 'unknown_type' | 'unknown_click' | 'forward_failed';
+export type DeadLetterReason = 'storage_error' | 'unknown_type' | 'unknown_click' | 'forward_failed' | 'invalid_input';
 
 /** What the dead-letter queue keeps: enough to explain the failure and replay it. */
 export interface DeadLetterMessage {

@@ -3,6 +3,7 @@
  * a 1x1 GIF for the pixel (format=img) whatever happened inside.
  */
 import { handlePostback, type PostbackDeps, type PostbackOutcome } from '../core/postback';
+import { collectParams } from '../core/postback-params';
 import { logger } from '../logger';
 import type { AuthResult } from '../core/protection';
 import { postbackEntry, refusedEntry } from '../core/inbound';
@@ -20,8 +21,15 @@ export interface PostbackHandlerOptions {
   authenticate?: (key: string | undefined, ip: string | undefined) => Promise<AuthResult>;
 }
 
+/** Whether the request is the pixel (format=img in the query, or in a POSTed body). */
 function wantsImage(event: HttpEvent): boolean {
-  return new URLSearchParams(event.rawQueryString ?? '').get('format') === 'img';
+  if (new URLSearchParams(event.rawQueryString ?? '').get('format') === 'img') return true;
+  if (!event.body) return false;
+  try {
+    return collectParams(toRawRequest(event)).get('format') === 'img';
+  } catch {
+    return false;
+  }
 }
 
 /** The fields of one outcome's log line: what arrived, what was done. */

@@ -96,3 +96,31 @@ describe('review regressions', () => {
     expect(csv.split('\n')[2]).toMatch(/^-12\.5,/);
   });
 });
+
+describe('review regressions (IPN and pixel)', () => {
+  it('keeps a signed IPN whose amount is unreadable and answers OK, instead of a useless 400', async () => {
+    const { signed, formBody } = await import('../support/ipn');
+    const { createIpnHandler } = await import('../../lambda/handlers/ipn');
+    const { parseConfig } = await import('../../config/schema');
+    const { digistore24IpnConversionTypes } = await import('../../config/digistore24');
+    const base = testConfig();
+    const ipn = parseConfig({ ...base, conversionTypes: [...base.conversionTypes, ...digistore24IpnConversionTypes], digistore24: { ipn: {} } }).digistore24?.ipn;
+    if (!ipn) throw new Error('no ipn');
+    const s = sink();
+    const handler = createIpnHandler({ ...stores(), ipn, passphrase: async () => 'pp', deadLetters: () => s });
+    const form = signed({ event: 'on_payment', transaction_id: 'T9', cid: CID, amount_brutto: '47,00', currency: 'EUR' }, 'pp');
+    const result = await handler(httpEvent({ method: 'POST', path: '/ipn/digistore24', body: formBody(form), headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
+    expect(result.statusCode).toBe(200);
+    expect(String(result.body).split('\n')[0]).toBe('OK');
+    expect(queued()).toEqual([expect.objectContaining({ kind: 'ipn', reason: 'invalid_input' })]);
+    expect(await scanAll(client, tables.conversions)).toEqual([]);
+  });
+
+  it('answers a POSTed pixel with the GIF too', async () => {
+    const s = sink();
+    const result = await createPostbackHandler({ ...stores(), deadLetters: () => s })(
+      httpEvent({ method: 'POST', path: '/postback', body: `format=img&clickid=${CID}&type=InitiateCheckout`, headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+    );
+    expect(result.headers?.['content-type']).toBe('image/gif');
+  });
+});

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { loadConfig } from '../../config/load';
-import { ConfigError } from '../../config/schema';
+import { ConfigError, parseConfig } from '../../config/schema';
 import { buildClickvault } from '../../lib/clickvault-app';
 import { writeBundledConfig } from '../../lib/bundled-config';
 import { ContextError } from '../../lib/settings';
@@ -31,6 +31,19 @@ describe('the tracker config at synth', () => {
     process.env.TRACKER_CONFIG = file;
     expect(() => buildClickvault(newApp(), { nag: false })).toThrow(ConfigError);
     expect(() => buildClickvault(newApp(), { nag: false })).toThrow(/campaigns\[0\]\.offers\[0\]\.offer: "nope" is not a defined offer/);
+  });
+
+  it('refuses secrets that only name an environment variable: they cannot be read in AWS', () => {
+    const base = loadConfig();
+    const config = parseConfig({
+      ...base,
+      conversionTypes: [...base.conversionTypes, { name: 'payment_missed' }, { name: 'rebill_cancelled' }, { name: 'rebill_resumed' }],
+      digistore24: { ipn: {} },
+      postbackProtection: { sources: [{ id: 'ds24', keys: [{ secretsManager: 'clickvault/pb', env: 'PB' }, { env: 'PB_OLD' }] }] },
+    });
+    expect(() => buildClickvault(newApp(), { nag: false, config })).toThrow(
+      /cannot be read in AWS: digistore24\.ipn\.passphrase \(only env DS24_IPN_PASSPHRASE\), postbackProtection\.sources\[0\]\.keys\[1\] \(only env PB_OLD\)/,
+    );
   });
 
   it('is written for the bundles as validated JSON, named by its content', () => {

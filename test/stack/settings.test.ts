@@ -18,7 +18,7 @@ describe('parseSettings', () => {
     expect(parse({})).toEqual({
       domain: undefined,
       alarmEmail: undefined,
-      throttle: { rateLimit: 200, burstLimit: 400 },
+      throttle: { rateLimit: 1000, burstLimit: 2000 },
       logRetention: RetentionDays.THREE_MONTHS,
       logLevel: 'INFO',
       tracing: false,
