@@ -12,7 +12,7 @@ const USAGE = `Usage: npm run redrive -- [--local] [--dry-run] [--limit N] [--re
   --local      the local run's queue (.data/dead-letters) and tables
   --dry-run    show what would happen; write and delete nothing
   --limit N    replay at most N messages (default 1000)
-  --reason R   only messages queued for R (unknown_type, unknown_click, storage_error)
+  --reason R   only messages queued for R (unknown_type, unknown_click, storage_error, forward_failed, invalid_input)
   --stack NAME the deployed stack to read outputs from (default ${DEFAULT_STACK})
   --json       print the summary as JSON`;
 
