@@ -161,9 +161,3 @@ export async function* unattributedConversions(client: DynamoDBClient, table: st
   };
   for await (const item of query(client, input, stats)) yield toConversion(item);
 }
-
-export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}

@@ -98,7 +98,6 @@ export const INBOUND_TABLE: TableDefinition = {
 
 export const TABLE_DEFINITIONS = [CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, INBOUND_TABLE] as const;
 
-export { UNATTRIBUTED_CLICK_ID } from '../core/model';
 
 /** Environment variables that carry the physical table names to the functions. */
 export const TABLE_ENV = {

@@ -14,7 +14,6 @@ import { mintId } from './ids';
 import type { ConversionRecord, DeadLetterReason, DeadLetterSink, RawRequest } from './model';
 import { InvalidInput, parsePostback, type PostbackParams } from './postback-params';
 
-export { revenueFor } from './conversion';
 
 export type PostbackOutcome =
   | { status: 'recorded'; httpStatus: 200; message: string; conversion: ConversionRecord; forward?: ForwardResult }
