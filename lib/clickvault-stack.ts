@@ -136,7 +136,7 @@ export class ClickvaultStack extends Stack {
     this.ipnFunction = recordingFunction(
       'IpnFunction',
       HANDLER_ENTRIES.ipn,
-      'Clickvault: POST /ipn/digistore24 - verifies and records Digistore24 IPN calls',
+      'Clickvault: /ipn/digistore24 - verifies and records Digistore24 IPN calls (GET/HEAD: URL check)',
       FUNCTION_SIZING.ipn,
     );
 

@@ -19,6 +19,7 @@ const USAGE = `Usage: npm run report -- [options]
   --campaign IDS      comma list of campaign ids (default: every campaign in the config)
   --json | --csv      machine-readable output (default: an aligned table)
   --html FILE         also write a self-contained page with the table and a daily chart
+  --include-tests     also count Digistore24 test orders (api_mode=test, kept with recordTestOrders)
   --stack NAME        the deployed stack (default ${DEFAULT_STACK})`;
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
       json: { type: 'boolean' },
       csv: { type: 'boolean' },
       html: { type: 'string' },
+      'include-tests': { type: 'boolean' },
       stack: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
       retentionDays: config.defaults.clickRetentionDays,
       // Organic sales belong to no campaign: they are shown when the report is not narrowed to some.
       includeUnattributed: values.campaign === undefined,
+      includeTests: values['include-tests'] === true,
       ...(showProgress ? { onProgress: (m: string) => process.stderr.write(`\r\x1b[K${m}`) } : {}),
     }, values.html ? [main, daily] : [main]);
     if (showProgress) process.stderr.write('\r\x1b[K');
@@ -97,7 +100,8 @@ async function main(): Promise<void> {
       process.stdout.write(`${formatTable(rows, groupBy)}\n`);
       process.stderr.write(
         `\n${fromDay} to ${toDay} (${timeZone}); conversions counted on their click's day. ` +
-          `Read ${data.clicks} clicks and ${data.conversions} conversions (${data.stats.items} items) in ${data.stats.queries} queries, ${data.stats.capacityUnits.toFixed(1)} read capacity units.\n`,
+          `Read ${data.clicks} clicks and ${data.conversions} conversions (${data.stats.items} items) in ${data.stats.queries} queries, ${data.stats.capacityUnits.toFixed(1)} read capacity units.\n` +
+          (values['include-tests'] ? `Including ${data.tests} test conversion(s) (Digistore24 api_mode=test).\n` : ''),
       );
     }
     if (values.html) {

@@ -10,7 +10,7 @@ import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createD
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
 import { SqsDeadLetterQueue } from '../lambda/adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../lambda/contract';
-import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutResult } from '../lambda/core/model';
+import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutConversionResult, PutResult } from '../lambda/core/model';
 import type { ReplayDeps } from '../lambda/core/replay';
 import type { TableNames } from '../lambda/local/tables';
 import { dataDir, openLocalStore } from './local-store';
@@ -91,7 +91,12 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
     return {
       clicks,
       clickStore: { putClick: async (c: ClickRecord): Promise<PutResult> => ((await clicks.getClick(c.clickId)) ? 'duplicate' : 'stored') },
-      conversions: { putConversion: async (_c: ConversionRecord): Promise<PutResult> => 'stored' },
+      conversions: {
+        putConversion: async (c: ConversionRecord): Promise<PutConversionResult> => {
+          const stored = await conversions.getConversion(c.clickId, c.conversionKey);
+          return stored ? { status: 'duplicate', stored } : { status: 'stored' };
+        },
+      },
       types,
       defaultCurrency: config.defaults.currency,
       ...ipn,

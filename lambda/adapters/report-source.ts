@@ -7,7 +7,7 @@
 import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { campaignPartitions, mintId } from '../core/ids';
-import { UNATTRIBUTED_CLICK_ID } from '../core/model';
+import { TEST_CAMPAIGN_PREFIX, UNATTRIBUTED_CLICK_ID } from '../core/model';
 import type { ReportClick, ReportConversion } from '../core/report';
 
 export interface ReadStats {
@@ -96,9 +96,13 @@ const CONVERSION_FIELDS = [
 ] as const;
 
 function toConversion(item: Record<string, unknown>): ReportConversion {
+  // Test orders are indexed under `~test:<campaign>` (read only with --include-tests).
+  const test = typeof item.campaignId === 'string' && item.campaignId.startsWith(TEST_CAMPAIGN_PREFIX);
+  if (test) item.campaignId = String(item.campaignId).slice(TEST_CAMPAIGN_PREFIX.length);
   // Organic sales are indexed under the campaign id UNATTRIBUTED_CLICK_ID: they have none.
   if (item.campaignId === UNATTRIBUTED_CLICK_ID) delete item.campaignId;
   return {
+    ...(test ? { test: true as const } : {}),
     clickId: String(item.clickId),
     type: String(item.type),
     counted: item.counted === true,
@@ -117,7 +121,8 @@ function toConversion(item: Record<string, unknown>): ReportConversion {
 
 /**
  * Conversions of one campaign whose click was made in [from, to). They arrive after their
- * click, within the click retention, so the index range is [from, to + retention).
+ * click, within the click retention, so the index range is [from, to + retention). With
+ * `tests`, the campaign's test orders instead (indexed apart, under `~test:<campaign>`).
  */
 export async function* campaignConversions(
   client: DynamoDBClient,
@@ -127,6 +132,7 @@ export async function* campaignConversions(
   to: Date,
   retentionDays: number,
   stats: ReadStats,
+  tests = false,
 ): AsyncGenerator<ReportConversion> {
   const until = new Date(to.getTime() + retentionDays * 86400_000);
   const p = projection(CONVERSION_FIELDS);
@@ -136,7 +142,7 @@ export async function* campaignConversions(
     KeyConditionExpression: '#c = :c AND #t BETWEEN :lo AND :hi',
     ...p,
     ExpressionAttributeNames: { ...p.ExpressionAttributeNames, '#c': 'campaignId', '#t': 'createdAt' },
-    ExpressionAttributeValues: { ':c': { S: campaignId }, ':lo': { S: from.toISOString() }, ':hi': { S: until.toISOString() } },
+    ExpressionAttributeValues: { ':c': { S: tests ? `${TEST_CAMPAIGN_PREFIX}${campaignId}` : campaignId }, ':lo': { S: from.toISOString() }, ':hi': { S: until.toISOString() } },
   };
   const fromIso = from.toISOString();
   const toIso = to.toISOString();
@@ -147,8 +153,8 @@ export async function* campaignConversions(
   }
 }
 
-/** Conversions without a click (organic sales) that arrived in [from, to): one index range. */
-export async function* unattributedConversions(client: DynamoDBClient, table: string, from: Date, to: Date, stats: ReadStats): AsyncGenerator<ReportConversion> {
+/** Conversions without a click (organic sales) that arrived in [from, to): one index range (`tests`: their test orders). */
+export async function* unattributedConversions(client: DynamoDBClient, table: string, from: Date, to: Date, stats: ReadStats, tests = false): AsyncGenerator<ReportConversion> {
   const p = projection(CONVERSION_FIELDS);
   const input: QueryCommandInput = {
     TableName: table,
@@ -157,7 +163,7 @@ export async function* unattributedConversions(client: DynamoDBClient, table: st
     ...p,
     ExpressionAttributeNames: { ...p.ExpressionAttributeNames, '#c': 'campaignId', '#t': 'createdAt' },
     // BETWEEN is inclusive; one millisecond before `to` keeps the range half-open.
-    ExpressionAttributeValues: { ':u': { S: UNATTRIBUTED_CLICK_ID }, ':lo': { S: from.toISOString() }, ':hi': { S: new Date(to.getTime() - 1).toISOString() } },
+    ExpressionAttributeValues: { ':u': { S: tests ? `${TEST_CAMPAIGN_PREFIX}${UNATTRIBUTED_CLICK_ID}` : UNATTRIBUTED_CLICK_ID }, ':lo': { S: from.toISOString() }, ':hi': { S: new Date(to.getTime() - 1).toISOString() } },
   };
   for await (const item of query(client, input, stats)) yield toConversion(item);
 }

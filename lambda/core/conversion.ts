@@ -4,7 +4,7 @@
  * handed to `keep` (the dead-letter queue) with the reason.
  */
 import type { ConversionType } from '../../config/schema';
-import { abs, negate } from './decimal';
+import { abs, negate, parseDecimal, toMicros } from './decimal';
 import type { ForwardResult } from './forward';
 import { mintId } from './ids';
 import {
@@ -44,8 +44,25 @@ export interface ConversionRequest {
    * is one amount and one forward.
    */
   secondary?: boolean;
-  /** Stable id of this event, for the key of an organic conversion without txid (replays reuse it). */
+  /**
+   * Stable id of this request (a replay passes the queued message's id): the write token of
+   * its conversions, so a retried write recognises itself, and the key of an organic
+   * conversion without txid unless `saleKey` says better.
+   */
   eventId?: string;
+  /**
+   * What identifies an organic sale without txid across retries and replays (the IPN derives
+   * it from order id, event, pay sequence number and amount).
+   */
+  saleKey?: string;
+  /** A test order: stored with `test: true` under its own key (`type|txid|test`), never forwarded. */
+  test?: boolean;
+}
+
+/** The same sale arrived again with another amount or currency: the first one stays. */
+export interface AmountConflict {
+  stored: { revenue: string; currency: string };
+  sent: { revenue: string; currency: string };
 }
 
 /** What `keep` reports: the failure was kept for replay, or it could not be. */
@@ -53,7 +70,7 @@ export type KeepResult = { kept: true } | { kept: false; error: string };
 
 export type ConversionOutcome =
   | { status: 'recorded'; conversion: ConversionRecord; type: ConversionType; forward?: ForwardResult }
-  | { status: 'duplicate'; conversion: ConversionRecord }
+  | { status: 'duplicate'; conversion: ConversionRecord; stored: ConversionRecord; conflict?: AmountConflict }
   | { status: 'queued'; reason: DeadLetterReason; detail: string; advice: string }
   | { status: 'unavailable'; reason: DeadLetterReason; detail: string; error: string }
   | { status: 'forbidden'; detail: string };
@@ -68,6 +85,30 @@ export function revenueFor(type: ConversionType, sum: string): string {
     case 'ignore':
       return '0';
   }
+}
+
+function micros(text: string): bigint | undefined {
+  const canonical = parseDecimal(text);
+  return canonical === undefined ? undefined : toMicros(canonical);
+}
+
+/**
+ * Whether a repeat of a stored conversion names another amount: revenue differs (compared as
+ * exact decimals), or the currency differs on a conversion that carries money.
+ */
+export function amountConflict(sent: ConversionRecord, stored: ConversionRecord): AmountConflict | undefined {
+  const a = micros(sent.revenue);
+  const b = micros(stored.revenue);
+  const sameRevenue = a !== undefined && b !== undefined ? a === b : sent.revenue === stored.revenue;
+  const carriesMoney = a !== 0n || b !== 0n;
+  if (sameRevenue && (sent.currency === stored.currency || !carriesMoney)) return undefined;
+  return { stored: { revenue: stored.revenue, currency: stored.currency }, sent: { revenue: sent.revenue, currency: sent.currency } };
+}
+
+/** `amount_conflict: stored 23.5 EUR, this one says 47 EUR; the first amount stays` */
+export function conflictDetail(conflict: AmountConflict): string {
+  const { stored, sent } = conflict;
+  return `amount_conflict: stored ${stored.revenue} ${stored.currency}, this one says ${sent.revenue} ${sent.currency}; the first amount stays`;
 }
 
 export function errorText(err: unknown): string {
@@ -116,7 +157,10 @@ export async function recordConversion(
     ...(request.txid !== undefined ? { txid: request.txid } : {}),
     ...(request.status !== undefined ? { status: request.status } : {}),
     ...(request.buyer !== undefined ? { buyer: request.buyer } : {}),
+    ...(request.test ? { test: true as const } : {}),
   };
+  // A test order never shares a key with the live sale of the same transaction id.
+  const keySuffix = request.test ? '|test' : '';
   let conversion: ConversionRecord;
   if (request.clickId !== undefined) {
     let click;
@@ -140,7 +184,7 @@ export async function recordConversion(
     conversion = {
       ...base,
       clickId: click.clickId,
-      conversionKey: `${type.name}|${request.txid ?? ''}`,
+      conversionKey: `${type.name}|${request.txid ?? ''}${keySuffix}`,
       attributed: true,
       campaignId: click.campaignId,
       offerId: click.offerId,
@@ -155,26 +199,30 @@ export async function recordConversion(
       ...(click.subs.sub5 !== undefined ? { sub5: click.subs.sub5 } : {}),
     };
   } else {
-    // An organic sale: counted so revenue totals match Digistore24's. Without a txid a retry
-    // cannot be told from a new sale, so each one gets its own key.
+    // An organic sale: counted so revenue totals match Digistore24's. Without a txid it is keyed
+    // by what identifies the sale (saleKey) when the sender gives that, else by the request.
     conversion = {
       ...base,
       clickId: UNATTRIBUTED_CLICK_ID,
       // So the byCampaign index holds organic sales too: reports read them by time, not by
       // filtering a partition that grows forever.
       campaignId: UNATTRIBUTED_CLICK_ID,
-      conversionKey: `${type.name}|${request.txid ?? `~${request.eventId ?? (deps.newId ?? mintId)(now.getTime())}`}`,
+      conversionKey: `${type.name}|${request.txid ?? `~${request.saleKey ?? request.eventId ?? (deps.newId ?? mintId)(now.getTime())}`}${keySuffix}`,
       attributed: false,
     };
   }
 
   try {
-    const result = await deps.conversions.putConversion(conversion);
-    if (result === 'duplicate') return { status: 'duplicate', conversion };
+    const result = await deps.conversions.putConversion(conversion, request.eventId);
+    if (result.status === 'duplicate') {
+      const conflict = amountConflict(conversion, result.stored);
+      return { status: 'duplicate', conversion, stored: result.stored, ...(conflict ? { conflict } : {}) };
+    }
   } catch (err) {
     return fail('storage_error', `the conversion could not be stored (${errorText(err)})`, retryAdvice);
   }
-  if (!type.forwardToChannel || request.secondary || !deps.forward) return { status: 'recorded', conversion, type };
+  // Test orders never reach a traffic channel or ad platform.
+  if (!type.forwardToChannel || request.secondary || request.test || !deps.forward) return { status: 'recorded', conversion, type };
   let forward: ForwardResult;
   try {
     forward = await deps.forward(conversion, now);

@@ -64,6 +64,8 @@ export interface ReportConversion extends ClickAttributes {
   currency: string;
   createdAt: string;
   clickCreatedAt?: string;
+  /** A Digistore24 test order (read only when a report includes tests). */
+  test?: true;
 }
 
 export interface ReportRow {

@@ -48,6 +48,7 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
         source: c.source,
         campaignId: c.campaignId,
         ...(forward ? { forward: forward.status, ...('detail' in forward ? { forwardDetail: forward.detail } : {}) } : {}),
+        ...(outcome.status === 'duplicate' && outcome.conflict ? { reason: 'amount_conflict', conflict: outcome.conflict } : {}),
       };
     }
     case 'test':
@@ -96,7 +97,7 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
     }
     const fields = { requestId: reqId, outcome: outcome.status, httpStatus: outcome.httpStatus, source, ...logFields(outcome) };
     if (outcome.status === 'unavailable') logger.error('postback', fields);
-    else if (outcome.status === 'queued' || outcome.status === 'rejected' || outcome.status === 'forbidden') logger.warn('postback', fields);
+    else if (outcome.status === 'queued' || outcome.status === 'rejected' || outcome.status === 'forbidden' || (outcome.status === 'duplicate' && outcome.conflict)) logger.warn('postback', fields);
     else logger.info('postback', fields);
     await Promise.all([
       keepInbound(options.inbound, postbackEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId, pixel: image, query, ...(source ? { source } : {}) })),

@@ -84,6 +84,8 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
           { method: 'GET', path: '/postback/{key}', handler: postback },
           { method: 'POST', path: '/postback/{key}', handler: postback },
           { method: 'POST', path: '/ipn/digistore24', handler: ipn },
+          { method: 'GET', path: '/ipn/digistore24', handler: ipn },
+          { method: 'HEAD', path: '/ipn/digistore24', handler: ipn },
         ],
         (err) => logger.error('local server error', { error: err as Error }),
       ),
