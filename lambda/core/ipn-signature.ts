@@ -28,11 +28,14 @@ export type SignatureVariant = 'as_sent' | 'upper_case_keys' | 'html_decoded' | 
 
 /** Letter case folding as PHP's strtoupper does it (ASCII only): no Unicode tricks such as `ı` -> `I`. */
 export function upperAscii(text: string): string {
-  return text.replace(/[a-z]+/g, (s) => s.toUpperCase());
+  // For ASCII text toUpperCase is exactly that; beyond ASCII only a-z may change.
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(text) ? text.toUpperCase() : text.replace(/[a-z]+/g, (s) => s.toUpperCase());
 }
 
 /** Signature fields, recognised by name in any letter case. */
 export function isSignatureField(key: string): boolean {
+  if (key.length !== 7 && key.length !== 8) return false;
   const upper = upperAscii(key);
   return upper === 'SHA_SIGN' || upper === 'SHASIGN';
 }
@@ -57,23 +60,21 @@ export function htmlDecode(value: string): string {
   return out;
 }
 
-function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
 /** The SHA-512 signature of a form in one variant (upper-case hex). */
 export function ipnSignature(form: IpnForm, passphrase: string, upperCaseKeys = false, decode = false): string {
-  const entries: [string, string][] = [];
+  // Sorted by the keys' UTF-8 bytes (PHP's SORT_STRING), each key encoded once.
+  const entries: { bytes: Buffer; key: string; value: string }[] = [];
   for (const [key, raw] of form) {
     if (isSignatureField(key)) continue;
     const value = decode ? htmlDecode(raw) : raw;
     if (value === '') continue;
-    entries.push([upperCaseKeys ? upperAscii(key) : key, value]);
+    const name = upperCaseKeys ? upperAscii(key) : key;
+    entries.push({ bytes: Buffer.from(name, 'utf8'), key: name, value });
   }
-  entries.sort(([a], [b]) => byteOrder(a, b));
-  const hash = createHash('sha512');
-  for (const [key, value] of entries) hash.update(`${key}=${value}${passphrase}`, 'utf8');
-  return hash.digest('hex').toUpperCase();
+  entries.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+  let text = '';
+  for (const { key, value } of entries) text += `${key}=${value}${passphrase}`;
+  return createHash('sha512').update(text, 'utf8').digest('hex').toUpperCase();
 }
 
 /**
