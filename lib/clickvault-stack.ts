@@ -167,6 +167,7 @@ export class ClickvaultStack extends Stack {
     new ConversionTypes(this, 'ConversionTypes', {
       table: this.tables.conversionTypes,
       types: config.conversionTypes,
+      catalog: { table: this.tables.catalog, campaigns: config.campaigns, clickRetentionDays: config.defaults.clickRetentionDays },
       ...common,
     });
 
@@ -221,6 +222,7 @@ export class ClickvaultStack extends Stack {
     out('ClicksTableName', this.tables.clicks.tableName, 'DynamoDB table of clicks (retained on stack delete)');
     out('ConversionsTableName', this.tables.conversions.tableName, 'DynamoDB table of conversions (retained on stack delete)');
     out('ConversionTypesTableName', this.tables.conversionTypes.tableName, 'DynamoDB table of conversion types (synced from the config)');
+    out('CatalogTableName', this.tables.catalog.tableName, 'DynamoDB table of every campaign ever deployed and the click retention history (read by npm run report)');
     out(
       'InboundTableName',
       this.tables.inbound.tableName,

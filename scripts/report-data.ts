@@ -21,7 +21,6 @@ export interface ReadOptions {
   campaigns: string[];
   from: Date;
   to: Date;
-  retentionDays: number;
   includeUnattributed: boolean;
   onProgress?: (message: string) => void;
 }
@@ -37,7 +36,7 @@ export async function streamReportData(options: ReadOptions, sinks: ReportSink[]
       for (const sink of sinks) sink.addClick(click);
       if (++clicks % 5000 === 0) progress(`campaign ${campaign}`);
     }
-    for await (const conversion of campaignConversions(options.client, options.tables.conversions, campaign, options.from, options.to, options.retentionDays, stats)) {
+    for await (const conversion of campaignConversions(options.client, options.tables.conversions, campaign, options.from, options.to, stats)) {
       for (const sink of sinks) sink.addConversion(conversion);
       conversions++;
     }

@@ -53,7 +53,7 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
     const queue = new FileDeadLetterQueue(dataDir(env));
     return { queue, client: store.client, tables: store.tables, where: queue.dir, close: store.close };
   }
-  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound].some((name) => !env[name]);
+  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound, TABLE_ENV.catalog].some((name) => !env[name]);
   const outputs = needsOutputs ? await stackOutputs(options.stack ?? DEFAULT_STACK) : {};
   const pick = (name: string, output: string): string => {
     const value = env[name] || outputs[output];
@@ -70,6 +70,7 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
       conversions: pick(TABLE_ENV.conversions, 'ConversionsTableName'),
       conversionTypes: pick(TABLE_ENV.conversionTypes, 'ConversionTypesTableName'),
       inbound: pick(TABLE_ENV.inbound, 'InboundTableName'),
+      catalog: pick(TABLE_ENV.catalog, 'CatalogTableName'),
     },
     where: url,
     close: async () => client.destroy(),

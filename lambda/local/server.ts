@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TrackerConfig } from '../../config/schema';
+import { syncCatalog, type CatalogSyncResult } from '../adapters/catalog';
 import { syncConversionTypes, type SyncResult } from '../adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../adapters/file-dead-letter';
@@ -42,6 +43,8 @@ export interface LocalTracker {
   tables: TableNames;
   deadLetters: FileDeadLetterQueue;
   typesSync: SyncResult;
+  /** What the catalog recorded: campaigns added, retired, restored; a retention change. */
+  catalogSync: CatalogSyncResult;
   close(): Promise<void>;
 }
 
@@ -56,6 +59,8 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const tables = localTableNames(options.tablePrefix);
     await ensureTables(client, tables);
     const typesSync = await syncConversionTypes(client, tables.conversionTypes, options.config.conversionTypes);
+    // As a deploy does: the campaigns of this config (others become retired) and its retention.
+    const catalogSync = await syncCatalog(client, tables.catalog, { campaigns: options.config.campaigns, clickRetentionDays: options.config.defaults.clickRetentionDays });
     const deadLetters = new FileDeadLetterQueue(options.dataDir);
     const clicks = new DynamoClickStore(client, tables.clicks);
 
@@ -100,6 +105,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       tables,
       deadLetters,
       typesSync,
+      catalogSync,
       close: async () => {
         await new Promise<void>((resolve) => {
           listening.close(() => resolve());
