@@ -8,6 +8,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../config/load';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
+import { DynamoConversionHistory } from '../lambda/adapters/conversion-history';
 import { SqsDeadLetterQueue } from '../lambda/adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../lambda/contract';
 import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutResult } from '../lambda/core/model';
@@ -87,6 +88,7 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
   const clicks = new DynamoClickStore(client, tables.clicks);
   const conversions = new DynamoConversionStore(client, tables.conversions);
   const types = new DynamoConversionTypes(client, tables.conversionTypes, 0);
+  const history = new DynamoConversionHistory(client, tables.conversions);
   const ipn = config.digistore24?.ipn ? { ipn: config.digistore24.ipn } : {};
   if (dryRun) {
     return {
@@ -94,6 +96,7 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
       clickStore: { putClick: async (c: ClickRecord): Promise<PutResult> => ((await clicks.getClick(c.clickId)) ? 'duplicate' : 'stored') },
       conversions: { putConversion: async (_c: ConversionRecord): Promise<PutResult> => 'stored' },
       types,
+      history,
       defaultCurrency: config.defaults.currency,
       ...ipn,
     };
@@ -104,5 +107,5 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
     return queue;
   };
   const forwarding = forwardingFor(config, conversions, sink);
-  return { ...conversionDeps(config, { clicks, conversions, types }, sink), clickStore: clicks, ...ipn, ...(forwarding ? { forwarding } : {}) };
+  return { ...conversionDeps(config, { clicks, conversions, types, history }, sink), clickStore: clicks, ...ipn, ...(forwarding ? { forwarding } : {}) };
 }

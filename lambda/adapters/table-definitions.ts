@@ -69,6 +69,17 @@ export const CONVERSIONS_TABLE: TableDefinition = {
   ],
 };
 
+/**
+ * What the postback and IPN functions may read back from the conversions table (a Query on one
+ * click's partition, when its click expired or a refund names no currency): the keys, the click
+ * attribution every conversion carries, and the money. The stack grants a Query on exactly these
+ * attributes (dynamodb:Attributes), the adapter projects exactly these.
+ */
+export const CONVERSION_HISTORY_ATTRIBUTES = [
+  'clickId', 'conversionKey', 'type', 'revenue', 'currency', 'createdAt', 'campaignId', 'offerId', 'channelId',
+  'channelClickId', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5',
+] as const;
+
 /** conversion types: the config's list, synced into the table by deploy (and by `npm start`). */
 export const CONVERSION_TYPES_TABLE: TableDefinition = {
   id: 'conversionTypes',

@@ -11,6 +11,7 @@ import { syncCatalog, type CatalogSyncResult } from '../adapters/catalog';
 import { syncConversionTypes, type SyncResult } from '../adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../adapters/file-dead-letter';
+import { DynamoConversionHistory } from '../adapters/conversion-history';
 import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
 import { createPostbackHandler } from '../handlers/postback';
@@ -70,6 +71,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       {
         clicks,
         conversions: new DynamoConversionStore(client, tables.conversions),
+        history: new DynamoConversionHistory(client, tables.conversions),
         // Local edits to the config take effect on restart, so the type cache can be short.
         types: new DynamoConversionTypes(client, tables.conversionTypes, 1000),
       },

@@ -8,6 +8,7 @@ import {
   CATALOG_TABLE,
   CLICKS_TABLE,
   CONVERSIONS_TABLE,
+  CONVERSION_HISTORY_ATTRIBUTES,
   CONVERSION_TYPES_TABLE,
   INBOUND_TABLE,
   TABLE_DEFINITIONS,
@@ -147,11 +148,29 @@ describe('least-privilege IAM', () => {
       `dynamodb:GetItem ${JSON.stringify(arnOf(ids.types))}`,
       `dynamodb:PutItem ${JSON.stringify(arnOf(ids.conversions))}`,
       `dynamodb:PutItem ${JSON.stringify(arnOf(ids.inbound))}`,
+      `dynamodb:Query ${JSON.stringify(arnOf(ids.conversions))}`,
       `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
     ].sort();
 
   it('postback function: GetItem on clicks and conversion types, PutItem on conversions and the inbound log, SendMessage - nothing else', () => {
     expect(grants(roleStatements(template, roleOf(ids.postback)))).toEqual(recordingGrants(ids.postback));
+  });
+
+  it.each(['postback', 'ipn'] as const)('%s function: its one Query reads a click\'s conversions on the table (no index), only the history attributes', (key) => {
+    const queries = roleStatements(template, roleOf(ids[key])).filter((s) => JSON.stringify(s.Action).includes('dynamodb:Query'));
+    expect(queries).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: arnOf(ids.conversions),
+        Condition: {
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...CONVERSION_HISTORY_ATTRIBUTES] },
+          StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+        },
+      },
+    ]);
+    // Attribution and money only: nothing about the buyer, the forward state or the source.
+    expect(CONVERSION_HISTORY_ATTRIBUTES).not.toContain('buyer');
   });
 
   it('IPN function: the same as the postback function (no secret without digistore24.ipn in the config)', () => {
@@ -183,7 +202,7 @@ describe('least-privilege IAM', () => {
     });
   });
 
-  it('grants no wildcard, and the request path no Query/Scan/Update/Delete', () => {
+  it('grants no wildcard, and the request path no Scan/Update/Delete and no Query but the conditioned one', () => {
     for (const fnId of [ids.click, ids.postback, ids.ipn, ids.sync]) {
       for (const grant of grants(roleStatements(template, roleOf(fnId)))) expect(grant).not.toMatch(/\*/);
     }
@@ -191,7 +210,10 @@ describe('least-privilege IAM', () => {
       const dynamoActions = grants(roleStatements(template, roleOf(fnId)))
         .map((g) => g.split(' ')[0] as string)
         .filter((a) => a.startsWith('dynamodb:'));
-      expect(new Set(dynamoActions)).toEqual(new Set(fnId === ids.click ? ['dynamodb:PutItem'] : ['dynamodb:GetItem', 'dynamodb:PutItem']));
+      expect(new Set(dynamoActions)).toEqual(new Set(fnId === ids.click ? ['dynamodb:PutItem'] : ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']));
+      for (const statement of roleStatements(template, roleOf(fnId))) {
+        if (JSON.stringify(statement.Action).includes('dynamodb:Query')) expect(statement.Condition).toBeDefined();
+      }
     }
   });
 
