@@ -36,6 +36,11 @@ export interface LocalTrackerOptions {
   tablePrefix?: string;
   /** Where local secrets (DS24_IPN_PASSPHRASE, postback keys) are read from; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Where the handlers reach DynamoDB (default: the embedded one directly). `npm run bench:load`
+   * puts a proxy here that it can stop or black-hole mid-run; table setup and sync go direct.
+   */
+  storeEndpoint?: string;
 }
 
 export interface LocalTracker {
@@ -63,22 +68,23 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     // As a deploy does: the campaigns of this config (others become retired) and its retention.
     const catalogSync = await syncCatalog(client, tables.catalog, { campaigns: options.config.campaigns, clickRetentionDays: options.config.defaults.clickRetentionDays });
     const deadLetters = new FileDeadLetterQueue(options.dataDir);
-    const clicks = new DynamoClickStore(client, tables.clicks);
+    const store = options.storeEndpoint ? createDynamoClient(options.storeEndpoint) : client;
+    const clicks = new DynamoClickStore(store, tables.clicks);
 
     const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: () => deadLetters, log: logger });
     const shared = conversionDeps(
       options.config,
       {
         clicks,
-        conversions: new DynamoConversionStore(client, tables.conversions),
-        history: new DynamoConversionHistory(client, tables.conversions),
+        conversions: new DynamoConversionStore(store, tables.conversions),
+        history: new DynamoConversionHistory(store, tables.conversions),
         // Local edits to the config take effect on restart, so the type cache can be short.
-        types: new DynamoConversionTypes(client, tables.conversionTypes, 1000),
+        types: new DynamoConversionTypes(store, tables.conversionTypes, 1000),
       },
       () => deadLetters,
     );
     const secrets = new CachedSecretReader('local', options.env ?? process.env);
-    const inbound = { log: new DynamoInboundLog(client, tables.inbound), retentionDays: options.config.defaults.clickRetentionDays };
+    const inbound = { log: new DynamoInboundLog(store, tables.inbound), retentionDays: options.config.defaults.clickRetentionDays };
     const postback = createPostbackHandler(shared, { ...postbackAuth(options.config.postbackProtection, secrets), inbound });
     const ipnConfig = options.config.digistore24?.ipn;
     const ipn = createIpnHandler(ipnConfig ? { ...shared, ipn: ipnConfig, passphrase: () => secrets.read(ipnConfig.passphrase) } : undefined, { inbound });
@@ -113,6 +119,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
           listening.close(() => resolve());
           listening.closeAllConnections();
         });
+        if (store !== client) store.destroy();
         await dynamo.close();
       },
     };
