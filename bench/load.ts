@@ -34,7 +34,7 @@ import { digistore24ConversionTypes } from '../config/digistore24';
 import { parseConfig } from '../config/schema';
 import { createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
-import { StoredNumber, decimalOf } from '../lambda/adapters/report-source';
+import { decimalOf, wrapStoredNumber } from '../lambda/adapters/stored-number';
 import { formatMicros, toMicros } from '../lambda/core/decimal';
 import { ReportBuilder, formatJson } from '../lambda/core/report';
 import { localTableNames } from '../lambda/local/tables';
@@ -167,7 +167,7 @@ async function scanAll(client: ReturnType<typeof createDynamoClient>, table: str
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
-    out.push(...(page.Items ?? []).map((i) => unmarshall(i, { wrapNumbers: (text: string) => new StoredNumber(text) })));
+    out.push(...(page.Items ?? []).map((i) => unmarshall(i, { wrapNumbers: wrapStoredNumber })));
     start = page.LastEvaluatedKey;
   } while (start);
   return out;

@@ -6,7 +6,7 @@
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ConversionHistory, PastConversion } from '../core/model';
-import { decimalOf, StoredNumber } from './report-source';
+import { decimalOf, wrapStoredNumber } from './stored-number';
 import { CONVERSION_HISTORY_ATTRIBUTES } from './table-definitions';
 
 const OPTIONAL = ['campaignId', 'offerId', 'channelId', 'channelClickId', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const;
@@ -33,7 +33,7 @@ export class DynamoConversionHistory implements ConversionHistory {
       }),
     );
     return (out.Items ?? []).map((raw) => {
-      const item = unmarshall(raw, { wrapNumbers: (text: string) => new StoredNumber(text) });
+      const item = unmarshall(raw, { wrapNumbers: wrapStoredNumber });
       const past: PastConversion = {
         type: String(item.type),
         revenue: decimalOf(item.revenue),

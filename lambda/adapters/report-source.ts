@@ -6,10 +6,10 @@
  */
 import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { decimalFromNumberText } from '../core/decimal';
 import { campaignPartitions, mintId } from '../core/ids';
 import { UNATTRIBUTED_CLICK_ID } from '../core/model';
 import type { ReportClick, ReportConversion } from '../core/report';
+import { decimalOf, wrapStoredNumber } from './stored-number';
 
 export interface ReadStats {
   queries: number;
@@ -32,7 +32,7 @@ async function* query(client: DynamoDBClient, input: QueryCommandInput, stats: R
       stats.items++;
       // wrapNumbers: a DynamoDB number stays its text (NumberValue); a float would round
       // amounts such as 90071992547409.93.
-      yield unmarshall(item, { wrapNumbers: (text: string) => new StoredNumber(text) });
+      yield unmarshall(item, { wrapNumbers: wrapStoredNumber });
     }
     start = out.LastEvaluatedKey;
   } while (start);
@@ -40,18 +40,6 @@ async function* query(client: DynamoDBClient, input: QueryCommandInput, stats: R
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-/** A DynamoDB number as read: its exact text (unmarshall's wrapNumbers), never a float. */
-export class StoredNumber {
-  constructor(readonly text: string) {}
-}
-
-/** A number attribute read with StoredNumber, as a canonical decimal. */
-export function decimalOf(value: unknown): string {
-  if (value === undefined || value === null) return '0';
-  if (value instanceof StoredNumber) return decimalFromNumberText(value.text);
-  if (typeof value === 'string') return decimalFromNumberText(value);
-  throw new Error(`not a stored number: ${JSON.stringify(value)}`);
-}
 const optional = <K extends string>(key: K, value: unknown): Partial<Record<K, string>> => {
   const s = str(value);
   return s === undefined ? {} : ({ [key]: s } as Partial<Record<K, string>>);
