@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     }, values.html ? [main, chart] : [main]);
     if (showProgress) process.stderr.write('\r\x1b[K');
     const rows = main.rows();
-    const notice = partialNotice(rows, options);
+    const notice = partialNotice(options);
     if (values.json) process.stdout.write(`${formatJson(rows)}\n`);
     else if (values.csv) process.stdout.write(`${formatCsv(rows, groupBy)}\n`);
     else process.stdout.write(`${formatTable(rows, groupBy, notice)}\n`);

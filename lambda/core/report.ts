@@ -150,7 +150,7 @@ export function isPartial(span: Span, coverage: ClickCoverage): boolean {
 export function clicksRetainedFrom(range: Span, coverage: ClickCoverage): Date | undefined {
   const overlapping = coverage.expired.filter((e) => isPartial(range, { expired: [e] }));
   if (overlapping.length === 0) return undefined;
-  return new Date(Math.min(range.to, Math.max(...overlapping.map((e) => e.to))));
+  return new Date(Math.max(...overlapping.map((e) => e.to)));
 }
 
 /**
@@ -400,7 +400,7 @@ export class ReportBuilder {
         const completeness = options.completeness;
         const partial = completeness !== undefined && isPartial(rowSpan(acc.keys, options, completeness.range), completeness.coverage);
         const campaignId = acc.keys[GROUP_FIELDS.campaign];
-        const out: ReportRow = {
+        const out: Omit<ReportRow, 'partial'> = {
           keys: acc.keys,
           ...(byCampaign ? { retired: typeof campaignId === 'string' && options.retired?.has(campaignId) === true } : {}),
           clicks: acc.clicks,
@@ -408,7 +408,6 @@ export class ReportBuilder {
           revenue: Object.fromEntries([...revenue].map(([cur, m]) => [cur, formatMicros(m, 2)])),
           cr: partial ? null : acc.clicks > 0 ? round(acc.converted.size / acc.clicks, 4) : 0,
           epc: partial ? null : Object.fromEntries([...revenue].map(([cur, m]) => [cur, formatMicros(acc.clicks > 0 ? m / BigInt(acc.clicks) : 0n, 4)])),
-          partial,
         };
         if (partial) {
           // Cost and profit come from clicks too: some of them may be gone.
@@ -420,7 +419,8 @@ export class ReportBuilder {
           out.profit = formatMicros(profit, 2);
           out.roi = acc.cost === 0n ? null : round(Number(profit) / Number(acc.cost), 4);
         }
-        return out;
+        // Last, so JSON reads keys, metrics, then whether the click-based ones can be trusted.
+        return { ...out, partial };
       });
   }
 }
@@ -471,19 +471,21 @@ export function formatJson(rows: ReportRow[]): string {
 }
 
 /**
- * What to tell the reader when click counts are partial: when the oldest retained clicks of the
- * range were made, and what is and is not shown. Undefined when every row is complete.
+ * What to tell the reader when the range reaches before the oldest click that is surely kept:
+ * from when clicks are kept, and what is and is not shown. Said even when no row is left (the
+ * clicks of an old period may all be gone). Undefined when the range is complete.
  */
-export function partialNotice(rows: ReportRow[], options: ReportOptions): string | undefined {
+export function partialNotice(options: ReportOptions): string | undefined {
   const completeness = options.completeness;
-  if (!completeness || !rows.some((r) => r.partial)) return undefined;
+  if (!completeness) return undefined;
   const range = { from: completeness.range.from.getTime(), to: completeness.range.to.getTime() };
+  if (!isPartial(range, completeness.coverage)) return undefined;
   const since = clicksRetainedFrom(range, completeness.coverage);
   const when = since ? `${localTime(since, options.timeZone)} (${options.timeZone})` : 'the start of the range';
-  const which = options.by.includes('day') || options.by.includes('hour') ? 'Rows marked *' : 'This report';
+  const which = options.by.includes('day') || options.by.includes('hour') ? 'Rows marked * count' : 'This report counts';
   return (
-    `* Partial click counts: clicks made before ${when} have expired (clickRetentionDays) and may be deleted. ` +
-    `${which} count only the clicks still stored, so cr, epc, cost, profit and roi are not shown (n/a); ` +
+    `* Partial click counts: clicks made before ${when} are past their retention (clickRetentionDays) and may be deleted. ` +
+    `${which} only the clicks still stored, so cr, epc, cost, profit and roi are not shown (n/a); ` +
     'conversions and revenue are complete.'
   );
 }

@@ -114,7 +114,7 @@ describe('npm run report over expired clicks, a lowered retention and a retired 
       { campaignId: 'demo', retired: false, clicks: 2, conversions: { chargeback: 1, payment: 4 }, revenue: { EUR: 100 }, cr: null, epc: null, cost: null, profit: null, roi: null, partial: true },
       { campaignId: old, retired: true, clicks: 1, conversions: { payment: 1 }, revenue: { EUR: 100 }, cr: null, epc: null, cost: null, profit: null, roi: null, partial: true },
     ]);
-    expect(stderr).toMatch(/^\* Partial click counts: clicks made before \d{4}-\d{2}-\d{2} \d{2}:\d{2}\+00:00 \(UTC\) have expired/m);
+    expect(stderr).toMatch(/^\* Partial click counts: clicks made before \d{4}-\d{2}-\d{2} \d{2}:\d{2}\+00:00 \(UTC\) are past their retention/m);
   }, 60_000);
 
   it('--json by campaign and day: only the days before the oldest retained click are partial', async () => {

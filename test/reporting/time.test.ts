@@ -144,9 +144,9 @@ describe('expired clicks: partial counts, no ratios from them', () => {
       { campaignId: 'demo', retired: false, clicks: 3, conversions: { payment: 4 }, revenue: { EUR: 140 }, cr: null, epc: null, cost: null, profit: null, roi: null, partial: true },
     ]);
     expect(formatCsv(rows, ['campaign']).split('\n')[1]).toBe('demo,false,3,4,140.00,,,,,,true');
-    const table = formatTable(rows, ['campaign'], partialNotice(rows, options));
+    const table = formatTable(rows, ['campaign'], partialNotice(options));
     expect(table.split('\n')[2]).toBe('demo          3*  payment=4    140.00 EUR  n/a  n/a   n/a     n/a  n/a');
-    expect(table).toContain('* Partial click counts: clicks made before 2026-08-27 12:00+00:00 (UTC) have expired');
+    expect(table).toContain('* Partial click counts: clicks made before 2026-08-27 12:00+00:00 (UTC) are past their retention');
     expect(table).not.toMatch(/%/);
   });
 
@@ -157,7 +157,7 @@ describe('expired clicks: partial counts, no ratios from them', () => {
       { day: '2026-08-21', clicks: 1, conversions: { payment: 3 }, revenue: { EUR: 90 }, cr: null, epc: null, cost: null, profit: null, roi: null, partial: true },
       { day: '2026-08-28', clicks: 2, conversions: { payment: 1 }, revenue: { EUR: 50 }, cr: 0.5, epc: { EUR: 25 }, cost: 2, profit: 48, roi: 24, partial: false },
     ]);
-    expect(partialNotice(rows, options)).toMatch(/^\* Partial click counts: .*Rows marked \* count only the clicks still stored/);
+    expect(partialNotice(options)).toMatch(/^\* Partial click counts: .*Rows marked \* count only the clicks still stored/);
   });
 
   it('by day in a zone: the day the horizon falls in is partial, the next is not', () => {
@@ -169,11 +169,17 @@ describe('expired clicks: partial counts, no ratios from them', () => {
     ]);
   });
 
+  it('says so even when every click of the range is gone and no row is left', () => {
+    const options: ReportOptions = { by: ['day'], timeZone: 'UTC', costCurrency: 'EUR', completeness: { range: { from: new Date('2026-05-01T00:00:00.000Z'), to: new Date('2026-05-02T00:00:00.000Z') }, coverage } };
+    expect(buildReport([], [], options)).toEqual([]);
+    expect(partialNotice(options)).toMatch(/^\* Partial click counts: clicks made before 2026-08-27 12:00\+00:00 \(UTC\)/);
+  });
+
   it('a range after the horizon is complete and says nothing', () => {
     const options: ReportOptions = { by: ['campaign'], timeZone: 'UTC', costCurrency: 'EUR', completeness: { range: { from: new Date('2026-08-28T00:00:00.000Z'), to: new Date('2026-09-03T00:00:00.000Z') }, coverage } };
     const rows = buildReport(clicks.slice(1), conversions.slice(3), options);
     expect(rows.map((r) => [r.partial, r.cr])).toEqual([[false, 0.5]]);
-    expect(partialNotice(rows, options)).toBeUndefined();
+    expect(partialNotice(options)).toBeUndefined();
   });
 });
 
