@@ -41,6 +41,12 @@ export class DynamoConversionHistory implements ConversionHistory {
         createdAt: String(item.createdAt ?? ''),
       };
       for (const key of OPTIONAL) if (typeof item[key] === 'string') past[key] = item[key];
+      // Test orders are stored apart (their index campaign is prefixed, e.g. `~test:<campaign>`):
+      // never a campaign to attribute to. Campaign ids never start with `~`.
+      if (item.test === true || past.campaignId?.startsWith('~')) {
+        past.test = true;
+        delete past.campaignId;
+      }
       return past;
     });
   }

@@ -77,7 +77,7 @@ export const CONVERSIONS_TABLE: TableDefinition = {
  */
 export const CONVERSION_HISTORY_ATTRIBUTES = [
   'clickId', 'conversionKey', 'type', 'revenue', 'currency', 'createdAt', 'campaignId', 'offerId', 'channelId',
-  'channelClickId', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5',
+  'channelClickId', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'test',
 ] as const;
 
 /** conversion types: the config's list, synced into the table by deploy (and by `npm start`). */

@@ -113,7 +113,7 @@ function attributionFromPast(past: PastConversion & { campaignId: string }): Par
  * brought money in. Undefined when there is none.
  */
 function paymentCurrency(past: readonly PastConversion[]): string | undefined {
-  const payments = past.filter((c) => c.currency !== '' && toMicros(c.revenue) > 0n).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const payments = past.filter((c) => !c.test && c.currency !== '' && toMicros(c.revenue) > 0n).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   return payments[0]?.currency;
 }
 
@@ -185,6 +185,8 @@ export async function recordConversion(
     if (deps.history && (clickGone || currencyFromPayment)) {
       try {
         past = await deps.history.conversionsOf(request.clickId, currencyFromPayment ? HISTORY_LIMIT : 1);
+        // The one read may be a test order, which attributes nothing: look at the rest.
+        if (clickGone && past.length > 0 && past.every((c) => c.test)) past = await deps.history.conversionsOf(request.clickId, HISTORY_LIMIT);
       } catch (err) {
         return fail('storage_error', `the click's earlier conversions could not be read (${errorText(err)})`, retryAdvice);
       }
@@ -193,7 +195,7 @@ export async function recordConversion(
     if (click && !expiredOn) {
       attribution = attributionOf(click);
     } else {
-      const earlier = past.find((c): c is PastConversion & { campaignId: string } => c.campaignId !== undefined);
+      const earlier = past.find((c): c is PastConversion & { campaignId: string } => c.campaignId !== undefined && !c.test);
       if (earlier) {
         attribution = attributionFromPast(earlier);
       } else if (expiredOn) {

@@ -134,6 +134,8 @@ export interface PastConversion {
   sub3?: string;
   sub4?: string;
   sub5?: string;
+  /** A test order: it proves nothing about the click's money (nor, stored apart, its campaign). */
+  test?: boolean;
 }
 
 /**

@@ -3,7 +3,8 @@
  * under a 90-day retention) and refunds that name no currency, through the real postback
  * handler on dynalite, wired as every function wires it (runtime conversionDeps).
  */
-import { DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { syncConversionTypes } from '../../lambda/adapters/conversion-types-sync';
 import { DynamoConversionHistory } from '../../lambda/adapters/conversion-history';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, clickKey } from '../../lambda/adapters/dynamodb-store';
@@ -131,6 +132,30 @@ describe('a conversion for a click that expired', () => {
     expect(deleted.statusCode).toBe(202);
     expect(queued.map((m) => m.reason)).toEqual(['unknown_click', 'unknown_click']);
     expect(await stored()).toEqual([]);
+  });
+
+  it('never attributes from a test order (stored apart under ~test:<campaign>), nor takes its currency', async () => {
+    const cid = await click('sub1=t');
+    const t0 = Date.parse(CLICKED);
+    // A Digistore24 test order as the IPN stores it, sorting before the live sale.
+    const testOrder = { clickId: cid, conversionKey: 'payment|P0|test', type: 'payment', revenue: 1, currency: 'CHF', counted: true, test: true, source: 'ipn', attributed: true, campaignId: '~test:demo', clickCreatedAt: CLICKED, createdAt: new Date(t0 + DAY).toISOString() };
+    await client.send(new PutItemCommand({ TableName: tables.conversions, Item: marshall(testOrder) }));
+    const only = await click('sub1=u');
+    await client.send(new PutItemCommand({ TableName: tables.conversions, Item: marshall({ ...testOrder, clickId: only }) }));
+    await send(t0 + 2 * DAY, `clickid=${cid}&type=payment&sum=20&currency=USD&txid=P1`);
+    await ttlDeletes(cid);
+    await ttlDeletes(only);
+
+    expect((await send(t0 + 120 * DAY, `clickid=${cid}&type=refund&sum=20&txid=P1R`)).body).toBe('OK\n');
+    expect(limits.slice(-1)).toEqual([25]);
+    const refund = (await stored()).find((c) => c.conversionKey === 'payment|P1' ? false : c.type === 'refund');
+    expect(refund).toMatchObject({ campaignId: 'demo', sub1: 't', currency: 'USD', revenue: -20 });
+    limits = [];
+    expect((await send(t0 + 121 * DAY, `clickid=${cid}&type=chargeback&sum=20&currency=USD&txid=P1C`)).body).toBe('OK\n');
+    expect(limits).toEqual([1, 25]);
+    // A click whose only conversion is a test order has nothing to attribute from.
+    expect((await send(t0 + 121 * DAY, `clickid=${only}&type=payment&sum=20&currency=USD&txid=Q1`)).statusCode).toBe(202);
+    expect(queued.map((m) => m.reason)).toEqual(['unknown_click']);
   });
 
   it('reads nothing more on the common path: a live click, a refund that names its currency', async () => {
