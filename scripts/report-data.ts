@@ -21,7 +21,6 @@ export interface ReadOptions {
   campaigns: string[];
   from: Date;
   to: Date;
-  retentionDays: number;
   includeUnattributed: boolean;
   /** Also read test orders (Digistore24 api_mode=test, recorded with recordTestOrders): `--include-tests`. */
   includeTests?: boolean;
@@ -42,7 +41,7 @@ export async function streamReportData(options: ReadOptions, sinks: ReportSink[]
       if (++clicks % 5000 === 0) progress(`campaign ${campaign}`);
     }
     for (const testRun of testRuns) {
-      for await (const conversion of campaignConversions(options.client, options.tables.conversions, campaign, options.from, options.to, options.retentionDays, stats, testRun)) {
+      for await (const conversion of campaignConversions(options.client, options.tables.conversions, campaign, options.from, options.to, stats, testRun)) {
         for (const sink of sinks) sink.addConversion(conversion);
         conversions++;
         if (testRun) tests++;

@@ -2,10 +2,21 @@
 import { resolve } from 'node:path';
 import { configPath, loadConfig } from '../config/load';
 import { ConfigError } from '../config/schema';
+import type { CatalogSyncResult } from '../lambda/adapters/catalog';
 import { startLocalTracker, trackerUrls } from '../lambda/local/server';
 
 // CloudWatch embedded metrics make sense in Lambda only; set POWERTOOLS_METRICS_DISABLED=false to see them.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
+/** What the catalog recorded this start, e.g. ` (retired now: old-promo)`. */
+function catalogChanges(sync: CatalogSyncResult): string {
+  const parts = [
+    sync.added.length ? `new: ${sync.added.join(', ')}` : '',
+    sync.restored.length ? `back in the config: ${sync.restored.join(', ')}` : '',
+    sync.retired.length ? `retired now (still in reports): ${sync.retired.join(', ')}` : '',
+  ].filter(Boolean);
+  return parts.length ? ` (${parts.join('; ')})` : '';
+}
 
 async function main(): Promise<void> {
   const path = configPath();
@@ -26,6 +37,7 @@ async function main(): Promise<void> {
       `  config:        ${path}`,
       `  data:          ${dataDir} (DynamoDB on ${tracker.dynamo.endpoint})`,
       `  conversion types: ${config.conversionTypes.length} (${sync.created.length} created, ${sync.updated.length} updated, ${sync.deleted.length} deleted)`,
+      `  campaigns:     ${config.campaigns.length}${catalogChanges(tracker.catalogSync)}`,
       '',
       'Campaign click URLs (use as the ad\'s destination; sub1..sub20 and cost are optional):',
       ...urls.clicks.map((c) => `  ${c.campaignId}: ${c.url}?sub1=...`),

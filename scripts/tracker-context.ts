@@ -8,6 +8,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../config/load';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
+import { DynamoConversionHistory } from '../lambda/adapters/conversion-history';
 import { SqsDeadLetterQueue } from '../lambda/adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../lambda/contract';
 import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutConversionResult, PutResult } from '../lambda/core/model';
@@ -53,7 +54,7 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
     const queue = new FileDeadLetterQueue(dataDir(env));
     return { queue, client: store.client, tables: store.tables, where: queue.dir, close: store.close };
   }
-  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound].some((name) => !env[name]);
+  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound, TABLE_ENV.catalog].some((name) => !env[name]);
   const outputs = needsOutputs ? await stackOutputs(options.stack ?? DEFAULT_STACK) : {};
   const pick = (name: string, output: string): string => {
     const value = env[name] || outputs[output];
@@ -70,6 +71,7 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
       conversions: pick(TABLE_ENV.conversions, 'ConversionsTableName'),
       conversionTypes: pick(TABLE_ENV.conversionTypes, 'ConversionTypesTableName'),
       inbound: pick(TABLE_ENV.inbound, 'InboundTableName'),
+      catalog: pick(TABLE_ENV.catalog, 'CatalogTableName'),
     },
     where: url,
     close: async () => client.destroy(),
@@ -86,6 +88,7 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
   const clicks = new DynamoClickStore(client, tables.clicks);
   const conversions = new DynamoConversionStore(client, tables.conversions);
   const types = new DynamoConversionTypes(client, tables.conversionTypes, 0);
+  const history = new DynamoConversionHistory(client, tables.conversions);
   const ipn = config.digistore24?.ipn ? { ipn: config.digistore24.ipn } : {};
   if (dryRun) {
     return {
@@ -98,6 +101,7 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
         },
       },
       types,
+      history,
       defaultCurrency: config.defaults.currency,
       ...ipn,
     };
@@ -108,5 +112,5 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
     return queue;
   };
   const forwarding = forwardingFor(config, conversions, sink);
-  return { ...conversionDeps(config, { clicks, conversions, types }, sink), clickStore: clicks, ...ipn, ...(forwarding ? { forwarding } : {}) };
+  return { ...conversionDeps(config, { clicks, conversions, types, history }, sink), clickStore: clicks, ...ipn, ...(forwarding ? { forwarding } : {}) };
 }

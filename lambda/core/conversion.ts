@@ -10,11 +10,14 @@ import { mintId } from './ids';
 import {
   UNATTRIBUTED_CLICK_ID,
   type ClickReader,
+  type ClickRecord,
+  type ConversionHistory,
   type ConversionRecord,
   type ConversionSource,
   type ConversionStore,
   type ConversionTypeSource,
   type DeadLetterReason,
+  type PastConversion,
 } from './model';
 
 export interface ConversionDeps {
@@ -22,6 +25,12 @@ export interface ConversionDeps {
   forward?: (conversion: ConversionRecord, now: Date) => Promise<ForwardResult>;
   clicks: ClickReader;
   conversions: ConversionStore;
+  /**
+   * The click's earlier conversions: they attribute a conversion whose click has expired (a late
+   * refund, chargeback or rebill) and give a refund without currency its payment's currency.
+   * Without it, both fall back to the old behaviour (unknown_click; the default currency).
+   */
+  history?: ConversionHistory;
   types: ConversionTypeSource;
   defaultCurrency: string;
   newId?: (now: number) => string;
@@ -111,6 +120,44 @@ export function conflictDetail(conflict: AmountConflict): string {
   return `amount_conflict: stored ${stored.revenue} ${stored.currency}, this one says ${sent.revenue} ${sent.currency}; the first amount stays`;
 }
 
+/** How many of a click's conversions are read to find its payment's currency. */
+export const HISTORY_LIMIT = 25;
+
+/** The click attribution a stored conversion carries, as the attributed part of a new one. */
+function attributionOf(click: ClickRecord): Partial<ConversionRecord> {
+  return {
+    campaignId: click.campaignId,
+    offerId: click.offerId,
+    channelId: click.channelId,
+    ...(click.channelClickId !== undefined ? { channelClickId: click.channelClickId } : {}),
+    clickCreatedAt: click.createdAt,
+    ...(click.country !== undefined ? { country: click.country } : {}),
+    ...(click.subs.sub1 !== undefined ? { sub1: click.subs.sub1 } : {}),
+    ...(click.subs.sub2 !== undefined ? { sub2: click.subs.sub2 } : {}),
+    ...(click.subs.sub3 !== undefined ? { sub3: click.subs.sub3 } : {}),
+    ...(click.subs.sub4 !== undefined ? { sub4: click.subs.sub4 } : {}),
+    ...(click.subs.sub5 !== undefined ? { sub5: click.subs.sub5 } : {}),
+  };
+}
+
+const COPIED = ['offerId', 'channelId', 'channelClickId', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const;
+
+/** The same attribution, copied from an earlier conversion of the click (its click is gone). */
+function attributionFromPast(past: PastConversion & { campaignId: string }): Partial<ConversionRecord> {
+  const out: Partial<ConversionRecord> = { campaignId: past.campaignId };
+  for (const key of COPIED) if (past[key] !== undefined) out[key] = past[key];
+  return out;
+}
+
+/**
+ * The currency of the sale a refund takes back: that of the click's latest conversion that
+ * brought money in. Undefined when there is none.
+ */
+function paymentCurrency(past: readonly PastConversion[]): string | undefined {
+  const payments = past.filter((c) => !c.test && c.currency !== '' && toMicros(c.revenue) > 0n).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  return payments[0]?.currency;
+}
+
 export function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
@@ -147,6 +194,9 @@ export async function recordConversion(
       'Add it to conversionTypes in the tracker config, deploy, then replay the queue.',
     );
   }
+  // A refund or chargeback that names no currency is in its payment's currency: read below
+  // when a payment is stored for the click.
+  const currencyFromPayment = request.currency === undefined && type.revenue === 'subtract' && !request.secondary && request.clickId !== undefined;
   const base = {
     type: type.name,
     revenue: request.secondary ? '0' : revenueFor(type, request.sum),
@@ -169,34 +219,47 @@ export async function recordConversion(
     } catch (err) {
       return fail('storage_error', `the click could not be read (${errorText(err)})`, retryAdvice);
     }
-    if (click && click.expiresAt * 1000 < now.getTime()) {
-      // DynamoDB's TTL deletes late (hours to days): an expired click is treated as gone.
-      return fail('unknown_click', `click "${request.clickId}" expired on ${new Date(click.expiresAt * 1000).toISOString()} (clickRetentionDays)`, 'Nothing will be recorded for it unless the retention is raised and the queue replayed.');
+    // DynamoDB's TTL deletes late (hours to days): an expired click is treated as gone.
+    const expiredOn = click && click.expiresAt * 1000 < now.getTime() ? new Date(click.expiresAt * 1000) : undefined;
+    const clickGone = !click || expiredOn !== undefined;
+    // The click's earlier conversions, read only when needed: its click is gone (they carry its
+    // attribution: a refund, chargeback or rebill months after the sale still lands on the
+    // sale's campaign, subs and day), or a refund needs its payment's currency.
+    let past: PastConversion[] = [];
+    if (deps.history && (clickGone || currencyFromPayment)) {
+      try {
+        past = await deps.history.conversionsOf(request.clickId, currencyFromPayment ? HISTORY_LIMIT : 1);
+        // The one read may be a test order, which attributes nothing: look at the rest.
+        if (clickGone && past.length > 0 && past.every((c) => c.test)) past = await deps.history.conversionsOf(request.clickId, HISTORY_LIMIT);
+      } catch (err) {
+        return fail('storage_error', `the click's earlier conversions could not be read (${errorText(err)})`, retryAdvice);
+      }
     }
-    if (!click) {
-      if (guard) return { status: 'forbidden', detail: `no click with id "${request.clickId}" is stored, and a pixel without the postback key is not kept` };
-      return fail(
-        'unknown_click',
-        `no click with id "${request.clickId}" is stored (never made here, expired, or its own write is still queued)`,
-        'Replay the queue once the click is stored.',
-      );
+    let attribution: Partial<ConversionRecord>;
+    if (click && !expiredOn) {
+      attribution = attributionOf(click);
+    } else {
+      const earlier = past.find((c): c is PastConversion & { campaignId: string } => c.campaignId !== undefined && !c.test);
+      if (earlier) {
+        attribution = attributionFromPast(earlier);
+      } else if (expiredOn) {
+        return fail('unknown_click', `click "${request.clickId}" expired on ${expiredOn.toISOString()} (clickRetentionDays) and has no conversions`, 'Nothing will be recorded for it unless the retention is raised and the queue replayed.');
+      } else {
+        if (guard) return { status: 'forbidden', detail: `no click with id "${request.clickId}" is stored, and a pixel without the postback key is not kept` };
+        return fail(
+          'unknown_click',
+          `no click with id "${request.clickId}" is stored (never made here, expired, or its own write is still queued)`,
+          'Replay the queue once the click is stored.',
+        );
+      }
     }
     conversion = {
       ...base,
-      clickId: click.clickId,
+      ...(currencyFromPayment ? { currency: paymentCurrency(past) ?? base.currency } : {}),
+      clickId: request.clickId,
       conversionKey: `${type.name}|${request.txid ?? ''}${keySuffix}`,
       attributed: true,
-      campaignId: click.campaignId,
-      offerId: click.offerId,
-      channelId: click.channelId,
-      ...(click.channelClickId !== undefined ? { channelClickId: click.channelClickId } : {}),
-      clickCreatedAt: click.createdAt,
-      ...(click.country !== undefined ? { country: click.country } : {}),
-      ...(click.subs.sub1 !== undefined ? { sub1: click.subs.sub1 } : {}),
-      ...(click.subs.sub2 !== undefined ? { sub2: click.subs.sub2 } : {}),
-      ...(click.subs.sub3 !== undefined ? { sub3: click.subs.sub3 } : {}),
-      ...(click.subs.sub4 !== undefined ? { sub4: click.subs.sub4 } : {}),
-      ...(click.subs.sub5 !== undefined ? { sub5: click.subs.sub5 } : {}),
+      ...attribution,
     };
   } else {
     // An organic sale: counted so revenue totals match Digistore24's. Without a txid it is keyed

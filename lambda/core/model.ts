@@ -140,6 +140,40 @@ export interface ConversionStore {
   putConversion(conversion: ConversionRecord, writeToken?: string): Promise<PutConversionResult>;
 }
 
+/**
+ * A conversion as stored, read back on the rare paths that need a click's earlier conversions:
+ * the click's attribution (copied onto every conversion) and the money.
+ */
+export interface PastConversion {
+  type: string;
+  /** Canonical decimal text (read as text, never a float). */
+  revenue: string;
+  currency: string;
+  createdAt: string;
+  campaignId?: string;
+  offerId?: string;
+  channelId?: string;
+  channelClickId?: string;
+  clickCreatedAt?: string;
+  country?: string;
+  sub1?: string;
+  sub2?: string;
+  sub3?: string;
+  sub4?: string;
+  sub5?: string;
+  /** A test order: it proves nothing about the click's money (nor, stored apart, its campaign). */
+  test?: boolean;
+}
+
+/**
+ * A click's stored conversions. Read only when the click itself cannot answer: it expired (a
+ * late refund, chargeback or rebill of a sale), or a refund names no currency.
+ */
+export interface ConversionHistory {
+  /** Up to `limit` of the conversions stored for a click (one Query on its partition). */
+  conversionsOf(clickId: string, limit: number): Promise<PastConversion[]>;
+}
+
 /** Where a conversion's forwarding state lives (on the conversion item). */
 export interface ForwardStore {
   /**

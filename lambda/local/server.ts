@@ -7,9 +7,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TrackerConfig } from '../../config/schema';
+import { syncCatalog, type CatalogSyncResult } from '../adapters/catalog';
 import { syncConversionTypes, type SyncResult } from '../adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../adapters/file-dead-letter';
+import { DynamoConversionHistory } from '../adapters/conversion-history';
 import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
 import { createPostbackHandler } from '../handlers/postback';
@@ -34,6 +36,11 @@ export interface LocalTrackerOptions {
   tablePrefix?: string;
   /** Where local secrets (DS24_IPN_PASSPHRASE, postback keys) are read from; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Where the handlers reach DynamoDB (default: the embedded one directly). `npm run bench:load`
+   * puts a proxy here that it can stop or black-hole mid-run; table setup and sync go direct.
+   */
+  storeEndpoint?: string;
 }
 
 export interface LocalTracker {
@@ -42,6 +49,8 @@ export interface LocalTracker {
   tables: TableNames;
   deadLetters: FileDeadLetterQueue;
   typesSync: SyncResult;
+  /** What the catalog recorded: campaigns added, retired, restored; a retention change. */
+  catalogSync: CatalogSyncResult;
   close(): Promise<void>;
 }
 
@@ -56,22 +65,26 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const tables = localTableNames(options.tablePrefix);
     await ensureTables(client, tables);
     const typesSync = await syncConversionTypes(client, tables.conversionTypes, options.config.conversionTypes);
+    // As a deploy does: the campaigns of this config (others become retired) and its retention.
+    const catalogSync = await syncCatalog(client, tables.catalog, { campaigns: options.config.campaigns, clickRetentionDays: options.config.defaults.clickRetentionDays });
     const deadLetters = new FileDeadLetterQueue(options.dataDir);
-    const clicks = new DynamoClickStore(client, tables.clicks);
+    const store = options.storeEndpoint ? createDynamoClient(options.storeEndpoint) : client;
+    const clicks = new DynamoClickStore(store, tables.clicks);
 
     const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: () => deadLetters, log: logger });
     const shared = conversionDeps(
       options.config,
       {
         clicks,
-        conversions: new DynamoConversionStore(client, tables.conversions),
+        conversions: new DynamoConversionStore(store, tables.conversions),
+        history: new DynamoConversionHistory(store, tables.conversions),
         // Local edits to the config take effect on restart, so the type cache can be short.
-        types: new DynamoConversionTypes(client, tables.conversionTypes, 1000),
+        types: new DynamoConversionTypes(store, tables.conversionTypes, 1000),
       },
       () => deadLetters,
     );
     const secrets = new CachedSecretReader('local', options.env ?? process.env);
-    const inbound = { log: new DynamoInboundLog(client, tables.inbound), retentionDays: options.config.defaults.clickRetentionDays };
+    const inbound = { log: new DynamoInboundLog(store, tables.inbound), retentionDays: options.config.defaults.clickRetentionDays };
     const postback = createPostbackHandler(shared, { ...postbackAuth(options.config.postbackProtection, secrets), inbound });
     const ipnConfig = options.config.digistore24?.ipn;
     const ipn = createIpnHandler(ipnConfig ? { ...shared, ipn: ipnConfig, passphrase: () => secrets.read(ipnConfig.passphrase) } : undefined, { inbound });
@@ -102,11 +115,13 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       tables,
       deadLetters,
       typesSync,
+      catalogSync,
       close: async () => {
         await new Promise<void>((resolve) => {
           listening.close(() => resolve());
           listening.closeAllConnections();
         });
+        if (store !== client) store.destroy();
         await dynamo.close();
       },
     };

@@ -51,13 +51,13 @@ it('reports leave test orders out unless asked, and then count them in their cam
 
   const report = async (includeTests: boolean) => {
     const data = await loadReportData({
-      client, tables, campaigns: ['c'], from: startOfDay('2026-11-25', 'UTC'), to: startOfDay('2026-11-26', 'UTC'), retentionDays: 30, includeUnattributed: true, includeTests,
+      client, tables, campaigns: ['c'], from: startOfDay('2026-11-25', 'UTC'), to: startOfDay('2026-11-26', 'UTC'), includeUnattributed: true, includeTests,
     });
     return buildReport(data.clicks, data.conversions, { by: ['campaign'], timeZone: 'UTC', costCurrency: 'EUR' }).map(rowToJson);
   };
-  expect(await report(false)).toEqual([{ campaignId: 'c', clicks: 1, conversions: { payment: 1 }, revenue: { EUR: 40 }, cr: 1, epc: { EUR: 40 } }]);
+  expect(await report(false)).toEqual([{ campaignId: 'c', clicks: 1, conversions: { payment: 1 }, revenue: { EUR: '40.00' }, cr: 1, epc: { EUR: '40.0000' }, partial: false, retired: false }]);
   expect(await report(true)).toEqual([
-    { campaignId: 'c', clicks: 1, conversions: { payment: 2 }, revenue: { EUR: 47 }, cr: 1, epc: { EUR: 47 } },
-    { campaignId: null, clicks: 0, conversions: { payment: 1 }, revenue: { EUR: 3 }, cr: 0, epc: { EUR: 0 } },
+    { campaignId: 'c', clicks: 1, conversions: { payment: 2 }, revenue: { EUR: '47.00' }, cr: 1, epc: { EUR: '47.0000' }, partial: false, retired: false },
+    { campaignId: null, clicks: 0, conversions: { payment: 1 }, revenue: { EUR: '3.00' }, cr: 0, epc: { EUR: '0.0000' }, partial: false, retired: false },
   ]);
 });
