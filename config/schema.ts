@@ -233,11 +233,13 @@ export const defaultsSchema = z.strictObject({
   clickRetentionDays: z.number().int().min(1).max(3650).default(90),
   /** How much of the visitor's IP address is stored: full, truncated (/24 or /48), none. */
   ipStorage: z.enum(['full', 'truncated', 'none']).default('truncated'),
+  /** How long report rollups are kept (DynamoDB TTL): they keep a period's click counts after its clicks expired. */
+  rollupRetentionDays: z.number().int().min(1).max(3650).default(1095),
 });
 
 export const trackerConfigSchema = z
   .strictObject({
-    defaults: defaultsSchema.default({ currency: 'EUR', clickRetentionDays: 90, ipStorage: 'truncated' }),
+    defaults: defaultsSchema.default({ currency: 'EUR', clickRetentionDays: 90, ipStorage: 'truncated', rollupRetentionDays: 1095 }),
     trafficChannels: z.array(trafficChannelSchema).min(1, 'define at least one traffic channel'),
     offers: z.array(offerSchema).min(1, 'define at least one offer'),
     campaigns: z.array(campaignSchema).min(1, 'define at least one campaign'),

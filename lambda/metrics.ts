@@ -150,3 +150,19 @@ export async function publish(points: MetricPoint[], now: number = Date.now()): 
   }
   if (stored) metrics.publishStoredMetrics();
 }
+
+/** The rollup upkeep's lag, in minutes: hours not closed yet, conversions not swept yet. */
+export const ROLLUP_METRICS = {
+  /** Minutes since the end of the last hour whose click parts are rolled up. */
+  closeLag: 'RollupCloseLagMinutes',
+  /** Minutes since the cut of the conversion parts. */
+  sweepLag: 'RollupSweepLagMinutes',
+} as const;
+
+export async function publishRollupLag(state: { closedUntil: number; cut: string }, now: number): Promise<void> {
+  if (process.env.POWERTOOLS_METRICS_DISABLED === 'true') return;
+  const { metrics, unit: MetricUnit } = await powertools();
+  metrics.addMetric(ROLLUP_METRICS.closeLag, MetricUnit.NoUnit, Math.max(0, Math.round((now - state.closedUntil) / 60_000)));
+  metrics.addMetric(ROLLUP_METRICS.sweepLag, MetricUnit.NoUnit, Math.max(0, Math.round((now - Date.parse(state.cut)) / 60_000)));
+  metrics.publishStoredMetrics();
+}

@@ -22,6 +22,7 @@ export interface ConversionTypesProps {
     readonly table: dynamodb.ITable;
     readonly campaigns: readonly Pick<Campaign, 'id' | 'name'>[];
     readonly clickRetentionDays: number;
+    readonly rollupRetentionDays: number;
   };
   readonly logRetention: logs.RetentionDays;
   readonly logLevel: LogLevel;
@@ -44,7 +45,7 @@ export class ConversionTypes extends Construct {
 
     this.syncFunction = new TrackerFunction(this, 'SyncFunction', {
       entry: 'lambda/handlers/sync-conversion-types.ts',
-      description: 'Clickvault: syncs the config conversion types and the catalog (campaigns, click retention) at deploy time',
+      description: 'Clickvault: syncs the config conversion types and the catalog (campaigns, click and rollup retention) at deploy time',
       memorySize: 256,
       timeout: Duration.minutes(2),
       logRetention: props.logRetention,
@@ -88,6 +89,7 @@ export class ConversionTypes extends Construct {
         [PROPERTY.catalogTableName]: props.catalog.table.tableName,
         [PROPERTY.campaigns]: JSON.stringify(props.catalog.campaigns.map((c) => ({ id: c.id, name: c.name }))),
         [PROPERTY.clickRetentionDays]: String(props.catalog.clickRetentionDays),
+        [PROPERTY.rollupRetentionDays]: String(props.catalog.rollupRetentionDays),
       },
     });
 

@@ -21,6 +21,9 @@ const PROTECTION: Record<TableDefinition['id'], { deletionProtection: boolean; d
   // Campaigns ever deployed and the click retention history: not rebuildable from the config
   // (retirement times, past retentions), so protected like the data tables.
   catalog: { deletionProtection: true, description: 'catalog of deployed campaigns and click retentions' },
+  // Rollups outlive the clicks they were computed from (and hold imported ad spend): once the
+  // clicks have expired they cannot be recomputed, so they are protected like the data tables.
+  rollups: { deletionProtection: true, description: 'report rollups and imported ad spend' },
 };
 
 const attributeType = (key: KeyDefinition): dynamodb.Attribute => ({
@@ -42,6 +45,8 @@ export class TrackerTables extends Construct {
   readonly inbound: dynamodb.Table;
   /** Campaigns ever deployed and the click retention history (written by deploy, read by reports). */
   readonly catalog: dynamodb.Table;
+  /** Report rollups (kept by the rollup upkeep), its state and marks, and imported ad spend. */
+  readonly rollups: dynamodb.Table;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -56,6 +61,7 @@ export class TrackerTables extends Construct {
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         deletionProtection: protection.deletionProtection,
         timeToLiveAttribute: def.ttlAttribute,
+        ...(def.stream === 'KEYS_ONLY' ? { stream: dynamodb.StreamViewType.KEYS_ONLY } : {}),
         removalPolicy: RemovalPolicy.RETAIN,
       });
       for (const index of def.globalIndexes) {
@@ -79,6 +85,7 @@ export class TrackerTables extends Construct {
     this.conversionTypes = get('conversionTypes');
     this.inbound = get('inbound');
     this.catalog = get('catalog');
+    this.rollups = get('rollups');
   }
 }
 

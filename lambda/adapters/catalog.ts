@@ -1,6 +1,6 @@
 /**
  * The catalog table: every campaign ever deployed (and when it was retired from the config) and
- * the history of `clickRetentionDays`. Written by the deploy-time sync (and `npm start`), read
+ * the histories of `clickRetentionDays` and `rollupRetentionDays`. Written by the deploy-time sync (and `npm start`), read
  * by reports, which need to know campaigns the config no longer lists and which clicks may have
  * expired. Never on a request path.
  */
@@ -11,6 +11,8 @@ import type { RetentionEra } from '../core/report';
 export const CATALOG_KIND = { campaign: 'campaign', setting: 'setting' } as const;
 /** `id` of the setting item that holds the click retention history. */
 export const CLICK_RETENTION_ID = 'clickRetention';
+/** `id` of the setting item that holds the rollup retention history. */
+export const ROLLUP_RETENTION_ID = 'rollupRetention';
 
 export interface CatalogCampaign {
   id: string;
@@ -25,11 +27,15 @@ export interface Catalog {
   campaigns: CatalogCampaign[];
   /** Oldest first; empty when nothing was ever recorded. */
   retention: RetentionEra[];
+  /** defaults.rollupRetentionDays over time, oldest first; empty when never recorded. */
+  rollupRetention: RetentionEra[];
 }
 
 export interface CatalogInput {
   campaigns: readonly { id: string; name: string }[];
   clickRetentionDays: number;
+  /** Optional: a deploy of an older version (a rollback) does not send it. */
+  rollupRetentionDays?: number;
 }
 
 export interface CatalogSyncResult {
@@ -39,6 +45,7 @@ export interface CatalogSyncResult {
   restored: string[];
   unchanged: string[];
   retention: 'recorded' | 'changed' | 'unchanged';
+  rollupRetention: 'recorded' | 'changed' | 'unchanged';
 }
 
 async function queryKind(client: DynamoDBClient, table: string, kind: string): Promise<Record<string, unknown>[]> {
@@ -99,7 +106,7 @@ export async function syncCatalog(client: DynamoDBClient, table: string, input: 
     const campaign = toCampaign(item);
     if (campaign) stored.set(campaign.id, campaign);
   }
-  const result: CatalogSyncResult = { added: [], retired: [], restored: [], unchanged: [], retention: 'unchanged' };
+  const result: CatalogSyncResult = { added: [], retired: [], restored: [], unchanged: [], retention: 'unchanged', rollupRetention: 'unchanged' };
   const wanted = new Set<string>();
   for (const { id, name } of input.campaigns) {
     wanted.add(id);
@@ -120,20 +127,17 @@ export async function syncCatalog(client: DynamoDBClient, table: string, input: 
     result.retired.push(current.id);
   }
 
-  const setting = (await queryKind(client, table, CATALOG_KIND.setting)).find((i) => i.id === CLICK_RETENTION_ID);
-  const history = toHistory(setting);
-  const last = history[history.length - 1];
-  if (last?.days !== input.clickRetentionDays) {
-    const next = [...history, { days: input.clickRetentionDays, since: at }];
-    await put(client, table, {
-      kind: CATALOG_KIND.setting,
-      id: CLICK_RETENTION_ID,
-      days: input.clickRetentionDays,
-      maxDays: Math.max(...next.map((e) => e.days)),
-      history: next,
-    });
-    result.retention = last === undefined ? 'recorded' : 'changed';
-  }
+  const settings = await queryKind(client, table, CATALOG_KIND.setting);
+  const record = async (id: string, days: number): Promise<CatalogSyncResult['retention']> => {
+    const history = toHistory(settings.find((i) => i.id === id));
+    const last = history[history.length - 1];
+    if (last?.days === days) return 'unchanged';
+    const next = [...history, { days, since: at }];
+    await put(client, table, { kind: CATALOG_KIND.setting, id, days, maxDays: Math.max(...next.map((e) => e.days)), history: next });
+    return last === undefined ? 'recorded' : 'changed';
+  };
+  result.retention = await record(CLICK_RETENTION_ID, input.clickRetentionDays);
+  if (input.rollupRetentionDays !== undefined) result.rollupRetention = await record(ROLLUP_RETENTION_ID, input.rollupRetentionDays);
   return result;
 }
 
@@ -144,8 +148,12 @@ export async function syncCatalog(client: DynamoDBClient, table: string, input: 
 export async function readCatalog(client: DynamoDBClient, table: string): Promise<Catalog | undefined> {
   try {
     const campaigns = (await queryKind(client, table, CATALOG_KIND.campaign)).map(toCampaign).filter((c): c is CatalogCampaign => c !== undefined);
-    const setting = (await queryKind(client, table, CATALOG_KIND.setting)).find((i) => i.id === CLICK_RETENTION_ID);
-    return { campaigns: campaigns.sort((a, b) => a.id.localeCompare(b.id)), retention: toHistory(setting) };
+    const settings = await queryKind(client, table, CATALOG_KIND.setting);
+    return {
+      campaigns: campaigns.sort((a, b) => a.id.localeCompare(b.id)),
+      retention: toHistory(settings.find((i) => i.id === CLICK_RETENTION_ID)),
+      rollupRetention: toHistory(settings.find((i) => i.id === ROLLUP_RETENTION_ID)),
+    };
   } catch (err) {
     if ((err as Error).name === 'ResourceNotFoundException') return undefined;
     throw err;

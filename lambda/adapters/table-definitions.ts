@@ -23,12 +23,17 @@ export interface IndexDefinition {
 
 export interface TableDefinition {
   /** Logical name: used for construct ids, env variables and local table names. */
-  readonly id: 'clicks' | 'conversions' | 'conversionTypes' | 'inbound' | 'catalog';
+  readonly id: 'clicks' | 'conversions' | 'conversionTypes' | 'inbound' | 'catalog' | 'rollups';
   readonly partitionKey: KeyDefinition;
   readonly sortKey?: KeyDefinition;
   /** Epoch-seconds attribute that DynamoDB TTL deletes items by. */
   readonly ttlAttribute?: string;
   readonly globalIndexes: readonly IndexDefinition[];
+  /**
+   * A DynamoDB Stream of the table's changes (AWS only: the local store has none, the local run
+   * feeds the same core from its client instead). KEYS_ONLY: the keys say all that is needed.
+   */
+  readonly stream?: 'KEYS_ONLY';
 }
 
 /**
@@ -37,6 +42,9 @@ export interface TableDefinition {
  * first, so it sorts by time). So a postback finds its click with one GetItem, and "clicks of
  * campaign X between two dates" is 32 key-range queries on the table itself — no secondary
  * index, whose copy of every click would cost a second write unit per click.
+ *
+ * Its stream (keys only: the click id carries its time and campaign code) tells the rollup
+ * upkeep when a click of an hour already rolled up changes (a lander click sets `lpClickAt` on it).
  */
 export const CLICKS_TABLE: TableDefinition = {
   id: 'clicks',
@@ -44,13 +52,24 @@ export const CLICKS_TABLE: TableDefinition = {
   sortKey: { name: 'clickId', type: 'S' },
   ttlAttribute: 'expiresAt',
   globalIndexes: [],
+  stream: 'KEYS_ONLY',
 };
+
+/** What reports read of a conversion in an index (the attribution copied from its click, the money). */
+const REPORT_CONVERSION_ATTRIBUTES = [
+  'type', 'revenue', 'currency', 'counted', 'createdAt', 'clickCreatedAt', 'offerId', 'landerId', 'channelId', 'country', 'channelClickId', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5',
+] as const;
 
 /**
  * conversions: keyed by click id + `type|txid`, so "the same click id + type + txid" is one
  * item and recording a conversion is a single conditional put (idempotent under retries and
  * concurrent duplicates). Unattributed conversions (no click id) use the partition
  * `UNATTRIBUTED_CLICK_ID`.
+ *
+ * byCampaign (campaign, arrival time) answers "what arrived since" (organic sales by day, and
+ * the conversions rollups have not taken in yet); byClick (campaign, click time) answers "the
+ * conversions of the clicks made in this range" without reading anything that arrived later —
+ * raw reports and the rollup upkeep read it. Organic sales have no click time and stay out of it.
  */
 export const CONVERSIONS_TABLE: TableDefinition = {
   id: 'conversions',
@@ -66,6 +85,12 @@ export const CONVERSIONS_TABLE: TableDefinition = {
         'clickCreatedAt', 'country', 'channelClickId', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5',
       ],
     },
+    {
+      indexName: 'byClick',
+      partitionKey: { name: 'campaignId', type: 'S' },
+      sortKey: { name: 'clickCreatedAt', type: 'S' },
+      include: [...REPORT_CONVERSION_ATTRIBUTES.filter((a) => a !== 'clickCreatedAt')],
+    },
   ],
 };
 
@@ -76,7 +101,7 @@ export const CONVERSIONS_TABLE: TableDefinition = {
  * attributes (dynamodb:Attributes), the adapter projects exactly these.
  */
 export const CONVERSION_HISTORY_ATTRIBUTES = [
-  'clickId', 'conversionKey', 'type', 'revenue', 'currency', 'createdAt', 'campaignId', 'offerId', 'channelId',
+  'clickId', 'conversionKey', 'type', 'revenue', 'currency', 'createdAt', 'campaignId', 'offerId', 'landerId', 'channelId',
   'channelClickId', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'test',
 ] as const;
 
@@ -121,7 +146,27 @@ export const CATALOG_TABLE: TableDefinition = {
   globalIndexes: [],
 };
 
-export const TABLE_DEFINITIONS = [CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, INBOUND_TABLE, CATALOG_TABLE] as const;
+/**
+ * rollups: what reports read instead of every click, and what outlives the clicks' TTL
+ * (core/rollups). `pk` + `sk`:
+ * - `<campaignId>#m` / `#s` / `#v` + `<UTC hour>`: an hour's click part (main dimensions, subs)
+ *   and conversion part; organic sales under the campaign `~unattributed`. TTL
+ *   `rollupRetentionDays` after the hour.
+ * - `~state` + `upkeep`: how far the upkeep got (hours closed, conversions taken in) and its lease.
+ * - `~marks` + `c#<campaign code>#<hour>` / `v#<campaignId>#<hour>`: an hour whose clicks or
+ *   conversions changed after it was rolled up (a lander click, a replayed request).
+ * - `<campaignId>#spend` + `<day>|<subs>`: imported ad spend (`npm run spend`), no TTL.
+ * Not rebuildable once clicks expire, so protected like the data tables.
+ */
+export const ROLLUPS_TABLE: TableDefinition = {
+  id: 'rollups',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  ttlAttribute: 'expiresAt',
+  globalIndexes: [],
+};
+
+export const TABLE_DEFINITIONS = [CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, INBOUND_TABLE, CATALOG_TABLE, ROLLUPS_TABLE] as const;
 
 
 /** Environment variables that carry the physical table names to the functions. */
@@ -131,6 +176,7 @@ export const TABLE_ENV = {
   conversionTypes: 'CONVERSION_TYPES_TABLE',
   inbound: 'INBOUND_TABLE',
   catalog: 'CATALOG_TABLE',
+  rollups: 'ROLLUPS_TABLE',
 } as const satisfies Record<TableDefinition['id'], string>;
 
 /** Shape of DynamoDB's CreateTable input (kept structural so this file needs no SDK import). */

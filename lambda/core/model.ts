@@ -22,6 +22,8 @@ export interface ClickRecord {
   clickId: string;
   campaignId: string;
   offerId: string;
+  /** The lander the visitor was sent to (lander campaigns); copied onto its conversions. */
+  landerId?: string;
   channelId: string;
   /** ISO-8601 UTC time of the click. */
   createdAt: string;
@@ -39,6 +41,13 @@ export interface ClickRecord {
   country?: string;
   /** Visitor IP, full or truncated per config; absent with ipStorage "none". */
   ip?: string;
+  /**
+   * When the visitor clicked through the lander (`/go`): set later, by an update of the stored
+   * click. Reports count it as a lander click (rollups too: the update marks its hour).
+   */
+  lpClickAt?: string;
+  /** Flagged as a bot: stored, shown in `bots`, never counted as a click. */
+  bot?: true;
 }
 
 export type ConversionSource = 'postback' | 'pixel' | 'ipn';
@@ -62,6 +71,7 @@ export interface ConversionRecord {
   attributed: boolean;
   campaignId?: string;
   offerId?: string;
+  landerId?: string;
   channelId?: string;
   /** Buyer details from an IPN, only when the config's storeBuyerData allows it. */
   buyer?: Record<string, string>;
@@ -152,6 +162,7 @@ export interface PastConversion {
   createdAt: string;
   campaignId?: string;
   offerId?: string;
+  landerId?: string;
   channelId?: string;
   channelClickId?: string;
   clickCreatedAt?: string;

@@ -36,12 +36,14 @@ export const PROPERTY = {
   catalogTableName: 'CatalogTableName',
   campaigns: 'Campaigns',
   clickRetentionDays: 'ClickRetentionDays',
+  rollupRetentionDays: 'RollupRetentionDays',
 } as const;
 
 const typesSchema = z.array(conversionTypeSchema);
 const catalogSchema = z.strictObject({
   campaigns: z.array(z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), name: z.string().min(1).max(128) })),
   clickRetentionDays: z.number().int().min(1).max(3650),
+  rollupRetentionDays: z.number().int().min(1).max(3650).optional(),
 });
 
 export function physicalResourceId(tableName: string): string {
@@ -84,7 +86,13 @@ function readCatalogProperties(properties: Record<string, unknown>) {
     throw new Error(`property ${PROPERTY.campaigns} is not valid JSON: ${(err as Error).message}`);
   }
   // CloudFormation hands every property over as text.
-  const parsed = catalogSchema.safeParse({ campaigns, clickRetentionDays: Number(properties[PROPERTY.clickRetentionDays]) });
+  const rollupDays = properties[PROPERTY.rollupRetentionDays];
+  const parsed = catalogSchema.safeParse({
+    campaigns,
+    clickRetentionDays: Number(properties[PROPERTY.clickRetentionDays]),
+    // Absent when an older version's properties arrive (a rollback).
+    ...(rollupDays === undefined ? {} : { rollupRetentionDays: Number(rollupDays) }),
+  });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ');
     throw new Error(`properties ${PROPERTY.campaigns} / ${PROPERTY.clickRetentionDays} are not valid: ${problems}`);
@@ -120,6 +128,7 @@ export function createHandler(client: DynamoDBClient, logger: Logger) {
               CampaignsRetired: String(catalogResult.retired.length),
               CampaignsRestored: String(catalogResult.restored.length),
               ClickRetention: catalogResult.retention,
+              RollupRetention: catalogResult.rollupRetention,
             }
           : {}),
       },

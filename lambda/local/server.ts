@@ -19,7 +19,10 @@ import { createIpnHandler } from '../handlers/ipn';
 import { conversionDeps, postbackAuth } from '../handlers/runtime';
 import { CachedSecretReader } from '../adapters/secrets';
 import { logger } from '../logger';
+import { describeRun, runRollupUpkeep } from '../adapters/rollup-runner';
+import { DynamoRollupStore } from '../adapters/rollup-store';
 import { router } from './api-gateway';
+import { attachChangeFeed } from './change-feed';
 import { startDynalite, type EmbeddedDynamo } from './dynalite';
 import { ensureTables, localTableNames, type TableNames } from './tables';
 
@@ -41,7 +44,15 @@ export interface LocalTrackerOptions {
    * puts a proxy here that it can stop or black-hole mid-run; table setup and sync go direct.
    */
   storeEndpoint?: string;
+  /**
+   * How often the rollup upkeep runs (the same code as the deployed schedule); 0: never (tests
+   * that drive it themselves). Default ROLLUP_LOCAL_EVERY_MS.
+   */
+  rollupEveryMs?: number;
 }
+
+/** The local upkeep runs this often (the deployed one every 5 minutes; locally reads are free). */
+export const ROLLUP_LOCAL_EVERY_MS = 60_000;
 
 export interface LocalTracker {
   url: string;
@@ -66,9 +77,15 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     await ensureTables(client, tables);
     const typesSync = await syncConversionTypes(client, tables.conversionTypes, options.config.conversionTypes);
     // As a deploy does: the campaigns of this config (others become retired) and its retention.
-    const catalogSync = await syncCatalog(client, tables.catalog, { campaigns: options.config.campaigns, clickRetentionDays: options.config.defaults.clickRetentionDays });
+    const catalogSync = await syncCatalog(client, tables.catalog, {
+      campaigns: options.config.campaigns,
+      clickRetentionDays: options.config.defaults.clickRetentionDays,
+      rollupRetentionDays: options.config.defaults.rollupRetentionDays,
+    });
     const deadLetters = new FileDeadLetterQueue(options.dataDir);
     const store = options.storeEndpoint ? createDynamoClient(options.storeEndpoint) : client;
+    // The local stand-in for the clicks stream: updates of clicks (lander clicks) mark their hour.
+    attachChangeFeed(store, tables.clicks, new DynamoRollupStore(client, tables.rollups), logger);
     const clicks = new DynamoClickStore(store, tables.clicks);
 
     const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: () => deadLetters, log: logger });
@@ -109,6 +126,21 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       listening.listen(options.port ?? 3000, '127.0.0.1', () => resolve());
     });
     const { port } = listening.address() as AddressInfo;
+    // The rollup upkeep on a timer, as the schedule runs it in AWS (one run at a time; a run that
+    // fails is logged and the next one starts from the stored state).
+    let upkeep: Promise<void> = Promise.resolve();
+    const every = options.rollupEveryMs ?? ROLLUP_LOCAL_EVERY_MS;
+    const runUpkeep = () => {
+      upkeep = upkeep
+        .then(async () => {
+          const report = await runRollupUpkeep({ client, tables, config: options.config, log: logger, budgetMs: Math.max(every, 30_000) });
+          if (report.ran && (report.started || report.closed.hours > 0 || report.sweep || report.clickMarks > 0)) logger.info('rollup upkeep', { done: describeRun(report) });
+        })
+        .catch((err: unknown) => logger.error('rollup upkeep failed', { error: (err as Error).message }));
+    };
+    const timer = every > 0 ? setInterval(runUpkeep, every) : undefined;
+    timer?.unref();
+    if (every > 0) runUpkeep();
     return {
       url: `http://127.0.0.1:${port}`,
       dynamo,
@@ -117,10 +149,12 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       typesSync,
       catalogSync,
       close: async () => {
+        if (timer) clearInterval(timer);
         await new Promise<void>((resolve) => {
           listening.close(() => resolve());
           listening.closeAllConnections();
         });
+        await upkeep;
         if (store !== client) store.destroy();
         await dynamo.close();
       },

@@ -27,6 +27,23 @@ it('keeps the first retirement time, clears it when the campaign returns, and ke
   ]);
 });
 
+it('keeps the history of rollupRetentionDays beside the click retention, and ignores its absence (a rollback)', async () => {
+  const { client, tables } = await freshTables();
+  const demo = { id: 'demo', name: 'Demo' };
+  expect(await syncCatalog(client, tables.catalog, { campaigns: [demo], clickRetentionDays: 90 }, at('2026-01-01T00:00:00Z'))).toMatchObject({ rollupRetention: 'unchanged' });
+  expect(await syncCatalog(client, tables.catalog, { campaigns: [demo], clickRetentionDays: 90, rollupRetentionDays: 1095 }, at('2026-02-01T00:00:00Z'))).toMatchObject({ retention: 'unchanged', rollupRetention: 'recorded' });
+  expect(await syncCatalog(client, tables.catalog, { campaigns: [demo], clickRetentionDays: 90, rollupRetentionDays: 1095 }, at('2026-03-01T00:00:00Z'))).toMatchObject({ rollupRetention: 'unchanged' });
+  expect(await syncCatalog(client, tables.catalog, { campaigns: [demo], clickRetentionDays: 90, rollupRetentionDays: 400 }, at('2026-04-01T00:00:00Z'))).toMatchObject({ rollupRetention: 'changed' });
+  // A rollback's properties name no rollup retention: the history stays.
+  expect(await syncCatalog(client, tables.catalog, { campaigns: [demo], clickRetentionDays: 90 }, at('2026-05-01T00:00:00Z'))).toMatchObject({ rollupRetention: 'unchanged' });
+  const catalog = await readCatalog(client, tables.catalog);
+  expect(catalog?.rollupRetention).toEqual([
+    { days: 1095, since: '2026-02-01T00:00:00.000Z' },
+    { days: 400, since: '2026-04-01T00:00:00.000Z' },
+  ]);
+  expect(catalog?.retention).toEqual([{ days: 90, since: '2026-01-01T00:00:00.000Z' }]);
+});
+
 it('reads as absent where the table does not exist yet (a data directory from before the catalog)', async () => {
   expect(await readCatalog(createDynamoClient(testEndpoint()), 'no-such-catalog')).toBeUndefined();
 });

@@ -28,7 +28,7 @@ describe('the shipped config', () => {
       'installment', 'paying', 'completed', 'aborted', 'InitiateCheckout',
     ]);
     expect(config.conversionTypes.filter((t) => t.revenue === 'subtract').map((t) => t.name)).toEqual(['refund', 'chargeback']);
-    expect(config.defaults).toEqual({ currency: 'EUR', clickRetentionDays: 90, ipStorage: 'truncated' });
+    expect(config.defaults).toEqual({ currency: 'EUR', clickRetentionDays: 90, ipStorage: 'truncated', rollupRetentionDays: 1095 });
   });
 });
 
@@ -68,11 +68,12 @@ describe('validation', () => {
   });
 
   it('refuses unknown keys and bad defaults', () => {
-    const c = { ...valid(), defaults: { currency: 'euro', clickRetentionDays: 0, ipStorage: 'half' } };
+    const c = { ...valid(), defaults: { currency: 'euro', clickRetentionDays: 0, ipStorage: 'half', rollupRetentionDays: 3651 } };
     expect(problems(c)).toEqual([
       'defaults.currency: currency must be a 3-letter ISO code such as EUR',
       'defaults.clickRetentionDays: Too small: expected number to be >=1',
       'defaults.ipStorage: Invalid option: expected one of "full"|"truncated"|"none"',
+      'defaults.rollupRetentionDays: Too big: expected number to be <=3650',
     ]);
     expect(problems({ ...valid(), extra: 1 })).toEqual(['(root): Unrecognized key: "extra"']);
   });

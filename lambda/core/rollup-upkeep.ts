@@ -1,0 +1,337 @@
+/**
+ * The rollup upkeep: one run brings rollups up to date, as far as its deadline allows. The same
+ * code runs on the AWS schedule, on the local server's timer and under `npm run rollups`.
+ *
+ * One run holds a lease (a conditional write on the state item), so runs never overlap; within
+ * it, in this order:
+ * 1. Close hours: for every hour that ended CLOSE_AFTER_MS ago and is not closed yet, the click
+ *    part of every campaign, from the clicks made in that hour. Hours whose clicks may have
+ *    expired are never computed (TTL must not subtract). A tracker's first run starts with the
+ *    oldest hour whose clicks are surely all kept, so older data is rolled up too.
+ * 2. Click marks: hours whose clicks changed after they were closed, recomputed.
+ * 3. Sweep conversions: every conversion that arrived between the last cut and a new one (now
+ *    minus SWEEP_MARGIN_MS) names the hour of its click; each such hour's conversion part is
+ *    recomputed from all of that hour's conversions that arrived before the new cut (and the
+ *    hours of conversion marks too). Then the cut moves.
+ * Every part is recomputed from raw data and overwritten: a run repeated, or cut short and run
+ * again, writes the same items. The state only moves forward after the work it stands for.
+ */
+import { markSortKey, CLOSE_AFTER_MS, MARK_SETTLE_MS, SWEEP_MARGIN_MS, type RollupMark, type RollupState } from './rollup-marks';
+import { campaignCode } from './ids';
+import { TEST_CAMPAIGN_PREFIX, UNATTRIBUTED_CLICK_ID, type Log } from './model';
+import { expiredSpans, isPartial, type ClickCoverage, type RetentionEra, type ReportClick, type ReportConversion, type Span } from './report';
+import {
+  HOUR_MS,
+  MAIN_DIMENSIONS,
+  ROLLUP_DIMENSIONS,
+  SUB_DIMENSIONS,
+  clickPart,
+  conversionHour,
+  conversionPart,
+  hourOf,
+  isEmptyPart,
+  type ClickGroup,
+  type ClickPart,
+  type ConversionPart,
+} from './rollups';
+
+const DAY_MS = 86400_000;
+/** Conversions are swept this often (the conversions since are read raw by reports). */
+export const SWEEP_EVERY_MS = 60 * 60_000;
+/** One sweep takes in at most this much arrival time (a first run catching up goes in steps). */
+export const MAX_SWEEP_SPAN_MS = DAY_MS;
+/** One close reads at most this many hours of a campaign's clicks at once. */
+export const CLOSE_BATCH_HOURS = 24;
+/** Clicks are not rolled up this close to the time they may expire (a run that starts late still finds them all). */
+export const FREEZE_MARGIN_MS = DAY_MS;
+
+export interface UpkeepStore {
+  /**
+   * Takes the lease until `until` when nobody holds it (or it has run out): the state as stored
+   * (undefined before the first run), or `held` with the time another run holds it until.
+   */
+  acquire(owner: string, now: number, until: number): Promise<{ held: false; state: RollupState | undefined } | { held: true; until: number }>;
+  /** Stores the state; fails when the lease is no longer `owner`'s. */
+  saveState(owner: string, state: RollupState): Promise<void>;
+  release(owner: string): Promise<void>;
+  marks(): Promise<RollupMark[]>;
+  /** Removes a mark unless it was marked again since it was read (another version). */
+  deleteMark(mark: RollupMark): Promise<void>;
+  /** Writes (or, with undefined, deletes) a click part. */
+  putClickPart(campaignId: string, group: ClickGroup, hour: number, part: ClickPart | undefined, expiresAt: number): Promise<void>;
+  /** Writes (or deletes) a conversion part; `campaign` is a campaign id or `~unattributed`. */
+  putConversionPart(campaign: string, hour: number, part: ConversionPart | undefined, expiresAt: number): Promise<void>;
+}
+
+export interface UpkeepReader {
+  /** The clicks of a campaign made in [from, to). */
+  clicks(campaignId: string, from: number, to: number): AsyncIterable<ReportClick>;
+  /** Conversions indexed under `key` (a campaign id or `~test:<id>`) whose click was made in [from, to). */
+  conversionsByClickTime(key: string, from: number, to: number): AsyncIterable<ReportConversion>;
+  /** Conversions indexed under `key` (also `~unattributed`, `~test:...`) that arrived in [from, to). */
+  conversionsArrived(key: string, from: number, to: number): AsyncIterable<ReportConversion>;
+}
+
+export interface UpkeepSettings {
+  /** Every campaign ever deployed (the catalog), with when it was first seen. */
+  campaigns: readonly { id: string; firstDeployedAt?: string }[];
+  /** Which clicks may have expired (core/report clickCoverage). */
+  clickCoverage: ClickCoverage;
+  /** defaults.rollupRetentionDays as deployed over time (the catalog), and its current value. */
+  rollupRetention: readonly RetentionEra[];
+  rollupRetentionDays: number;
+}
+
+export interface UpkeepDeps {
+  store: UpkeepStore;
+  reader: UpkeepReader;
+  settings: UpkeepSettings;
+  now?: () => number;
+  /** Work stops before this (epoch ms); the next run goes on from there. */
+  deadline?: number;
+  /** A unique id of this run (the lease owner). */
+  owner: string;
+  log?: Log;
+}
+
+export interface UpkeepReport {
+  /** false: another run holds the lease (until `heldUntil`); nothing was done. */
+  ran: boolean;
+  heldUntil?: string;
+  /** The first run: rollups start with this hour. */
+  started?: string;
+  closed: { hours: number; parts: number; frozen: number; until?: string };
+  clickMarks: number;
+  sweep?: { from: string; to: string; conversions: number; parts: number };
+  conversionMarks: number;
+  /** Nothing due was left undone (false when the deadline cut the run short). */
+  caughtUp: boolean;
+  state?: RollupState;
+}
+
+const iso = (t: number) => new Date(t).toISOString();
+const ceilHour = (t: number) => Math.ceil(t / HOUR_MS) * HOUR_MS;
+
+/** Rollup items are kept rollupRetentionDays after their hour (the longest of the hour's era and today's). */
+export function rollupExpiresAt(hour: number, settings: Pick<UpkeepSettings, 'rollupRetention' | 'rollupRetentionDays'>): number {
+  const eras = [...settings.rollupRetention].sort((a, b) => a.since.localeCompare(b.since));
+  let days = eras[0]?.days ?? settings.rollupRetentionDays;
+  for (const era of eras) if (Date.parse(era.since) <= hour) days = era.days;
+  return Math.floor((hour + Math.max(days, settings.rollupRetentionDays) * DAY_MS) / 1000);
+}
+
+/** Spans whose click parts must not be computed any more: their clicks may expire within FREEZE_MARGIN_MS. */
+function frozenSpans(coverage: ClickCoverage): Span[] {
+  return coverage.expired.map((s) => ({ from: s.from, to: s.to + FREEZE_MARGIN_MS }));
+}
+
+/**
+ * Where a new tracker's rollups start: the oldest hour whose clicks are all surely kept (so
+ * the first runs roll up the history still stored), not before the first campaign was deployed.
+ */
+export function firstHour(settings: UpkeepSettings, now: number): number {
+  const frozen = frozenSpans(settings.clickCoverage).filter((s) => s.from <= now);
+  let since = frozen.length > 0 ? ceilHour(Math.max(...frozen.map((s) => Math.min(s.to, now)))) : 0;
+  const deployed = settings.campaigns.map((c) => Date.parse(c.firstDeployedAt ?? '')).filter(Number.isFinite);
+  if (deployed.length > 0) since = Math.max(since, hourOf(Math.min(...deployed)));
+  return Math.min(since, hourOf(now));
+}
+
+const testKey = (key: string) => `${TEST_CAMPAIGN_PREFIX}${key}`;
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+export async function runUpkeep(deps: UpkeepDeps): Promise<UpkeepReport> {
+  const now = deps.now ?? Date.now;
+  const start = now();
+  const deadline = deps.deadline ?? Number.POSITIVE_INFINITY;
+  const timeLeft = () => now() < deadline;
+  const report: UpkeepReport = { ran: false, closed: { hours: 0, parts: 0, frozen: 0 }, clickMarks: 0, conversionMarks: 0, caughtUp: false };
+  // The lease outlives the deadline a little (a write in flight); without one, a generous hour.
+  const leaseUntil = Number.isFinite(deadline) ? deadline + 60_000 : start + HOUR_MS;
+  const lease = await deps.store.acquire(deps.owner, start, leaseUntil);
+  if (lease.held) return { ...report, heldUntil: iso(lease.until) };
+  report.ran = true;
+  try {
+    const { settings } = deps;
+    let state = lease.state;
+    if (!state) {
+      const since = firstHour(settings, start);
+      state = { since, closedUntil: since, cut: iso(since) };
+      await deps.store.saveState(deps.owner, state);
+      report.started = iso(since);
+    }
+    const campaigns = settings.campaigns.map((c) => c.id);
+    const frozen = frozenSpans(settings.clickCoverage);
+    const isFrozen = (hour: number) => isPartial({ from: hour, to: hour + HOUR_MS }, { expired: frozen });
+    const expiresAt = (hour: number) => rollupExpiresAt(hour, settings);
+
+    const writeClickParts = async (campaignId: string, hour: number, clicks: ReportClick[], deleteEmpty: boolean): Promise<number> => {
+      let written = 0;
+      for (const [group, dims] of [['main', MAIN_DIMENSIONS], ['subs', SUB_DIMENSIONS]] as const) {
+        const part = clickPart(clicks, dims);
+        if (isEmptyPart(part) && !deleteEmpty) continue;
+        await deps.store.putClickPart(campaignId, group, hour, isEmptyPart(part) ? undefined : part, expiresAt(hour));
+        written++;
+      }
+      return written;
+    };
+
+    // 1. Close the hours that are due.
+    const lastClosable = hourOf(start - CLOSE_AFTER_MS) - HOUR_MS; // its end + CLOSE_AFTER_MS <= start
+    while (state.closedUntil <= lastClosable && timeLeft()) {
+      const from = state.closedUntil;
+      const to = Math.min(from + CLOSE_BATCH_HOURS * HOUR_MS, lastClosable + HOUR_MS);
+      for (const campaignId of campaigns) {
+        const byHour = new Map<number, ReportClick[]>();
+        for await (const click of deps.reader.clicks(campaignId, from, to)) {
+          const hour = hourOf(click.createdAt);
+          let list = byHour.get(hour);
+          if (!list) byHour.set(hour, (list = []));
+          list.push(click);
+        }
+        for (const [hour, clicks] of byHour) {
+          if (isFrozen(hour)) {
+            report.closed.frozen++;
+            continue;
+          }
+          report.closed.parts += await writeClickParts(campaignId, hour, clicks, false);
+        }
+      }
+      if (!timeLeft()) break; // the batch may be cut short: it is done again next time (same items)
+      report.closed.hours += (to - from) / HOUR_MS;
+      state = { ...state, closedUntil: to };
+      await deps.store.saveState(deps.owner, state);
+      report.closed.until = iso(to);
+    }
+
+    const settled = (await deps.store.marks()).filter((m) => m.markedAt <= start - MARK_SETTLE_MS);
+
+    // 2. Hours whose clicks changed after they were closed.
+    const byCode = new Map<string, string[]>();
+    for (const id of campaigns) {
+      const code = campaignCode(id);
+      byCode.set(code, [...(byCode.get(code) ?? []), id]);
+    }
+    for (const mark of settled) {
+      if (mark.kind !== 'clicks' || !timeLeft()) continue;
+      if (mark.hour >= state.closedUntil) continue; // its close reads it
+      if (mark.hour >= state.since && !isFrozen(mark.hour)) {
+        for (const campaignId of byCode.get(mark.code) ?? []) {
+          const clicks = await collect(deps.reader.clicks(campaignId, mark.hour, mark.hour + HOUR_MS));
+          await writeClickParts(campaignId, mark.hour, clicks, true);
+        }
+      } else {
+        deps.log?.warn('rollup mark dropped: its hour is not rolled up or its clicks may have expired', { mark: markSortKey(mark) });
+      }
+      await deps.store.deleteMark(mark);
+      report.clickMarks++;
+    }
+
+    // 3. Take in the conversions that arrived since the last cut, a span at a time.
+    let pendingMarks = settled.filter((m): m is RollupMark & { kind: 'conversions' } => m.kind === 'conversions');
+    const sweepTo = (cut: string) => Math.min(start - SWEEP_MARGIN_MS, Date.parse(cut) + MAX_SWEEP_SPAN_MS);
+    const sweepDue = (cut: string) => {
+      const span = sweepTo(cut) - Date.parse(cut);
+      return span >= SWEEP_EVERY_MS || (pendingMarks.length > 0 && span > 0);
+    };
+    while (sweepDue(state.cut) && timeLeft()) {
+      const from = Date.parse(state.cut);
+      const target = sweepTo(state.cut);
+      const cut = iso(target);
+      const since = state.since;
+      const touched = new Map<string, Set<number>>();
+      const touch = (campaign: string, hour: number) => {
+        if (hour < since) return; // read raw by reports
+        let hours = touched.get(campaign);
+        if (!hours) touched.set(campaign, (hours = new Set()));
+        hours.add(hour);
+      };
+      let arrived = 0;
+      for (const campaign of [...campaigns, UNATTRIBUTED_CLICK_ID]) {
+        for (const key of [campaign, testKey(campaign)]) {
+          for await (const c of deps.reader.conversionsArrived(key, from, target)) {
+            arrived++;
+            touch(campaign, conversionHour(c));
+          }
+        }
+      }
+      const marks = pendingMarks;
+      for (const mark of marks) touch(mark.campaign, mark.hour);
+      let parts = 0;
+      for (const [campaign, hours] of touched) {
+        for (const hour of hours) {
+          if (!timeLeft()) break;
+          const organic = campaign === UNATTRIBUTED_CLICK_ID;
+          const read = (key: string) => (organic ? deps.reader.conversionsArrived(key, hour, hour + HOUR_MS) : deps.reader.conversionsByClickTime(key, hour, hour + HOUR_MS));
+          const conversions = [...(await collect(read(campaign))), ...(await collect(read(testKey(campaign))))];
+          const part = conversionPart(conversions, cut, organic ? ['campaign'] : ROLLUP_DIMENSIONS);
+          await deps.store.putConversionPart(campaign, hour, isEmptyPart(part) ? undefined : part, expiresAt(hour));
+          parts++;
+        }
+      }
+      // Cut short: the parts written hold the new cut, the state still the old one; the next run
+      // does this span again (the same items), so nothing is counted twice or missed.
+      if (!timeLeft()) break;
+      state = { ...state, cut };
+      await deps.store.saveState(deps.owner, state);
+      for (const mark of marks) {
+        await deps.store.deleteMark(mark);
+        report.conversionMarks++;
+      }
+      pendingMarks = [];
+      report.sweep = {
+        from: report.sweep?.from ?? iso(from),
+        to: cut,
+        conversions: (report.sweep?.conversions ?? 0) + arrived,
+        parts: (report.sweep?.parts ?? 0) + parts,
+      };
+    }
+
+    const stillDue =
+      state.closedUntil <= lastClosable ||
+      sweepDue(state.cut) ||
+      report.clickMarks < settled.filter((m) => m.kind === 'clicks' && m.hour < state!.closedUntil).length;
+    report.caughtUp = timeLeft() && !stillDue;
+    report.state = state;
+    return report;
+  } finally {
+    await deps.store.release(deps.owner);
+  }
+}
+
+/** What the catalog says (adapters/catalog Catalog, structurally). */
+export interface DeployedHistory {
+  campaigns: readonly { id: string; firstDeployedAt?: string }[];
+  retention: readonly RetentionEra[];
+  rollupRetention: readonly RetentionEra[];
+}
+
+/**
+ * The upkeep's settings from the catalog (campaigns ever deployed, the retention histories) and
+ * the config (its campaigns and retentions, for what the catalog does not have yet).
+ */
+export function upkeepSettings(
+  catalog: DeployedHistory | undefined,
+  config: { campaigns: readonly { id: string }[]; clickRetentionDays: number; rollupRetentionDays: number },
+  now: number,
+): UpkeepSettings {
+  const known = new Map((catalog?.campaigns ?? []).map((c) => [c.id, c]));
+  for (const c of config.campaigns) if (!known.has(c.id)) known.set(c.id, { id: c.id });
+  const retention = catalog && catalog.retention.length > 0 ? catalog.retention : [{ days: config.clickRetentionDays, since: new Date(0).toISOString() }];
+  return {
+    campaigns: [...known.values()].sort((a, b) => a.id.localeCompare(b.id)),
+    clickCoverage: { expired: expiredSpans(retention, new Date(now)) },
+    rollupRetention: rollupEras(catalog?.rollupRetention ?? [], config.rollupRetentionDays),
+    rollupRetentionDays: config.rollupRetentionDays,
+  };
+}
+
+/** The rollup retention history, or the configured value as the only era when none was recorded. */
+export function rollupEras(history: readonly RetentionEra[], currentDays: number): RetentionEra[] {
+  return history.length > 0 ? [...history] : [{ days: currentDays, since: new Date(0).toISOString() }];
+}
