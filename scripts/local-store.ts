@@ -7,8 +7,17 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ListTablesCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient } from '../lambda/adapters/dynamodb-store';
+import { DynamoRollupStore } from '../lambda/adapters/rollup-store';
+import { attachChangeFeed } from '../lambda/local/change-feed';
 import { startDynalite } from '../lambda/local/dynalite';
-import { localTableNames, type TableNames } from '../lambda/local/tables';
+import { ensureTables, localTableNames, type TableNames } from '../lambda/local/tables';
+import { logger } from '../lambda/logger';
+
+/** Whatever a CLI writes to the local store marks the rollup hours it changes (the local stream). */
+function withChangeFeed(client: DynamoDBClient, tables: TableNames): DynamoDBClient {
+  attachChangeFeed(client, tables.clicks, new DynamoRollupStore(client, tables.rollups), logger);
+  return client;
+}
 
 export interface LocalStore {
   client: DynamoDBClient;
@@ -26,7 +35,7 @@ export async function openLocalStore(env: NodeJS.ProcessEnv = process.env): Prom
   const running = createDynamoClient(endpoint);
   try {
     const out = await running.send(new ListTablesCommand({}));
-    if (out.TableNames?.includes(tables.clicks)) return { client: running, tables, close: async () => running.destroy() };
+    if (out.TableNames?.includes(tables.clicks)) return { client: withChangeFeed(running, tables), tables, close: async () => running.destroy() };
     running.destroy();
     throw new Error(`DynamoDB at ${endpoint} has no Clickvault tables: is DYNAMODB_PORT / DYNAMODB_ENDPOINT the one \`npm start\` uses?`);
   } catch (err) {
@@ -38,8 +47,10 @@ export async function openLocalStore(env: NodeJS.ProcessEnv = process.env): Prom
   if (!existsSync(path)) throw new Error(`No local data in ${dataDir(env)} yet: run \`npm start\` and send a click first.`);
   const dynamo = await startDynalite({ port: 0, path });
   const client = createDynamoClient(dynamo.endpoint);
+  // A data directory from an older version: the tables (and indexes) this one needs.
+  await ensureTables(client, tables);
   return {
-    client,
+    client: withChangeFeed(client, tables),
     tables,
     close: async () => {
       client.destroy();

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { GROUP_FIELDS, METRIC_HEADERS, keyText, metricTexts, rowToJson, type GroupKey, type ReportRow } from '../lambda/core/report';
+import { GROUP_FIELDS, keyText, metricHeaders, metricTexts, rowToJson, type GroupKey, type ReportRow } from '../lambda/core/report';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
@@ -33,14 +33,16 @@ export interface HtmlReportInput {
 
 export function reportHtml(input: HtmlReportInput): string {
   const fields = input.by.map((k) => GROUP_FIELDS[k]);
-  const head = [...input.by, ...METRIC_HEADERS];
+  const metrics = metricHeaders(input.rows);
+  const head = [...input.by, ...metrics];
+  const textColumn = input.by.length + metrics.indexOf('conversions');
   const body = input.rows
     .map((r) => {
       const keys = fields.map((f) => keyText(r, f));
       const cells = [...keys, ...metricTexts(r).map((c) => (c === '-' ? '' : c))];
       // Numbers right-aligned; the conversions-per-type text stays left.
       const classes = [r.partial ? 'partial' : '', r.retired ? 'retired' : ''].filter(Boolean).join(' ');
-      return `<tr${classes ? ` class="${classes}"` : ''}>${cells.map((c, i) => `<td${i >= keys.length && i !== keys.length + 1 ? ' class="n"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`;
+      return `<tr${classes ? ` class="${classes}"` : ''}>${cells.map((c, i) => `<td${i >= keys.length && i !== textColumn ? ' class="n"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`;
     })
     .join('\n');
   const currencies = [...new Set(input.chart.flatMap((r) => Object.keys(r.revenue)))].sort();

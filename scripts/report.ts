@@ -1,29 +1,33 @@
 /**
  * `npm run report -- [--local] [--by campaign,day] [--tz Europe/Berlin] [--from D] [--to D]
- *                    [--campaign a,b] [--json | --csv | --html FILE] [--stack NAME]`
+ *                    [--campaign a,b] [--filter campaign=demo,sub1=adset-7] [--source auto|raw|rollups]
+ *                    [--json | --csv | --html FILE] [--stats] [--include-tests] [--stack NAME]`
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load';
 import { readCatalog } from '../lambda/adapters/catalog';
+import { reportPorts } from '../lambda/adapters/report-ports';
+import { newStats } from '../lambda/adapters/report-source';
 import {
+  FILTER_KEYS,
   GROUP_KEYS,
-  ReportBuilder,
   clickCoverage,
   formatCsv,
   formatJson,
   formatTable,
   isTimeZone,
   nextDay,
-  partialNotice,
+  parseFilter,
   reportCampaigns,
   startOfDay,
   zonedParts,
   type GroupKey,
-  type ReportOptions,
+  type ReportFilter,
 } from '../lambda/core/report';
+import { runReport, type SourceChoice } from '../lambda/core/report-run';
+import { rollupEras } from '../lambda/core/rollup-upkeep';
 import { reportHtml } from './report-html';
-import { streamReportData } from './report-data';
 import { DEFAULT_STACK, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run report -- [options]
@@ -34,12 +38,18 @@ const USAGE = `Usage: npm run report -- [options]
   --to YYYY-MM-DD     last day, inclusive (default: today)
   --campaign IDS      comma list of campaign ids (default: every campaign in the config, and
                       every retired one the catalog knows)
+  --filter K=V,...    only what matches, e.g. campaign=demo,sub1=adset-7 (keys: ${FILTER_KEYS.join(', ')};
+                      an empty value means "none": sub2=)
+  --source WHERE      auto (default): rollups wherever they answer, the rest raw; raw: every click
+                      and conversion one by one (for checks); rollups: refuse what rollups cannot answer
+  --stats             one JSON line on stderr: {"source","items","queries","readUnits","ms"}
   --json | --csv      machine-readable output (default: an aligned table)
   --html FILE         also write a self-contained page with the table and a daily chart
   --include-tests     also count Digistore24 test orders (api_mode=test, kept with recordTestOrders)
   --stack NAME        the deployed stack (default ${DEFAULT_STACK})`;
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const SOURCES: readonly SourceChoice[] = ['auto', 'raw', 'rollups'];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -50,6 +60,9 @@ async function main(): Promise<void> {
       from: { type: 'string' },
       to: { type: 'string' },
       campaign: { type: 'string' },
+      filter: { type: 'string' },
+      source: { type: 'string' },
+      stats: { type: 'boolean' },
       json: { type: 'boolean' },
       csv: { type: 'boolean' },
       html: { type: 'string' },
@@ -68,6 +81,16 @@ async function main(): Promise<void> {
   const timeZone = values.tz ?? 'UTC';
   if (!isTimeZone(timeZone)) throw new Error(`--tz: "${timeZone}" is not a time zone (e.g. UTC, Europe/Berlin, America/New_York)`);
   if (values.json && values.csv) throw new Error('choose one of --json and --csv');
+  const source = (values.source ?? 'auto') as SourceChoice;
+  if (!SOURCES.includes(source)) throw new Error(`--source: "${values.source}" is not one of ${SOURCES.join(', ')}`);
+  let filter: ReportFilter = {};
+  if (values.filter !== undefined) {
+    try {
+      filter = parseFilter(values.filter);
+    } catch (err) {
+      throw new Error(`--filter: ${(err as Error).message}`);
+    }
+  }
   const toDay = values.to ?? zonedParts(new Date().toISOString(), timeZone).day;
   if (!DAY.test(toDay)) throw new Error(`--to: "${toDay}" is not a date (YYYY-MM-DD)`);
   let fromDay = values.from;
@@ -83,56 +106,62 @@ async function main(): Promise<void> {
   const from = startOfDay(fromDay, timeZone);
   const to = startOfDay(nextDay(toDay), timeZone);
   const machine = values.json === true || values.csv === true;
-  const showProgress = process.stderr.isTTY === true && !machine;
   const now = new Date();
 
   const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
   try {
     // Campaigns and retention as deployed: the catalog (every campaign ever deployed, the
-    // retention history); the config alone for a local data directory older than the catalog.
+    // retention histories); the config alone for a local data directory older than the catalog.
     const catalog = await readCatalog(tracker.client, tracker.tables.catalog);
     if (!catalog) process.stderr.write('report: no catalog table yet (start `npm start` once): campaigns come from the config only.\n');
     const known = reportCampaigns(config.campaigns.map((c) => c.id), catalog?.campaigns);
     const campaigns = values.campaign ? values.campaign.split(',').map((c) => c.trim()).filter(Boolean) : known.campaigns;
     const groupBy = by as GroupKey[];
-    const options: ReportOptions = {
-      by: groupBy,
-      timeZone,
-      costCurrency: config.defaults.currency,
-      completeness: { range: { from, to }, coverage: clickCoverage(catalog?.retention ?? [], config.defaults.clickRetentionDays, now) },
-      retired: known.retired,
-    };
-    const main = new ReportBuilder(options);
-    // The chart follows the report's finest time grouping: hours when it is grouped by hour.
-    const chart = new ReportBuilder({ ...options, by: [groupBy.includes('hour') ? 'hour' : 'day'] });
-    const data = await streamReportData({
-      client: tracker.client,
-      tables: tracker.tables,
-      campaigns,
-      from,
-      to,
-      // Organic sales belong to no campaign: they are shown when the report is not narrowed to some.
-      includeUnattributed: values.campaign === undefined,
-      includeTests: values['include-tests'] === true,
-      ...(showProgress ? { onProgress: (m: string) => process.stderr.write(`\r\x1b[K${m}`) } : {}),
-    }, values.html ? [main, chart] : [main]);
-    if (showProgress) process.stderr.write('\r\x1b[K');
-    const rows = main.rows();
-    const notice = partialNotice(options);
+    const stats = newStats();
+    const result = await runReport(
+      {
+        by: groupBy,
+        timeZone,
+        fromDay,
+        toDay,
+        from,
+        to,
+        campaigns,
+        // Organic sales belong to no campaign: they are shown when the report is not narrowed to some.
+        includeUnattributed: values.campaign === undefined,
+        includeTests: values['include-tests'] === true,
+        filter,
+        source,
+        costCurrency: config.defaults.currency,
+        retired: known.retired,
+        clickCoverage: clickCoverage(catalog?.retention ?? [], config.defaults.clickRetentionDays, now),
+        rollupRetention: rollupEras(catalog?.rollupRetention ?? [], config.defaults.rollupRetentionDays),
+        now,
+        // The chart follows the report's finest time grouping: hours when it is grouped by hour.
+        ...(values.html ? { chartBy: [groupBy.includes('hour') ? 'hour' : 'day'] as GroupKey[] } : {}),
+      },
+      reportPorts(tracker.client, tracker.tables, stats),
+    );
+    const { rows, notice, stats: read } = result;
     if (values.json) process.stdout.write(`${formatJson(rows)}\n`);
     else if (values.csv) process.stdout.write(`${formatCsv(rows, groupBy)}\n`);
     else process.stdout.write(`${formatTable(rows, groupBy, notice)}\n`);
-    // Machine output stays parseable; the notice still reaches the person running it.
+    // Machine output stays parseable; the notices still reach the person running it.
     if (machine && notice) process.stderr.write(`${notice}\n`);
+    if (result.spendNotice) process.stderr.write(`${result.spendNotice}\n`);
     if (!machine) {
+      const where = read.source === 'raw' ? `raw (${read.reason ?? 'every click and conversion'})` : read.source === 'mixed' ? `rollups, ${read.reason ?? ''}` : 'rollups';
       process.stderr.write(
         `\n${fromDay} to ${toDay} (${timeZone}); conversions counted on their click's day. ` +
-          `Read ${data.clicks} clicks and ${data.conversions} conversions (${data.stats.items} items) in ${data.stats.queries} queries, ${data.stats.capacityUnits.toFixed(1)} read capacity units.\n` +
-          (values['include-tests'] ? `Including ${data.tests} test conversion(s) (Digistore24 api_mode=test).\n` : ''),
+          `Read ${read.items} items in ${read.queries} queries, ${read.readUnits.toFixed(1)} read capacity units, ${read.ms} ms: ${where}.\n` +
+          (values['include-tests'] ? `Including ${result.tests} test conversion(s) (Digistore24 api_mode=test).\n` : ''),
       );
     }
+    if (values.stats) {
+      process.stderr.write(`${JSON.stringify({ source: read.source, items: read.items, queries: read.queries, readUnits: read.readUnits, ms: read.ms, ...(read.reason ? { reason: read.reason } : {}) })}\n`);
+    }
     if (values.html) {
-      writeFileSync(values.html, reportHtml({ rows, by: groupBy, chart: chart.rows(), title: `Clickvault report ${fromDay} to ${toDay} (${timeZone})`, ...(notice ? { notice } : {}) }));
+      writeFileSync(values.html, reportHtml({ rows, by: groupBy, chart: result.chartRows ?? [], title: `Clickvault report ${fromDay} to ${toDay} (${timeZone})`, ...(notice ? { notice } : {}) }));
       if (!machine) process.stderr.write(`Wrote ${values.html}\n`);
     }
   } finally {

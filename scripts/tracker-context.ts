@@ -9,6 +9,9 @@ import { loadConfig } from '../config/load';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
 import { DynamoConversionHistory } from '../lambda/adapters/conversion-history';
+import { DynamoRollupStore } from '../lambda/adapters/rollup-store';
+import { markingClickStore, markingConversionStore } from '../lambda/core/rollup-marks';
+import { logger } from '../lambda/logger';
 import { SqsDeadLetterQueue } from '../lambda/adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../lambda/contract';
 import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutConversionResult, PutResult } from '../lambda/core/model';
@@ -54,7 +57,7 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
     const queue = new FileDeadLetterQueue(dataDir(env));
     return { queue, client: store.client, tables: store.tables, where: queue.dir, close: store.close };
   }
-  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound, TABLE_ENV.catalog].some((name) => !env[name]);
+  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound, TABLE_ENV.catalog, TABLE_ENV.rollups].some((name) => !env[name]);
   const outputs = needsOutputs ? await stackOutputs(options.stack ?? DEFAULT_STACK) : {};
   const pick = (name: string, output: string): string => {
     const value = env[name] || outputs[output];
@@ -72,6 +75,7 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
       conversionTypes: pick(TABLE_ENV.conversionTypes, 'ConversionTypesTableName'),
       inbound: pick(TABLE_ENV.inbound, 'InboundTableName'),
       catalog: pick(TABLE_ENV.catalog, 'CatalogTableName'),
+      rollups: pick(TABLE_ENV.rollups, 'RollupsTableName'),
     },
     where: url,
     close: async () => client.destroy(),
@@ -87,6 +91,11 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
   const config = loadConfig();
   const clicks = new DynamoClickStore(client, tables.clicks);
   const conversions = new DynamoConversionStore(client, tables.conversions);
+  // A replay keeps the time its request first arrived: the hour it lands in may be rolled up
+  // already, so the stores mark it for the rollup upkeep.
+  const marks = new DynamoRollupStore(client, tables.rollups);
+  const markingClicks = markingClickStore(clicks, marks, logger);
+  const markingConversions = markingConversionStore(conversions, marks, logger);
   const types = new DynamoConversionTypes(client, tables.conversionTypes, 0);
   const history = new DynamoConversionHistory(client, tables.conversions);
   const ipn = config.digistore24?.ipn ? { ipn: config.digistore24.ipn } : {};
@@ -111,6 +120,11 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
     if (!queue) throw new Error('no dead-letter queue to send a failed forward to');
     return queue;
   };
-  const forwarding = forwardingFor(config, conversions, sink);
-  return { ...conversionDeps(config, { clicks, conversions, types, history }, sink), clickStore: clicks, ...ipn, ...(forwarding ? { forwarding } : {}) };
+  const forwarding = forwardingFor(config, markingConversions, sink);
+  return {
+    ...conversionDeps(config, { clicks, conversions: markingConversions, types, history }, sink),
+    clickStore: markingClicks,
+    ...ipn,
+    ...(forwarding ? { forwarding } : {}),
+  };
 }

@@ -1,9 +1,10 @@
 /**
- * Reports: clicks and conversions grouped by any of campaign, offer, channel, sub1..sub5,
+ * Reports: clicks and conversions grouped by any of campaign, offer, lander, channel, sub1..sub5,
  * channel click-id presence, country, day or hour (in a chosen time zone), with conversions
- * per type, net revenue per currency, conversion rate, EPC, and cost / profit / ROI where
- * clicks carried a cost. Pure aggregation over plain rows; money is summed exactly in
- * micro-units.
+ * per type, net revenue per currency, conversion rate, EPC, bots and lander clicks, and cost /
+ * profit / ROI where clicks carried a cost or spend was imported. Pure aggregation over plain
+ * rows (raw clicks and conversions, or rollup counters: the same rows either way); money is
+ * summed exactly in micro-units.
  *
  * Conversions are attributed to their click: they land in the click's row and on the click's
  * day (the usual tracker convention, so a campaign's EPC is revenue per click it bought).
@@ -12,13 +13,14 @@
  */
 import { formatMicros, toMicros } from './decimal';
 
-export const GROUP_KEYS = ['campaign', 'offer', 'channel', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'clickid', 'country', 'day', 'hour'] as const;
+export const GROUP_KEYS = ['campaign', 'offer', 'lander', 'channel', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'clickid', 'country', 'day', 'hour'] as const;
 export type GroupKey = (typeof GROUP_KEYS)[number];
 
 /** JSON field name of each grouping key. */
 export const GROUP_FIELDS: Record<GroupKey, string> = {
   campaign: 'campaignId',
   offer: 'offerId',
+  lander: 'landerId',
   channel: 'channelId',
   sub1: 'sub1',
   sub2: 'sub2',
@@ -34,6 +36,8 @@ export const GROUP_FIELDS: Record<GroupKey, string> = {
 /** The click attributes reports group by (conversions carry a copy of them). */
 interface ClickAttributes {
   offerId?: string;
+  /** The lander the visitor was sent to (lander campaigns). */
+  landerId?: string;
   channelId?: string;
   country?: string;
   channelClickId?: string;
@@ -50,6 +54,10 @@ export interface ReportClick extends ClickAttributes {
   campaignId: string;
   createdAt: string;
   cost?: string;
+  /** When the visitor clicked through the lander (`/go`): a lander click. */
+  lpClickAt?: string;
+  /** Flagged as a bot: counted in `bots` only, never in clicks, CR, EPC or cost. */
+  bot?: boolean;
 }
 
 /** What a report needs of a conversion (the conversions index projects exactly this). */
@@ -74,6 +82,12 @@ export interface ReportRow {
   /** Grouped by campaign: whether the campaign was removed from the config (the catalog says when). */
   retired?: boolean;
   clicks: number;
+  /** Clicks flagged as bots (never in clicks, CR, EPC or cost); present when the report saw any bot. */
+  bots?: number;
+  /** Lander clicks (`/go`); present when the report saw any lander campaign's click. */
+  lpClicks?: number;
+  /** lpClicks / clicks sent to a lander; null without such clicks or when the click count is partial. */
+  lpCtr?: number | null;
   /** Counted conversions per type. */
   conversions: Record<string, number>;
   /** Net revenue per currency (refunds and chargebacks are negative): exact decimal text, 2 places. */
@@ -83,8 +97,8 @@ export interface ReportRow {
   /** Net revenue per click, per currency (decimal text, 4 places); null when the click count is partial. */
   epc: Record<string, string> | null;
   /**
-   * Sum of click costs (in the config's default currency, decimal text); present where clicks
-   * carried a cost, null when the click count is partial.
+   * Sum of click costs and imported ad spend (in the config's default currency, decimal text);
+   * present where clicks carried a cost or spend was imported, null when the click count is partial.
    */
   cost?: string | null;
   profit?: string | null;
@@ -190,6 +204,55 @@ export interface ReportOptions {
   completeness?: { range: { from: Date; to: Date }; coverage: ClickCoverage };
   /** Campaigns removed from the config: rows grouped by campaign say so. */
   retired?: ReadonlySet<string>;
+  /** Only what matches every given key (`--filter campaign=demo,sub1=adset-7`); null: no value. */
+  filter?: ReportFilter;
+}
+
+/** What a report can be narrowed by: every grouping key but day and hour. */
+export const FILTER_KEYS = GROUP_KEYS.filter((k): k is Exclude<GroupKey, 'day' | 'hour'> => k !== 'day' && k !== 'hour');
+export type FilterKey = (typeof FILTER_KEYS)[number];
+/** Key -> the value it must have; null: it must have none. `clickid` takes `yes` or `no`. */
+export type ReportFilter = Partial<Record<FilterKey, string | null>>;
+
+/**
+ * Parses `campaign=demo,sub1=adset-7` (an empty value means "no value": `sub2=`). Values may not
+ * contain commas; repeating a key is an error, so is an unknown key.
+ */
+export function parseFilter(text: string): ReportFilter {
+  const filter: ReportFilter = {};
+  for (const part of text.split(',')) {
+    if (part.trim() === '') continue;
+    const eq = part.indexOf('=');
+    if (eq < 0) throw new Error(`"${part}" is not key=value (e.g. campaign=demo,sub1=adset-7)`);
+    const key = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1);
+    if (!(FILTER_KEYS as readonly string[]).includes(key)) throw new Error(`"${key}" cannot be filtered on; use ${FILTER_KEYS.join(', ')}`);
+    if (key in filter) throw new Error(`"${key}" is given twice`);
+    if (key === 'clickid' && value !== 'yes' && value !== 'no') throw new Error('clickid takes yes or no');
+    if (value.length > 255) throw new Error(`the value of "${key}" is longer than 255 characters`);
+    filter[key as FilterKey] = value === '' ? null : value;
+  }
+  return filter;
+}
+
+/** Whether a click's or conversion's attributes match the filter (organic sales have none). */
+export function matchesFilter(source: Source, filter: ReportFilter | undefined): boolean {
+  if (!filter) return true;
+  for (const [key, want] of Object.entries(filter) as [FilterKey, string | null][]) {
+    let have: string | null;
+    switch (key) {
+      case 'campaign':
+        have = source.campaignId ?? null;
+        break;
+      case 'clickid':
+        have = source.campaignId === undefined ? null : source.channelClickId !== undefined ? 'yes' : 'no';
+        break;
+      default:
+        have = source[GROUP_FIELDS[key] as keyof ClickAttributes] ?? null;
+    }
+    if (have !== want) return false;
+  }
+  return true;
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -285,7 +348,12 @@ export function isTimeZone(timeZone: string): boolean {
 interface Accumulator {
   keys: Record<string, string | boolean | null>;
   clicks: number;
+  bots: number;
+  lpViews: number;
+  lpClicks: number;
+  /** Converted clicks seen one by one (raw), and counted ones from rollups (never the same click). */
   converted: Set<string>;
+  convertedCount: number;
   conversions: Map<string, number>;
   revenue: Map<string, bigint>;
   cost: bigint;
@@ -294,9 +362,13 @@ interface Accumulator {
 
 type Source = ClickAttributes & { campaignId?: string };
 
-function keysOf(source: Source, at: string, options: ReportOptions): Record<string, string | boolean | null> {
+/** When a contribution happened: an instant (a click's time, a rollup hour) or, for spend, a local day. */
+type When = string | number | { day: string };
+
+function keysOf(source: Source, at: When, options: ReportOptions): Record<string, string | boolean | null> {
   const keys: Record<string, string | boolean | null> = {};
-  const zoned = options.by.includes('day') || options.by.includes('hour') ? zonedParts(at, options.timeZone) : undefined;
+  const timed = options.by.includes('day') || options.by.includes('hour');
+  const zoned = !timed ? undefined : typeof at === 'object' ? { day: at.day, hour: null } : zonedParts(at, options.timeZone);
   for (const key of options.by) {
     const field = GROUP_FIELDS[key];
     switch (key) {
@@ -305,6 +377,9 @@ function keysOf(source: Source, at: string, options: ReportOptions): Record<stri
         break;
       case 'offer':
         keys[field] = source.offerId ?? null;
+        break;
+      case 'lander':
+        keys[field] = source.landerId ?? null;
         break;
       case 'channel':
         keys[field] = source.channelId ?? null;
@@ -354,9 +429,25 @@ function rowSpan(keys: Record<string, string | boolean | null>, options: ReportO
   return { from: range.from.getTime(), to: range.to.getTime() };
 }
 
+/** What rollups add to a row for one value in one hour (core/rollups counters, summed). */
+export interface RollupClickCounts {
+  clicks: number;
+  bots: number;
+  lpViews: number;
+  lpClicks: number;
+  cost: bigint;
+  costClicks: number;
+}
+
+export interface RollupConversionCounts {
+  conversions: Record<string, number>;
+  revenue: Record<string, bigint>;
+  converted: number;
+}
+
 /**
  * Aggregates clicks and conversions as they stream in (memory grows with the number of rows,
- * not of clicks), then yields the rows.
+ * not of clicks), then yields the rows. Raw items and rollup counters land in the same rows.
  */
 export class ReportBuilder {
   private readonly acc = new Map<string, Accumulator>();
@@ -366,49 +457,110 @@ export class ReportBuilder {
   private row(keys: Record<string, string | boolean | null>): Accumulator {
     const id = JSON.stringify(keys);
     let acc = this.acc.get(id);
-    if (!acc) this.acc.set(id, (acc = { keys, clicks: 0, converted: new Set(), conversions: new Map(), revenue: new Map(), cost: 0n, costSeen: false }));
+    if (!acc) {
+      acc = { keys, clicks: 0, bots: 0, lpViews: 0, lpClicks: 0, converted: new Set(), convertedCount: 0, conversions: new Map(), revenue: new Map(), cost: 0n, costSeen: false };
+      this.acc.set(id, acc);
+    }
     return acc;
   }
 
+  /** The row a source belongs to, or undefined when the filter leaves it out. */
+  private rowOf(source: Source, at: When): Accumulator | undefined {
+    if (!matchesFilter(source, this.options.filter)) return undefined;
+    return this.row(keysOf(source, at, this.options));
+  }
+
   addClick(click: ReportClick): void {
-    const acc = this.row(keysOf(click, click.createdAt, this.options));
+    const acc = this.rowOf(click, click.createdAt);
+    if (!acc) return;
+    // A bot is stored (one write) and shown as a bot, never counted as a click or its cost.
+    if (click.bot) {
+      acc.bots++;
+      return;
+    }
     acc.clicks++;
+    if (click.landerId !== undefined) acc.lpViews++;
+    if (click.lpClickAt !== undefined) acc.lpClicks++;
     if (click.cost !== undefined) {
       acc.cost += toMicros(click.cost);
       acc.costSeen = true;
     }
   }
 
-  addConversion(c: ReportConversion): void {
-    const acc = this.row(keysOf(c, c.clickCreatedAt ?? c.createdAt, this.options));
+  /**
+   * One conversion. `convertedCounted`: its click is already counted as converted by a rollup
+   * part of the same row (a conversion that arrived after the part was computed).
+   */
+  addConversion(c: ReportConversion, convertedCounted = false): void {
+    const acc = this.rowOf(c, c.clickCreatedAt ?? c.createdAt);
+    if (!acc) return;
     if (c.counted) {
       acc.conversions.set(c.type, (acc.conversions.get(c.type) ?? 0) + 1);
       // CR counts clicks that converted; an organic sale has no click to count.
-      if (c.campaignId !== undefined) acc.converted.add(c.clickId);
+      if (c.campaignId !== undefined && !convertedCounted) acc.converted.add(c.clickId);
     }
     const micros = toMicros(c.revenue);
     if (micros !== 0n || acc.revenue.has(c.currency)) acc.revenue.set(c.currency, (acc.revenue.get(c.currency) ?? 0n) + micros);
   }
 
+  /** The clicks of one rollup value in one UTC hour (`hourStart`, epoch ms). */
+  addRollupClicks(source: Source, hourStart: number, c: RollupClickCounts): void {
+    const acc = this.rowOf(source, hourStart);
+    if (!acc) return;
+    acc.clicks += c.clicks;
+    acc.bots += c.bots;
+    acc.lpViews += c.lpViews;
+    acc.lpClicks += c.lpClicks;
+    if (c.costClicks > 0) {
+      acc.cost += c.cost;
+      acc.costSeen = true;
+    }
+  }
+
+  /** The conversions of one rollup value in one hour (the click's hour; organic: arrival). */
+  addRollupConversions(source: Source, hourStart: number, c: RollupConversionCounts): void {
+    const acc = this.rowOf(source, hourStart);
+    if (!acc) return;
+    for (const [type, n] of Object.entries(c.conversions)) acc.conversions.set(type, (acc.conversions.get(type) ?? 0) + n);
+    acc.convertedCount += c.converted;
+    // Present once any non-zero amount was seen, as for raw conversions.
+    for (const [currency, micros] of Object.entries(c.revenue)) acc.revenue.set(currency, (acc.revenue.get(currency) ?? 0n) + micros);
+  }
+
+  /** Imported ad spend of one local day (`npm run spend`): cost, in the cost currency. */
+  addSpend(source: Source, day: string, micros: bigint): void {
+    const acc = this.rowOf(source, { day });
+    if (!acc) return;
+    acc.cost += micros;
+    acc.costSeen = true;
+  }
+
   rows(): ReportRow[] {
     const { options } = this;
     const fields = options.by.map((k) => GROUP_FIELDS[k]);
-    const anyCost = [...this.acc.values()].some((a) => a.costSeen);
+    const all = [...this.acc.values()];
+    const anyCost = all.some((a) => a.costSeen);
+    // Like cost: the columns appear when the report has anything to show in them.
+    const anyBots = all.some((a) => a.bots > 0);
+    const anyLander = all.some((a) => a.lpViews > 0 || a.lpClicks > 0);
     const byCampaign = options.by.includes('campaign');
-    return [...this.acc.values()]
+    return all
       .sort((a, b) => compareKeys(a.keys, b.keys, fields))
       .map((acc) => {
         const revenue = new Map([...acc.revenue].sort(([a], [b]) => a.localeCompare(b)));
         const completeness = options.completeness;
         const partial = completeness !== undefined && isPartial(rowSpan(acc.keys, options, completeness.range), completeness.coverage);
         const campaignId = acc.keys[GROUP_FIELDS.campaign];
+        const converted = acc.converted.size + acc.convertedCount;
         const out: Omit<ReportRow, 'partial'> = {
           keys: acc.keys,
           ...(byCampaign ? { retired: typeof campaignId === 'string' && options.retired?.has(campaignId) === true } : {}),
           clicks: acc.clicks,
+          ...(anyBots ? { bots: acc.bots } : {}),
+          ...(anyLander ? { lpClicks: acc.lpClicks, lpCtr: partial || acc.lpViews === 0 ? null : round(acc.lpClicks / acc.lpViews, 4) } : {}),
           conversions: Object.fromEntries([...acc.conversions].sort(([a], [b]) => a.localeCompare(b))),
           revenue: Object.fromEntries([...revenue].map(([cur, m]) => [cur, formatMicros(m, 2)])),
-          cr: partial ? null : acc.clicks > 0 ? round(acc.converted.size / acc.clicks, 4) : 0,
+          cr: partial ? null : acc.clicks > 0 ? round(converted / acc.clicks, 4) : 0,
           epc: partial ? null : Object.fromEntries([...revenue].map(([cur, m]) => [cur, formatMicros(acc.clicks > 0 ? m / BigInt(acc.clicks) : 0n, 4)])),
         };
         if (partial) {
@@ -506,11 +658,13 @@ export function keyText(row: ReportRow, field: string): string {
   return field === GROUP_FIELDS.campaign && row.retired ? `${v} (retired)` : v;
 }
 
-/** The metric cells of a row as the table and the HTML page show them. */
+/** The metric cells of a row as the table and the HTML page show them (metricHeaders names them). */
 export function metricTexts(row: ReportRow): string[] {
   const absent = row.partial ? NA : '-';
   return [
     `${row.clicks}${row.partial ? '*' : ''}`,
+    ...(row.bots === undefined ? [] : [String(row.bots)]),
+    ...(row.lpClicks === undefined ? [] : [String(row.lpClicks), row.lpCtr === undefined || row.lpCtr === null ? absent : `${(row.lpCtr * 100).toFixed(2)}%`]),
     Object.entries(row.conversions).map(([t, n]) => `${t}=${n}`).join(' ') || '-',
     money(row.revenue),
     row.cr === null ? NA : `${(row.cr * 100).toFixed(2)}%`,
@@ -523,13 +677,27 @@ export function metricTexts(row: ReportRow): string[] {
 
 export const METRIC_HEADERS = ['clicks', 'conversions', 'revenue', 'cr', 'epc', 'cost', 'profit', 'roi'];
 
+/** The metric columns of a report: METRIC_HEADERS, with bots and lander clicks when the rows have them. */
+export function metricHeaders(rows: readonly ReportRow[]): string[] {
+  const first = rows[0];
+  return [
+    'clicks',
+    ...(first?.bots === undefined ? [] : ['bots']),
+    ...(first?.lpClicks === undefined ? [] : ['lp clicks', 'lp ctr']),
+    ...METRIC_HEADERS.slice(1),
+  ];
+}
+
+const NUMERIC_METRICS = new Set(['clicks', 'bots', 'lp clicks', 'lp ctr', 'cr', 'cost', 'profit', 'roi']);
+
 /** An aligned plain-text table (with the partial-count notice under it when there is one). */
 export function formatTable(rows: ReportRow[], by: GroupKey[], notice?: string): string {
   const fields = by.map((k) => GROUP_FIELDS[k]);
-  const header = [...by, ...METRIC_HEADERS];
+  const metrics = metricHeaders(rows);
+  const header = [...by, ...metrics];
   const lines = rows.map((r) => [...fields.map((f) => keyText(r, f)), ...metricTexts(r)]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  const numeric = new Set([by.length, by.length + 3, by.length + 5, by.length + 6, by.length + 7]);
+  const numeric = new Set(metrics.map((m, i) => (NUMERIC_METRICS.has(m) ? by.length + i : -1)));
   const fmt = (c: string[]) => c.map((v, i) => (numeric.has(i) ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt), ...(notice ? ['', notice] : [])].join('\n');
 }
@@ -550,10 +718,14 @@ export function formatCsv(rows: ReportRow[], by: GroupKey[]): string {
   const byCampaign = by.includes('campaign');
   const types = [...new Set(rows.flatMap((r) => Object.keys(r.conversions)))].sort();
   const currencies = [...new Set(rows.flatMap((r) => Object.keys(r.revenue)))].sort();
+  const bots = rows[0]?.bots !== undefined;
+  const lander = rows[0]?.lpClicks !== undefined;
   const header = [
     ...fields,
     ...(byCampaign ? ['retired'] : []),
     'clicks',
+    ...(bots ? ['bots'] : []),
+    ...(lander ? ['lpClicks', 'lpCtr'] : []),
     ...types.map((t) => `conversions_${t}`),
     ...currencies.map((c) => `revenue_${c}`),
     'cr',
@@ -570,6 +742,8 @@ export function formatCsv(rows: ReportRow[], by: GroupKey[]): string {
     }),
     ...(byCampaign ? [String(r.retired === true)] : []),
     String(r.clicks),
+    ...(bots ? [String(r.bots ?? 0)] : []),
+    ...(lander ? [String(r.lpClicks ?? 0), r.lpCtr === undefined || r.lpCtr === null ? '' : String(r.lpCtr)] : []),
     ...types.map((t) => String(r.conversions[t] ?? 0)),
     ...currencies.map((c) => r.revenue[c] ?? '0.00'),
     r.cr === null ? '' : String(r.cr),

@@ -1,0 +1,47 @@
+/**
+ * The report core's and the rollup upkeep's ports on DynamoDB: one place that binds the readers
+ * (core/report-run, core/rollup-upkeep) to the tables, all counting into one ReadStats.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ReportPorts } from '../core/report-run';
+import type { UpkeepReader } from '../core/rollup-upkeep';
+import type { TableDefinition } from './table-definitions';
+import { arrivedConversions, campaignClicks, clickTimeConversions, newStats, type ReadStats } from './report-source';
+import { DynamoRollupStore } from './rollup-store';
+import { readSpend } from './spend-store';
+
+export type Tables = Pick<Record<TableDefinition['id'], string>, 'clicks' | 'conversions' | 'rollups'>;
+
+/** Ports for runReport; `rollups: false` leaves them out (a raw-only report). */
+export function reportPorts(client: DynamoDBClient, tables: Tables, stats: ReadStats = newStats(), options: { rollups?: boolean } = {}): ReportPorts & { stats: ReadStats } {
+  const store = new DynamoRollupStore(client, tables.rollups);
+  return {
+    stats,
+    raw: {
+      clicks: (campaignId, from, to) => campaignClicks(client, tables.clicks, campaignId, from, to, stats),
+      conversions: (key, from, to) => clickTimeConversions(client, tables.conversions, key, from, to, stats),
+      arrived: (key, from, to, options) => arrivedConversions(client, tables.conversions, key, from, to, stats, options),
+    },
+    ...(options.rollups === false
+      ? {}
+      : {
+          rollups: {
+            state: () => store.state(stats),
+            marks: () => store.marks(stats),
+            clickParts: (campaignId, group, fromHour, toHour) => store.clickParts(campaignId, group, fromHour, toHour, stats),
+            conversionParts: (campaign, fromHour, toHour) => store.conversionParts(campaign, fromHour, toHour, stats),
+          },
+        }),
+    spend: { spend: (campaignId, fromDay, toDay) => readSpend(client, tables.rollups, campaignId, fromDay, toDay, stats) },
+    readStats: () => ({ items: stats.items, queries: stats.queries, readUnits: stats.capacityUnits }),
+  };
+}
+
+/** What the upkeep reads: raw clicks and conversions. */
+export function upkeepReader(client: DynamoDBClient, tables: Tables, stats: ReadStats = newStats()): UpkeepReader {
+  return {
+    clicks: (campaignId, from, to) => campaignClicks(client, tables.clicks, campaignId, new Date(from), new Date(to), stats),
+    conversionsByClickTime: (key, from, to) => clickTimeConversions(client, tables.conversions, key, new Date(from), new Date(to), stats),
+    conversionsArrived: (key, from, to) => arrivedConversions(client, tables.conversions, key, new Date(from), new Date(to), stats),
+  };
+}
