@@ -11,6 +11,7 @@ import { configSecretRefs, forwardsConversions, grantSecretRefs } from './config
 import { ConversionTypes } from './conversion-types';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { OriginVerifySecret } from './origin-verify';
+import { RollupUpkeep } from './rollup-upkeep';
 import type { TrackerSettings } from './settings';
 import { TrackerAlarms } from './tracker-alarms';
 import { TrackerApi } from './tracker-api';
@@ -82,6 +83,8 @@ export class ClickvaultStack extends Stack {
   readonly cdn: TrackerDistribution;
   readonly domain?: TrackingDomain;
   readonly alarms: TrackerAlarms;
+  /** Keeps report rollups: the schedule and the clicks-stream marker. */
+  readonly rollups: RollupUpkeep;
   /** Where every alarm is sent; only when `alarmEmail` is given. */
   readonly alarmTopic?: AlarmTopic;
   readonly dashboard: TrackerDashboard;
@@ -184,7 +187,18 @@ export class ClickvaultStack extends Stack {
     new ConversionTypes(this, 'ConversionTypes', {
       table: this.tables.conversionTypes,
       types: config.conversionTypes,
-      catalog: { table: this.tables.catalog, campaigns: config.campaigns, clickRetentionDays: config.defaults.clickRetentionDays },
+      catalog: {
+        table: this.tables.catalog,
+        campaigns: config.campaigns,
+        clickRetentionDays: config.defaults.clickRetentionDays,
+        rollupRetentionDays: config.defaults.rollupRetentionDays,
+      },
+      ...common,
+    });
+
+    this.rollups = new RollupUpkeep(this, 'Rollups', {
+      tables: { clicks: this.tables.clicks, conversions: this.tables.conversions, catalog: this.tables.catalog, rollups: this.tables.rollups },
+      configFile,
       ...common,
     });
 
@@ -192,7 +206,7 @@ export class ClickvaultStack extends Stack {
     // of them, and one dashboard shows the business numbers beside the operational ones.
     const requestFunctions = { click: this.clickFunction, postback: this.postbackFunction, ipn: this.ipnFunction };
     this.alarms = new TrackerAlarms(this, 'Alarms', { stage: this.api.stage, functions: requestFunctions });
-    const allAlarms = [this.deadLetters.alarm, ...this.alarms.all];
+    const allAlarms = [this.deadLetters.alarm, ...this.alarms.all, ...this.rollups.allAlarms];
     if (settings.alarmEmail !== undefined) {
       this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: settings.alarmEmail });
       this.alarmTopic.notify(...allAlarms);
@@ -240,6 +254,7 @@ export class ClickvaultStack extends Stack {
     out('ConversionsTableName', this.tables.conversions.tableName, 'DynamoDB table of conversions (retained on stack delete)');
     out('ConversionTypesTableName', this.tables.conversionTypes.tableName, 'DynamoDB table of conversion types (synced from the config)');
     out('CatalogTableName', this.tables.catalog.tableName, 'DynamoDB table of every campaign ever deployed and the click retention history (read by npm run report)');
+    out('RollupsTableName', this.tables.rollups.tableName, 'DynamoDB table of report rollups and imported ad spend (npm run report, npm run rollups, npm run spend; retained on stack delete)');
     out(
       'InboundTableName',
       this.tables.inbound.tableName,

@@ -154,12 +154,16 @@ describe('alarms', () => {
   const alarms = (t: Template = template) => Object.entries(resources(t, 'AWS::CloudWatch::Alarm')).map(([id, r]) => [id, r.Properties as AlarmProps] as const);
   const alarm = (prefix: string, t: Template = template) => resources(t)[logicalId(t, 'AWS::CloudWatch::Alarm', prefix)]?.Properties as AlarmProps;
 
-  it('are the queue alarm, the API 5xx rate and one throttle alarm per request function', () => {
+  it('are the queue alarm, the API 5xx rate, one throttle alarm per request function, and the rollup upkeep\'s', () => {
     expect(alarms().map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(
-      ['AlarmsApi5xxRate', 'AlarmsClickThrottles', 'AlarmsIpnThrottles', 'AlarmsPostbackThrottles', 'DeadLettersNotEmpty'].sort(),
+      [
+        'AlarmsApi5xxRate', 'AlarmsClickThrottles', 'AlarmsIpnThrottles', 'AlarmsPostbackThrottles', 'DeadLettersNotEmpty',
+        'RollupsMarkerErrors', 'RollupsMarkerIteratorAge', 'RollupsStale', 'RollupsUpkeepErrors',
+      ].sort(),
     );
-    for (const [, props] of alarms()) {
-      expect(props.TreatMissingData).toBe('notBreaching'); // an idle tracker is healthy
+    for (const [id, props] of alarms()) {
+      // An idle tracker is healthy; the upkeep runs on a schedule whatever the traffic (test/stack/rollups).
+      if (!id.startsWith('RollupsStale')) expect(props.TreatMissingData).toBe('notBreaching');
       expect(props.AlarmDescription).toEqual(expect.any(String));
     }
   });
@@ -237,7 +241,7 @@ describe('alarms', () => {
     withEmail.resourceCountIs('AWS::SNS::Topic', 1);
     const topic = { Ref: logicalId(withEmail, 'AWS::SNS::Topic', 'AlarmTopic') };
     const all = alarms(withEmail);
-    expect(all).toHaveLength(5);
+    expect(all).toHaveLength(9);
     for (const [, props] of all) {
       expect(props.AlarmActions).toEqual([topic]);
       expect(props.OKActions).toEqual([topic]);

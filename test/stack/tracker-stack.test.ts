@@ -268,12 +268,20 @@ describe('HTTP API', () => {
     expect(group).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90, LogGroupClass: 'INFREQUENT_ACCESS' } });
   });
 
-  it('lets only API Gateway invoke the functions', () => {
+  it('lets only API Gateway invoke the request functions (and the schedule the rollup upkeep)', () => {
     const permissions = Object.values(resources(template, 'AWS::Lambda::Permission'));
-    expect(permissions).toHaveLength(Object.keys(ROUTES).length); // one per route
-    for (const permission of permissions) {
-      expect(permission.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
-    }
+    const api = permissions.filter((p) => p.Properties?.Principal === 'apigateway.amazonaws.com');
+    expect(api).toHaveLength(Object.keys(ROUTES).length); // one per route
+    for (const permission of api) expect(permission.Properties).toMatchObject({ Action: 'lambda:InvokeFunction' });
+    const others = permissions.filter((p) => p.Properties?.Principal !== 'apigateway.amazonaws.com');
+    expect(others.map((p) => p.Properties)).toEqual([
+      {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        FunctionName: arnOf(logicalId(template, 'AWS::Lambda::Function', 'RollupsUpkeepFunction')),
+        SourceArn: arnOf(logicalId(template, 'AWS::Events::Rule', 'RollupsSchedule')),
+      },
+    ]);
   });
 });
 
@@ -485,6 +493,7 @@ describe('conversion types custom resource', () => {
       CatalogTableName: { Ref: ids.catalog },
       Campaigns: JSON.stringify(config.campaigns.map((c) => ({ id: c.id, name: c.name }))),
       ClickRetentionDays: String(config.defaults.clickRetentionDays),
+      RollupRetentionDays: String(config.defaults.rollupRetentionDays),
     });
     const provider = resources(template)[logicalId(template, 'AWS::Lambda::Function', 'ConversionTypesProviderframeworkonEvent')];
     expect(provider?.Properties).toMatchObject({ Environment: { Variables: { USER_ON_EVENT_FUNCTION_ARN: arnOf(ids.sync) } } });

@@ -1,0 +1,50 @@
+/**
+ * The clicks table's stream (keys only) -> marks for the rollup upkeep: a click changed after its
+ * hour was rolled up (a lander click) marks that hour (core/rollup-marks clickChangeMarks). The
+ * event source mapping passes only MODIFY records (TTL deletions never reach this code: a rollup
+ * never forgets a click). Marks are idempotent puts, so a batch delivered twice only marks twice;
+ * a failure throws, and the mapping retries the batch (split in halves) until it succeeds.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { createDynamoClient } from '../adapters/dynamodb-store';
+import { DynamoRollupStore } from '../adapters/rollup-store';
+import { TABLE_ENV } from '../contract';
+import { clickChangeMarks, markSortKey } from '../core/rollup-marks';
+import { logger } from '../logger';
+import { requireEnv } from './runtime';
+
+/** The records of a stream event as the marking core reads them: changed click ids and when. */
+export function clickChanges(event: DynamoDBStreamEvent): { clickId: string; at: number }[] {
+  const out: { clickId: string; at: number }[] = [];
+  for (const record of event.Records ?? []) {
+    // Deletions (TTL or not) never subtract: only changes of stored clicks count.
+    if (record.eventName !== 'MODIFY' && record.eventName !== 'INSERT') continue;
+    const clickId = record.dynamodb?.Keys?.clickId?.S;
+    // Seconds, rounded down: the marking core's margin covers it.
+    const at = (record.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000;
+    if (clickId && at > 0) out.push({ clickId, at });
+  }
+  return out;
+}
+
+export function createMarkerHandler(deps: { client: DynamoDBClient; rollupsTable: string }) {
+  const store = new DynamoRollupStore(deps.client, deps.rollupsTable);
+  return async (event: DynamoDBStreamEvent): Promise<{ marked: number }> => {
+    const changes = clickChanges(event);
+    const marks = clickChangeMarks(changes);
+    if (marks.length > 0) await store.mark(marks);
+    if (marks.length > 0) logger.info('rollup marks', { records: event.Records?.length ?? 0, marks: marks.map(markSortKey) });
+    return { marked: marks.length };
+  };
+}
+
+let built: ReturnType<typeof createMarkerHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME
+  ? createMarkerHandler({ client: createDynamoClient(), rollupsTable: requireEnv(TABLE_ENV.rollups) })
+  : undefined;
+
+/** Lambda entry point (DynamoDB Streams event source mapping on the clicks table). */
+export const handler = async (event: DynamoDBStreamEvent): Promise<{ marked: number }> => {
+  built ??= createMarkerHandler({ client: createDynamoClient(), rollupsTable: requireEnv(TABLE_ENV.rollups) });
+  return built(event);
+};
