@@ -1,0 +1,394 @@
+/**
+ * `npm run bench:report [-- --clicks N] [--keep DIR]`: reports on both paths over a month of
+ * synthetic traffic on the embedded store (dynalite, on disk like `npm start`, in its own
+ * process so its CPU is not the reader's).
+ *
+ * 1. Loads N clicks over the last 30 days (10 campaigns, half of them with landers and lander
+ *    clicks, 3 % bots, 20 ad sets x 10 ads x 5 placements per campaign: 200 distinct sub2 values a
+ *    day, 30 countries), ~0.1 conversions per click (checkout pixel, payment and initial sale;
+ *    refunds and chargebacks up to 20 days later, test orders, organic sales), written as items
+ *    straight into the tables in batches, not through HTTP.
+ * 2. Brings rollups up to date with the upkeep (the same code as the schedule), timed.
+ * 3. Runs the same 30-day reports on the raw path and on rollups: every grouping the issue names
+ *    (campaign, offer, lander, channel, country, alone, by day and by hour; the drill-down
+ *    campaign > sub1 > sub2 > sub3, alone and by day), and checks the rows are equal.
+ * 4. Merges `reports` (and `reportBench`: sizes, upkeep cost inputs) into bench/results.json.
+ */
+import { randomUUID } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BatchWriteItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { parseConfig, type TrackerConfig } from '../config/schema';
+import { digistore24ConversionTypes } from '../config/digistore24';
+import { syncCatalog } from '../lambda/adapters/catalog';
+import { syncConversionTypes } from '../lambda/adapters/conversion-types-sync';
+import { clickToItem, conversionToItem, createDynamoClient } from '../lambda/adapters/dynamodb-store';
+import { reportPorts } from '../lambda/adapters/report-ports';
+import { newStats } from '../lambda/adapters/report-source';
+import { runRollupUpkeep } from '../lambda/adapters/rollup-runner';
+import { mintClickId } from '../lambda/core/ids';
+import { UNATTRIBUTED_CLICK_ID, type ClickRecord, type ConversionRecord } from '../lambda/core/model';
+import { clickCoverage, nextDay, startOfDay, zonedParts, type GroupKey, type ReportFilter } from '../lambda/core/report';
+import { runReport, type ReportResult, type SourceChoice } from '../lambda/core/report-run';
+import { SWEEP_EVERY_MS, rollupEras } from '../lambda/core/rollup-upkeep';
+import { HOUR_MS, conversionHour } from '../lambda/core/rollups';
+import { ensureTables, localTableNames } from '../lambda/local/tables';
+import { round } from './stats';
+
+const RESULTS = join(__dirname, 'results.json');
+const DAY_MS = 86400_000;
+const CAMPAIGNS = 10;
+const AD_SETS = 20;
+const ADS = 10;
+const PLACEMENTS = 5;
+const COUNTRIES = ['DE', 'US', 'AT', 'CH', 'GB', 'FR', 'IT', 'ES', 'NL', 'BE', 'PL', 'SE', 'NO', 'DK', 'FI', 'IE', 'PT', 'CZ', 'HU', 'RO', 'CA', 'AU', 'NZ', 'BR', 'MX', 'IN', 'JP', 'ZA', 'TR', 'GR'];
+
+/** Deterministic randomness (mulberry32), so two runs load the same month. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    /** Zipf-like: small indexes more often (a few ad sets and countries carry most traffic). */
+    skewed: (n: number) => Math.min(n - 1, Math.floor(n * next() ** 2)),
+    exp: (mean: number) => -Math.log(1 - next()) * mean,
+    bytes: (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256))),
+  };
+}
+
+function benchConfig(): TrackerConfig {
+  const ids = Array.from({ length: CAMPAIGNS }, (_, i) => `camp-${String(i + 1).padStart(2, '0')}`);
+  return parseConfig({
+    defaults: { currency: 'EUR', clickRetentionDays: 90 },
+    trafficChannels: [
+      { id: 'facebook', name: 'Facebook', clickIdParam: 'fbclid' },
+      { id: 'google', name: 'Google', clickIdParam: 'gclid' },
+      { id: 'tiktok', name: 'TikTok', clickIdParam: 'ttclid' },
+    ],
+    offers: [
+      { id: 'ds24-a', name: 'A', source: 'digistore24', url: 'https://www.digistore24.com/redir/1/aff/?cid={clickid}' },
+      { id: 'ds24-b', name: 'B', source: 'digistore24', url: 'https://www.digistore24.com/redir/2/aff/?cid={clickid}' },
+      { id: 'ds24-c', name: 'C', source: 'digistore24', url: 'https://www.digistore24.com/redir/3/aff/?cid={clickid}' },
+    ],
+    campaigns: ids.map((id, i) => ({ id, name: id, trafficChannel: ['facebook', 'google', 'tiktok'][i % 3], offers: [{ offer: 'ds24-a' }, { offer: i % 2 ? 'ds24-b' : 'ds24-c' }] })),
+    conversionTypes: digistore24ConversionTypes,
+  });
+}
+
+async function startStore(dir: string): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const server = `
+const server = require('dynalite')({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: ${JSON.stringify(dir)} });
+server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
+process.on('disconnect', () => process.exit(0));
+`;
+  const child: ChildProcess = spawn(process.execPath, ['-e', server], { cwd: join(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`dynalite exited with ${code}`)));
+    child.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+  });
+  return { endpoint: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill())) };
+}
+
+/** Writes items 25 at a time, `parallel` batches in flight, retrying what was not processed. */
+async function writeAll(client: DynamoDBClient, table: string, items: AsyncIterable<Record<string, AttributeValue>> | Iterable<Record<string, AttributeValue>>, parallel = 6): Promise<number> {
+  let count = 0;
+  let batch: WriteRequest[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const send = async (requests: WriteRequest[]) => {
+    let pending = requests;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 20) throw new Error(`could not write ${pending.length} items to ${table}`);
+      const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
+      pending = out.UnprocessedItems?.[table] ?? [];
+    }
+  };
+  const flush = async () => {
+    const p = send(batch).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    batch = [];
+    if (inFlight.size >= parallel) await Promise.race(inFlight);
+  };
+  for await (const item of items) {
+    batch.push({ PutRequest: { Item: item } });
+    count++;
+    if (batch.length === 25) await flush();
+  }
+  if (batch.length > 0) await flush();
+  await Promise.all(inFlight);
+  return count;
+}
+
+interface Generated {
+  clicks: number;
+  bots: number;
+  lpClicks: number;
+  conversions: number;
+  /** Arrival time and click hour of every conversion: how many parts each sweep would recompute. */
+  arrivals: { at: number; campaign: string; hour: number }[];
+}
+
+function* generate(config: TrackerConfig, n: number, from: number, until: number, seed: number, out: Generated): Generator<{ click?: ClickRecord; conversion?: ConversionRecord }> {
+  const r = rng(seed);
+  const campaigns = config.campaigns;
+  const span = until - from;
+  for (let i = 0; i < n; i++) {
+    const ci = r.skewed(CAMPAIGNS);
+    const campaign = campaigns[ci] as TrackerConfig['campaigns'][number];
+    const at = from + Math.floor(((i + r.next()) / n) * span);
+    const adSet = r.skewed(AD_SETS);
+    const lander = ci % 2 === 0 ? `lp-${['a', 'b'][r.int(2)]}` : undefined;
+    const bot = r.next() < 0.03;
+    const click: ClickRecord = {
+      clickId: mintClickId(campaign.id, at, r.bytes(10)),
+      campaignId: campaign.id,
+      offerId: campaign.offers[r.int(campaign.offers.length)]?.offer ?? 'ds24-a',
+      ...(lander ? { landerId: lander } : {}),
+      channelId: campaign.trafficChannel,
+      createdAt: new Date(at).toISOString(),
+      expiresAt: Math.floor(at / 1000) + 90 * 86400,
+      subs: { sub1: `adset-${adSet + 1}`, sub2: `ad-${adSet + 1}-${r.skewed(ADS) + 1}`, sub3: `placement-${r.int(PLACEMENTS) + 1}` },
+      ...(r.next() < 0.7 ? { channelClickId: `IwAR${r.bytes(24).toString('base64url')}` } : {}),
+      userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+      referer: 'https://m.facebook.com/',
+      country: COUNTRIES[r.skewed(COUNTRIES.length)] as string,
+      ip: `203.0.${r.int(256)}.0`,
+      ...(ci === 3 ? { cost: (0.2 + r.int(80) / 100).toFixed(2) } : {}),
+      ...(bot ? { bot: true as const } : {}),
+    };
+    if (lander && !bot && r.next() < 0.45) {
+      click.lpClickAt = new Date(Math.min(until, at + Math.round(r.exp(40_000)))).toISOString();
+      out.lpClicks++;
+    }
+    out.clicks++;
+    if (bot) out.bots++;
+    yield { click };
+    if (bot || r.next() >= 0.034) continue;
+    // A sale: the order form's pixel, then the payment and its initial sale; some refunded.
+    const base = {
+      clickId: click.clickId,
+      campaignId: campaign.id,
+      offerId: click.offerId,
+      ...(lander ? { landerId: lander } : {}),
+      channelId: click.channelId,
+      ...(click.channelClickId ? { channelClickId: click.channelClickId } : {}),
+      clickCreatedAt: click.createdAt,
+      country: click.country,
+      sub1: click.subs.sub1,
+      sub2: click.subs.sub2,
+      sub3: click.subs.sub3,
+      attributed: true,
+      source: 'postback' as const,
+    };
+    const paidAt = at + Math.round(r.exp(4 * HOUR_MS));
+    const currency = r.next() < 0.8 ? 'EUR' : 'USD';
+    const amount = ['47.00', '97.00', '27.50', '199.00'][r.int(4)] as string;
+    const txid = `${100000 + i}`;
+    const conversions: ConversionRecord[] = [
+      { ...base, type: 'InitiateCheckout', conversionKey: 'InitiateCheckout|', revenue: '0', currency: 'EUR', counted: false, createdAt: new Date(at + Math.round(r.exp(60_000))).toISOString() },
+      { ...base, type: 'payment', conversionKey: `payment|${txid}`, revenue: amount, currency, counted: true, txid, createdAt: new Date(paidAt).toISOString() },
+      { ...base, type: 'initial_sale', conversionKey: `initial_sale|${txid}`, revenue: '0', currency, counted: true, txid, createdAt: new Date(paidAt).toISOString() },
+    ];
+    const late = r.next();
+    if (late < 0.07) {
+      const type = late < 0.01 ? 'chargeback' : 'refund';
+      conversions.push({ ...base, type, conversionKey: `${type}|${txid}R`, revenue: `-${amount}`, currency, counted: true, txid: `${txid}R`, createdAt: new Date(paidAt + Math.round(DAY_MS * (1 + r.int(20)))).toISOString() });
+    }
+    if (r.next() < 0.1) {
+      conversions.push({ ...base, campaignId: campaign.id, type: 'payment', conversionKey: `payment|T${txid}|test`, revenue: '1.00', currency: 'EUR', counted: true, txid: `T${txid}`, createdAt: new Date(paidAt).toISOString(), test: true });
+    }
+    if (r.next() < 0.05) {
+      const organicAt = at + Math.round(r.exp(HOUR_MS));
+      conversions.push({ clickId: UNATTRIBUTED_CLICK_ID, campaignId: UNATTRIBUTED_CLICK_ID, conversionKey: `payment|O${txid}`, type: 'payment', revenue: amount, currency, counted: true, txid: `O${txid}`, source: 'postback', attributed: false, createdAt: new Date(organicAt).toISOString() });
+    }
+    for (const c of conversions) {
+      if (Date.parse(c.createdAt) >= until) continue; // not arrived yet
+      out.conversions++;
+      out.arrivals.push({ at: Date.parse(c.createdAt), campaign: c.clickId === UNATTRIBUTED_CLICK_ID ? UNATTRIBUTED_CLICK_ID : campaign.id, hour: conversionHour(c) });
+      yield { conversion: c };
+    }
+  }
+}
+
+const GROUPINGS: { name: string; by: GroupKey[]; filter?: ReportFilter }[] = [
+  ...(['campaign', 'offer', 'lander', 'channel', 'country'] as const).flatMap((k) => [
+    { name: k, by: [k] as GroupKey[] },
+    { name: `${k},day`, by: [k, 'day'] as GroupKey[] },
+    { name: `${k},hour`, by: [k, 'hour'] as GroupKey[] },
+  ]),
+  { name: 'sub1 (campaign=camp-01)', by: ['sub1'], filter: { campaign: 'camp-01' } },
+  { name: 'sub1,day (campaign=camp-01)', by: ['sub1', 'day'], filter: { campaign: 'camp-01' } },
+  { name: 'sub2 (campaign=camp-01,sub1=adset-1)', by: ['sub2'], filter: { campaign: 'camp-01', sub1: 'adset-1' } },
+  { name: 'sub2,day (campaign=camp-01,sub1=adset-1)', by: ['sub2', 'day'], filter: { campaign: 'camp-01', sub1: 'adset-1' } },
+  { name: 'sub3 (campaign=camp-01,sub1=adset-1,sub2=ad-1-1)', by: ['sub3'], filter: { campaign: 'camp-01', sub1: 'adset-1', sub2: 'ad-1-1' } },
+  { name: 'sub3,day (campaign=camp-01,sub1=adset-1,sub2=ad-1-1)', by: ['sub3', 'day'], filter: { campaign: 'camp-01', sub1: 'adset-1', sub2: 'ad-1-1' } },
+];
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { clicks: { type: 'string' }, keep: { type: 'string' }, only: { type: 'string' } } });
+  const n = Number(values.clicks ?? 100_000);
+  if (!Number.isInteger(n) || n < 1000) throw new Error('--clicks: a whole number of at least 1000');
+  const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'clickvault-bench-report-'));
+  const say = (m: string) => process.stderr.write(`bench:report: ${m}\n`);
+  const config = benchConfig();
+  const now = Date.now();
+  const toDay = zonedParts(now, 'UTC').day;
+  const fromDate = new Date(`${toDay}T00:00:00Z`);
+  fromDate.setUTCDate(fromDate.getUTCDate() - 29);
+  const fromDay = fromDate.toISOString().slice(0, 10);
+  const from = startOfDay(fromDay, 'UTC');
+  const to = startOfDay(nextDay(toDay), 'UTC');
+
+  const store = await startStore(join(dir, 'dynamodb'));
+  const client = createDynamoClient(store.endpoint);
+  try {
+    const tables = localTableNames('bench');
+    await ensureTables(client, tables);
+    await syncConversionTypes(client, tables.conversionTypes, config.conversionTypes);
+    await syncCatalog(client, tables.catalog, { campaigns: config.campaigns, clickRetentionDays: 90, rollupRetentionDays: 1095 }, new Date(from.getTime() - DAY_MS));
+
+    // 1. Load.
+    const generated: Generated = { clicks: 0, bots: 0, lpClicks: 0, conversions: 0, arrivals: [] };
+    const conversions: Record<string, AttributeValue>[] = [];
+    const loadStart = Date.now();
+    const clickItems = function* () {
+      for (const g of generate(config, n, from.getTime(), now - 60_000, 7, generated)) {
+        if (g.click) yield clickToItem(g.click);
+        if (g.conversion) conversions.push(conversionToItem(g.conversion, randomUUID()));
+      }
+    };
+    const clickCount = await writeAll(client, tables.clicks, clickItems());
+    say(`loaded ${clickCount} clicks (${generated.bots} bots, ${generated.lpClicks} lander clicks) in ${((Date.now() - loadStart) / 1000).toFixed(0)} s`);
+    await writeAll(client, tables.conversions, conversions);
+    const loadSeconds = (Date.now() - loadStart) / 1000;
+    say(`loaded ${conversions.length} conversions; ${loadSeconds.toFixed(0)} s in all`);
+
+    // 2. Rollups up to date.
+    const upkeepStats = newStats();
+    const upkeepStart = Date.now();
+    let runs = 0;
+    for (;;) {
+      runs++;
+      const report = await runRollupUpkeep({ client, tables, config, stats: upkeepStats });
+      if (report.caughtUp) break;
+      if (runs > 50) throw new Error('the upkeep did not catch up');
+    }
+    const upkeepSeconds = (Date.now() - upkeepStart) / 1000;
+    say(`rollups up to date in ${upkeepSeconds.toFixed(0)} s (${upkeepStats.queries} queries, ${upkeepStats.capacityUnits.toFixed(0)} read units)`);
+
+    // What was stored: item sizes per kind (the write units of keeping them, the read units of reports).
+    const sizes: Record<string, number[]> = { clickMain: [], clickSubs: [], conversions: [] };
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await client.send(new ScanCommand({ TableName: tables.rollups, ExclusiveStartKey: start }));
+      for (const item of out.Items ?? []) {
+        const pk = item.pk?.S ?? '';
+        const kind = pk.endsWith('#m') ? 'clickMain' : pk.endsWith('#s') ? 'clickSubs' : pk.endsWith('#v') ? 'conversions' : undefined;
+        if (!kind) continue;
+        // DynamoDB's item size: attribute names and values (numbers ~ digits / 2 + 1).
+        const bytes = pk.length + (item.sk?.S ?? '').length + (item.d?.B?.length ?? 0) + 'pk'.length + 'sk'.length + 'd'.length + 'expiresAt'.length + 7;
+        sizes[kind]?.push(bytes);
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    const sizeOf = (list: number[]) => ({
+      items: list.length,
+      avgBytes: Math.round(list.reduce((a, b) => a + b, 0) / Math.max(1, list.length)),
+      p95Bytes: [...list].sort((a, b) => a - b)[Math.floor(list.length * 0.95)] ?? 0,
+      maxBytes: Math.max(0, ...list),
+      writeUnits: list.reduce((a, b) => a + Math.ceil(b / 1024), 0),
+    });
+    const rollupItems = { clickMain: sizeOf(sizes.clickMain ?? []), clickSubs: sizeOf(sizes.clickSubs ?? []), conversions: sizeOf(sizes.conversions ?? []) };
+
+    // Steady state: the parts an hourly sweep recomputes (distinct campaign-hours of the
+    // conversions that arrived in each sweep's span), from the generated arrival times.
+    const touched = new Set<string>();
+    for (const a of generated.arrivals) touched.add(`${Math.floor(a.at / SWEEP_EVERY_MS)}|${a.campaign}|${a.hour}`);
+
+    // 3. Reports, both paths.
+    const reports: Record<string, { rawReadUnits: number; rollupReadUnits: number; rawMs: number; rollupMs: number; rawItems: number; rollupItems: number; source: string; equal: boolean }> = {};
+    const run = async (g: (typeof GROUPINGS)[number], source: SourceChoice): Promise<ReportResult> =>
+      runReport(
+        {
+          by: g.by,
+          timeZone: 'UTC',
+          fromDay,
+          toDay,
+          from,
+          to,
+          campaigns: config.campaigns.map((c) => c.id),
+          includeUnattributed: true,
+          includeTests: false,
+          ...(g.filter ? { filter: g.filter } : {}),
+          source,
+          costCurrency: 'EUR',
+          clickCoverage: clickCoverage([], 90, new Date()),
+          rollupRetention: rollupEras([], 1095),
+          now: new Date(),
+        },
+        reportPorts(client, tables, newStats()),
+      );
+    for (const g of GROUPINGS.filter((x) => values.only === undefined || x.name === values.only)) {
+      const rollup = await run(g, 'auto');
+      const raw = await run(g, 'raw');
+      const equal = JSON.stringify(raw.rows) === JSON.stringify(rollup.rows);
+      reports[g.name] = {
+        rawReadUnits: raw.stats.readUnits,
+        rollupReadUnits: rollup.stats.readUnits,
+        rawMs: raw.stats.ms,
+        rollupMs: rollup.stats.ms,
+        rawItems: raw.stats.items,
+        rollupItems: rollup.stats.items,
+        source: rollup.stats.source,
+        equal,
+      };
+      say(`${g.name.padEnd(52)} raw ${String(raw.stats.readUnits).padStart(9)} RU ${String(raw.stats.ms).padStart(7)} ms | rollups ${String(rollup.stats.readUnits).padStart(7)} RU ${String(rollup.stats.ms).padStart(6)} ms ${rollup.stats.source}${equal ? '' : '  NOT EQUAL'}`);
+    }
+
+    // 4. Results, merged into what `npm run bench` wrote.
+    const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, unknown>) : {};
+    const results = {
+      ...previous,
+      reports,
+      reportBench: {
+        date: new Date().toISOString(),
+        clicks: generated.clicks,
+        bots: generated.bots,
+        lpClicks: generated.lpClicks,
+        conversions: generated.conversions,
+        campaigns: CAMPAIGNS,
+        days: 30,
+        loadSeconds: round(loadSeconds, 1),
+        upkeep: { seconds: round(upkeepSeconds, 1), runs, queries: upkeepStats.queries, readUnits: round(upkeepStats.capacityUnits, 1) },
+        rollupItems,
+        campaignHours: rollupItems.clickMain.items,
+        sweepEveryMs: SWEEP_EVERY_MS,
+        partsPerHourlySweepMonth: touched.size,
+        store: 'dynalite on disk (LevelDB), in its own process',
+      },
+    };
+    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    const bad = Object.entries(reports).filter(([, r]) => !r.equal);
+    say(`wrote ${RESULTS}${bad.length ? `; NOT EQUAL: ${bad.map(([k]) => k).join(', ')}` : '; every report equal on both paths'}`);
+    if (bad.length) process.exitCode = 1;
+  } finally {
+    client.destroy();
+    await store.close();
+    if (!values.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:report: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
