@@ -1,8 +1,9 @@
 /**
  * The rollups table (table-definitions ROLLUPS_TABLE): rollup parts, the upkeep's state and
- * lease, and the marks. A part is stored as its JSON compressed (raw deflate) in one binary
- * attribute: value names repeat from hour to hour, so this makes items (and every read and write
- * of them) several times smaller.
+ * lease, and the marks. The parts of one campaign, kind and UTC day are ONE item (sort key the
+ * day), its JSON compressed (raw deflate) in one binary attribute: a month's report then reads
+ * 30 items per campaign instead of 720, and value names that repeat from hour to hour compress
+ * well, so items (and every read and write of them) are several times smaller.
  */
 import { randomUUID } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
@@ -23,7 +24,6 @@ import {
   decodeConversionPart,
   encodeClickPart,
   encodeConversionPart,
-  hourFromKey,
   hourKey,
   type ClickGroup,
   type ClickPart,
@@ -38,12 +38,24 @@ export const MARKS_PK = '~marks';
 const GROUP_SUFFIX: Record<ClickGroup | 'conversions', string> = { main: 'm', subs: 's', conversions: 'v' };
 export const partPk = (campaign: string, group: ClickGroup | 'conversions') => `${campaign}#${GROUP_SUFFIX[group]}`;
 
-/** The stored bytes of a part (what its read and write units are counted on). */
+/** The stored bytes of a day item (what its read and write units are counted on). */
 export const packPart = (json: unknown): Uint8Array => deflateRawSync(Buffer.from(JSON.stringify(json), 'utf8'), { level: 9 });
 const unpack = (bytes: unknown): unknown => {
   if (!(bytes instanceof Uint8Array)) throw new Error('stored rollup part has no data');
   return JSON.parse(inflateRawSync(bytes).toString('utf8'));
 };
+/** A day item's hours (`00`..`23`) -> the stored part of that hour. */
+function unpackDay(bytes: unknown): Record<string, unknown> {
+  const o = unpack(bytes) as { v?: unknown; h?: unknown } | null;
+  if (o === null || typeof o !== 'object' || o.v !== 1 || o.h === null || typeof o.h !== 'object' || Array.isArray(o.h)) {
+    throw new Error('stored rollup day item is malformed');
+  }
+  return { ...(o.h as Record<string, unknown>) };
+}
+/** `2026-11-25`: the sort key of a day item (UTC). */
+const dayKey = (hour: number): string => hourKey(hour).slice(0, 10);
+/** Below DynamoDB's 400 KB item limit, with room for the keys. */
+export const MAX_PART_BYTES = 390_000;
 
 function conditionFailed(err: unknown): boolean {
   return err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException';
@@ -191,23 +203,50 @@ export class DynamoRollupStore implements UpkeepStore, RollupMarks {
     }
   }
 
-  private async putPart(pk: string, hour: number, json: unknown | undefined, expiresAt: number): Promise<void> {
-    const key = this.key(pk, hourKey(hour));
-    if (json === undefined) {
-      await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: key }));
-      return;
+  /**
+   * Replaces the given hours (undefined: removes them) in the day items they fall in, each day
+   * read (consistently) and written once. Only the upkeep writes parts, under its lease, so
+   * nothing writes a day item between this read and write.
+   */
+  private async putParts(pk: string, parts: ReadonlyMap<number, unknown | undefined>, expiresAt: (hour: number) => number): Promise<void> {
+    const byDay = new Map<string, [number, unknown | undefined][]>();
+    for (const [hour, json] of parts) {
+      const day = dayKey(hour);
+      byDay.set(day, [...(byDay.get(day) ?? []), [hour, json]]);
     }
-    await this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...key, d: { B: packPart(json) }, expiresAt: { N: String(expiresAt) } } }));
+    for (const [day, changes] of byDay) {
+      const key = this.key(pk, day);
+      const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: key, ConsistentRead: true, ProjectionExpression: '#d', ExpressionAttributeNames: { '#d': 'd' } }));
+      const hours = out.Item?.d?.B ? unpackDay(out.Item.d.B) : {};
+      for (const [hour, json] of changes) {
+        const h = hourKey(hour).slice(11);
+        if (json === undefined) delete hours[h];
+        else hours[h] = json;
+      }
+      const kept = Object.keys(hours).sort();
+      if (kept.length === 0) {
+        if (out.Item) await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: key }));
+        continue;
+      }
+      // The item lives as long as its last hour's rollup must.
+      const last = Date.parse(`${day}T${kept[kept.length - 1]}:00:00.000Z`);
+      const bytes = packPart({ v: 1, h: Object.fromEntries(kept.map((k) => [k, hours[k]])) });
+      if (bytes.length > MAX_PART_BYTES) {
+        throw new Error(`the rollup item ${pk} ${day} would be ${bytes.length} bytes, over DynamoDB's item limit: too many distinct values in a day (see docs/architecture.md, "Rollups")`);
+      }
+      await this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...key, d: { B: bytes }, expiresAt: { N: String(expiresAt(last)) } } }));
+    }
   }
 
-  putClickPart(campaignId: string, group: ClickGroup, hour: number, part: ClickPart | undefined, expiresAt: number): Promise<void> {
-    return this.putPart(partPk(campaignId, group), hour, part && encodeClickPart(part), expiresAt);
+  putClickParts(campaignId: string, group: ClickGroup, parts: ReadonlyMap<number, ClickPart | undefined>, expiresAt: (hour: number) => number): Promise<void> {
+    return this.putParts(partPk(campaignId, group), new Map([...parts].map(([h, p]) => [h, p && encodeClickPart(p)])), expiresAt);
   }
 
-  putConversionPart(campaign: string, hour: number, part: ConversionPart | undefined, expiresAt: number): Promise<void> {
-    return this.putPart(partPk(campaign, 'conversions'), hour, part && encodeConversionPart(part), expiresAt);
+  putConversionParts(campaign: string, parts: ReadonlyMap<number, ConversionPart | undefined>, expiresAt: (hour: number) => number): Promise<void> {
+    return this.putParts(partPk(campaign, 'conversions'), new Map([...parts].map(([h, p]) => [h, p && encodeConversionPart(p)])), expiresAt);
   }
 
+  /** The stored parts of the hours fromHour..toHour (both included), hour by hour. */
   private async *parts(pk: string, fromHour: number, toHour: number, stats: ReadStats): AsyncGenerator<{ hour: number; json: unknown }> {
     if (toHour < fromHour) return;
     for await (const item of queryItems(
@@ -216,12 +255,17 @@ export class DynamoRollupStore implements UpkeepStore, RollupMarks {
         TableName: this.table,
         KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
         ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#d': 'd' },
-        ExpressionAttributeValues: { ':pk': { S: pk }, ':lo': { S: hourKey(fromHour) }, ':hi': { S: hourKey(toHour) } },
+        ExpressionAttributeValues: { ':pk': { S: pk }, ':lo': { S: dayKey(fromHour) }, ':hi': { S: dayKey(toHour) } },
         ProjectionExpression: '#sk, #d',
       },
       stats,
     )) {
-      yield { hour: hourFromKey(String(item.sk)), json: unpack(item.d) };
+      const day = String(item.sk);
+      const hours = unpackDay(item.d);
+      for (const h of Object.keys(hours).sort()) {
+        const hour = Date.parse(`${day}T${h}:00:00.000Z`);
+        if (Number.isFinite(hour) && hour >= fromHour && hour <= toHour) yield { hour, json: hours[h] };
+      }
     }
   }
 

@@ -40,7 +40,7 @@ const DAY_MS = 86400_000;
 export const SWEEP_EVERY_MS = 60 * 60_000;
 /** One sweep takes in at most this much arrival time (a first run catching up goes in steps). */
 export const MAX_SWEEP_SPAN_MS = DAY_MS;
-/** One close reads at most this many hours of a campaign's clicks at once. */
+/** One close reads at most this many hours of a campaign's clicks at once (and never past a UTC midnight: one day item each). */
 export const CLOSE_BATCH_HOURS = 24;
 /** Clicks are not rolled up this close to the time they may expire (a run that starts late still finds them all). */
 export const FREEZE_MARGIN_MS = DAY_MS;
@@ -57,10 +57,13 @@ export interface UpkeepStore {
   marks(): Promise<RollupMark[]>;
   /** Removes a mark unless it was marked again since it was read (another version). */
   deleteMark(mark: RollupMark): Promise<void>;
-  /** Writes (or, with undefined, deletes) a click part. */
-  putClickPart(campaignId: string, group: ClickGroup, hour: number, part: ClickPart | undefined, expiresAt: number): Promise<void>;
-  /** Writes (or deletes) a conversion part; `campaign` is a campaign id or `~unattributed`. */
-  putConversionPart(campaign: string, hour: number, part: ConversionPart | undefined, expiresAt: number): Promise<void>;
+  /**
+   * Writes (or, with undefined, deletes) the click parts of the given hours (epoch ms of their
+   * start), leaving the other hours as they are; `expiresAt` gives an hour's TTL (epoch s).
+   */
+  putClickParts(campaignId: string, group: ClickGroup, parts: ReadonlyMap<number, ClickPart | undefined>, expiresAt: (hour: number) => number): Promise<void>;
+  /** Writes (or deletes) conversion parts; `campaign` is a campaign id or `~unattributed`. */
+  putConversionParts(campaign: string, parts: ReadonlyMap<number, ConversionPart | undefined>, expiresAt: (hour: number) => number): Promise<void>;
 }
 
 export interface UpkeepReader {
@@ -110,6 +113,7 @@ export interface UpkeepReport {
 }
 
 const iso = (t: number) => new Date(t).toISOString();
+const nextUtcDay = (t: number) => (Math.floor(t / DAY_MS) + 1) * DAY_MS;
 const ceilHour = (t: number) => Math.ceil(t / HOUR_MS) * HOUR_MS;
 
 /** Rollup items are kept rollupRetentionDays after their hour (the longest of the hour's era and today's). */
@@ -126,14 +130,14 @@ function frozenSpans(coverage: ClickCoverage): Span[] {
 }
 
 /**
- * Where a new tracker's rollups start: the oldest hour whose clicks are all surely kept (so
- * the first runs roll up the history still stored), not before the first campaign was deployed.
+ * Where a new tracker's rollups start: the oldest hour whose clicks are all surely kept, so the
+ * first runs roll up the whole history still stored. Not the first deploy of a campaign: a
+ * tracker that upgrades to rollups holds clicks older than its catalog entries, and they must
+ * outlive their TTL too. The hours before any click cost one empty query per campaign a day.
  */
 export function firstHour(settings: UpkeepSettings, now: number): number {
   const frozen = frozenSpans(settings.clickCoverage).filter((s) => s.from <= now);
-  let since = frozen.length > 0 ? ceilHour(Math.max(...frozen.map((s) => Math.min(s.to, now)))) : 0;
-  const deployed = settings.campaigns.map((c) => Date.parse(c.firstDeployedAt ?? '')).filter(Number.isFinite);
-  if (deployed.length > 0) since = Math.max(since, hourOf(Math.min(...deployed)));
+  const since = frozen.length > 0 ? ceilHour(Math.max(...frozen.map((s) => Math.min(s.to, now)))) : 0;
   return Math.min(since, hourOf(now));
 }
 
@@ -170,13 +174,17 @@ export async function runUpkeep(deps: UpkeepDeps): Promise<UpkeepReport> {
     const isFrozen = (hour: number) => isPartial({ from: hour, to: hour + HOUR_MS }, { expired: frozen });
     const expiresAt = (hour: number) => rollupExpiresAt(hour, settings);
 
-    const writeClickParts = async (campaignId: string, hour: number, clicks: ReportClick[], deleteEmpty: boolean): Promise<number> => {
+    /** Writes the click parts of the given hours (both groups); an hour without clicks: its parts removed. */
+    const writeClickParts = async (campaignId: string, byHour: ReadonlyMap<number, ReportClick[]>): Promise<number> => {
       let written = 0;
       for (const [group, dims] of [['main', MAIN_DIMENSIONS], ['subs', SUB_DIMENSIONS]] as const) {
-        const part = clickPart(clicks, dims);
-        if (isEmptyPart(part) && !deleteEmpty) continue;
-        await deps.store.putClickPart(campaignId, group, hour, isEmptyPart(part) ? undefined : part, expiresAt(hour));
-        written++;
+        const parts = new Map<number, ClickPart | undefined>();
+        for (const [hour, clicks] of byHour) {
+          const part = clickPart(clicks, dims);
+          parts.set(hour, isEmptyPart(part) ? undefined : part);
+          if (!isEmptyPart(part)) written++;
+        }
+        if (parts.size > 0) await deps.store.putClickParts(campaignId, group, parts, expiresAt);
       }
       return written;
     };
@@ -185,7 +193,7 @@ export async function runUpkeep(deps: UpkeepDeps): Promise<UpkeepReport> {
     const lastClosable = hourOf(start - CLOSE_AFTER_MS) - HOUR_MS; // its end + CLOSE_AFTER_MS <= start
     while (state.closedUntil <= lastClosable && timeLeft()) {
       const from = state.closedUntil;
-      const to = Math.min(from + CLOSE_BATCH_HOURS * HOUR_MS, lastClosable + HOUR_MS);
+      const to = Math.min(from + CLOSE_BATCH_HOURS * HOUR_MS, nextUtcDay(from), lastClosable + HOUR_MS);
       for (const campaignId of campaigns) {
         const byHour = new Map<number, ReportClick[]>();
         for await (const click of deps.reader.clicks(campaignId, from, to)) {
@@ -194,13 +202,14 @@ export async function runUpkeep(deps: UpkeepDeps): Promise<UpkeepReport> {
           if (!list) byHour.set(hour, (list = []));
           list.push(click);
         }
-        for (const [hour, clicks] of byHour) {
+        for (const hour of [...byHour.keys()]) {
           if (isFrozen(hour)) {
             report.closed.frozen++;
-            continue;
+            byHour.delete(hour);
           }
-          report.closed.parts += await writeClickParts(campaignId, hour, clicks, false);
         }
+        // Hours without clicks get no part (none was ever written for them).
+        report.closed.parts += await writeClickParts(campaignId, byHour);
       }
       if (!timeLeft()) break; // the batch may be cut short: it is done again next time (same items)
       report.closed.hours += (to - from) / HOUR_MS;
@@ -223,7 +232,7 @@ export async function runUpkeep(deps: UpkeepDeps): Promise<UpkeepReport> {
       if (mark.hour >= state.since && !isFrozen(mark.hour)) {
         for (const campaignId of byCode.get(mark.code) ?? []) {
           const clicks = await collect(deps.reader.clicks(campaignId, mark.hour, mark.hour + HOUR_MS));
-          await writeClickParts(campaignId, mark.hour, clicks, true);
+          await writeClickParts(campaignId, new Map([[mark.hour, clicks]]));
         }
       } else {
         deps.log?.warn('rollup mark dropped: its hour is not rolled up or its clicks may have expired', { mark: markSortKey(mark) });
@@ -264,14 +273,24 @@ export async function runUpkeep(deps: UpkeepDeps): Promise<UpkeepReport> {
       for (const mark of marks) touch(mark.campaign, mark.hour);
       let parts = 0;
       for (const [campaign, hours] of touched) {
-        for (const hour of hours) {
+        // A day's hours are written together (one day item); the deadline is checked per day.
+        const byDay = new Map<number, number[]>();
+        for (const hour of [...hours].sort((a, b) => a - b)) {
+          const day = Math.floor(hour / DAY_MS) * DAY_MS;
+          byDay.set(day, [...(byDay.get(day) ?? []), hour]);
+        }
+        for (const dayHours of byDay.values()) {
           if (!timeLeft()) break;
           const organic = campaign === UNATTRIBUTED_CLICK_ID;
-          const read = (key: string) => (organic ? deps.reader.conversionsArrived(key, hour, hour + HOUR_MS) : deps.reader.conversionsByClickTime(key, hour, hour + HOUR_MS));
-          const conversions = [...(await collect(read(campaign))), ...(await collect(read(testKey(campaign))))];
-          const part = conversionPart(conversions, cut, organic ? ['campaign'] : ROLLUP_DIMENSIONS);
-          await deps.store.putConversionPart(campaign, hour, isEmptyPart(part) ? undefined : part, expiresAt(hour));
-          parts++;
+          const computed = new Map<number, ConversionPart | undefined>();
+          for (const hour of dayHours) {
+            const read = (key: string) => (organic ? deps.reader.conversionsArrived(key, hour, hour + HOUR_MS) : deps.reader.conversionsByClickTime(key, hour, hour + HOUR_MS));
+            const conversions = [...(await collect(read(campaign))), ...(await collect(read(testKey(campaign))))];
+            const part = conversionPart(conversions, cut, organic ? ['campaign'] : ROLLUP_DIMENSIONS);
+            computed.set(hour, isEmptyPart(part) ? undefined : part);
+            parts++;
+          }
+          await deps.store.putConversionParts(campaign, computed, expiresAt);
         }
       }
       // Cut short: the parts written hold the new cut, the state still the old one; the next run
