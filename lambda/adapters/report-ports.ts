@@ -28,8 +28,8 @@ export function reportPorts(client: DynamoDBClient, tables: Tables, stats: ReadS
           rollups: {
             state: () => store.state(stats),
             marks: () => store.marks(stats),
-            clickParts: (campaignId, group, fromHour, toHour) => store.clickParts(campaignId, group, fromHour, toHour, stats),
-            conversionParts: (campaign, fromHour, toHour) => store.conversionParts(campaign, fromHour, toHour, stats),
+            clickParts: (campaignId, group, fromHour, toHour, dimensions) => store.clickParts(campaignId, group, fromHour, toHour, dimensions, stats),
+            conversionParts: (campaign, fromHour, toHour, dimensions) => store.conversionParts(campaign, fromHour, toHour, dimensions, stats),
           },
         }),
     spend: { spend: (campaignId, fromDay, toDay) => readSpend(client, tables.rollups, campaignId, fromDay, toDay, stats) },

@@ -1,9 +1,10 @@
 /**
  * The rollups table (table-definitions ROLLUPS_TABLE): rollup parts, the upkeep's state and
  * lease, and the marks. The parts of one campaign, kind and UTC day are ONE item (sort key the
- * day), its JSON compressed (raw deflate) in one binary attribute: a month's report then reads
- * 30 items per campaign instead of 720, and value names that repeat from hour to hour compress
- * well, so items (and every read and write of them) are several times smaller.
+ * day) with one binary column per dimension, its JSON compressed (raw deflate): a month's report
+ * reads 30 items per campaign instead of 720, only the column it groups by, and value names that
+ * repeat from hour to hour compress well, so items (and every read and write of them) are
+ * several times smaller.
  */
 import { randomUUID } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
@@ -28,6 +29,7 @@ import {
   type ClickGroup,
   type ClickPart,
   type ConversionPart,
+  type RollupDimension,
   type StoredPart,
 } from '../core/rollups';
 import { queryItems, type ReadStats } from './report-source';
@@ -38,20 +40,41 @@ export const MARKS_PK = '~marks';
 const GROUP_SUFFIX: Record<ClickGroup | 'conversions', string> = { main: 'm', subs: 's', conversions: 'v' };
 export const partPk = (campaign: string, group: ClickGroup | 'conversions') => `${campaign}#${GROUP_SUFFIX[group]}`;
 
-/** The stored bytes of a day item (what its read and write units are counted on). */
+/** The stored bytes of a column (what its read and write units are counted on). */
 export const packPart = (json: unknown): Uint8Array => deflateRawSync(Buffer.from(JSON.stringify(json), 'utf8'), { level: 9 });
-const unpack = (bytes: unknown): unknown => {
-  if (!(bytes instanceof Uint8Array)) throw new Error('stored rollup part has no data');
-  return JSON.parse(inflateRawSync(bytes).toString('utf8'));
-};
-/** A day item's hours (`00`..`23`) -> the stored part of that hour. */
-function unpackDay(bytes: unknown): Record<string, unknown> {
-  const o = unpack(bytes) as { v?: unknown; h?: unknown } | null;
-  if (o === null || typeof o !== 'object' || o.v !== 1 || o.h === null || typeof o.h !== 'object' || Array.isArray(o.h)) {
-    throw new Error('stored rollup day item is malformed');
-  }
-  return { ...(o.h as Record<string, unknown>) };
+
+/**
+ * A day item holds one column per dimension (`x_campaign`, `x_offer`..., `x_sub3`) and, for
+ * conversion parts, `x_ids` (each hour's cut and converted click ids): each the deflated JSON of
+ * hour (`00`..`23`) -> that hour's entries. A report reads (and decodes) only the column it
+ * groups by.
+ */
+const COLUMN_PREFIX = 'x_';
+const IDS_COLUMN = 'ids';
+type StoredHour = Record<string, unknown>;
+type Columns = Record<string, Record<string, unknown>>;
+
+/** An encoded part (core/rollups encode*Part) as its columns. */
+function columnsOf(encoded: unknown): StoredHour {
+  const { d, cut, ids, idsT } = encoded as { d: Record<string, unknown>; cut?: string; ids?: string[]; idsT?: string[] };
+  return { ...d, ...(cut !== undefined ? { [IDS_COLUMN]: { cut, ids, idsT } } : {}) };
 }
+
+function unpackColumn(bytes: unknown): Record<string, unknown> {
+  if (!(bytes instanceof Uint8Array)) throw new Error('stored rollup column has no data');
+  const o = JSON.parse(inflateRawSync(bytes).toString('utf8')) as unknown;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new Error('stored rollup column is malformed');
+  return o as Record<string, unknown>;
+}
+
+function readColumns(item: Record<string, AttributeValue> | undefined): Columns {
+  const columns: Columns = {};
+  for (const [name, value] of Object.entries(item ?? {})) {
+    if (name.startsWith(COLUMN_PREFIX) && value.B) columns[name.slice(COLUMN_PREFIX.length)] = unpackColumn(value.B);
+  }
+  return columns;
+}
+
 /** `2026-11-25`: the sort key of a day item (UTC). */
 const dayKey = (hour: number): string => hourKey(hour).slice(0, 10);
 /** Below DynamoDB's 400 KB item limit, with room for the keys. */
@@ -208,74 +231,106 @@ export class DynamoRollupStore implements UpkeepStore, RollupMarks {
    * read (consistently) and written once. Only the upkeep writes parts, under its lease, so
    * nothing writes a day item between this read and write.
    */
-  private async putParts(pk: string, parts: ReadonlyMap<number, unknown | undefined>, expiresAt: (hour: number) => number): Promise<void> {
-    const byDay = new Map<string, [number, unknown | undefined][]>();
-    for (const [hour, json] of parts) {
+  private async putParts(pk: string, parts: ReadonlyMap<number, StoredHour | undefined>, expiresAt: (hour: number) => number): Promise<void> {
+    const byDay = new Map<string, [number, StoredHour | undefined][]>();
+    for (const [hour, stored] of parts) {
       const day = dayKey(hour);
-      byDay.set(day, [...(byDay.get(day) ?? []), [hour, json]]);
+      byDay.set(day, [...(byDay.get(day) ?? []), [hour, stored]]);
     }
     for (const [day, changes] of byDay) {
       const key = this.key(pk, day);
-      const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: key, ConsistentRead: true, ProjectionExpression: '#d', ExpressionAttributeNames: { '#d': 'd' } }));
-      const hours = out.Item?.d?.B ? unpackDay(out.Item.d.B) : {};
-      for (const [hour, json] of changes) {
+      const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+      const columns = readColumns(out.Item);
+      for (const [hour, stored] of changes) {
         const h = hourKey(hour).slice(11);
-        if (json === undefined) delete hours[h];
-        else hours[h] = json;
+        for (const column of Object.values(columns)) delete column[h];
+        if (stored) for (const [name, value] of Object.entries(stored)) (columns[name] ??= {})[h] = value;
       }
-      const kept = Object.keys(hours).sort();
-      if (kept.length === 0) {
+      const attributes: Record<string, AttributeValue> = {};
+      let bytes = 0;
+      let last = '';
+      for (const [name, column] of Object.entries(columns)) {
+        const hours = Object.keys(column).sort();
+        if (hours.length === 0) continue;
+        if ((hours[hours.length - 1] as string) > last) last = hours[hours.length - 1] as string;
+        const packed = packPart(Object.fromEntries(hours.map((k) => [k, column[k]])));
+        bytes += packed.length + name.length + 2;
+        attributes[`${COLUMN_PREFIX}${name}`] = { B: packed };
+      }
+      if (last === '') {
         if (out.Item) await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: key }));
         continue;
       }
-      // The item lives as long as its last hour's rollup must.
-      const last = Date.parse(`${day}T${kept[kept.length - 1]}:00:00.000Z`);
-      const bytes = packPart({ v: 1, h: Object.fromEntries(kept.map((k) => [k, hours[k]])) });
-      if (bytes.length > MAX_PART_BYTES) {
-        throw new Error(`the rollup item ${pk} ${day} would be ${bytes.length} bytes, over DynamoDB's item limit: too many distinct values in a day (see docs/architecture.md, "Rollups")`);
+      if (bytes > MAX_PART_BYTES) {
+        throw new Error(`the rollup item ${pk} ${day} would be ${bytes} bytes, over DynamoDB's item limit: too many distinct values in a day (see docs/architecture.md, "Rollups")`);
       }
-      await this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...key, d: { B: bytes }, expiresAt: { N: String(expiresAt(last)) } } }));
+      // The item lives as long as its last hour's rollup must.
+      const lastHour = Date.parse(`${day}T${last}:00:00.000Z`);
+      await this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...key, ...attributes, expiresAt: { N: String(expiresAt(lastHour)) } } }));
     }
   }
 
   putClickParts(campaignId: string, group: ClickGroup, parts: ReadonlyMap<number, ClickPart | undefined>, expiresAt: (hour: number) => number): Promise<void> {
-    return this.putParts(partPk(campaignId, group), new Map([...parts].map(([h, p]) => [h, p && encodeClickPart(p)])), expiresAt);
+    return this.putParts(partPk(campaignId, group), new Map([...parts].map(([h, p]) => [h, p && columnsOf(encodeClickPart(p))])), expiresAt);
   }
 
   putConversionParts(campaign: string, parts: ReadonlyMap<number, ConversionPart | undefined>, expiresAt: (hour: number) => number): Promise<void> {
-    return this.putParts(partPk(campaign, 'conversions'), new Map([...parts].map(([h, p]) => [h, p && encodeConversionPart(p)])), expiresAt);
+    return this.putParts(partPk(campaign, 'conversions'), new Map([...parts].map(([h, p]) => [h, p && columnsOf(encodeConversionPart(p))])), expiresAt);
   }
 
-  /** The stored parts of the hours fromHour..toHour (both included), hour by hour. */
-  private async *parts(pk: string, fromHour: number, toHour: number, stats: ReadStats): AsyncGenerator<{ hour: number; json: unknown }> {
+  /**
+   * The stored parts of the hours fromHour..toHour (both included), hour by hour, holding only
+   * the given dimensions (only their columns are read and decoded), and the `extra` columns
+   * (conversion parts: `ids`, each hour's cut and converted clicks).
+   */
+  private async *parts(pk: string, fromHour: number, toHour: number, dimensions: readonly RollupDimension[], extra: readonly string[], stats: ReadStats): AsyncGenerator<{ hour: number; json: Record<string, unknown> }> {
     if (toHour < fromHour) return;
+    const wanted = [...dimensions, ...extra];
+    const names: Record<string, string> = { '#pk': 'pk', '#sk': 'sk' };
+    wanted.forEach((name, i) => (names[`#c${i}`] = `${COLUMN_PREFIX}${name}`));
     for await (const item of queryItems(
       this.client,
       {
         TableName: this.table,
         KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
-        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#d': 'd' },
+        ExpressionAttributeNames: names,
         ExpressionAttributeValues: { ':pk': { S: pk }, ':lo': { S: dayKey(fromHour) }, ':hi': { S: dayKey(toHour) } },
-        ProjectionExpression: '#sk, #d',
+        ProjectionExpression: ['#sk', ...wanted.map((_, i) => `#c${i}`)].join(', '),
       },
       stats,
     )) {
       const day = String(item.sk);
-      const hours = unpackDay(item.d);
-      for (const h of Object.keys(hours).sort()) {
+      const byHour = new Map<string, Record<string, unknown>>();
+      for (const name of wanted) {
+        const bytes = item[`${COLUMN_PREFIX}${name}`];
+        if (bytes === undefined) continue;
+        const column = unpackColumn(bytes);
+        for (const [h, value] of Object.entries(column)) {
+          let json = byHour.get(h);
+          if (!json) byHour.set(h, (json = {}));
+          json[name] = value;
+        }
+      }
+      for (const h of [...byHour.keys()].sort()) {
         const hour = Date.parse(`${day}T${h}:00:00.000Z`);
-        if (Number.isFinite(hour) && hour >= fromHour && hour <= toHour) yield { hour, json: hours[h] };
+        if (Number.isFinite(hour) && hour >= fromHour && hour <= toHour) yield { hour, json: byHour.get(h) as Record<string, unknown> };
       }
     }
   }
 
-  /** Click parts of one campaign and group for the hours fromHour..toHour (both included). */
-  async *clickParts(campaignId: string, group: ClickGroup, fromHour: number, toHour: number, stats: ReadStats): AsyncGenerator<StoredPart<ClickPart>> {
-    for await (const { hour, json } of this.parts(partPk(campaignId, group), fromHour, toHour, stats)) yield { hour, part: decodeClickPart(json) };
+  /** Click parts of one campaign and group for the hours fromHour..toHour (both included), in the given dimensions. */
+  async *clickParts(campaignId: string, group: ClickGroup, fromHour: number, toHour: number, dimensions: readonly RollupDimension[], stats: ReadStats): AsyncGenerator<StoredPart<ClickPart>> {
+    for await (const { hour, json } of this.parts(partPk(campaignId, group), fromHour, toHour, dimensions, [], stats)) {
+      yield { hour, part: decodeClickPart({ v: 1, d: json }) };
+    }
   }
 
-  /** Conversion parts of a campaign (or `~unattributed`) for the hours fromHour..toHour. */
-  async *conversionParts(campaign: string, fromHour: number, toHour: number, stats: ReadStats): AsyncGenerator<StoredPart<ConversionPart>> {
-    for await (const { hour, json } of this.parts(partPk(campaign, 'conversions'), fromHour, toHour, stats)) yield { hour, part: decodeConversionPart(json) };
+  /** Conversion parts of a campaign (or `~unattributed`) for the hours fromHour..toHour, in the given dimensions. */
+  async *conversionParts(campaign: string, fromHour: number, toHour: number, dimensions: readonly RollupDimension[], stats: ReadStats): AsyncGenerator<StoredPart<ConversionPart>> {
+    for await (const { hour, json } of this.parts(partPk(campaign, 'conversions'), fromHour, toHour, dimensions, [IDS_COLUMN], stats)) {
+      const { [IDS_COLUMN]: ids, ...d } = json;
+      if (ids === undefined) throw new Error(`stored rollup part is malformed: ${campaign} ${hourKey(hour)} has no cut`);
+      yield { hour, part: decodeConversionPart({ ...(ids as object), v: 1, d }) };
+    }
   }
 }

@@ -74,8 +74,9 @@ export interface RawReader {
 export interface RollupReader {
   state(): Promise<RollupState | undefined>;
   marks(): Promise<RollupMark[]>;
-  clickParts(campaignId: string, group: ClickGroup, fromHour: number, toHour: number): AsyncIterable<StoredPart<ClickPart>>;
-  conversionParts(campaign: string, fromHour: number, toHour: number): AsyncIterable<StoredPart<ConversionPart>>;
+  /** Parts of the hours fromHour..toHour (both included), holding (at least) the given dimensions. */
+  clickParts(campaignId: string, group: ClickGroup, fromHour: number, toHour: number, dimensions: readonly RollupDimension[]): AsyncIterable<StoredPart<ClickPart>>;
+  conversionParts(campaign: string, fromHour: number, toHour: number, dimensions: readonly RollupDimension[]): AsyncIterable<StoredPart<ConversionPart>>;
 }
 
 export interface SpendReader {
@@ -342,7 +343,7 @@ export async function runReport(request: ReportRequest, ports: ReportPorts): Pro
       if (!isOrganic) {
         const hours = [...p.clickHours].sort((a, b) => a - b);
         if (hours.length > 0) {
-          for await (const { hour, part } of rollups.clickParts(campaign, group, hours[0] as number, hours[hours.length - 1] as number)) {
+          for await (const { hour, part } of rollups.clickParts(campaign, group, hours[0] as number, hours[hours.length - 1] as number, [dimension])) {
             checkTime();
             if (!p.clickHours.has(hour)) continue;
             for (const e of part.dims[dimension]?.values() ?? []) {
@@ -361,7 +362,7 @@ export async function runReport(request: ReportRequest, ports: ReportPorts): Pro
       const cuts = new Map<number, { cut: string; converted: Set<string> }>();
       const hours = [...p.conversionHours].sort((a, b) => a - b);
       if (hours.length > 0) {
-        for await (const { hour, part } of rollups.conversionParts(campaign, hours[0] as number, hours[hours.length - 1] as number)) {
+        for await (const { hour, part } of rollups.conversionParts(campaign, hours[0] as number, hours[hours.length - 1] as number, isOrganic ? ['campaign'] : [dimension])) {
           checkTime();
           if (!p.conversionHours.has(hour)) continue;
           cuts.set(hour, { cut: part.cut, converted: new Set(request.includeTests ? [...part.converted, ...part.convertedTest] : part.converted) });
