@@ -186,7 +186,18 @@ describe('rollups', () => {
     const raw = await world.report({ by: ['campaign', 'day'], timeZone: 'UTC', fromDay: '2026-10-24', toDay: '2026-10-26', source: 'raw' });
     expect(utc.rows).toEqual(raw.rows);
     expect(utc.stats.queries).toBeLessThan(raw.stats.queries);
-  });
+  }, 120_000);
+
+  it('bounds raw work: past it a web request is told to narrow the range; rollups answer within it', async () => {
+    world.now = T0 + 80 * H;
+    await catchUp(world);
+    const q: ReportQuery = { by: ['campaign', 'day'], timeZone: 'UTC', fromDay: '2026-10-24', toDay: '2026-10-26' };
+    await expect(world.report({ ...q, source: 'raw', limits: { maxRawItems: 3 } })).rejects.toThrow(/^narrow the range: this report would read more than 3 clicks and conversions one by one/);
+    await expect(world.report({ ...q, source: 'raw', limits: { deadline: Date.now() - 1 } })).rejects.toThrow(/^narrow the range: the report ran out of time/);
+    const bounded = await world.report({ ...q, source: 'auto', limits: { maxRawItems: 3 } });
+    expect(bounded.stats.source).toBe('rollups');
+    expect(bounded.rows).toEqual((await world.report({ ...q, source: 'raw' })).rows);
+  }, 120_000);
 
   it('keeps the click counts after TTL deleted the clicks (the warning then only for raw groupings)', async () => {
     world.now = T0 + 80 * H;
@@ -205,5 +216,5 @@ describe('rollups', () => {
     const raw = await world.report({ ...q, source: 'raw' });
     expect(raw.rows.every((r) => r.partial)).toBe(true);
     expect(raw.notice).toMatch(/Partial click counts/);
-  });
+  }, 300_000);
 });

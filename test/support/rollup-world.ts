@@ -53,6 +53,8 @@ export interface ReportQuery {
   filter?: ReportFilter;
   includeTests?: boolean;
   chartBy?: GroupKey[];
+  /** The bound on raw work a web request sets (core/report-run ReportRequest.limits). */
+  limits?: { maxRawItems?: number; deadline?: number };
 }
 
 export async function makeWorld(config: TrackerConfig, start: number): Promise<World> {
@@ -162,6 +164,7 @@ export async function makeWorld(config: TrackerConfig, start: number): Promise<W
           rollupRetention: rollupEras(catalog?.rollupRetention ?? [], config.defaults.rollupRetentionDays),
           now: new Date(now),
           ...(q.chartBy ? { chartBy: q.chartBy } : {}),
+          ...(q.limits ? { limits: q.limits } : {}),
         },
         reportPorts(client, tables, stats),
       );
