@@ -13,6 +13,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { buildClickvault } from '../lib/clickvault-app';
 import { ACCESS_LOG_FIELDS } from '../lib/tracker-api';
 import { HOSTED_OVERAGE, PRICES, PRICES_DATE } from './prices';
+import { ROLLUP_TARGET_PER_MILLION_CLICKS, type UpkeepCostItem } from './rollup-cost';
 
 /** Stated assumptions (not measured here). */
 export const ASSUMPTIONS = {
@@ -133,11 +134,26 @@ function main(): void {
   const { values } = parseArgs({ options: { json: { type: 'boolean' }, results: { type: 'string' }, check: { type: 'boolean' } } });
   const resultsFile = values.results ?? join(__dirname, 'results.json');
   if (!existsSync(resultsFile)) throw new Error(`${resultsFile} is missing: run npm run bench (or npm run bench -- --quick) first`);
-  const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as { date: string; handlers: Record<'click' | 'postback', Measured> };
+  const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as {
+    date: string;
+    handlers: Record<'click' | 'postback', Measured>;
+    /** From `npm run bench:report` (absent until it ran). */
+    reportBench?: { date: string; clicks: number; campaigns: number; upkeepCost?: UpkeepCostItem[] };
+  };
   const facts = templateFacts();
   const clicks = costPerMillion('click', results.handlers.click, facts);
   const postbacks = costPerMillion('postback', results.handlers.postback, facts);
   const hosted = HOSTED_OVERAGE.usdPerThousandEvents * 1000;
+  const upkeepItems = results.reportBench?.upkeepCost;
+  const upkeep = upkeepItems && results.reportBench
+    ? {
+        date: results.reportBench.date,
+        workload: `${results.reportBench.campaigns} campaigns, ${results.reportBench.clicks} clicks in 30 days (npm run bench:report)`,
+        items: upkeepItems,
+        perMillion: Number(upkeepItems.reduce((a, i) => a + i.perMillionClicks, 0).toFixed(4)),
+        monthly: Number(upkeepItems.reduce((a, i) => a + i.monthly, 0).toFixed(4)),
+      }
+    : undefined;
   const out = {
     perMillionClicks: total(clicks),
     perMillionPostbacks: total(postbacks),
@@ -147,6 +163,9 @@ function main(): void {
     benchmarkDate: results.date,
     assumptions: ASSUMPTIONS,
     items: [...clicks.map((i) => ({ for: 'click', ...i })), ...postbacks.map((i) => ({ for: 'postback', ...i }))],
+    rollupUpkeep: upkeep
+      ? { perMillionClicks: upkeep.perMillion, monthly: upkeep.monthly, targetPerMillionClicks: ROLLUP_TARGET_PER_MILLION_CLICKS, benchmarkDate: upkeep.date, items: upkeep.items }
+      : null,
   };
   // --check (CI): fail when the clicks cost is over target.
   if (values.check && out.perMillionClicks > TARGET_PER_MILLION_CLICKS) process.exitCode = 1;
@@ -167,6 +186,14 @@ function main(): void {
       '',
       ...section('Per million postbacks', postbacks),
       '',
+      ...(upkeep
+        ? [
+            `Rollup upkeep (reports from rollups; workload of ${upkeep.date}: ${upkeep.workload})`,
+            ...upkeep.items.map((i) => `  ${i.item.padEnd(26)} $${i.perMillionClicks.toFixed(4).padStart(7)}/M clicks  $${i.monthly.toFixed(4).padStart(7)}/month   ${i.basis}`),
+            `  ${'total'.padEnd(26)} $${upkeep.perMillion.toFixed(4).padStart(7)}/M clicks  $${upkeep.monthly.toFixed(4).padStart(7)}/month   target: at most $${ROLLUP_TARGET_PER_MILLION_CLICKS.toFixed(2)}/M clicks -> ${upkeep.perMillion <= ROLLUP_TARGET_PER_MILLION_CLICKS ? 'met' : 'NOT met'}`,
+            '',
+          ]
+        : ['Rollup upkeep: run npm run bench:report to measure it.', '']),
       `Target: at most $${TARGET_PER_MILLION_CLICKS.toFixed(2)} per million clicks -> ${out.perMillionClicks <= TARGET_PER_MILLION_CLICKS ? 'met' : 'NOT met'} ($${out.perMillionClicks.toFixed(2)}).`,
       `${HOSTED_OVERAGE.name} overage for the same million events: $${hosted.toFixed(2)} (${HOSTED_OVERAGE.source}).`,
       'Not per request (monthly, fixed): dashboard $3, alarms ~$0.60, custom metrics ~$0.30 each; storage and free tiers not counted.',

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:report [-- --clicks N] [--keep DIR]`: reports on both paths over a month of
+ * `npm run bench:report [-- --clicks N] [--keep DIR] [--only GROUPING ...] [--results FILE]`: reports on both paths over a month of
  * synthetic traffic on the embedded store (dynalite, on disk like `npm start`, in its own
  * process so its CPU is not the reader's).
  *
@@ -36,6 +36,7 @@ import { runReport, type ReportResult, type SourceChoice } from '../lambda/core/
 import { SWEEP_EVERY_MS, rollupEras } from '../lambda/core/rollup-upkeep';
 import { HOUR_MS, conversionHour } from '../lambda/core/rollups';
 import { ensureTables, localTableNames } from '../lambda/local/tables';
+import { rollupUpkeepCost } from './rollup-cost';
 import { round } from './stats';
 
 const RESULTS = join(__dirname, 'results.json');
@@ -235,7 +236,8 @@ const GROUPINGS: { name: string; by: GroupKey[]; filter?: ReportFilter }[] = [
 ];
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { clicks: { type: 'string' }, keep: { type: 'string' }, only: { type: 'string' } } });
+  const { values } = parseArgs({ options: { clicks: { type: 'string' }, keep: { type: 'string' }, only: { type: 'string', multiple: true }, results: { type: 'string' } } });
+  const resultsFile = values.results ?? RESULTS;
   const n = Number(values.clicks ?? 100_000);
   if (!Number.isInteger(n) || n < 1000) throw new Error('--clicks: a whole number of at least 1000');
   const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'clickvault-bench-report-'));
@@ -287,7 +289,7 @@ async function main(): Promise<void> {
     say(`rollups up to date in ${upkeepSeconds.toFixed(0)} s (${upkeepStats.queries} queries, ${upkeepStats.capacityUnits.toFixed(0)} read units)`);
 
     // What was stored: item sizes per kind (the write units of keeping them, the read units of reports).
-    const sizes: Record<string, number[]> = { clickMain: [], clickSubs: [], conversions: [] };
+    const sizes: Record<'clickMain' | 'clickSubs' | 'conversions', number[]> = { clickMain: [], clickSubs: [], conversions: [] };
     let start: Record<string, AttributeValue> | undefined;
     do {
       const out = await client.send(new ScanCommand({ TableName: tables.rollups, ExclusiveStartKey: start }));
@@ -296,8 +298,9 @@ async function main(): Promise<void> {
         const kind = pk.endsWith('#m') ? 'clickMain' : pk.endsWith('#s') ? 'clickSubs' : pk.endsWith('#v') ? 'conversions' : undefined;
         if (!kind) continue;
         // DynamoDB's item size: attribute names and values (numbers ~ digits / 2 + 1).
-        const bytes = pk.length + (item.sk?.S ?? '').length + (item.d?.B?.length ?? 0) + 'pk'.length + 'sk'.length + 'd'.length + 'expiresAt'.length + 7;
-        sizes[kind]?.push(bytes);
+        const columns = Object.entries(item).filter(([name]) => name.startsWith('x_'));
+        const bytes = pk.length + (item.sk?.S ?? '').length + columns.reduce((n, [name, v]) => n + name.length + (v.B?.length ?? 0), 0) + 'pk'.length + 'sk'.length + 'expiresAt'.length + 7;
+        sizes[kind].push(bytes);
       }
       start = out.LastEvaluatedKey;
     } while (start);
@@ -308,12 +311,29 @@ async function main(): Promise<void> {
       maxBytes: Math.max(0, ...list),
       writeUnits: list.reduce((a, b) => a + Math.ceil(b / 1024), 0),
     });
-    const rollupItems = { clickMain: sizeOf(sizes.clickMain ?? []), clickSubs: sizeOf(sizes.clickSubs ?? []), conversions: sizeOf(sizes.conversions ?? []) };
+    const rollupItems = { clickMain: sizeOf(sizes.clickMain), clickSubs: sizeOf(sizes.clickSubs), conversions: sizeOf(sizes.conversions) };
 
     // Steady state: the parts an hourly sweep recomputes (distinct campaign-hours of the
     // conversions that arrived in each sweep's span), from the generated arrival times.
     const touched = new Set<string>();
-    for (const a of generated.arrivals) touched.add(`${Math.floor(a.at / SWEEP_EVERY_MS)}|${a.campaign}|${a.hour}`);
+    const touchedDays = new Set<string>();
+    for (const a of generated.arrivals) {
+      touched.add(`${Math.floor(a.at / SWEEP_EVERY_MS)}|${a.campaign}|${a.hour}`);
+      touchedDays.add(`${Math.floor(a.at / SWEEP_EVERY_MS)}|${a.campaign}|${Math.floor(a.hour / DAY_MS)}`);
+    }
+    const upkeepCost = rollupUpkeepCost({
+      clicks: generated.clicks,
+      campaigns: CAMPAIGNS,
+      days: 30,
+      conversions: generated.conversions,
+      dayItems: {
+        clickMain: { items: sizes.clickMain.length, bytes: sizes.clickMain },
+        clickSubs: { items: sizes.clickSubs.length, bytes: sizes.clickSubs },
+        conversions: { items: sizes.conversions.length, bytes: sizes.conversions },
+      },
+      sweepDays: touchedDays.size,
+      sweepHours: touched.size,
+    });
 
     // 3. Reports, both paths.
     const reports: Record<string, { rawReadUnits: number; rollupReadUnits: number; rawMs: number; rollupMs: number; rawItems: number; rollupItems: number; source: string; equal: boolean }> = {};
@@ -338,7 +358,10 @@ async function main(): Promise<void> {
         },
         reportPorts(client, tables, newStats()),
       );
-    for (const g of GROUPINGS.filter((x) => values.only === undefined || x.name === values.only)) {
+    const only = values.only;
+    const unknown = (only ?? []).filter((name) => !GROUPINGS.some((g) => g.name === name));
+    if (unknown.length > 0) throw new Error(`--only: no grouping ${unknown.map((n) => `"${n}"`).join(', ')}; one of ${GROUPINGS.map((g) => `"${g.name}"`).join(', ')}`);
+    for (const g of GROUPINGS.filter((x) => only === undefined || only.includes(x.name))) {
       const rollup = await run(g, 'auto');
       const raw = await run(g, 'raw');
       const equal = JSON.stringify(raw.rows) === JSON.stringify(rollup.rows);
@@ -356,7 +379,7 @@ async function main(): Promise<void> {
     }
 
     // 4. Results, merged into what `npm run bench` wrote.
-    const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, unknown>) : {};
+    const previous = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, unknown>) : {};
     const results = {
       ...previous,
       reports,
@@ -371,15 +394,17 @@ async function main(): Promise<void> {
         loadSeconds: round(loadSeconds, 1),
         upkeep: { seconds: round(upkeepSeconds, 1), runs, queries: upkeepStats.queries, readUnits: round(upkeepStats.capacityUnits, 1) },
         rollupItems,
-        campaignHours: rollupItems.clickMain.items,
+        campaignDays: rollupItems.clickMain.items,
         sweepEveryMs: SWEEP_EVERY_MS,
         partsPerHourlySweepMonth: touched.size,
+        dayItemsPerHourlySweepMonth: touchedDays.size,
+        upkeepCost,
         store: 'dynalite on disk (LevelDB), in its own process',
       },
     };
-    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
     const bad = Object.entries(reports).filter(([, r]) => !r.equal);
-    say(`wrote ${RESULTS}${bad.length ? `; NOT EQUAL: ${bad.map(([k]) => k).join(', ')}` : '; every report equal on both paths'}`);
+    say(`wrote ${resultsFile}${bad.length ? `; NOT EQUAL: ${bad.map(([k]) => k).join(', ')}` : '; every report equal on both paths'}`);
     if (bad.length) process.exitCode = 1;
   } finally {
     client.destroy();
