@@ -238,7 +238,7 @@ const GROUPINGS: { name: string; by: GroupKey[]; filter?: ReportFilter }[] = [
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { clicks: { type: 'string' }, keep: { type: 'string' }, only: { type: 'string', multiple: true }, results: { type: 'string' } } });
   const resultsFile = values.results ?? RESULTS;
-  const n = Number(values.clicks ?? 100_000);
+  const n = Number(values.clicks ?? 50_000);
   if (!Number.isInteger(n) || n < 1000) throw new Error('--clicks: a whole number of at least 1000');
   const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'clickvault-bench-report-'));
   const say = (m: string) => process.stderr.write(`bench:report: ${m}\n`);

@@ -149,9 +149,9 @@ export const CATALOG_TABLE: TableDefinition = {
 /**
  * rollups: what reports read instead of every click, and what outlives the clicks' TTL
  * (core/rollups). `pk` + `sk`:
- * - `<campaignId>#m` / `#s` / `#v` + `<UTC hour>`: an hour's click part (main dimensions, subs)
- *   and conversion part; organic sales under the campaign `~unattributed`. TTL
- *   `rollupRetentionDays` after the hour.
+ * - `<campaignId>#m` / `#s` / `#v` + `<UTC day>`: a day's click parts (main dimensions, subs)
+ *   and conversion parts, one binary column per dimension (adapters/rollup-store); organic sales
+ *   under the campaign `~unattributed`. TTL `rollupRetentionDays` after the day's last hour.
  * - `~state` + `upkeep`: how far the upkeep got (hours closed, conversions taken in) and its lease.
  * - `~marks` + `c#<campaign code>#<hour>` / `v#<campaignId>#<hour>`: an hour whose clicks or
  *   conversions changed after it was rolled up (a lander click, a replayed request).
