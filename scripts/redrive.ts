@@ -1,15 +1,17 @@
 /**
  * `npm run redrive -- [--local] [--dry-run] [--limit N] [--reason R] [--stack NAME]`
  *
- * Replays the dead-letter queue through the same core: a message that now succeeds is deleted,
- * one that still fails stays with one more attempt and its new reason.
+ * Replays the dead-letter queue and its archive through the same core: a message that now
+ * succeeds is deleted, one that still fails stays with one more attempt and its new reason. Two
+ * redrives at once (or a redrive beside the archiver) share the work through leases in the
+ * dead-letter ledger: no message is replayed twice or left in two copies.
  */
 import { parseArgs } from 'node:util';
 import { redrive, type RedriveSummary } from '../lambda/core/replay';
 import { DEFAULT_STACK, openTracker, replayDeps } from './tracker-context';
 
 const USAGE = `Usage: npm run redrive -- [--local] [--dry-run] [--limit N] [--reason R] [--stack NAME]
-  --local      the local run's queue (.data/dead-letters) and tables
+  --local      the local run's queue (.data/dead-letters), archive and tables
   --dry-run    show what would happen; write and delete nothing
   --limit N    replay at most N messages (default 1000)
   --reason R   only messages queued for R (unknown_type, unknown_click, storage_error, forward_failed, invalid_input)
@@ -18,8 +20,10 @@ const USAGE = `Usage: npm run redrive -- [--local] [--dry-run] [--limit N] [--re
 
 export function formatSummary(s: RedriveSummary): string {
   const lines = [
-    `${s.dryRun ? 'Dry run: ' : ''}${s.received} message(s) read, ${s.replayed} ${s.dryRun ? 'would be replayed' : 'replayed'}, ${Object.values(s.stillFailing).reduce((a, b) => a + b, 0)} still failing, ${s.skipped} skipped by --reason.`,
+    `${s.dryRun ? 'Dry run: ' : ''}${s.received} message(s) read (${s.fromArchive} from the archive), ${s.replayed} ${s.dryRun ? 'would be replayed' : 'replayed'}, ${Object.values(s.stillFailing).reduce((a, b) => a + b, 0)} still failing, ${s.skipped} skipped by --reason.`,
   ];
+  if (s.staleCopies > 0) lines.push(`  older copies of updated messages ${s.dryRun ? 'that would be ' : ''}dropped without a replay: ${s.staleCopies}`);
+  if (s.busy > 0) lines.push(`  held by another redrive until the end of this one (left to it): ${s.busy}`);
   for (const [outcome, n] of Object.entries(s.outcomes)) lines.push(`  ${s.dryRun ? 'would be ' : ''}${outcome}: ${n}`);
   for (const [reason, n] of Object.entries(s.stillFailing)) lines.push(`  still failing (${reason}): ${n}`);
   return lines.join('\n');
@@ -49,12 +53,23 @@ async function main(): Promise<void> {
     const summary = await redrive(tracker.queue, replayDeps(tracker.client, tracker.tables, dryRun, tracker.queue), {
       limit,
       dryRun,
+      archive: tracker.archive,
+      ledger: tracker.ledger,
       ...(values.reason ? { reason: values.reason } : {}),
       onProgress: (received, result) => {
         if (values.json) return;
         const m = received.message;
-        const what = result === 'skipped' ? 'skipped' : result.done ? `ok (${result.outcome})` : `still failing: ${result.reason}: ${result.detail}`;
-        process.stderr.write(`${m.id} ${m.kind} ${m.reason} ${m.clickId ?? '-'} -> ${what}\n`);
+        const what =
+          result === 'skipped'
+            ? 'skipped'
+            : result === 'stale'
+              ? 'older copy of an updated message: dropped'
+              : result === 'busy'
+                ? 'held by another redrive: left to it'
+                : result.done
+                  ? `ok (${result.outcome})`
+                  : `still failing: ${result.reason}: ${result.detail}`;
+        process.stderr.write(`${m.id} ${received.place ?? 'queue'} ${m.kind} ${m.reason} ${m.clickId ?? '-'} -> ${what}\n`);
       },
     });
     process.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);

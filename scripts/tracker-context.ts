@@ -9,6 +9,9 @@ import { loadConfig } from '../config/load';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
 import { SqsDeadLetterQueue } from '../lambda/adapters/sqs-dead-letter';
+import { DynamoDeadLetterArchive } from '../lambda/adapters/dead-letter-archive';
+import { DynamoDeadLetterLedger } from '../lambda/adapters/dead-letter-ledger';
+import { ArchiveQueue } from '../lambda/core/archive';
 import { ENV, TABLE_ENV } from '../lambda/contract';
 import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutResult } from '../lambda/core/model';
 import type { ReplayDeps } from '../lambda/core/replay';
@@ -20,6 +23,10 @@ export const DEFAULT_STACK = 'Clickvault';
 
 export interface TrackerContext {
   queue: DeadLetterQueue;
+  /** The archive behind the queue (messages older than 10 days), read and replayed like the queue. */
+  archive: ArchiveQueue;
+  /** Leases, current copies and failure markers, shared with the functions and the archiver. */
+  ledger: DynamoDeadLetterLedger;
   client?: DynamoDBClient;
   tables?: TableNames;
   where: string;
@@ -34,26 +41,51 @@ async function stackOutputs(stackName: string): Promise<Record<string, string>> 
   return outputs;
 }
 
-/** The queue only (listing needs no tables). */
+/** The queue, its archive and the ledger (listing needs no other table). */
 export async function openQueue(options: { local: boolean; stack?: string }, env: NodeJS.ProcessEnv = process.env): Promise<TrackerContext> {
-  if (options.local) {
-    const queue = new FileDeadLetterQueue(dataDir(env));
-    return { queue, where: queue.dir, close: async () => undefined };
-  }
-  let url = env[ENV.deadLetterQueueUrl];
-  if (!url) url = (await stackOutputs(options.stack ?? DEFAULT_STACK)).DeadLetterQueueUrl;
-  if (!url) throw new Error(`stack ${options.stack ?? DEFAULT_STACK} has no DeadLetterQueueUrl output; set ${ENV.deadLetterQueueUrl}`);
-  return { queue: new SqsDeadLetterQueue(url), where: url, close: async () => undefined };
+  if (options.local) return openTracker(options, env);
+  const names = [ENV.deadLetterQueueUrl, TABLE_ENV.deadLetterLedger, TABLE_ENV.deadLetterArchive];
+  const outputs = names.some((name) => !env[name]) ? await stackOutputs(options.stack ?? DEFAULT_STACK) : {};
+  const pick = (name: string, output: string): string => {
+    const value = env[name] || outputs[output];
+    if (!value) throw new Error(`cannot find ${output}: the stack ${options.stack ?? DEFAULT_STACK} has no such output and ${name} is not set`);
+    return value;
+  };
+  const url = pick(ENV.deadLetterQueueUrl, 'DeadLetterQueueUrl');
+  const client = createDynamoClient();
+  return {
+    queue: new SqsDeadLetterQueue(url),
+    archive: new ArchiveQueue(new DynamoDeadLetterArchive(client, pick(TABLE_ENV.deadLetterArchive, 'DeadLetterArchiveTableName'))),
+    ledger: new DynamoDeadLetterLedger(client, pick(TABLE_ENV.deadLetterLedger, 'DeadLetterLedgerTableName')),
+    where: url,
+    close: async () => client.destroy(),
+  };
 }
 
-/** Queue, tables and client, for replaying. */
+/** Queue, archive, ledger, tables and client, for replaying. */
 export async function openTracker(options: { local: boolean; stack?: string }, env: NodeJS.ProcessEnv = process.env): Promise<TrackerContext & { client: DynamoDBClient; tables: TableNames }> {
   if (options.local) {
     const store = await openLocalStore(env);
     const queue = new FileDeadLetterQueue(dataDir(env));
-    return { queue, client: store.client, tables: store.tables, where: queue.dir, close: store.close };
+    return {
+      queue,
+      archive: new ArchiveQueue(new DynamoDeadLetterArchive(store.client, store.tables.deadLetterArchive)),
+      ledger: new DynamoDeadLetterLedger(store.client, store.tables.deadLetterLedger),
+      client: store.client,
+      tables: store.tables,
+      where: queue.dir,
+      close: store.close,
+    };
   }
-  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound].some((name) => !env[name]);
+  const needsOutputs = [
+    ENV.deadLetterQueueUrl,
+    TABLE_ENV.clicks,
+    TABLE_ENV.conversions,
+    TABLE_ENV.conversionTypes,
+    TABLE_ENV.inbound,
+    TABLE_ENV.deadLetterLedger,
+    TABLE_ENV.deadLetterArchive,
+  ].some((name) => !env[name]);
   const outputs = needsOutputs ? await stackOutputs(options.stack ?? DEFAULT_STACK) : {};
   const pick = (name: string, output: string): string => {
     const value = env[name] || outputs[output];
@@ -62,15 +94,20 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
   };
   const url = pick(ENV.deadLetterQueueUrl, 'DeadLetterQueueUrl');
   const client = createDynamoClient();
+  const tables: TableNames = {
+    clicks: pick(TABLE_ENV.clicks, 'ClicksTableName'),
+    conversions: pick(TABLE_ENV.conversions, 'ConversionsTableName'),
+    conversionTypes: pick(TABLE_ENV.conversionTypes, 'ConversionTypesTableName'),
+    inbound: pick(TABLE_ENV.inbound, 'InboundTableName'),
+    deadLetterLedger: pick(TABLE_ENV.deadLetterLedger, 'DeadLetterLedgerTableName'),
+    deadLetterArchive: pick(TABLE_ENV.deadLetterArchive, 'DeadLetterArchiveTableName'),
+  };
   return {
     queue: new SqsDeadLetterQueue(url),
+    archive: new ArchiveQueue(new DynamoDeadLetterArchive(client, tables.deadLetterArchive)),
+    ledger: new DynamoDeadLetterLedger(client, tables.deadLetterLedger),
     client,
-    tables: {
-      clicks: pick(TABLE_ENV.clicks, 'ClicksTableName'),
-      conversions: pick(TABLE_ENV.conversions, 'ConversionsTableName'),
-      conversionTypes: pick(TABLE_ENV.conversionTypes, 'ConversionTypesTableName'),
-      inbound: pick(TABLE_ENV.inbound, 'InboundTableName'),
-    },
+    tables,
     where: url,
     close: async () => client.destroy(),
   };

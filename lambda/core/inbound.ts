@@ -44,7 +44,8 @@ export function postbackEntry(
       return { ...entry, clickId: c.clickId, type: c.type, revenue: c.revenue, currency: c.currency, ...(c.txid !== undefined ? { txid: c.txid } : {}) };
     }
     case 'test':
-    case 'queued': {
+    case 'queued':
+    case 'capped': {
       const p = outcome.params;
       return {
         ...entry,
@@ -52,6 +53,7 @@ export function postbackEntry(
         ...(p.type !== undefined ? { type: p.type } : {}),
         ...(p.txid !== undefined ? { txid: p.txid } : {}),
         ...(outcome.status === 'queued' ? { reason: outcome.reason } : {}),
+        ...(outcome.status === 'capped' ? { reason: `dead_letters_capped:${outcome.reason}` } : {}),
       };
     }
     case 'rejected':

@@ -10,13 +10,17 @@
  */
 import type { IpnConfig } from '../../config/schema';
 import { errorText, recordConversion, type ConversionDeps, type ConversionOutcome, type KeepResult } from './conversion';
+import { capRefusalText, duplicateNote, fingerprintOf, keptAs } from './dead-letters';
 import { parseDecimal } from './decimal';
 import { mintId } from './ids';
 import { verifyIpnSignature } from './ipn-signature';
-import type { DeadLetterReason, DeadLetterSink, RawRequest } from './model';
+import type { CapRefusal, DeadLetterReason, DeadLetterSink, RawRequest } from './model';
 import { isPlaceholder } from './postback-params';
 
 export const IPN_MAX_BODY = 64 * 1024;
+
+/** The cap's source for signed IPN calls (deadLetters.maxDistinctPerHour): one, the passphrase's holder. */
+export const IPN_CAP_SOURCE = 'ipn:digistore24';
 
 export interface IpnDeps extends ConversionDeps {
   ipn: IpnConfig;
@@ -44,7 +48,9 @@ export interface IpnOutcome {
   txid?: string;
   /** Why it was refused or ignored. */
   reason?: string;
-  results: { type: string; outcome: ConversionOutcome['status']; forward?: string; revenue?: string; currency?: string; counted?: boolean }[];
+  /** With a 503 from the per-source cap on distinct failures: when to retry (the Retry-After header). */
+  retryAfterSeconds?: number;
+  results: { type: string; outcome: ConversionOutcome['status']; forward?: string; revenue?: string; currency?: string; counted?: boolean; queuedBefore?: true }[];
 }
 
 /** Fields needed to replay an IPN; everything else (the buyer's data) is left out of the queue. */
@@ -74,6 +80,15 @@ export function parseIpnForm(request: RawRequest): Map<string, string> | string 
 
 function answer(status: IpnStatus, httpStatus: IpnOutcome['httpStatus'], message: string, extra: Partial<IpnOutcome> = {}): IpnOutcome {
   return { status, httpStatus, message, results: [], ...extra };
+}
+
+/** Nothing was kept because the IPN source reached its cap: Digistore24 retries after the hour. */
+function cappedAnswer(detail: string, refusal: CapRefusal, extra: Partial<IpnOutcome>): IpnOutcome {
+  return answer('unavailable', 503, `Unavailable: ${detail}, and ${capRefusalText(refusal)}.`, {
+    ...extra,
+    reason: 'dead_letters_capped',
+    retryAfterSeconds: refusal.retryAfterSeconds,
+  });
 }
 
 export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutcome> {
@@ -144,18 +159,24 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
     kept ??= (async (): Promise<KeepResult> => {
       const replay = new URLSearchParams();
       for (const [key, value] of fields) if (REPLAY_FIELDS.has(key) || (deps.ipn.storeBuyerData && BUYER_FIELD.test(key))) replay.append(key, value);
+      const body = replay.toString();
       try {
-        await deps.deadLetters().send({
-          version: 1,
-          id: (deps.newId ?? mintId)(Date.now()),
-          kind: 'ipn',
-          reason,
-          detail,
-          receivedAt: input.now.toISOString(),
-          ...(clickId !== undefined ? { clickId } : {}),
-          request: { ...input.request, body: replay.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } },
-        });
-        return { kept: true };
+        const sent = await deps.deadLetters().send(
+          {
+            version: 1,
+            id: (deps.newId ?? mintId)(Date.now()),
+            kind: 'ipn',
+            reason,
+            detail,
+            receivedAt: input.now.toISOString(),
+            ...(clickId !== undefined ? { clickId } : {}),
+            request: { ...input.request, body, headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+            // Digistore24 retries the very same notification: its kept fields are its identity.
+            fingerprint: fingerprintOf(['ipn', reason, body]),
+          },
+          input.trusted ? { uncapped: 'replay' } : { source: IPN_CAP_SOURCE },
+        );
+        return keptAs(sent);
       } catch (err) {
         return { kept: false, error: errorText(err) };
       }
@@ -168,13 +189,16 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
     // help), and answered OK so Digistore24 does not retry it for ten days.
     const detail = `${deps.ipn.revenueField} "${amountText.slice(0, 40)}" is not a decimal number`;
     const kept = await keep('invalid_input', detail);
+    if (!kept.kept && 'capped' in kept) return cappedAnswer(detail, kept.capped, { event, reason: 'invalid_input' });
     if (!kept.kept) return answer('unavailable', 503, `Unavailable: ${detail}, and it could not be queued (${kept.error}). Please retry.`, { event, reason: 'invalid_input' });
-    return answer('queued', 200, `OK\nkept in the dead-letter queue: ${detail}`, { event, reason: 'invalid_input', ...(clickId !== undefined ? { clickId } : {}) });
+    const again = kept.duplicateOf !== undefined ? ` ${duplicateNote(kept.duplicateOf)}` : '';
+    return answer('queued', 200, `OK\nkept in the dead-letter queue: ${detail}.${again}`, { event, reason: 'invalid_input', ...(clickId !== undefined ? { clickId } : {}) });
   }
 
   const results: IpnOutcome['results'] = [];
   const lines: string[] = [];
   let unavailable: string | undefined;
+  let capped: { detail: string; refusal: CapRefusal } | undefined;
   for (const type of types) {
     const outcome = await recordConversion(
       {
@@ -199,15 +223,19 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
       ...(outcome.status === 'recorded'
         ? { revenue: outcome.conversion.revenue, currency: outcome.conversion.currency, counted: outcome.conversion.counted, ...(outcome.forward ? { forward: outcome.forward.status } : {}) }
         : {}),
+      ...(outcome.status === 'queued' && outcome.duplicateOf !== undefined ? { queuedBefore: true as const } : {}),
     });
     if (outcome.status === 'recorded') lines.push(`${type}: recorded`);
     else if (outcome.status === 'duplicate') lines.push(`${type}: duplicate, nothing changed`);
-    else if (outcome.status === 'queued') lines.push(`${type}: queued for replay (${outcome.detail})`);
-    else if (outcome.status === 'forbidden') lines.push(`${type}: refused (${outcome.detail})`);
+    else if (outcome.status === 'queued') {
+      lines.push(`${type}: queued for replay (${outcome.detail})${outcome.duplicateOf !== undefined ? `. ${duplicateNote(outcome.duplicateOf)}` : ''}`);
+    } else if (outcome.status === 'forbidden') lines.push(`${type}: refused (${outcome.detail})`);
+    else if (outcome.status === 'capped') capped = { detail: `${type}: ${outcome.detail}`, refusal: outcome.refusal };
     else unavailable = `${type}: ${outcome.detail}, and it could not be queued (${outcome.error})`;
   }
   const context = { event, results, ...(clickId !== undefined ? { clickId } : {}), ...(txid !== undefined ? { txid } : {}) };
   if (unavailable) return answer('unavailable', 503, `Unavailable: ${unavailable}. Please retry.`, context);
+  if (capped) return cappedAnswer(capped.detail, capped.refusal, context);
   const overall: IpnStatus = results.some((r) => r.outcome === 'queued') ? 'queued' : results.some((r) => r.outcome === 'recorded') ? 'recorded' : 'duplicate';
   return answer(overall, 200, `OK\n${lines.join('\n')}`, context);
 }

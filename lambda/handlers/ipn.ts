@@ -53,7 +53,7 @@ export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerO
     else if (outcome.httpStatus >= 400 || outcome.status === 'queued') logger.warn('ipn', fields);
     else logger.info('ipn', fields);
     await Promise.all([keepInbound(options.inbound, ipnEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId })), publish(ipnMetrics(outcome))]);
-    return text(outcome.httpStatus, outcome.message);
+    return text(outcome.httpStatus, outcome.message, outcome.retryAfterSeconds !== undefined ? { 'retry-after': String(outcome.retryAfterSeconds) } : {});
   };
 }
 

@@ -60,6 +60,8 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
       return { reason: outcome.reason, answer: outcome.message };
     case 'unavailable':
       return { reason: outcome.reason, answer: outcome.message };
+    case 'capped':
+      return { clickId: outcome.params.clickId, type: outcome.params.type, reason: outcome.reason, capSource: outcome.source, answer: outcome.message };
   }
 }
 
@@ -89,20 +91,25 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
     }
     let outcome: PostbackOutcome;
     try {
-      outcome = await handlePostback({ request: toRawRequest(event), now, pixelWithoutKey }, deps);
+      const ip = viewerIp(event);
+      // The cap on distinct queued failures counts per protection source, or per network without a key.
+      const sender = { ...(source !== undefined ? { protectionSource: source } : {}), ...(ip !== undefined ? { ip } : {}) };
+      outcome = await handlePostback({ request: toRawRequest(event), now, pixelWithoutKey, sender }, deps);
     } catch (err) {
       logger.error('postback failed', { requestId: reqId, outcome: 'error', error: err as Error });
       return image ? gif() : text(500, 'Internal error: nothing was recorded. Please retry.');
     }
     const fields = { requestId: reqId, outcome: outcome.status, httpStatus: outcome.httpStatus, source, ...logFields(outcome) };
     if (outcome.status === 'unavailable') logger.error('postback', fields);
-    else if (outcome.status === 'queued' || outcome.status === 'rejected' || outcome.status === 'forbidden') logger.warn('postback', fields);
+    else if (outcome.status === 'queued' || outcome.status === 'rejected' || outcome.status === 'forbidden' || outcome.status === 'capped') logger.warn('postback', fields);
     else logger.info('postback', fields);
     await Promise.all([
       keepInbound(options.inbound, postbackEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId, pixel: image, query, ...(source ? { source } : {}) })),
       publish(postbackMetrics(outcome)),
     ]);
-    return image ? gif() : text(outcome.httpStatus, outcome.message);
+    if (image) return gif();
+    // Refused by the cap: nothing was kept, so the sender must come back after the hour.
+    return text(outcome.httpStatus, outcome.message, outcome.status === 'capped' ? { 'retry-after': String(outcome.retryAfterSeconds) } : {});
   };
 }
 

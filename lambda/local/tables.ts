@@ -10,6 +10,8 @@ export function localTableNames(prefix = 'clickvault'): TableNames {
     conversions: `${prefix}-conversions`,
     conversionTypes: `${prefix}-conversionTypes`,
     inbound: `${prefix}-inbound`,
+    deadLetterLedger: `${prefix}-deadLetterLedger`,
+    deadLetterArchive: `${prefix}-deadLetterArchive`,
   };
 }
 
