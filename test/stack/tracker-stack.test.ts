@@ -519,7 +519,7 @@ describe('dead-letter archiver', () => {
     const rules = Object.values(resources(template, 'AWS::Events::Rule'));
     expect(rules).toHaveLength(1);
     expect(rules[0]?.Properties).toMatchObject({
-      ScheduleExpression: `rate(${ARCHIVER.everyHours} hour)`,
+      ScheduleExpression: 'rate(1 hour)',
       State: 'ENABLED',
       Targets: [{ Arn: arnOf(ids.archiver), Id: expect.any(String), RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 } }],
     });
