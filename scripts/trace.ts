@@ -34,6 +34,8 @@ async function main(): Promise<void> {
     if (!/^[A-Za-z0-9._,~-]{1,64}$/.test(clickId)) throw new Error(`"${clickId}" is not a click id`);
     const received = await tracker.queue.receive(1000);
     await Promise.all(received.map((r) => tracker.queue.release(r.handle)));
+    // Messages that waited 10 days are in the archive: still waiting for this click.
+    received.push(...(await tracker.archive.receive(1000)));
     const click = await new DynamoClickStore(tracker.client, tracker.tables.clicks).getClick(clickId);
     const trace: ClickTrace = {
       clickId,

@@ -77,15 +77,7 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
       close: store.close,
     };
   }
-  const needsOutputs = [
-    ENV.deadLetterQueueUrl,
-    TABLE_ENV.clicks,
-    TABLE_ENV.conversions,
-    TABLE_ENV.conversionTypes,
-    TABLE_ENV.inbound,
-    TABLE_ENV.deadLetterLedger,
-    TABLE_ENV.deadLetterArchive,
-  ].some((name) => !env[name]);
+  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound].some((name) => !env[name]);
   const outputs = needsOutputs ? await stackOutputs(options.stack ?? DEFAULT_STACK) : {};
   const pick = (name: string, output: string): string => {
     const value = env[name] || outputs[output];
@@ -94,18 +86,33 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
   };
   const url = pick(ENV.deadLetterQueueUrl, 'DeadLetterQueueUrl');
   const client = createDynamoClient();
+  // The dead-letter ledger and archive are needed by dlq, redrive and trace, not by report: a
+  // missing name fails when they are used, naming what to set.
+  const later = (name: string, output: string) => env[name] || outputs[output] || '';
   const tables: TableNames = {
     clicks: pick(TABLE_ENV.clicks, 'ClicksTableName'),
     conversions: pick(TABLE_ENV.conversions, 'ConversionsTableName'),
     conversionTypes: pick(TABLE_ENV.conversionTypes, 'ConversionTypesTableName'),
     inbound: pick(TABLE_ENV.inbound, 'InboundTableName'),
-    deadLetterLedger: pick(TABLE_ENV.deadLetterLedger, 'DeadLetterLedgerTableName'),
-    deadLetterArchive: pick(TABLE_ENV.deadLetterArchive, 'DeadLetterArchiveTableName'),
+    deadLetterLedger: later(TABLE_ENV.deadLetterLedger, 'DeadLetterLedgerTableName'),
+    deadLetterArchive: later(TABLE_ENV.deadLetterArchive, 'DeadLetterArchiveTableName'),
   };
+  const required = (table: string, name: string, output: string): string => {
+    if (!table) throw new Error(`cannot find ${output}: set ${name} (with the other table variables), or let the CLI read the stack's outputs`);
+    return table;
+  };
+  let archive: ArchiveQueue | undefined;
+  let ledger: DynamoDeadLetterLedger | undefined;
   return {
     queue: new SqsDeadLetterQueue(url),
-    archive: new ArchiveQueue(new DynamoDeadLetterArchive(client, tables.deadLetterArchive)),
-    ledger: new DynamoDeadLetterLedger(client, tables.deadLetterLedger),
+    get archive() {
+      return (archive ??= new ArchiveQueue(
+        new DynamoDeadLetterArchive(client, required(tables.deadLetterArchive, TABLE_ENV.deadLetterArchive, 'DeadLetterArchiveTableName')),
+      ));
+    },
+    get ledger() {
+      return (ledger ??= new DynamoDeadLetterLedger(client, required(tables.deadLetterLedger, TABLE_ENV.deadLetterLedger, 'DeadLetterLedgerTableName')));
+    },
     client,
     tables,
     where: url,
