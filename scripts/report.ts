@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load';
 import { GROUP_KEYS, ReportBuilder, formatCsv, formatTable, isTimeZone, rowToJson, startOfDay, zonedParts, type GroupKey } from '../lambda/core/report';
+import { terminalJson } from '../lambda/core/terminal-safe';
 import { reportHtml } from './report-html';
 import { streamReportData } from './report-data';
 import { DEFAULT_STACK, openTracker } from './tracker-context';
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
     }, values.html ? [main, daily] : [main]);
     if (showProgress) process.stderr.write('\r\x1b[K');
     const rows = main.rows();
-    if (values.json) process.stdout.write(`${JSON.stringify(rows.map(rowToJson), null, 2)}\n`);
+    if (values.json) process.stdout.write(`${terminalJson(rows.map(rowToJson))}\n`);
     else if (values.csv) process.stdout.write(`${formatCsv(rows, groupBy)}\n`);
     else {
       process.stdout.write(`${formatTable(rows, groupBy)}\n`);

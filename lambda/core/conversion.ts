@@ -7,6 +7,7 @@ import type { ConversionType } from '../../config/schema';
 import { abs, negate } from './decimal';
 import type { ForwardResult } from './forward';
 import { mintId } from './ids';
+import { quote } from './quote';
 import {
   UNATTRIBUTED_CLICK_ID,
   type ClickReader,
@@ -102,7 +103,7 @@ export async function recordConversion(
   if (!type) {
     return fail(
       'unknown_type',
-      `unknown conversion type "${request.type}" (names are case-sensitive)`,
+      `unknown conversion type "${quote(request.type, 64)}" (names are case-sensitive)`,
       'Add it to conversionTypes in the tracker config, deploy, then replay the queue.',
     );
   }
@@ -127,13 +128,13 @@ export async function recordConversion(
     }
     if (click && click.expiresAt * 1000 < now.getTime()) {
       // DynamoDB's TTL deletes late (hours to days): an expired click is treated as gone.
-      return fail('unknown_click', `click "${request.clickId}" expired on ${new Date(click.expiresAt * 1000).toISOString()} (clickRetentionDays)`, 'Nothing will be recorded for it unless the retention is raised and the queue replayed.');
+      return fail('unknown_click', `click "${quote(request.clickId, 64)}" expired on ${new Date(click.expiresAt * 1000).toISOString()} (clickRetentionDays)`, 'Nothing will be recorded for it unless the retention is raised and the queue replayed.');
     }
     if (!click) {
-      if (guard) return { status: 'forbidden', detail: `no click with id "${request.clickId}" is stored, and a pixel without the postback key is not kept` };
+      if (guard) return { status: 'forbidden', detail: `no click with id "${quote(request.clickId, 64)}" is stored, and a pixel without the postback key is not kept` };
       return fail(
         'unknown_click',
-        `no click with id "${request.clickId}" is stored (never made here, expired, or its own write is still queued)`,
+        `no click with id "${quote(request.clickId, 64)}" is stored (never made here, expired, or its own write is still queued)`,
         'Replay the queue once the click is stored.',
       );
     }

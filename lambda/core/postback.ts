@@ -13,6 +13,7 @@ import type { ForwardResult } from './forward';
 import { mintId } from './ids';
 import type { ConversionRecord, DeadLetterReason, DeadLetterSink, RawRequest } from './model';
 import { InvalidInput, parsePostback, type PostbackParams } from './postback-params';
+import { quote } from './quote';
 
 
 export type PostbackOutcome =
@@ -114,9 +115,9 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
     input.pixelWithoutKey
       ? (type) =>
           type === undefined
-            ? `a pixel without the postback key may only record known types, and "${params.type ?? ''}" is not one`
+            ? `a pixel without the postback key may only record known types, and "${quote(params.type ?? '', 64)}" is not one`
             : type.countsAsConversion || type.revenue !== 'ignore'
-              ? `a pixel without the postback key may only record types that neither count nor carry revenue, and "${type.name}" does`
+              ? `a pixel without the postback key may only record types that neither count nor carry revenue, and "${quote(type.name, 64)}" does`
               : undefined
       : undefined,
   );
@@ -130,7 +131,7 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
         status: 'duplicate',
         httpStatus: 200,
         conversion: c,
-        message: `OK duplicate: ${c.type} for this click${c.txid ? ` and txid ${c.txid}` : ''} was recorded before; nothing changed.`,
+        message: `OK duplicate: ${quote(c.type, 64)} for this click${c.txid ? ` and txid ${quote(c.txid, 128)}` : ''} was recorded before; nothing changed.`,
       };
     }
     case 'queued':

@@ -11,6 +11,7 @@
  * day they arrived.
  */
 import { formatMicros, toMicros } from './decimal';
+import { terminalSafe } from './terminal-safe';
 
 export const GROUP_KEYS = ['campaign', 'offer', 'channel', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'clickid', 'country', 'day', 'hour'] as const;
 export type GroupKey = (typeof GROUP_KEYS)[number];
@@ -306,15 +307,18 @@ const METRIC_HEADERS = ['clicks', 'conversions', 'revenue', 'cr', 'epc', 'cost',
 export function formatTable(rows: ReportRow[], by: GroupKey[]): string {
   const fields = by.map((k) => GROUP_FIELDS[k]);
   const header = [...by, ...METRIC_HEADERS];
-  const lines = rows.map((r) => cells(r, fields));
+  // Subs, countries and types came from requests: nothing in them may act on the terminal.
+  const lines = rows.map((r) => cells(r, fields).map(terminalSafe));
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const numeric = new Set([by.length, by.length + 3, by.length + 5, by.length + 6, by.length + 7]);
   const fmt = (c: string[]) => c.map((v, i) => (numeric.has(i) ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
 }
 
-function csvCell(value: string): string {
-  // Quote as RFC 4180, and defuse spreadsheet formulas (=, +, -, @ at the start of text).
+function csvCell(raw: string): string {
+  // No control characters (they would act on a terminal showing the file), quoted as RFC 4180,
+  // and spreadsheet formulas (=, +, -, @ at the start of text) defused.
+  const value = terminalSafe(raw);
   const plainNumber = /^-?\d+(\.\d+)?$/.test(value);
   const safe = /^[=+\-@\t\r]/.test(value) && !plainNumber ? `'${value}` : value;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;

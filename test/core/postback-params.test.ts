@@ -90,6 +90,19 @@ describe('parsePostback', () => {
     expect(refusal(post(`a=${'x'.repeat(20000)}`, 'application/x-www-form-urlencoded')).parameter).toBe('body');
   });
 
+  it('never echoes raw input: quoted values and parameter names are cut, without controls or markup', () => {
+    const script = refusal(get(`clickid=A&type=payment&sum=${encodeURIComponent('<script>alert(1)</script>')}`));
+    expect(script.message).toBe('sum: "scriptalert(1)/script" is not a decimal number (examples: 47, 47.00, -47.00; at most 6 decimals)');
+    const escape = refusal(get(`clickid=A&type=payment&currency=${encodeURIComponent('\u001b]0;pwned\u0007\u202e')}`));
+    expect(escape.message).toBe('currency: "]0;pwned" is not a 3-letter currency code such as EUR');
+    const long = refusal(get(`clickid=A&type=payment&sum=${'9'.repeat(500)}`));
+    expect(long.message).toMatch(/^sum: "9{40}…" is not a decimal number/);
+    // A parameter's name is chosen by the request too.
+    const name = refusal(get(`${encodeURIComponent('<b>\u001b[2J')}=1&${encodeURIComponent('<b>\u001b[2J')}=2&type=payment`));
+    expect(name.parameter).toBe('b[2J');
+    expect(name.message).toBe('b[2J: was given twice with different values ("1" and "2")');
+  });
+
   it('accepts the same value given as two aliases', () => {
     expect(parsePostback(get('clickid=A&cid=A&type=payment')).clickId).toBe('A');
   });
