@@ -7,6 +7,8 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { ISO_4217_CURRENCIES } from '../lambda/core/currencies';
+import { parseDecimal, toMicros } from '../lambda/core/decimal';
 import { campaignCode } from '../lambda/core/ids';
 
 /** `203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32` */
@@ -105,10 +107,24 @@ export const offerSchema = z
     }
   });
 
+/** A non-negative money amount written as decimal text, e.g. '2.00'. */
+const amount = (what: string) =>
+  z.string().refine((value) => {
+    const parsed = parseDecimal(value);
+    return parsed !== undefined && !parsed.startsWith('-');
+  }, `${what} must be a non-negative decimal such as '2.00'`);
+
 export const campaignSchema = z.strictObject({
   id: id('campaign id'),
   name: z.string().min(1).max(128),
   trafficChannel: z.string(),
+  /**
+   * Whether the click URL's `cost` parameter is recorded as the click's cost. Off by default:
+   * anyone can put any cost on a click URL, so a campaign opts in and caps it (`max`, in the
+   * default currency); a higher cost is recorded as `max`.
+   */
+  cost: z.strictObject({ fromUrl: z.boolean(), max: amount('cost.max') }).optional(),
+
   offers: z
     .array(
       z.strictObject({
@@ -204,7 +220,19 @@ export const postbackProtectionSchema = z.strictObject({
 
 export const defaultsSchema = z.strictObject({
   /** ISO 4217 currency used when a postback does not name one. */
-  currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be a 3-letter ISO code such as EUR').default('EUR'),
+  currency: z
+    .string()
+    .refine((code) => ISO_4217_CURRENCIES.has(code), 'currency must be an ISO 4217 code in upper case, such as EUR')
+    .default('EUR'),
+  /**
+   * The currencies this tracker accepts (ISO 4217 codes). Absent: every ISO 4217 currency. A
+   * postback in another currency is refused (400).
+   */
+  currencies: z
+    .array(z.string().refine((code) => ISO_4217_CURRENCIES.has(code), 'currencies must be ISO 4217 codes in upper case, such as EUR'))
+    .min(1)
+    .max(50)
+    .optional(),
   /** How long a click is kept (DynamoDB TTL) and can still be converted. */
   clickRetentionDays: z.number().int().min(1).max(3650).default(90),
   /** How much of the visitor's IP address is stored: full, truncated (/24 or /48), none. */
@@ -224,6 +252,15 @@ export const trackerConfigSchema = z
     postbackProtection: postbackProtectionSchema.optional(),
   })
   .superRefine((config, ctx) => {
+    const currencies = config.defaults.currencies;
+    if (currencies && !currencies.includes(config.defaults.currency)) {
+      ctx.addIssue({ code: 'custom', path: ['defaults', 'currency'], message: `"${config.defaults.currency}" must be one of defaults.currencies (${currencies.join(', ')})` });
+    }
+    config.campaigns.forEach((campaign, i) => {
+      if (campaign.cost && campaign.cost.fromUrl && toMicros(parseDecimal(campaign.cost.max) ?? '0') === 0n) {
+        ctx.addIssue({ code: 'custom', path: ['campaigns', i, 'cost', 'max'], message: 'must be above 0 when fromUrl is true' });
+      }
+    });
     const unique = (items: { id?: string; name?: string }[], key: 'id' | 'name', where: string) => {
       const seen = new Set<string>();
       items.forEach((item, i) => {

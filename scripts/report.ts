@@ -98,7 +98,10 @@ async function main(): Promise<void> {
       process.stdout.write(`${formatTable(rows, groupBy)}\n`);
       process.stderr.write(
         `\n${fromDay} to ${toDay} (${timeZone}); conversions counted on their click's day. ` +
-          `Read ${data.clicks} clicks and ${data.conversions} conversions (${data.stats.items} items) in ${data.stats.queries} queries, ${data.stats.capacityUnits.toFixed(1)} read capacity units.\n`,
+          `Read ${data.clicks} clicks and ${data.conversions} conversions (${data.stats.items} items) in ${data.stats.queries} queries, ${data.stats.capacityUnits.toFixed(1)} read capacity units.\n` +
+          (rows.some((r) => r.costSource !== undefined)
+            ? `Cost: from the click URLs' cost= parameter, taken only for campaigns with cost.fromUrl and capped at their cost.max (${config.defaults.currency}).\n`
+            : ''),
       );
     }
     if (values.html) {

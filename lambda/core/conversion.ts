@@ -25,6 +25,8 @@ export interface ConversionDeps {
   conversions: ConversionStore;
   types: ConversionTypeSource;
   defaultCurrency: string;
+  /** The config's `defaults.currencies`; undefined: every ISO 4217 currency is accepted. */
+  currencies?: ReadonlySet<string>;
   newId?: (now: number) => string;
 }
 

@@ -10,6 +10,7 @@
  */
 import type { IpnConfig } from '../../config/schema';
 import { errorText, recordConversion, type ConversionDeps, type ConversionOutcome, type KeepResult } from './conversion';
+import { acceptedCurrency } from './currencies';
 import { parseDecimal } from './decimal';
 import { mintId } from './ids';
 import { verifyIpnSignature } from './ipn-signature';
@@ -127,7 +128,7 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
   const amountText = fields.get(deps.ipn.revenueField)?.trim() ?? '';
   const sum = amountText === '' ? '0' : parseDecimal(amountText);
   const currencyText = fields.get('currency')?.trim().toUpperCase();
-  const currency = currencyText && /^[A-Z]{3}$/.test(currencyText) ? currencyText : undefined;
+  const currency = acceptedCurrency(currencyText, deps.currencies);
   const statusText = fields.get('billing_status')?.trim();
   const status = statusText && /^[A-Za-z0-9_-]{1,32}$/.test(statusText) ? statusText : undefined;
 

@@ -2,6 +2,7 @@
  * Reads and validates postback parameters from the query string and the body (form-encoded or
  * JSON). Every refusal names the parameter and the reason.
  */
+import { acceptedCurrency } from './currencies';
 import { parseDecimal } from './decimal';
 import type { RawRequest } from './model';
 import { quote } from './quote';
@@ -142,8 +143,13 @@ function checked(
   return found.value;
 }
 
+export interface ParseOptions {
+  /** The config's `defaults.currencies`: when set, only these currencies are accepted. */
+  currencies?: ReadonlySet<string>;
+}
+
 /** Parses and validates a postback. Throws InvalidInput naming the parameter at fault. */
-export function parsePostback(request: RawRequest): PostbackParams {
+export function parsePostback(request: RawRequest, options: ParseOptions = {}): PostbackParams {
   const params = collectParams(request);
   const format = pick(params, 'format');
   const out: PostbackParams = { sum: '0', isTest: false };
@@ -187,8 +193,16 @@ export function parsePostback(request: RawRequest): PostbackParams {
 
   const currency = pick(params, 'currency');
   if (currency && currency.value !== '' && !isPlaceholder(currency.value)) {
-    if (!/^[A-Za-z]{3}$/.test(currency.value)) throw new InvalidInput(currency.name, `"${quote(currency.value)}" is not a 3-letter currency code such as EUR`);
-    out.currency = currency.value.toUpperCase();
+    const code = acceptedCurrency(currency.value, options.currencies);
+    if (code === undefined) {
+      throw new InvalidInput(
+        currency.name,
+        options.currencies
+          ? `"${quote(currency.value)}" is not one of this tracker's currencies (${[...options.currencies].join(', ')})`
+          : `"${quote(currency.value)}" is not an ISO 4217 currency code such as EUR`,
+      );
+    }
+    out.currency = code;
   }
 
   const txid = pick(params, 'txid');

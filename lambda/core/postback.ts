@@ -61,7 +61,7 @@ export function withoutKey(request: RawRequest): RawRequest {
 export async function handlePostback(input: PostbackInput, deps: PostbackDeps): Promise<PostbackOutcome> {
   let params: PostbackParams;
   try {
-    params = parsePostback(input.request);
+    params = parsePostback(input.request, deps.currencies ? { currencies: deps.currencies } : {});
   } catch (err) {
     if (err instanceof InvalidInput) {
       return { status: 'rejected', httpStatus: 400, reason: 'invalid_input', parameter: err.parameter, message: `Rejected: ${err.message}. Nothing was recorded.` };

@@ -81,6 +81,11 @@ export interface ReportRow {
   epc: Record<string, number>;
   /** Sum of click costs (in the config's default currency); present only where clicks carried a cost. */
   cost?: number;
+  /**
+   * Where `cost` came from: `clickUrl`, the click URL's cost= parameter, taken only for campaigns
+   * with `cost.fromUrl` and capped at their `cost.max`.
+   */
+  costSource?: 'clickUrl';
   profit?: number;
   /** profit / cost; null when cost is 0. */
   roi?: number | null;
@@ -257,6 +262,7 @@ export class ReportBuilder {
           const net = revenue.get(this.options.costCurrency) ?? 0n;
           const profit = net - acc.cost;
           out.cost = Number(formatMicros(acc.cost, 2));
+          out.costSource = 'clickUrl';
           out.profit = Number(formatMicros(profit, 2));
           out.roi = acc.cost === 0n ? null : round(Number(profit) / Number(acc.cost), 4);
         }

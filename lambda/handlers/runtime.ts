@@ -78,6 +78,7 @@ export function conversionDeps(
     ...stores,
     deadLetters,
     defaultCurrency: config.defaults.currency,
+    ...(config.defaults.currencies ? { currencies: new Set(config.defaults.currencies) } : {}),
     ...(forwarding ? { forward: (c, now) => forwardConversion(c, now, forwarding) } : {}),
   };
 }

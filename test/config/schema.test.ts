@@ -31,6 +31,30 @@ describe('the shipped config', () => {
   });
 });
 
+describe('currencies and click cost', () => {
+  it('takes only ISO 4217 codes, and an allowlist that holds the default', () => {
+    expect(problems({ ...valid(), defaults: { currency: 'BTC' } })).toEqual(['defaults.currency: currency must be an ISO 4217 code in upper case, such as EUR']);
+    expect(problems({ ...valid(), defaults: { currency: 'EUR', currencies: ['USD', 'XYZ'] } })).toEqual([
+      'defaults.currencies[1]: currencies must be ISO 4217 codes in upper case, such as EUR',
+      'defaults.currency: "EUR" must be one of defaults.currencies (USD, XYZ)',
+    ]);
+    expect(problems({ ...valid(), defaults: { currency: 'EUR', currencies: ['USD'] } })).toEqual(['defaults.currency: "EUR" must be one of defaults.currencies (USD)']);
+    expect(parseConfig({ ...valid(), defaults: { currency: 'EUR', currencies: ['EUR', 'USD'] } }).defaults.currencies).toEqual(['EUR', 'USD']);
+  });
+
+  it('lets a campaign opt in to the URL cost only with a cap', () => {
+    const with_ = (cost: unknown) => {
+      const c = valid();
+      (c.campaigns[0] as Record<string, unknown>).cost = cost;
+      return c;
+    };
+    expect(parseConfig(with_({ fromUrl: true, max: '2.00' })).campaigns[0]?.cost).toEqual({ fromUrl: true, max: '2.00' });
+    expect(problems(with_({ fromUrl: true }))).toEqual(['campaigns[0].cost.max: Invalid input: expected string, received undefined']);
+    expect(problems(with_({ fromUrl: true, max: '-1' }))).toEqual(["campaigns[0].cost.max: cost.max must be a non-negative decimal such as '2.00'"]);
+    expect(problems(with_({ fromUrl: true, max: '0.00' }))).toEqual(['campaigns[0].cost.max: must be above 0 when fromUrl is true']);
+  });
+});
+
 describe('validation', () => {
   it('names the exact path of a dangling reference', () => {
     const c = valid();
@@ -69,7 +93,7 @@ describe('validation', () => {
   it('refuses unknown keys and bad defaults', () => {
     const c = { ...valid(), defaults: { currency: 'euro', clickRetentionDays: 0, ipStorage: 'half' } };
     expect(problems(c)).toEqual([
-      'defaults.currency: currency must be a 3-letter ISO code such as EUR',
+      'defaults.currency: currency must be an ISO 4217 code in upper case, such as EUR',
       'defaults.clickRetentionDays: Too small: expected number to be >=1',
       'defaults.ipStorage: Invalid option: expected one of "full"|"truncated"|"none"',
     ]);
