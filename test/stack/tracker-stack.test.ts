@@ -281,6 +281,27 @@ describe('CloudFront distribution (no custom domain)', () => {
     });
   });
 
+  it('puts a response headers policy on every behaviour: HSTS of at least a year, nosniff, no-store unless the function says otherwise', () => {
+    const behaviours = [config().DefaultCacheBehavior, ...((config().CacheBehaviors ?? []) as unknown[])] as { ResponseHeadersPolicyId?: { Ref: string } }[];
+    expect(behaviours.length).toBeGreaterThan(0);
+    template.resourceCountIs('AWS::CloudFront::ResponseHeadersPolicy', 1);
+    const policyId = logicalId(template, 'AWS::CloudFront::ResponseHeadersPolicy', 'CdnResponseHeaders');
+    for (const behaviour of behaviours) expect(behaviour.ResponseHeadersPolicyId).toEqual({ Ref: policyId });
+    interface PolicyConfig {
+      SecurityHeadersConfig: Record<string, Record<string, unknown>> & { StrictTransportSecurity: { AccessControlMaxAgeSec: number } };
+      CustomHeadersConfig: { Items: unknown[] };
+    }
+    const policy = (resources(template)[policyId]?.Properties as { ResponseHeadersPolicyConfig: PolicyConfig }).ResponseHeadersPolicyConfig;
+    const security = policy.SecurityHeadersConfig;
+    expect(security.StrictTransportSecurity).toMatchObject({ Override: true, IncludeSubdomains: true });
+    expect(security.StrictTransportSecurity.AccessControlMaxAgeSec).toBeGreaterThanOrEqual(365 * 86400);
+    expect(security.ContentTypeOptions).toEqual({ Override: true });
+    expect(security.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
+    // The click redirect keeps its own referrer policy (no-referrer-when-downgrade): CloudFront only fills one in where none is set.
+    expect(security.ReferrerPolicy).toEqual({ ReferrerPolicy: 'strict-origin-when-cross-origin', Override: false });
+    expect(policy.CustomHeadersConfig.Items).toEqual([{ Header: 'Cache-Control', Value: 'no-store', Override: false }]);
+  });
+
   it('uses the *.cloudfront.net certificate and no aliases without a domain', () => {
     expect(config().Aliases).toBeUndefined();
     expect(config().ViewerCertificate).toBeUndefined();
