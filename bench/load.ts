@@ -15,6 +15,7 @@ import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
 import { localTableNames } from '../lambda/local/tables';
 import { scanKeys } from './scan';
 import { percentile, round } from './stats';
+import { readLocalPostbackKey } from '../lambda/local/postback-key';
 
 const DEADLINE_MS = 10 * 60_000;
 
@@ -101,6 +102,9 @@ async function main(): Promise<void> {
       tracker.once('exit', (code) => reject(new Error(`the tracker exited with ${code}:\n${err}`)));
     });
     const base = `http://127.0.0.1:${port}`;
+    // The shipped config generates a postback key on first start (npm run urls prints it).
+    const key = readLocalPostbackKey(dataDir);
+    if (key === undefined) throw new Error(`the tracker made no postback key in ${dataDir}`);
     process.stderr.write(`load: tracker up at ${base}; ${clickCount} clicks at concurrency ${concurrency}...\n`);
 
     // Clicks.
@@ -129,7 +133,7 @@ async function main(): Promise<void> {
       sends,
       concurrency,
       async (p) => {
-        postbacks.push({ ...(await request(`${base}/postback?clickid=${p.cid}&type=${p.type}&sum=47.00&currency=EUR&txid=${p.txid}`)), txid: p.txid, type: p.type });
+        postbacks.push({ ...(await request(`${base}/postback?clickid=${p.cid}&type=${p.type}&sum=47.00&currency=EUR&txid=${p.txid}&key=${key}`)), txid: p.txid, type: p.type });
       },
       deadline,
     );

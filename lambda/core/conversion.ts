@@ -49,6 +49,12 @@ export interface ConversionRequest {
   secondary?: boolean;
   /** Stable id of this event, for the key of an organic conversion without txid (replays reuse it). */
   eventId?: string;
+  /**
+   * An unauthenticated request (a pixel without the postback key): only for a stored click,
+   * keyed by click and type alone (one item per click and type, whatever txid it sends), never
+   * organic and never forwarded.
+   */
+  keyless?: true;
 }
 
 /** What `keep` reports: the failure was kept for replay, or it could not be. */
@@ -128,12 +134,16 @@ export async function recordConversion(
     } catch (err) {
       return fail('storage_error', `the click could not be read (${errorText(err)})`, retryAdvice);
     }
-    if (click && click.expiresAt * 1000 < now.getTime()) {
+    const expired = click !== undefined && click.expiresAt * 1000 < now.getTime();
+    if ((expired || !click) && (guard || request.keyless)) {
+      // Nothing unauthenticated is kept for later: no queue message for a click that is not here.
+      return { status: 'forbidden', detail: `no click with id "${quote(request.clickId, 64)}" is stored, and a pixel without the postback key is not kept` };
+    }
+    if (click && expired) {
       // DynamoDB's TTL deletes late (hours to days): an expired click is treated as gone.
       return fail('unknown_click', `click "${quote(request.clickId, 64)}" expired on ${new Date(click.expiresAt * 1000).toISOString()} (clickRetentionDays)`, 'Nothing will be recorded for it unless the retention is raised and the queue replayed.');
     }
     if (!click) {
-      if (guard) return { status: 'forbidden', detail: `no click with id "${quote(request.clickId, 64)}" is stored, and a pixel without the postback key is not kept` };
       return fail(
         'unknown_click',
         `no click with id "${quote(request.clickId, 64)}" is stored (never made here, expired, or its own write is still queued)`,
@@ -143,7 +153,7 @@ export async function recordConversion(
     conversion = {
       ...base,
       clickId: click.clickId,
-      conversionKey: `${type.name}|${request.txid ?? ''}`,
+      conversionKey: `${type.name}|${request.keyless ? '' : (request.txid ?? '')}`,
       attributed: true,
       campaignId: click.campaignId,
       offerId: click.offerId,
@@ -157,6 +167,8 @@ export async function recordConversion(
       ...(click.subs.sub4 !== undefined ? { sub4: click.subs.sub4 } : {}),
       ...(click.subs.sub5 !== undefined ? { sub5: click.subs.sub5 } : {}),
     };
+  } else if (request.keyless) {
+    return { status: 'forbidden', detail: 'a request without the postback key must name a stored click; organic conversions need the key' };
   } else {
     // An organic sale: counted so revenue totals match Digistore24's. Without a txid a retry
     // cannot be told from a new sale, so each one gets its own key.
@@ -177,7 +189,7 @@ export async function recordConversion(
   } catch (err) {
     return fail('storage_error', `the conversion could not be stored (${errorText(err)})`, retryAdvice);
   }
-  if (!type.forwardToChannel || request.secondary || !deps.forward) return { status: 'recorded', conversion, type };
+  if (!type.forwardToChannel || request.secondary || request.keyless || !deps.forward) return { status: 'recorded', conversion, type };
   let forward: ForwardResult;
   try {
     forward = await deps.forward(conversion, now);

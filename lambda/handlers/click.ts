@@ -18,7 +18,8 @@ export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions
   return async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
     if (!fromTrustedOrigin(event, options.originSecret)) {
-      logger.warn('click refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_verify_failed' });
+      // Not through CloudFront (the raw execute-api URL): one log line, nothing written anywhere.
+      logger.warn('click refused', { requestId: reqId, outcome: 'forbidden', httpStatus: 403, reason: 'origin_verify_failed' });
       return text(403, FORBIDDEN_ORIGIN);
     }
     const campaignId = event.pathParameters?.campaignId ?? '';

@@ -4,7 +4,7 @@
  */
 import { handleIpn, type IpnDeps, type IpnOutcome } from '../core/ipn';
 import { logger } from '../logger';
-import { ipnEntry, refusedEntry } from '../core/inbound';
+import { ipnEntry } from '../core/inbound';
 import { ipnMetrics, publish } from '../metrics';
 import { keepInbound, type InboundSink } from './inbound';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, requestId, text, toRawRequest, type HttpEvent, type HttpResult } from './http';
@@ -19,15 +19,12 @@ export interface IpnHandlerOptions {
 export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerOptions = {}) {
   return async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
-    const now = (options.now ?? (() => new Date()))();
+    // Not through CloudFront (the raw execute-api URL): one log line, nothing written anywhere.
     if (!fromTrustedOrigin(event, options.originSecret)) {
-      logger.warn('ipn refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_verify_failed' });
-      await keepInbound(
-        options.inbound,
-        refusedEntry({ receivedAt: now.toISOString(), requestId: reqId, channel: 'ipn', query: '', httpStatus: 403, reason: 'origin_verify_failed', answer: FORBIDDEN_ORIGIN }),
-      );
+      logger.warn('ipn refused', { requestId: reqId, outcome: 'forbidden', httpStatus: 403, reason: 'origin_verify_failed' });
       return text(403, FORBIDDEN_ORIGIN);
     }
+    const now = (options.now ?? (() => new Date()))();
     if (!deps) {
       logger.warn('ipn refused', { requestId: reqId, outcome: 'not_configured' });
       return text(404, 'Not found: this tracker has no digistore24.ipn section in its config.');

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configPath, loadConfig } from '../../config/load';
-import { ConfigError, parseConfig, type TrackerConfigInput } from '../../config/schema';
+import { ConfigError, parseConfig, protectionWarnings, type TrackerConfigInput } from '../../config/schema';
 import shipped from '../../config/tracker.config';
 
 function problems(input: unknown): string[] {
@@ -28,6 +28,54 @@ describe('the shipped config', () => {
     ]);
     expect(config.conversionTypes.filter((t) => t.revenue === 'subtract').map((t) => t.name)).toEqual(['refund', 'chargeback']);
     expect(config.defaults).toEqual({ currency: 'EUR', clickRetentionDays: 90, ipStorage: 'truncated' });
+  });
+
+  it('requires a postback key the tracker generates: protected by default', () => {
+    expect(loadConfig().postbackProtection).toEqual({ required: true, sources: [{ id: 'digistore24', keys: [{ generated: true }] }] });
+  });
+});
+
+describe('postback protection is required', () => {
+  it('refuses a config without postbackProtection, saying why and how', () => {
+    const { postbackProtection: _none, ...c } = valid();
+    const [problem, ...rest] = problems(c);
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(/^postbackProtection: is required: without it anyone who learns the postback URL can record fake sales\./);
+    expect(problem).toContain("keys: [{ generated: true }]");
+    expect(problem).toContain('npm run urls');
+    expect(problem).toContain('{ required: false, acknowledgeUnprotected: true }');
+  });
+
+  it('runs unprotected only when acknowledged, and then (and in the switch-over) warns', () => {
+    expect(problems({ ...valid(), postbackProtection: { required: false } })).toEqual([
+      'postbackProtection.acknowledgeUnprotected: without sources every postback is accepted unauthenticated (anyone can record fake sales): add sources with keys, or set acknowledgeUnprotected: true',
+    ]);
+    expect(problems({ ...valid(), postbackProtection: {} })).toEqual([
+      "postbackProtection.sources: name at least one source with its keys, e.g. [{ id: 'digistore24', keys: [{ generated: true }] }]",
+    ]);
+    expect(problems({ ...valid(), postbackProtection: { required: true, acknowledgeUnprotected: true, sources: [{ id: 's', keys: [{ generated: true }] }] } })).toEqual([
+      'postbackProtection.acknowledgeUnprotected: contradicts required: true; set required: false to run unprotected',
+    ]);
+    const open = parseConfig({ ...valid(), postbackProtection: { required: false, acknowledgeUnprotected: true } });
+    expect(open.postbackProtection).toEqual({ required: false, acknowledgeUnprotected: true });
+    expect(protectionWarnings(open)).toEqual([expect.stringMatching(/^WARNING: postbacks are NOT protected/)]);
+    // The switch-over: keys checked when sent, keyless postbacks still accepted (README, "Postback protection").
+    const switchOver = parseConfig({ ...valid(), postbackProtection: { required: false, sources: [{ id: 's', keys: [{ generated: true }] }] } });
+    expect(protectionWarnings(switchOver)).toEqual([expect.stringMatching(/^WARNING: postbacks without a key are accepted .*switch-over/)]);
+    expect(protectionWarnings(loadConfig())).toEqual([]);
+  });
+
+  it('generates one key at most, never an IPN passphrase, and nothing beside generated: true', () => {
+    expect(
+      problems({ ...valid(), postbackProtection: { sources: [{ id: 'a', keys: [{ generated: true }] }, { id: 'b', keys: [{ generated: true }, { generated: true, env: 'X' }] }] } }),
+    ).toEqual([
+      'postbackProtection.sources[1].keys[1]: a generated key is made by the tracker: name nothing else beside generated: true',
+      'postbackProtection.sources[1].keys[0]: only one key can be generated: rotate with a key of your own (secretsManager or ssmParameter) beside it',
+      'postbackProtection.sources[1].keys[1]: only one key can be generated: rotate with a key of your own (secretsManager or ssmParameter) beside it',
+    ]);
+    const c = valid();
+    c.digistore24 = { ipn: { passphrase: { generated: true }, events: { on_payment: { types: ['payment'] } } } };
+    expect(problems(c)).toEqual(['digistore24.ipn.passphrase: the IPN passphrase is set in Digistore24 and cannot be generated: name secretsManager, ssmParameter and/or env']);
   });
 });
 
@@ -130,7 +178,8 @@ describe('digistore24.ipn and postbackProtection', () => {
     expect(parsed.digistore24?.ipn).toMatchObject({
       passphrase: { env: 'DS24_IPN_PASSPHRASE' },
       clickIdFields: ['cid', 'custom', 'trackingkey'],
-      revenueField: 'amount_brutto',
+      // What the vendor S2S URL sends as sum=: a sale that arrives by both is one amount.
+      revenueField: 'amount_netto',
       storeBuyerData: false,
       events: { on_payment: { types: ['payment'], byOrderPosition: true } },
     });
@@ -150,7 +199,7 @@ describe('digistore24.ipn and postbackProtection', () => {
     };
     expect(problems(c)).toEqual([
       'postbackProtection.sources[0].keys[0]: name either secretsManager or ssmParameter, not both',
-      'postbackProtection.sources[0].keys[1]: name where the secret lives: secretsManager, ssmParameter and/or env',
+      'postbackProtection.sources[0].keys[1]: name where the secret lives: generated: true, or secretsManager, ssmParameter and/or env',
       'postbackProtection.sources[0].allowedIps[1]: "2001:db8::/129" is not an IP address or CIDR range',
       'postbackProtection.sources[0].allowedIps[2]: "nope" is not an IP address or CIDR range',
     ]);

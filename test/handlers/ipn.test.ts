@@ -13,6 +13,7 @@ import type { TableNames } from '../../lambda/local/tables';
 import { freshTables, scanAll, unreachableClient } from '../support/dynamo';
 import { httpEvent } from '../support/events';
 import { fixture, formBody, signed } from '../support/ipn';
+import { TEST_PROTECTION } from '../support/config';
 
 const sqs = mockClient(SQSClient);
 const PASS = 'Zx9-public-example';
@@ -24,7 +25,9 @@ function ipnConfig(overrides: Partial<IpnConfig> = {}) {
     offers: [{ id: 'o', name: 'O', source: 'digistore24', url: 'https://www.digistore24.com/redir/1/a/?cid={clickid}' }],
     campaigns: [{ id: 'c', name: 'C', trafficChannel: 'fb', offers: [{ offer: 'o' }] }],
     conversionTypes: [...digistore24ConversionTypes, ...digistore24IpnConversionTypes],
-    digistore24: { ipn: { passphrase: { env: 'DS24_IPN_PASSPHRASE' } } },
+    // These forms carry amount_brutto (the default revenueField is amount_netto, test/config).
+    digistore24: { ipn: { passphrase: { env: 'DS24_IPN_PASSPHRASE' }, revenueField: 'amount_brutto' } },
+    postbackProtection: TEST_PROTECTION,
   });
   const ipn = config.digistore24?.ipn;
   if (!ipn) throw new Error('no ipn config');

@@ -51,7 +51,7 @@ describe('review regressions', () => {
   it('keeps a source working when one of its keys cannot be read (an old secret deleted mid-rotation)', async () => {
     const reader = { read: (ref: { env?: string }) => (ref.env === 'OLD' ? Promise.reject(new Error('ResourceNotFoundException')) : Promise.resolve('n3w')) };
     const { authenticate } = postbackAuth({ required: true, sources: [{ id: 'ds24', keys: [{ env: 'OLD' }, { env: 'NEW' }] }] }, reader);
-    expect(await authenticate?.('n3w', undefined)).toEqual({ ok: true, source: 'ds24' });
+    expect(await authenticate?.('n3w', undefined)).toEqual({ ok: true, source: 'ds24', keyIndex: 1 });
     expect(await authenticate?.('guess', undefined)).toMatchObject({ ok: false, reason: 'bad_key' });
   });
 
@@ -108,7 +108,7 @@ describe('review regressions (IPN and pixel)', () => {
     if (!ipn) throw new Error('no ipn');
     const s = sink();
     const handler = createIpnHandler({ ...stores(), ipn, passphrase: async () => 'pp', deadLetters: () => s });
-    const form = signed({ event: 'on_payment', transaction_id: 'T9', cid: CID, amount_brutto: '47,00', currency: 'EUR' }, 'pp');
+    const form = signed({ event: 'on_payment', transaction_id: 'T9', cid: CID, amount_netto: '47,00', currency: 'EUR' }, 'pp');
     const result = await handler(httpEvent({ method: 'POST', path: '/ipn/digistore24', body: formBody(form), headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
     expect(result.statusCode).toBe(200);
     expect(String(result.body).split('\n')[0]).toBe('OK');
