@@ -121,8 +121,9 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
     else if (outcome.status === 'queued' || outcome.status === 'rejected' || outcome.status === 'forbidden') logger.warn('postback', fields);
     else logger.info('postback', fields);
     // An anonymous pixel leaves an inbound entry only when it recorded something (at most one
-    // per click and type): repeating it, or aiming it at clicks that do not exist, grows nothing.
-    const keep = !pixelWithoutKey || outcome.status === 'recorded';
+    // per click and type) or our storage failed: repeating it, or aiming it at clicks or types
+    // that do not exist, grows nothing.
+    const keep = !pixelWithoutKey || outcome.status === 'recorded' || outcome.status === 'queued' || outcome.status === 'unavailable';
     await Promise.all([
       keep
         ? keepInbound(
