@@ -179,15 +179,30 @@ export const secretRefSchema = z
 
 const IPN_EVENT = /^[a-z_]{1,64}$/;
 
-/** Default IPN event -> conversion type mapping. */
+/**
+ * Default IPN event -> conversion type mapping. Event names are Digistore24's
+ * (dev.digistore24.com/en/articles/13-events; ds24-skills references/events.md);
+ * `on_payment_subscription_signup` is the first payment of a subscription, recorded like
+ * on_payment and keyed by its transaction_id, so an on_payment for the same transaction is a
+ * duplicate.
+ */
 export const DEFAULT_IPN_EVENTS: Record<string, { types: string[]; byOrderPosition: boolean }> = {
   on_payment: { types: ['payment'], byOrderPosition: true },
+  on_payment_subscription_signup: { types: ['payment'], byOrderPosition: true },
   on_refund: { types: ['refund'], byOrderPosition: false },
   on_chargeback: { types: ['chargeback'], byOrderPosition: false },
   on_payment_missed: { types: ['payment_missed'], byOrderPosition: false },
   on_rebill_cancelled: { types: ['rebill_cancelled'], byOrderPosition: false },
   on_rebill_resumed: { types: ['rebill_resumed'], byOrderPosition: false },
+  last_paid_day: { types: ['last_paid_day'], byOrderPosition: false },
+  payment_denial: { types: ['payment_denial'], byOrderPosition: false },
 };
+
+/** Types only the IPN's default event map uses (digistore24IpnConversionTypes defines them). */
+const DEFAULT_IPN_TYPES = new Set(['payment_missed', 'payment_denial', 'rebill_cancelled', 'rebill_resumed', 'last_paid_day']);
+
+/** Where an IPN's click id is looked for; real IPNs carry it in `click_id`. */
+export const IPN_CLICK_ID_FIELDS = ['click_id', 'cid', 'custom', 'trackingkey'] as const;
 
 export const ipnSchema = z.strictObject({
   /** The IPN passphrase set in Digistore24; locally DS24_IPN_PASSPHRASE. */
@@ -204,12 +219,18 @@ export const ipnSchema = z.strictObject({
     )
     .default(DEFAULT_IPN_EVENTS),
   /** Where the click id is looked for, in order. */
-  clickIdFields: z.array(z.enum(['cid', 'custom', 'trackingkey'])).min(1).default(['cid', 'custom', 'trackingkey']),
+  clickIdFields: z.array(z.enum(IPN_CLICK_ID_FIELDS)).min(1).default([...IPN_CLICK_ID_FIELDS]),
   /**
-   * Which amount becomes the conversion's revenue. amount_netto (VAT excluded) is what the
-   * vendor S2S postback URL sends as sum=, so a sale that arrives by both is one amount.
+   * Which amount becomes the conversion's revenue. `amount_netto` (VAT excluded) is never 0 on
+   * a vendor's own sales, unlike `amount_affiliate`; the vendor S2S postback sends the same
+   * amount (`sum={amount_netto}`), so a sale that arrives by both is one amount.
    */
   revenueField: z.enum(['amount_brutto', 'amount_netto', 'amount_vendor', 'amount_affiliate']).default('amount_netto'),
+  /**
+   * Record Digistore24 test orders (`api_mode=test`), marked `test`: shown by trace, left out of
+   * reports unless `--include-tests`, never forwarded. Off: they are answered OK, not recorded.
+   */
+  recordTestOrders: z.boolean().default(false),
   /** Store the buyer's name, e-mail and address on the conversion (off: nothing personal is kept). */
   storeBuyerData: z.boolean().default(false),
 });
@@ -336,7 +357,9 @@ export const trackerConfigSchema = z
       for (const [event, mapping] of Object.entries(ipn.events)) {
         mapping.types.forEach((type, j) => {
           if (!typeNames.has(type)) {
-            ctx.addIssue({ code: 'custom', path: ['digistore24', 'ipn', 'events', event, 'types', j], message: `"${type}" is not a defined conversion type` });
+            // The default event map's own types come ready-made in config/digistore24.ts.
+            const hint = DEFAULT_IPN_TYPES.has(type) ? ' (spread digistore24IpnConversionTypes into conversionTypes)' : '';
+            ctx.addIssue({ code: 'custom', path: ['digistore24', 'ipn', 'events', event, 'types', j], message: `"${type}" is not a defined conversion type${hint}` });
           }
         });
         if (mapping.byOrderPosition) {

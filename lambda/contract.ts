@@ -29,4 +29,7 @@ export const ROUTES = {
   postbackKeyGet: 'GET /postback/{key}',
   postbackKeyPost: 'POST /postback/{key}',
   ipn: 'POST /ipn/digistore24',
+  /** Digistore24 checks an IPN URL with a GET (setup, ipnSetup API) and wants 200. */
+  ipnCheck: 'GET /ipn/digistore24',
+  ipnCheckHead: 'HEAD /ipn/digistore24',
 } as const;

@@ -1,7 +1,9 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type { Construct } from 'constructs';
 import type { TrackerConfig } from '../config/schema';
+import { CONVERSION_HISTORY_ATTRIBUTES } from '../lambda/adapters/table-definitions';
 import { ENV, ORIGIN_VERIFY_HEADER, ROUTES, TABLE_ENV } from '../lambda/contract';
 import { AlarmTopic } from './alarm-topic';
 import { writeBundledConfig } from './bundled-config';
@@ -124,13 +126,28 @@ export class ClickvaultStack extends Stack {
       .useDeadLetterQueue(this.deadLetters.queue);
 
     // Postback and IPN record conversions the same way, so they get the same data access.
-    const recordingFunction = (id: string, entry: string, description: string, sizing: (typeof FUNCTION_SIZING)['postback']) =>
-      new TrackerFunction(this, id, { entry, description, ...sizing, ...common, configFile, environment: originEnv })
+    const recordingFunction = (id: string, entry: string, description: string, sizing: (typeof FUNCTION_SIZING)['postback']) => {
+      const fn = new TrackerFunction(this, id, { entry, description, ...sizing, ...common, configFile, environment: originEnv })
         .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:GetItem'])
         .useTable(this.tables.conversionTypes, TABLE_ENV.conversionTypes, ['dynamodb:GetItem'])
         .useTable(this.tables.conversions, TABLE_ENV.conversions, conversionActions)
         .useTable(this.tables.inbound, TABLE_ENV.inbound, inboundActions)
         .useDeadLetterQueue(this.deadLetters.queue);
+      // A click's earlier conversions, read when its click has expired (a late refund,
+      // chargeback or rebill is attributed like its sale) or a refund names no currency: Query on
+      // the table itself (no index), only the attribution and money attributes.
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: [this.tables.conversions.tableArn],
+          conditions: {
+            'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...CONVERSION_HISTORY_ATTRIBUTES] },
+            StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+          },
+        }),
+      );
+      return fn;
+    };
 
     this.postbackFunction = recordingFunction(
       'PostbackFunction',
@@ -142,7 +159,7 @@ export class ClickvaultStack extends Stack {
     this.ipnFunction = recordingFunction(
       'IpnFunction',
       HANDLER_ENTRIES.ipn,
-      'Clickvault: POST /ipn/digistore24 - verifies and records Digistore24 IPN calls',
+      'Clickvault: /ipn/digistore24 - verifies and records Digistore24 IPN calls (GET/HEAD: URL check)',
       FUNCTION_SIZING.ipn,
     );
 
@@ -177,6 +194,7 @@ export class ClickvaultStack extends Stack {
     new ConversionTypes(this, 'ConversionTypes', {
       table: this.tables.conversionTypes,
       types: config.conversionTypes,
+      catalog: { table: this.tables.catalog, campaigns: config.campaigns, clickRetentionDays: config.defaults.clickRetentionDays },
       ...common,
     });
 
@@ -241,6 +259,7 @@ export class ClickvaultStack extends Stack {
     out('ClicksTableName', this.tables.clicks.tableName, 'DynamoDB table of clicks (retained on stack delete)');
     out('ConversionsTableName', this.tables.conversions.tableName, 'DynamoDB table of conversions (retained on stack delete)');
     out('ConversionTypesTableName', this.tables.conversionTypes.tableName, 'DynamoDB table of conversion types (synced from the config)');
+    out('CatalogTableName', this.tables.catalog.tableName, 'DynamoDB table of every campaign ever deployed and the click retention history (read by npm run report)');
     out(
       'InboundTableName',
       this.tables.inbound.tableName,

@@ -2,10 +2,21 @@
 import { relative, resolve } from 'node:path';
 import { configPath, loadConfig } from '../config/load';
 import { ConfigError, protectionWarnings } from '../config/schema';
+import type { CatalogSyncResult } from '../lambda/adapters/catalog';
 import { localUrlKey, startLocalTracker, trackerUrls } from '../lambda/local/server';
 
 // CloudWatch embedded metrics make sense in Lambda only; set POWERTOOLS_METRICS_DISABLED=false to see them.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
+/** What the catalog recorded this start, e.g. ` (retired now: old-promo)`. */
+function catalogChanges(sync: CatalogSyncResult): string {
+  const parts = [
+    sync.added.length ? `new: ${sync.added.join(', ')}` : '',
+    sync.restored.length ? `back in the config: ${sync.restored.join(', ')}` : '',
+    sync.retired.length ? `retired now (still in reports): ${sync.retired.join(', ')}` : '',
+  ].filter(Boolean);
+  return parts.length ? ` (${parts.join('; ')})` : '';
+}
 
 async function main(): Promise<void> {
   const path = configPath();
@@ -29,6 +40,7 @@ async function main(): Promise<void> {
       `  config:        ${path}`,
       `  data:          ${dataDir} (DynamoDB on ${tracker.dynamo.endpoint})`,
       `  conversion types: ${config.conversionTypes.length} (${sync.created.length} created, ${sync.updated.length} updated, ${sync.deleted.length} deleted)`,
+      `  campaigns:     ${config.campaigns.length}${catalogChanges(tracker.catalogSync)}`,
       ...(key ? [`  postback key:  ${shown(key.path)} (${key.created ? 'made now' : 'kept from the last run'}; only its owner can read it)`] : []),
       ...(warnings.length > 0 ? ['', ...warnings] : []),
       '',

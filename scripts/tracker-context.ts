@@ -8,9 +8,10 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../config/load';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
+import { DynamoConversionHistory } from '../lambda/adapters/conversion-history';
 import { SqsDeadLetterQueue } from '../lambda/adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../lambda/contract';
-import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutResult } from '../lambda/core/model';
+import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutConversionResult, PutResult } from '../lambda/core/model';
 import type { ReplayDeps } from '../lambda/core/replay';
 import type { TableNames } from '../lambda/local/tables';
 import { dataDir, openLocalStore } from './local-store';
@@ -54,7 +55,7 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
     const queue = new FileDeadLetterQueue(dataDir(env));
     return { queue, client: store.client, tables: store.tables, where: queue.dir, close: store.close };
   }
-  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound].some((name) => !env[name]);
+  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound, TABLE_ENV.catalog].some((name) => !env[name]);
   const outputs = needsOutputs ? await stackOutputs(options.stack ?? DEFAULT_STACK) : {};
   const pick = (name: string, output: string): string => {
     const value = env[name] || outputs[output];
@@ -71,6 +72,7 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
       conversions: pick(TABLE_ENV.conversions, 'ConversionsTableName'),
       conversionTypes: pick(TABLE_ENV.conversionTypes, 'ConversionTypesTableName'),
       inbound: pick(TABLE_ENV.inbound, 'InboundTableName'),
+      catalog: pick(TABLE_ENV.catalog, 'CatalogTableName'),
     },
     where: url,
     close: async () => client.destroy(),
@@ -87,13 +89,20 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
   const clicks = new DynamoClickStore(client, tables.clicks);
   const conversions = new DynamoConversionStore(client, tables.conversions);
   const types = new DynamoConversionTypes(client, tables.conversionTypes, 0);
+  const history = new DynamoConversionHistory(client, tables.conversions);
   const ipn = config.digistore24?.ipn ? { ipn: config.digistore24.ipn } : {};
   if (dryRun) {
     return {
       clicks,
       clickStore: { putClick: async (c: ClickRecord): Promise<PutResult> => ((await clicks.getClick(c.clickId)) ? 'duplicate' : 'stored') },
-      conversions: { putConversion: async (_c: ConversionRecord): Promise<PutResult> => 'stored' },
+      conversions: {
+        putConversion: async (c: ConversionRecord): Promise<PutConversionResult> => {
+          const stored = await conversions.getConversion(c.clickId, c.conversionKey);
+          return stored ? { status: 'duplicate', stored } : { status: 'stored' };
+        },
+      },
       types,
+      history,
       defaultCurrency: config.defaults.currency,
       ...ipn,
     };
@@ -104,5 +113,5 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
     return queue;
   };
   const forwarding = forwardingFor(config, conversions, sink);
-  return { ...conversionDeps(config, { clicks, conversions, types }, sink), clickStore: clicks, ...ipn, ...(forwarding ? { forwarding } : {}) };
+  return { ...conversionDeps(config, { clicks, conversions, types, history }, sink), clickStore: clicks, ...ipn, ...(forwarding ? { forwarding } : {}) };
 }

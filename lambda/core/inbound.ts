@@ -5,6 +5,7 @@
  */
 import type { IpnOutcome } from './ipn';
 import { NO_CLICK_ID, type InboundEntry } from './model';
+import { conflictDetail } from './conversion';
 import type { PostbackOutcome } from './postback';
 
 const CLICK_ID = /^[A-Za-z0-9._,-]{1,64}$/;
@@ -15,6 +16,10 @@ function clickKey(candidate: string | null | undefined): string {
 
 function answer(text: string): string {
   return text.length > 300 ? `${text.slice(0, 299)}…` : text;
+}
+
+function detail(text: string): string {
+  return text.length > 1000 ? `${text.slice(0, 999)}…` : text;
 }
 
 /** The click id a raw query names, for requests refused before parsing. */
@@ -42,7 +47,16 @@ export function postbackEntry(
     case 'recorded':
     case 'duplicate': {
       const c = outcome.conversion;
-      return { ...entry, clickId: c.clickId, type: c.type, revenue: c.revenue, currency: c.currency, ...(c.txid !== undefined ? { txid: c.txid } : {}) };
+      const conflict = outcome.status === 'duplicate' ? outcome.conflict : undefined;
+      return {
+        ...entry,
+        clickId: c.clickId,
+        type: c.type,
+        revenue: c.revenue,
+        currency: c.currency,
+        ...(c.txid !== undefined ? { txid: c.txid } : {}),
+        ...(conflict ? { reason: 'amount_conflict', detail: conflictDetail(conflict) } : {}),
+      };
     }
     case 'test':
     case 'queued': {
@@ -86,6 +100,7 @@ export function ipnEntry(outcome: IpnOutcome, base: { receivedAt: string; reques
     outcome: outcome.status,
     httpStatus: outcome.httpStatus,
     answer: answer(outcome.message.replace(/\n/g, ' | ')),
+    ...(outcome.detail !== undefined ? { detail: detail(outcome.detail) } : {}),
     ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}),
     ...(outcome.txid !== undefined ? { txid: outcome.txid } : {}),
     ...(outcome.results.length > 0 ? { type: outcome.results.map((r) => r.type).join(',') } : outcome.event ? { type: outcome.event } : {}),

@@ -8,7 +8,7 @@
  * - rejected             -> 400, the parameter and the problem, nothing stored
  * - unavailable          -> 503, nothing could be kept: the sender should retry
  */
-import { errorText, recordConversion, type ConversionDeps } from './conversion';
+import { errorText, recordConversion, type AmountConflict, type ConversionDeps } from './conversion';
 import type { ForwardResult } from './forward';
 import { mintId } from './ids';
 import type { ConversionRecord, DeadLetterReason, DeadLetterSink, RawRequest } from './model';
@@ -18,7 +18,7 @@ import { quote } from './quote';
 
 export type PostbackOutcome =
   | { status: 'recorded'; httpStatus: 200; message: string; conversion: ConversionRecord; forward?: ForwardResult }
-  | { status: 'duplicate'; httpStatus: 200; message: string; conversion: ConversionRecord }
+  | { status: 'duplicate'; httpStatus: 200; message: string; conversion: ConversionRecord; conflict?: AmountConflict }
   | { status: 'test'; httpStatus: 200; message: string; params: PostbackParams }
   | { status: 'queued'; httpStatus: 202; message: string; reason: DeadLetterReason; params: PostbackParams }
   | { status: 'rejected'; httpStatus: 400; message: string; reason: 'invalid_input'; parameter: string }
@@ -104,6 +104,11 @@ export function withoutKey(request: RawRequest): RawRequest {
   };
 }
 
+/** `23.50 EUR, this one says 47 EUR` */
+export function conflictText(conflict: AmountConflict): string {
+  return `${conflict.stored.revenue} ${conflict.stored.currency}, this one says ${conflict.sent.revenue} ${conflict.sent.currency}`;
+}
+
 export async function handlePostback(input: PostbackInput, deps: PostbackDeps): Promise<PostbackOutcome> {
   let params: PostbackParams;
   try {
@@ -185,11 +190,16 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
       return { status: 'recorded', httpStatus: 200, conversion: outcome.conversion, message: 'OK', ...(outcome.forward ? { forward: outcome.forward } : {}) };
     case 'duplicate': {
       const c = outcome.conversion;
+      const before = `${quote(c.type, 64)} for this click${c.txid ? ` and txid ${quote(c.txid, 128)}` : ''} was recorded before`;
+      const conflict = outcome.conflict;
       return {
         status: 'duplicate',
         httpStatus: 200,
         conversion: c,
-        message: `OK duplicate: ${quote(c.type, 64)} for this click${c.txid ? ` and txid ${quote(c.txid, 128)}` : ''} was recorded before; nothing changed.`,
+        ...(conflict ? { conflict } : {}),
+        message: conflict
+          ? `OK duplicate: ${before} with ${conflictText(conflict)}; the first amount stays (amount_conflict).`
+          : `OK duplicate: ${before}; nothing changed.`,
       };
     }
     case 'queued':

@@ -18,7 +18,8 @@ function inboundLine(e: InboundEntry): string {
     .filter(Boolean)
     .join(', ');
   const why = e.reason ? ` (${e.reason})` : '';
-  return `  ${e.receivedAt}  ${e.channel.padEnd(8)} ${what || '-'} -> ${e.outcome}${why}, ${e.httpStatus}: ${e.answer}`;
+  const detail = e.detail ? ` — ${e.detail}` : '';
+  return `  ${e.receivedAt}  ${e.channel.padEnd(8)} ${what || '-'} -> ${e.outcome}${why}, ${e.httpStatus}: ${e.answer}${detail}`;
 }
 
 export function formatTrace(t: ClickTrace): string {
@@ -39,7 +40,8 @@ export function formatTrace(t: ClickTrace): string {
     ...(t.conversions.length
       ? t.conversions.map((c) => {
           const forward = c.forwardState ? `, forward ${String(c.forwardState)}` : '';
-          return `  ${String(c.createdAt)}  ${String(c.type)} ${String(c.revenue)} ${String(c.currency)}${c.txid ? `, txid ${String(c.txid)}` : ''}, ${c.counted ? 'counted' : 'not counted'}, via ${String(c.source)}${forward}`;
+          const test = c.test ? ', TEST ORDER (not in reports unless --include-tests, never forwarded)' : '';
+          return `  ${String(c.createdAt)}  ${String(c.type)} ${String(c.revenue)} ${String(c.currency)}${c.txid ? `, txid ${String(c.txid)}` : ''}, ${c.counted ? 'counted' : 'not counted'}, via ${String(c.source)}${forward}${test}`;
         })
       : ['  none']),
   );

@@ -48,6 +48,7 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
         source: c.source,
         campaignId: c.campaignId,
         ...(forward ? { forward: forward.status, ...('detail' in forward ? { forwardDetail: forward.detail } : {}) } : {}),
+        ...(outcome.status === 'duplicate' && outcome.conflict ? { reason: 'amount_conflict', conflict: outcome.conflict } : {}),
       };
     }
     case 'test':
@@ -118,7 +119,7 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
       ...(pixelWithoutKey ? { keyless: true } : {}),
     };
     if (outcome.status === 'unavailable') logger.error('postback', fields);
-    else if (outcome.status === 'queued' || outcome.status === 'rejected' || outcome.status === 'forbidden') logger.warn('postback', fields);
+    else if (outcome.status === 'queued' || outcome.status === 'rejected' || outcome.status === 'forbidden' || (outcome.status === 'duplicate' && outcome.conflict)) logger.warn('postback', fields);
     else logger.info('postback', fields);
     // An anonymous pixel leaves an inbound entry only when it recorded something (at most one
     // per click and type) or our storage failed: repeating it, or aiming it at clicks or types

@@ -4,6 +4,7 @@
  */
 import { readBundledConfig } from '../../config/bundled';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../adapters/dynamodb-store';
+import { DynamoConversionHistory } from '../adapters/conversion-history';
 import type { InboundSink } from './inbound';
 import { SqsDeadLetterSink } from '../adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../contract';
@@ -70,7 +71,7 @@ export function forwardingFor(config: TrackerConfig, store: ForwardStore, deadLe
 /** The dependencies every conversion-recording function shares. */
 export function conversionDeps(
   config: TrackerConfig,
-  stores: Pick<ConversionDeps, 'clicks' | 'types'> & { conversions: DynamoConversionStore },
+  stores: Pick<ConversionDeps, 'clicks' | 'types' | 'history'> & { conversions: DynamoConversionStore },
   deadLetters: ForwardDeps['deadLetters'],
 ): ConversionDeps & { deadLetters: ForwardDeps['deadLetters'] } {
   const forwarding = forwardingFor(config, stores.conversions, deadLetters);
@@ -85,11 +86,13 @@ export function conversionDeps(
 
 function conversionDepsFromEnv(config: TrackerConfig, env: NodeJS.ProcessEnv) {
   const client = createDynamoClient();
+  const conversionsTable = requireEnv(TABLE_ENV.conversions, env);
   return conversionDeps(
     config,
     {
       clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
-      conversions: new DynamoConversionStore(client, requireEnv(TABLE_ENV.conversions, env)),
+      conversions: new DynamoConversionStore(client, conversionsTable),
+      history: new DynamoConversionHistory(client, conversionsTable),
       types: new DynamoConversionTypes(client, requireEnv(TABLE_ENV.conversionTypes, env)),
     },
     deadLettersFromEnv(env),

@@ -7,9 +7,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TrackerConfig } from '../../config/schema';
+import { syncCatalog, type CatalogSyncResult } from '../adapters/catalog';
 import { syncConversionTypes, type SyncResult } from '../adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../adapters/file-dead-letter';
+import { DynamoConversionHistory } from '../adapters/conversion-history';
 import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
 import { createPostbackHandler } from '../handlers/postback';
@@ -38,6 +40,11 @@ export interface LocalTrackerOptions {
   env?: NodeJS.ProcessEnv;
   /** Pass CloudFront-Viewer-* request headers to the handlers; default: env TRUST_CLOUDFRONT_HEADERS=1. */
   trustCloudFrontHeaders?: boolean;
+  /**
+   * Where the handlers reach DynamoDB (default: the embedded one directly). `npm run bench:load`
+   * puts a proxy here that it can stop or black-hole mid-run; table setup and sync go direct.
+   */
+  storeEndpoint?: string;
 }
 
 export interface LocalTracker {
@@ -48,6 +55,8 @@ export interface LocalTracker {
   typesSync: SyncResult;
   /** The generated postback key (`keys: [{ generated: true }]`), kept in dataDir. */
   postbackKey?: { key: string; path: string; created: boolean };
+  /** What the catalog recorded: campaigns added, retired, restored; a retention change. */
+  catalogSync: CatalogSyncResult;
   close(): Promise<void>;
 }
 
@@ -67,24 +76,28 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const tables = localTableNames(options.tablePrefix);
     await ensureTables(client, tables);
     const typesSync = await syncConversionTypes(client, tables.conversionTypes, options.config.conversionTypes);
+    // As a deploy does: the campaigns of this config (others become retired) and its retention.
+    const catalogSync = await syncCatalog(client, tables.catalog, { campaigns: options.config.campaigns, clickRetentionDays: options.config.defaults.clickRetentionDays });
     const deadLetters = new FileDeadLetterQueue(options.dataDir);
-    const clicks = new DynamoClickStore(client, tables.clicks);
+    const store = options.storeEndpoint ? createDynamoClient(options.storeEndpoint) : client;
+    const clicks = new DynamoClickStore(store, tables.clicks);
 
     const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: () => deadLetters, log: logger });
     const shared = conversionDeps(
       options.config,
       {
         clicks,
-        conversions: new DynamoConversionStore(client, tables.conversions),
+        conversions: new DynamoConversionStore(store, tables.conversions),
+        history: new DynamoConversionHistory(store, tables.conversions),
         // Local edits to the config take effect on restart, so the type cache can be short.
-        types: new DynamoConversionTypes(client, tables.conversionTypes, 1000),
+        types: new DynamoConversionTypes(store, tables.conversionTypes, 1000),
       },
       () => deadLetters,
     );
     const env = options.env ?? process.env;
     const postbackKey = usesGeneratedKey(options.config) ? ensureLocalPostbackKey(options.dataDir) : undefined;
     const secrets = new CachedSecretReader('local', env, undefined, undefined, postbackKey?.key);
-    const inbound = { log: new DynamoInboundLog(client, tables.inbound), retentionDays: options.config.defaults.clickRetentionDays };
+    const inbound = { log: new DynamoInboundLog(store, tables.inbound), retentionDays: options.config.defaults.clickRetentionDays };
     const postback = createPostbackHandler(shared, { ...postbackAuth(options.config.postbackProtection, secrets, options.config.defaults.ipStorage), inbound });
     const ipnConfig = options.config.digistore24?.ipn;
     const ipn = createIpnHandler(ipnConfig ? { ...shared, ipn: ipnConfig, passphrase: () => secrets.read(ipnConfig.passphrase) } : undefined, { inbound });
@@ -97,6 +110,8 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
           { method: 'GET', path: '/postback/{key}', handler: postback },
           { method: 'POST', path: '/postback/{key}', handler: postback },
           { method: 'POST', path: '/ipn/digistore24', handler: ipn },
+          { method: 'GET', path: '/ipn/digistore24', handler: ipn },
+          { method: 'HEAD', path: '/ipn/digistore24', handler: ipn },
         ],
         (err) => logger.error('local server error', { error: err as Error }),
         { trustCloudFrontHeaders: options.trustCloudFrontHeaders ?? env.TRUST_CLOUDFRONT_HEADERS === '1' },
@@ -115,11 +130,13 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       deadLetters,
       typesSync,
       ...(postbackKey ? { postbackKey } : {}),
+      catalogSync,
       close: async () => {
         await new Promise<void>((resolve) => {
           listening.close(() => resolve());
           listening.closeAllConnections();
         });
+        if (store !== client) store.destroy();
         await dynamo.close();
       },
     };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { configPath, loadConfig } from '../../config/load';
 import { ConfigError, parseConfig, protectionWarnings, type TrackerConfigInput } from '../../config/schema';
 import shipped from '../../config/tracker.config';
+import { digistore24IpnConversionTypes } from '../../config/digistore24';
 
 function problems(input: unknown): string[] {
   try {
@@ -174,20 +175,35 @@ describe('digistore24.ipn and postbackProtection', () => {
   it('fills IPN defaults and checks the mapped types exist', () => {
     const c = valid();
     c.digistore24 = { ipn: {} };
-    const parsed = parseConfig({ ...c, conversionTypes: [...c.conversionTypes, { name: 'payment_missed' }, { name: 'rebill_cancelled' }, { name: 'rebill_resumed' }] });
+    const ipnTypes = ['payment_missed', 'payment_denial', 'rebill_cancelled', 'rebill_resumed', 'last_paid_day'].map((name) => ({ name }));
+    const parsed = parseConfig({ ...c, conversionTypes: [...c.conversionTypes, ...ipnTypes] });
     expect(parsed.digistore24?.ipn).toMatchObject({
       passphrase: { env: 'DS24_IPN_PASSPHRASE' },
-      clickIdFields: ['cid', 'custom', 'trackingkey'],
-      // What the vendor S2S URL sends as sum=: a sale that arrives by both is one amount.
+      // Real IPNs carry the click id in click_id; amount_netto is never 0 on a vendor's own sale
+      // and is what the vendor S2S URL sends as sum=: a sale that arrives by both is one amount.
+      clickIdFields: ['click_id', 'cid', 'custom', 'trackingkey'],
       revenueField: 'amount_netto',
       storeBuyerData: false,
-      events: { on_payment: { types: ['payment'], byOrderPosition: true } },
+      recordTestOrders: false,
+      events: {
+        on_payment: { types: ['payment'], byOrderPosition: true },
+        on_payment_subscription_signup: { types: ['payment'], byOrderPosition: true },
+        last_paid_day: { types: ['last_paid_day'], byOrderPosition: false },
+        payment_denial: { types: ['payment_denial'], byOrderPosition: false },
+      },
     });
     expect(problems(c)).toEqual([
-      'digistore24.ipn.events.on_payment_missed.types[0]: "payment_missed" is not a defined conversion type',
-      'digistore24.ipn.events.on_rebill_cancelled.types[0]: "rebill_cancelled" is not a defined conversion type',
-      'digistore24.ipn.events.on_rebill_resumed.types[0]: "rebill_resumed" is not a defined conversion type',
+      'digistore24.ipn.events.on_payment_missed.types[0]: "payment_missed" is not a defined conversion type (spread digistore24IpnConversionTypes into conversionTypes)',
+      'digistore24.ipn.events.on_rebill_cancelled.types[0]: "rebill_cancelled" is not a defined conversion type (spread digistore24IpnConversionTypes into conversionTypes)',
+      'digistore24.ipn.events.on_rebill_resumed.types[0]: "rebill_resumed" is not a defined conversion type (spread digistore24IpnConversionTypes into conversionTypes)',
+      'digistore24.ipn.events.last_paid_day.types[0]: "last_paid_day" is not a defined conversion type (spread digistore24IpnConversionTypes into conversionTypes)',
+      'digistore24.ipn.events.payment_denial.types[0]: "payment_denial" is not a defined conversion type (spread digistore24IpnConversionTypes into conversionTypes)',
     ]);
+    // digistore24IpnConversionTypes is exactly what the default event map needs.
+    expect(() => parseConfig({ ...c, conversionTypes: [...c.conversionTypes, ...digistore24IpnConversionTypes] })).not.toThrow();
+    expect(problems({ ...c, digistore24: { ipn: { clickIdFields: ['click_id', 'email'] } } } as typeof c)).toContain(
+      'digistore24.ipn.clickIdFields[1]: Invalid option: expected one of "click_id"|"cid"|"custom"|"trackingkey"',
+    );
   });
 
   it('checks secret references and allowlists', () => {

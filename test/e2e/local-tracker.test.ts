@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createDynamoClient } from '../../lambda/adapters/dynamodb-store';
-import { buildReport, rowToJson, startOfDay } from '../../lambda/core/report';
+import { buildReport, formatJson, startOfDay } from '../../lambda/core/report';
 import { loadReportData } from '../../scripts/report-data';
 import { startLocalTracker, type LocalTracker } from '../../lambda/local/server';
 import { loadConfig } from '../../config/load';
@@ -49,10 +49,9 @@ async function report() {
     campaigns: ['demo'],
     from: new Date(today - 86400_000),
     to: new Date(today + 2 * 86400_000),
-    retentionDays: 90,
     includeUnattributed: true,
   });
-  return buildReport(data.clicks, data.conversions, { by: ['campaign'], timeZone: 'UTC', costCurrency: 'EUR' }).map(rowToJson);
+  return JSON.parse(formatJson(buildReport(data.clicks, data.conversions, { by: ['campaign'], timeZone: 'UTC', costCurrency: 'EUR' }))) as unknown;
 }
 
 describe('npm start, end to end', () => {
@@ -112,7 +111,7 @@ describe('npm start, end to end', () => {
     expect((await http(`/postback?clickid=01AAAAAAAAAAAAAAAAAAAAAAAA&type=payment&sum=1&key=${key}`)).status).toBe(202);
 
     expect(await report()).toEqual([
-      { campaignId: 'demo', clicks: 3, conversions: { payment: 1, refund: 1 }, revenue: { EUR: 0 }, cr: 0.3333, epc: { EUR: 0 } },
+      { campaignId: 'demo', retired: false, clicks: 3, conversions: { payment: 1, refund: 1 }, revenue: { EUR: 0 }, cr: 0.3333, epc: { EUR: 0 }, partial: false },
     ]);
     const stored = await scanAll(createDynamoClient(tracker.dynamo.endpoint), tracker.tables.conversions);
     expect(stored.map((c) => c.conversionKey).sort()).toEqual(['InitiateCheckout|', 'payment|98765431', 'refund|98765999']);

@@ -9,6 +9,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { parseConfig } from '../../config/schema';
 import { digistore24IpnConversionTypes } from '../../config/digistore24';
 import { syncConversionTypes } from '../../lambda/adapters/conversion-types-sync';
+import { DynamoConversionHistory } from '../../lambda/adapters/conversion-history';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog } from '../../lambda/adapters/dynamodb-store';
 import { SqsDeadLetterSink } from '../../lambda/adapters/sqs-dead-letter';
 import { ORIGIN_VERIFY_HEADER } from '../../lambda/contract';
@@ -137,6 +138,40 @@ describe('the pixel without a key', () => {
     expect((await conversions()).map((c) => c.conversionKey)).toEqual(['ViewContent|K1']);
     expect(forwarded.map((c) => c.type)).toEqual(['ViewContent']);
   });
+
+  it('is refused on a click that expired or is gone, before its past conversions are read: no attribution, nothing queued', async () => {
+    // Late attribution (issue 11) reads a click's stored conversions when the click is gone; a
+    // keyless pixel must never reach that read, nor be attributed from it, nor be queued.
+    const EXPIRED = '01JDZ8Q3V6W0K1X2Y3Z4EXPIRD';
+    const GONE = '01JDZ8Q3V6W0K1X2Y3Z4GONE00';
+    const earlier = (clickId: string): ConversionRecord => ({
+      clickId, conversionKey: 'payment|OLD', type: 'payment', revenue: '47', currency: 'EUR', counted: true, txid: 'OLD', source: 'postback',
+      createdAt: '2026-08-01T10:00:00.000Z', attributed: true, campaignId: 'demo', offerId: 'ds24', channelId: 'facebook', channelClickId: 'FB.OLD', clickCreatedAt: '2026-08-01T09:00:00.000Z',
+    });
+    await new DynamoClickStore(client, tables.clicks).putClick({
+      clickId: EXPIRED, campaignId: 'demo', offerId: 'ds24', channelId: 'facebook', createdAt: '2026-08-01T09:00:00.000Z', expiresAt: Math.floor(NOW.getTime() / 1000) - 60, subs: {},
+    });
+    for (const id of [EXPIRED, GONE]) await new DynamoConversionStore(client, tables.conversions).putConversion(earlier(id));
+    const { client: counted, calls } = countingClient();
+    // As the function runs it: with the history port late attribution reads.
+    const h = createPostbackHandler({ ...stores(counted), history: new DynamoConversionHistory(counted, tables.conversions) }, {
+      now: () => NOW,
+      inbound: { log: new DynamoInboundLog(counted, tables.inbound), retentionDays: 30 },
+      ...postbackAuth(config.postbackProtection, testSecrets(), config.defaults.ipStorage),
+    });
+    for (const clickid of [EXPIRED, GONE]) {
+      for (let i = 0; i < 20; i++) expect((await h(get(`format=img&clickid=${clickid}&type=ViewContent&txid=L${i}`))).headers?.['content-type']).toBe('image/gif');
+    }
+    expect(calls).not.toContain('QueryCommand');
+    expect((await conversions()).map((c) => [c.clickId, c.conversionKey]).sort()).toEqual([[EXPIRED, 'payment|OLD'], [GONE, 'payment|OLD']]);
+    expect(await inbound()).toEqual([]);
+    expect(sqs.calls()).toHaveLength(0);
+    expect(forwarded).toEqual([]);
+    // The control: with the key, the same pixel is attributed from the click's past conversions.
+    expect((await h(get(`format=img&clickid=${GONE}&type=ViewContent&txid=K&key=${TEST_POSTBACK_KEY}`))).headers?.['content-type']).toBe('image/gif');
+    expect(calls).toContain('QueryCommand');
+    expect((await conversions()).find((c) => c.clickId === GONE && c.type === 'ViewContent')).toMatchObject({ campaignId: 'demo', channelClickId: 'FB.OLD', attributed: true });
+  });
 });
 
 describe('requests that bypass CloudFront (no or wrong origin header)', () => {
@@ -150,6 +185,9 @@ describe('requests that bypass CloudFront (no or wrong origin header)', () => {
       ['postback', httpEvent({ path: '/postback', query: `format=img&clickid=${CID}&type=InitiateCheckout`, headers })],
       ['postback', httpEvent({ path: '/postback', query: 'type=payment&sum=1', headers })],
       ['postback', httpEvent({ method: 'POST', path: `/postback/${TEST_POSTBACK_KEY}`, pathParameters: { key: TEST_POSTBACK_KEY }, body: `clickid=${CID}&type=payment`, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' } })],
+      // Digistore24's URL check too: a GET or HEAD from outside CloudFront is refused like a POST.
+      ['ipn', httpEvent({ method: 'GET', path: '/ipn/digistore24', headers })],
+      ['ipn', httpEvent({ method: 'HEAD', path: '/ipn/digistore24', headers })],
       ['ipn', httpEvent({ method: 'POST', path: '/ipn/digistore24', body: formBody(signed({ event: 'on_payment', transaction_id: 'T1', cid: CID, amount_netto: '47.00', currency: 'EUR' }, 'pp')), headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' } })],
     ];
   };
@@ -174,7 +212,8 @@ describe('requests that bypass CloudFront (no or wrong origin header)', () => {
       for (const [name, event] of events(origin)) {
         for (const spy of logged) spy.mockClear();
         const result = await handlers[name as keyof typeof handlers](event);
-        expect([name, result.statusCode, result.body]).toEqual([name, 403, 'Forbidden: use the tracking domain, not the API Gateway URL\n']);
+        const head = event.requestContext?.http?.method === 'HEAD';
+        expect([name, result.statusCode, result.body]).toEqual([name, 403, head ? '' : 'Forbidden: use the tracking domain, not the API Gateway URL\n']);
         const lines = logged.flatMap((spy) => spy.mock.calls);
         expect(lines).toEqual([[expect.stringMatching(/refused$/), expect.objectContaining({ reason: 'origin_verify_failed', httpStatus: 403 })]]);
       }

@@ -4,7 +4,7 @@
  * The records below carry ANSI (CSI: clear screen, cursor moves), OSC (set the window title,
  * hyperlinks), C1 controls and bidirectional overrides, as stored by an attacker's requests.
  */
-import { buildReport, formatCsv, formatTable } from '../../lambda/core/report';
+import { buildReport, formatCsv, formatJson, formatTable } from '../../lambda/core/report';
 import { terminalJson, terminalSafe } from '../../lambda/core/terminal-safe';
 import { formatRecent, formatTrace } from '../../lambda/core/trace';
 import type { DeadLetterMessage, InboundEntry } from '../../lambda/core/model';
@@ -87,14 +87,18 @@ describe('every CLI output', () => {
     request: { method: 'POST', path: '/postback', query: `type=${HOSTILE}`, body: `txid=${HOSTILE}`, headers: { 'user-agent': HOSTILE } },
   };
 
-  it('report: the table and the CSV', () => {
+  it('report: the table, the CSV and --json (exact money, the same values back)', () => {
     const rows = buildReport(
       [{ clickId: click.clickId, campaignId: 'demo', createdAt: click.createdAt, sub1: HOSTILE, country: 'DE' }],
-      [{ clickId: click.clickId, campaignId: 'demo', type: HOSTILE, counted: true, revenue: '5', currency: 'EUR', createdAt: click.createdAt, sub1: HOSTILE }],
+      [{ clickId: click.clickId, campaignId: 'demo', type: HOSTILE, counted: true, revenue: '90071992547409.93', currency: 'EUR', createdAt: click.createdAt, sub1: HOSTILE }],
       { by: ['campaign', 'sub1'], timeZone: 'UTC', costCurrency: 'EUR' },
     );
     expectHarmless(formatTable(rows, ['campaign', 'sub1']));
     expectHarmless(formatCsv(rows, ['campaign', 'sub1']));
+    const json = formatJson(rows);
+    expectHarmless(json, true);
+    expect(json).toContain('"EUR": 90071992547409.93');
+    expect(JSON.parse(json)).toEqual([expect.objectContaining({ campaignId: 'demo', sub1: HOSTILE, conversions: { [HOSTILE]: 1 } })]);
   });
 
   it('trace: the story of a click and the latest requests', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../config/load';
+import { digistore24IpnConversionTypes } from '../../config/digistore24';
 import { ConfigError, parseConfig } from '../../config/schema';
 import { buildClickvault } from '../../lib/clickvault-app';
 import { writeBundledConfig } from '../../lib/bundled-config';
@@ -38,7 +39,7 @@ describe('the tracker config at synth', () => {
     const base = loadConfig();
     const config = parseConfig({
       ...base,
-      conversionTypes: [...base.conversionTypes, { name: 'payment_missed' }, { name: 'rebill_cancelled' }, { name: 'rebill_resumed' }],
+      conversionTypes: [...base.conversionTypes, ...digistore24IpnConversionTypes],
       digistore24: { ipn: {} },
       postbackProtection: { sources: [{ id: 'ds24', keys: [{ secretsManager: 'clickvault/pb', env: 'PB' }, { env: 'PB_OLD' }] }] },
     });

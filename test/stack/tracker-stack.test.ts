@@ -4,7 +4,16 @@
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../config/load';
-import { CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, INBOUND_TABLE, TABLE_DEFINITIONS, type TableDefinition } from '../../lambda/adapters/table-definitions';
+import {
+  CATALOG_TABLE,
+  CLICKS_TABLE,
+  CONVERSIONS_TABLE,
+  CONVERSION_HISTORY_ATTRIBUTES,
+  CONVERSION_TYPES_TABLE,
+  INBOUND_TABLE,
+  TABLE_DEFINITIONS,
+  type TableDefinition,
+} from '../../lambda/adapters/table-definitions';
 import { BUNDLED_CONFIG_FILE, ORIGIN_VERIFY_HEADER, ROUTES } from '../../lambda/contract';
 import { ACCESS_LOG_FIELDS } from '../../lib/tracker-api';
 import { tableConstructId } from '../../lib/tracker-tables';
@@ -16,7 +25,7 @@ const MANAGED = {
 };
 
 let template: Template;
-let ids: Record<'click' | 'postback' | 'ipn' | 'sync' | 'clicks' | 'conversions' | 'types' | 'inbound' | 'queue' | 'secret' | 'postbackKey' | 'distribution', string>;
+let ids: Record<'click' | 'postback' | 'ipn' | 'sync' | 'clicks' | 'conversions' | 'types' | 'inbound' | 'catalog' | 'queue' | 'secret' | 'postbackKey' | 'distribution', string>;
 
 beforeAll(() => {
   ({ template } = build());
@@ -32,6 +41,7 @@ beforeAll(() => {
     conversions: table(CONVERSIONS_TABLE),
     types: table(CONVERSION_TYPES_TABLE),
     inbound: table(INBOUND_TABLE),
+    catalog: table(CATALOG_TABLE),
     queue: logicalId(template, 'AWS::SQS::Queue', 'DeadLetters'),
     secret: logicalId(template, 'AWS::SecretsManager::Secret', 'OriginVerify'),
     postbackKey: logicalId(template, 'AWS::SecretsManager::Secret', 'PostbackKey'),
@@ -141,6 +151,7 @@ describe('least-privilege IAM', () => {
       `dynamodb:GetItem ${JSON.stringify(arnOf(ids.types))}`,
       `dynamodb:PutItem ${JSON.stringify(arnOf(ids.conversions))}`,
       `dynamodb:PutItem ${JSON.stringify(arnOf(ids.inbound))}`,
+      `dynamodb:Query ${JSON.stringify(arnOf(ids.conversions))}`,
       `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
     ].sort();
 
@@ -159,16 +170,35 @@ describe('least-privilege IAM', () => {
     expect(readers).toEqual({ [roleOf(ids.postback)]: [`secretsmanager:GetSecretValue ${JSON.stringify({ Ref: ids.postbackKey })}`] });
   });
 
+  it.each(['postback', 'ipn'] as const)('%s function: its one Query reads a click\'s conversions on the table (no index), only the history attributes', (key) => {
+    const queries = roleStatements(template, roleOf(ids[key])).filter((s) => JSON.stringify(s.Action).includes('dynamodb:Query'));
+    expect(queries).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: arnOf(ids.conversions),
+        Condition: {
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...CONVERSION_HISTORY_ATTRIBUTES] },
+          StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+        },
+      },
+    ]);
+    // Attribution and money only: nothing about the buyer, the forward state or the source.
+    expect(CONVERSION_HISTORY_ATTRIBUTES).not.toContain('buyer');
+  });
+
   it('IPN function: the same as the postback function (no secret without digistore24.ipn in the config)', () => {
     expect(grants(roleStatements(template, roleOf(ids.ipn)))).toEqual(recordingGrants(ids.ipn));
   });
 
-  it('sync function: Scan and BatchWriteItem on the conversion types table only', () => {
+  it('sync function: Scan and BatchWriteItem on the conversion types table, Query and PutItem on the catalog - nothing else', () => {
     expect(grants(roleStatements(template, roleOf(ids.sync)))).toEqual(
       [
         ...logWrite(ids.sync),
         `dynamodb:BatchWriteItem ${JSON.stringify(arnOf(ids.types))}`,
         `dynamodb:Scan ${JSON.stringify(arnOf(ids.types))}`,
+        `dynamodb:PutItem ${JSON.stringify(arnOf(ids.catalog))}`,
+        `dynamodb:Query ${JSON.stringify(arnOf(ids.catalog))}`,
       ].sort(),
     );
   });
@@ -186,7 +216,7 @@ describe('least-privilege IAM', () => {
     });
   });
 
-  it('grants no wildcard, and the request path no Query/Scan/Update/Delete', () => {
+  it('grants no wildcard, and the request path no Scan/Update/Delete and no Query but the conditioned one', () => {
     for (const fnId of [ids.click, ids.postback, ids.ipn, ids.sync]) {
       for (const grant of grants(roleStatements(template, roleOf(fnId)))) expect(grant).not.toMatch(/\*/);
     }
@@ -194,7 +224,16 @@ describe('least-privilege IAM', () => {
       const dynamoActions = grants(roleStatements(template, roleOf(fnId)))
         .map((g) => g.split(' ')[0] as string)
         .filter((a) => a.startsWith('dynamodb:'));
-      expect(new Set(dynamoActions)).toEqual(new Set(fnId === ids.click ? ['dynamodb:PutItem'] : ['dynamodb:GetItem', 'dynamodb:PutItem']));
+      expect(new Set(dynamoActions)).toEqual(new Set(fnId === ids.click ? ['dynamodb:PutItem'] : ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']));
+      for (const statement of roleStatements(template, roleOf(fnId))) {
+        if (JSON.stringify(statement.Action).includes('dynamodb:Query')) expect(statement.Condition).toBeDefined();
+      }
+    }
+  });
+
+  it('lets nothing on the request path touch the catalog', () => {
+    for (const fnId of [ids.click, ids.postback, ids.ipn]) {
+      expect(grants(roleStatements(template, roleOf(fnId))).filter((g) => g.includes(ids.catalog))).toEqual([]);
     }
   });
 });
@@ -214,6 +253,10 @@ describe('HTTP API', () => {
     expect(targetOf(ROUTES.postbackGet)).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.postback) });
     expect(targetOf(ROUTES.postbackPost)).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.postback) });
     expect(targetOf(ROUTES.ipn)).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.ipn) });
+    // Digistore24 checks an IPN URL with a GET (and a HEAD must not 404): the IPN function answers both.
+    expect(routes).toEqual(expect.arrayContaining(['GET /ipn/digistore24', 'HEAD /ipn/digistore24']));
+    expect(targetOf('GET /ipn/digistore24')).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.ipn) });
+    expect(targetOf('HEAD /ipn/digistore24')).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.ipn) });
     for (const [name, routeKey] of Object.entries(ROUTES)) {
       const fn = name.startsWith('click') ? ids.click : name.startsWith('postback') ? ids.postback : ids.ipn;
       expect(targetOf(routeKey)).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: arnOf(fn) });
@@ -389,7 +432,7 @@ describe('DynamoDB tables', () => {
 
   it('have point-in-time recovery and at-rest encryption with the AWS-owned key, and are retained', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', TABLE_DEFINITIONS.length);
-    for (const id of [ids.clicks, ids.conversions, ids.types, ids.inbound]) {
+    for (const id of [ids.clicks, ids.conversions, ids.types, ids.inbound, ids.catalog]) {
       const table = resources(template)[id];
       expect(table?.Properties).toMatchObject({
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -400,9 +443,12 @@ describe('DynamoDB tables', () => {
     }
   });
 
-  it('protect conversions and clicks against deletion', () => {
+  it('protect conversions, clicks and the catalog against deletion', () => {
     expect(resources(template)[ids.conversions]?.Properties?.DeletionProtectionEnabled).toBe(true);
     expect(resources(template)[ids.clicks]?.Properties?.DeletionProtectionEnabled).toBe(true);
+    // Retirement times and past retentions cannot be rebuilt from the config.
+    expect(resources(template)[ids.catalog]?.Properties?.DeletionProtectionEnabled).toBe(true);
+    expect(resources(template)[ids.catalog]?.Properties?.TimeToLiveSpecification).toBeUndefined();
     expect(resources(template)[ids.types]?.Properties?.DeletionProtectionEnabled).toBe(false);
     // The inbound log expires by TTL anyway; it is retained on stack delete, not locked.
     expect(resources(template)[ids.inbound]?.Properties?.DeletionProtectionEnabled).toBe(false);
@@ -479,13 +525,16 @@ describe('dead-letter queue', () => {
 });
 
 describe('conversion types custom resource', () => {
-  it('passes the validated config types and the table name to the sync function through a Provider', () => {
+  it('passes the validated config types, campaigns and retention and the table names to the sync function through a Provider', () => {
     const config = loadConfig();
     const [resource] = Object.values(resources(template, 'Custom::ClickvaultConversionTypes'));
     expect(resource?.Properties).toEqual({
       ServiceToken: { 'Fn::GetAtt': [logicalId(template, 'AWS::Lambda::Function', 'ConversionTypesProviderframeworkonEvent'), 'Arn'] },
       TableName: { Ref: ids.types },
       Types: JSON.stringify(config.conversionTypes),
+      CatalogTableName: { Ref: ids.catalog },
+      Campaigns: JSON.stringify(config.campaigns.map((c) => ({ id: c.id, name: c.name }))),
+      ClickRetentionDays: String(config.defaults.clickRetentionDays),
     });
     const provider = resources(template)[logicalId(template, 'AWS::Lambda::Function', 'ConversionTypesProviderframeworkonEvent')];
     expect(provider?.Properties).toMatchObject({ Environment: { Variables: { USER_ON_EVENT_FUNCTION_ARN: arnOf(ids.sync) } } });
@@ -531,5 +580,7 @@ describe('outputs', () => {
     template.hasOutput('ConversionTypesTableName', { Value: { Ref: ids.types } });
     // scripts/tracker-context.ts finds the inbound log by this exact key.
     template.hasOutput('InboundTableName', { Value: { Ref: ids.inbound } });
+    // ...and the catalog (campaigns ever deployed, retention history) by this one, for reports.
+    template.hasOutput('CatalogTableName', { Value: { Ref: ids.catalog } });
   });
 });
