@@ -63,8 +63,9 @@ function benchConfig() {
     ],
     offers: [{ id: 'ds24-load', name: 'Load test offer', source: 'digistore24', url: 'https://www.digistore24.com/redir/123456/load/?cid={clickid}' }],
     campaigns: [
-      { id: 'load-a', name: 'Load A', trafficChannel: 'facebook', offers: [{ offer: 'ds24-load' }] },
-      { id: 'load-b', name: 'Load B', trafficChannel: 'google', offers: [{ offer: 'ds24-load' }] },
+      // cost=0.04 on every click URL: taken only because the campaigns opt in (issue 10).
+      { id: 'load-a', name: 'Load A', trafficChannel: 'facebook', offers: [{ offer: 'ds24-load' }], cost: { fromUrl: true, max: '1.00' } },
+      { id: 'load-b', name: 'Load B', trafficChannel: 'google', offers: [{ offer: 'ds24-load' }], cost: { fromUrl: true, max: '1.00' } },
     ],
     conversionTypes: [...digistore24ConversionTypes],
     postbackProtection: { required: true, sources: [{ id: 'load-test', keys: [{ env: 'BENCH_PB_KEY' }] }] },

@@ -12,6 +12,8 @@ export const ENV = {
   trackerConfig: 'TRACKER_CONFIG',
   /** Secret CloudFront sends in ORIGIN_VERIFY_HEADER; when set, requests without it get 403. */
   originVerifySecret: 'ORIGIN_VERIFY_SECRET',
+  /** ARN of the Secrets Manager secret the stack generated for `{ generated: true }` postback keys (the ARN, not the value). */
+  postbackKeySecretArn: 'POSTBACK_KEY_SECRET_ARN',
 } as const;
 
 /** Header CloudFront adds to every origin request; proves the request came through the distribution. */

@@ -19,7 +19,9 @@ import { TrackerDistribution } from './tracker-distribution';
 import { TrackerFunction } from './tracker-function';
 import { TrackerTables } from './tracker-tables';
 import { TrackingDomain } from './tracking-domain';
-import { clickUrlPattern, digistore24IpnUrl, digistore24PixelUrl, digistore24PostbackUrl } from './tracker-urls';
+import { clickUrlPattern, digistore24OutputUrls } from './tracker-urls';
+import { GeneratedPostbackKey } from './postback-key';
+import { urlKeyRef } from '../lambda/core/urls';
 
 export const HANDLER_ENTRIES = {
   click: 'lambda/handlers/click.ts',
@@ -87,6 +89,9 @@ export class ClickvaultStack extends Stack {
   readonly dashboard: TrackerDashboard;
   /** The host the tracker answers on (custom domain or *.cloudfront.net). */
   readonly trackingHost: string;
+  /** The generated postback key, when the config asks for one (`keys: [{ generated: true }]`). */
+  readonly postbackKey?: GeneratedPostbackKey;
+  private readonly config: TrackerConfig;
 
   constructor(scope: Construct, id: string, props: ClickvaultStackProps) {
     super(scope, id, {
@@ -94,6 +99,7 @@ export class ClickvaultStack extends Stack {
       ...props,
     });
     const { settings, config } = props;
+    this.config = config;
     const common = { logRetention: settings.logRetention, logLevel: settings.logLevel, tracing: settings.tracing };
     // Recording a conversion is one conditional PutItem; forwarding it to the traffic channel
     // (only when the config asks for it) claims and marks the item with conditional UpdateItems.
@@ -162,6 +168,10 @@ export class ClickvaultStack extends Stack {
     const secretRefs = configSecretRefs(config);
     grantSecretRefs(this.postbackFunction, secretRefs.postback);
     grantSecretRefs(this.ipnFunction, secretRefs.ipn);
+    if ((config.postbackProtection.sources ?? []).some((source) => source.keys.some((ref) => ref.generated === true))) {
+      this.postbackKey = new GeneratedPostbackKey(this, 'PostbackKey');
+      this.postbackKey.grantRead(this.postbackFunction);
+    }
 
     this.api = new TrackerApi(this, 'Api', {
       routes: routeMap({ click: this.clickFunction, postback: this.postbackFunction, ipn: this.ipnFunction }),
@@ -218,21 +228,31 @@ export class ClickvaultStack extends Stack {
       'Ad destination URL: replace <campaignId> with a campaign id from the config; the channel click id ' +
         '(e.g. fbclid) and sub1..sub20 may be added as query parameters',
     );
+    const protection = this.config.postbackProtection;
+    const keyed = protection.sources !== undefined;
+    const urls = digistore24OutputUrls(host, keyed);
+    const withKey = keyed ? ' The key is not shown here: npm run urls prints the complete URL.' : ' WARNING: postbacks are not protected (acknowledgeUnprotected).';
     out(
-      'Digistore24PostbackUrl',
-      digistore24PostbackUrl(host),
-      'Paste into Digistore24 S2S postback and append ONE macro for the conversion type, e.g. {transaction_type}',
+      'Digistore24AffiliatePostbackUrl',
+      urls.affiliateS2S,
+      `Affiliates: Digistore24 S2S postback (sum={amount_affiliate}); append ONE macro for the conversion type, e.g. {transaction_type}.${withKey}`,
     );
     out(
-      'Digistore24OrderFormPixelUrl',
-      digistore24PixelUrl(host),
-      'Order-form tracking pixel (InitiateCheckout); Digistore24 replaces __cid__',
+      'Digistore24VendorPostbackUrl',
+      urls.vendorS2S,
+      `Vendors, own product: Digistore24 S2S postback (sum={amount_netto}, VAT excluded); append ONE macro, e.g. {transaction_type}.${withKey}`,
     );
-    out(
-      'Digistore24IpnUrl',
-      digistore24IpnUrl(host),
-      'Vendors: IPN URL for Digistore24 (answers 404 until digistore24.ipn is set in the config)',
-    );
+    out('Digistore24OrderFormPixelUrl', urls.pixel, 'Order-form tracking pixel (InitiateCheckout); Digistore24 replaces __cid__. Never carries the key.');
+    out('Digistore24IpnUrl', urls.ipn, 'Vendors: IPN URL for Digistore24 (signed; answers 404 until digistore24.ipn is set in the config)');
+    // Where the key of the URLs lives (the newest key of the first source), for npm run urls.
+    const chosen = urlKeyRef(protection);
+    if (chosen?.ref.generated && this.postbackKey) {
+      out('PostbackKeySecret', this.postbackKey.secret.secretArn, 'Secrets Manager secret holding the generated postback key; npm run urls reads it (your AWS credentials) and prints the complete URLs');
+    } else if (chosen?.ref.secretsManager !== undefined) {
+      out('PostbackKeySecret', chosen.ref.secretsManager, 'Secrets Manager secret holding the postback key of the URLs; npm run urls reads it (your AWS credentials) and prints the complete URLs');
+    } else if (chosen?.ref.ssmParameter !== undefined) {
+      out('PostbackKeyParameter', chosen.ref.ssmParameter, 'SSM SecureString parameter holding the postback key of the URLs; npm run urls reads it (your AWS credentials) and prints the complete URLs');
+    }
     out('DistributionDomainName', this.cdn.distribution.distributionDomainName, 'CloudFront domain (the alias records point here)');
     out('DashboardUrl', this.dashboard.url, 'CloudWatch dashboard: clicks, conversions, revenue, API and Lambda health, the dead-letter queue');
     out('DeadLetterQueueUrl', this.deadLetters.queue.queueUrl, 'Requests that could not be stored; inspect with npm run dlq');

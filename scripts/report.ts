@@ -119,6 +119,7 @@ async function main(): Promise<void> {
     if (showProgress) process.stderr.write('\r\x1b[K');
     const rows = main.rows();
     const notice = partialNotice(options);
+    // formatJson escapes C1 and bidi controls like terminalJson, and keeps money exact.
     if (values.json) process.stdout.write(`${formatJson(rows)}\n`);
     else if (values.csv) process.stdout.write(`${formatCsv(rows, groupBy)}\n`);
     else process.stdout.write(`${formatTable(rows, groupBy, notice)}\n`);
@@ -128,6 +129,9 @@ async function main(): Promise<void> {
       process.stderr.write(
         `\n${fromDay} to ${toDay} (${timeZone}); conversions counted on their click's day. ` +
           `Read ${data.clicks} clicks and ${data.conversions} conversions (${data.stats.items} items) in ${data.stats.queries} queries, ${data.stats.capacityUnits.toFixed(1)} read capacity units.\n` +
+          (rows.some((r) => r.costSource !== undefined)
+            ? `Cost: from the click URLs' cost= parameter, taken only for campaigns with cost.fromUrl and capped at their cost.max (${config.defaults.currency}).\n`
+            : '') +
           (values['include-tests'] ? `Including ${data.tests} test conversion(s) (Digistore24 api_mode=test).\n` : ''),
       );
     }

@@ -27,7 +27,8 @@ export interface TrackerContext {
   close(): Promise<void>;
 }
 
-async function stackOutputs(stackName: string): Promise<Record<string, string>> {
+/** The outputs of the deployed stack (DescribeStacks with the standard AWS credentials and region). */
+export async function stackOutputs(stackName: string): Promise<Record<string, string>> {
   const cfn = await import('@aws-sdk/client-cloudformation');
   const out = await new cfn.CloudFormationClient({}).send(new cfn.DescribeStacksCommand({ StackName: stackName }));
   const outputs: Record<string, string> = {};

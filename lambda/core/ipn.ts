@@ -13,11 +13,13 @@
 import { createHash } from 'node:crypto';
 import type { IpnConfig } from '../../config/schema';
 import { conflictDetail, errorText, recordConversion, type AmountConflict, type ConversionDeps, type ConversionOutcome, type KeepResult } from './conversion';
+import { acceptedCurrency } from './currencies';
 import { parseDecimal } from './decimal';
 import { mintId } from './ids';
 import { trustedFields, verifyIpnSignature, type SignatureVariant, type SignedFields } from './ipn-signature';
 import type { DeadLetterReason, DeadLetterSink, RawRequest } from './model';
 import { isPlaceholder } from './postback-params';
+import { quote } from './quote';
 
 export const IPN_MAX_BODY = 64 * 1024;
 
@@ -90,10 +92,10 @@ const TXID = /^[A-Za-z0-9._:,-]{1,128}$/;
 export function parseIpnForm(request: RawRequest): Map<string, string> | string {
   if (Buffer.byteLength(request.body, 'utf8') > IPN_MAX_BODY) return `body is larger than ${IPN_MAX_BODY} bytes`;
   const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (type !== '' && type !== 'application/x-www-form-urlencoded') return `content-type "${type.slice(0, 60)}" is not form-encoded`;
+  if (type !== '' && type !== 'application/x-www-form-urlencoded') return `content-type "${quote(type, 60)}" is not form-encoded`;
   const fields = new Map<string, string>();
   for (const [key, value] of new URLSearchParams(request.body)) {
-    if (fields.has(key) && fields.get(key) !== value) return `field ${key.slice(0, 60)} was given twice with different values`;
+    if (fields.has(key) && fields.get(key) !== value) return `field "${quote(key, 60)}" was given twice with different values`;
     fields.set(key, value);
   }
   return fields;
@@ -178,14 +180,14 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
     if (sequence <= 1) positionType = Number(fields.get('upsell_no') ?? '0') > 0 ? 'upsell' : 'initial_sale';
     if (positionType) types.push(positionType);
   }
-  if (types.length === 0) return ok('ignored', `event "${event.slice(0, 64)}" is not tracked`, { event, reason: 'event_not_tracked', ...named });
+  if (types.length === 0) return ok('ignored', `event "${quote(event, 64)}" is not tracked`, { event, reason: 'event_not_tracked', ...named });
 
   const txidText = fields.get('transaction_id')?.trim();
   const txid = txidText && TXID.test(txidText) ? txidText : undefined;
   const amountText = fields.get(deps.ipn.revenueField)?.trim() ?? '';
   const sum = amountText === '' ? '0' : parseDecimal(amountText);
   const currencyText = fields.get('currency')?.trim().toUpperCase();
-  const currency = currencyText && /^[A-Z]{3}$/.test(currencyText) ? currencyText : undefined;
+  const currency = acceptedCurrency(currencyText, deps.currencies);
   const statusText = fields.get('billing_status')?.trim();
   const status = statusText && /^[A-Za-z0-9_-]{1,32}$/.test(statusText) ? statusText : undefined;
   const eventId = input.eventId ?? (deps.newId ?? mintId)(Date.now());
@@ -232,7 +234,7 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
   if (sum === undefined) {
     // Signed by Digistore24, so real money: kept for a person to look at (retries would not
     // help), and answered OK so Digistore24 does not retry it for ten days.
-    const detail = `${deps.ipn.revenueField} "${amountText.slice(0, 40)}" is not a decimal number`;
+    const detail = `${deps.ipn.revenueField} "${quote(amountText, 40)}" is not a decimal number`;
     const keptNow = await keep('invalid_input', detail);
     if (!keptNow.kept) return answer('unavailable', 503, `Unavailable: ${detail}, and it could not be queued (${keptNow.error}). Please retry.`, { ...context, reason: 'invalid_input' });
     return ok('queued', `kept in the dead-letter queue: ${detail}`, { ...context, reason: 'invalid_input' });

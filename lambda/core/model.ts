@@ -103,6 +103,8 @@ export interface InboundEntry {
   detail?: string;
   /** The postback source that authenticated it, if any. */
   source?: string;
+  /** Which of that source's keys matched (its position in `keys`; never the key itself). */
+  keyIndex?: number;
 }
 
 /** Partition of inbound entries that named no (valid) click id. */

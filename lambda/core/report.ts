@@ -11,6 +11,7 @@
  * day they arrived.
  */
 import { formatMicros, toMicros } from './decimal';
+import { terminalJson, terminalSafe } from './terminal-safe';
 
 export const GROUP_KEYS = ['campaign', 'offer', 'channel', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'clickid', 'country', 'day', 'hour'] as const;
 export type GroupKey = (typeof GROUP_KEYS)[number];
@@ -87,6 +88,11 @@ export interface ReportRow {
    * carried a cost, null when the click count is partial.
    */
   cost?: string | null;
+  /**
+   * Where `cost` came from: `clickUrl`, the click URL's cost= parameter, taken only for campaigns
+   * with `cost.fromUrl` and capped at their `cost.max`.
+   */
+  costSource?: 'clickUrl';
   profit?: string | null;
   /** profit / cost; null when cost is 0 or the click count is partial. */
   roi?: number | null;
@@ -418,6 +424,7 @@ export class ReportBuilder {
           const net = revenue.get(options.costCurrency) ?? 0n;
           const profit = net - acc.cost;
           out.cost = formatMicros(acc.cost, 2);
+          out.costSource = 'clickUrl';
           out.profit = formatMicros(profit, 2);
           out.roi = acc.cost === 0n ? null : round(Number(profit) / Number(acc.cost), 4);
         }
@@ -469,7 +476,8 @@ export function formatJson(rows: ReportRow[]): string {
       }),
     ),
   );
-  return JSON.stringify(replaced, null, 2).replace(new RegExp(`"${token}(\\d+)"`, 'g'), (_, i: string) => decimals[Number(i)] ?? 'null');
+  // terminalJson: C1, DEL and bidi controls in subs or types escaped as \uXXXX (same values).
+  return terminalJson(replaced).replace(new RegExp(`"${token}(\\d+)"`, 'g'), (_, i: string) => decimals[Number(i)] ?? 'null');
 }
 
 /**
@@ -527,15 +535,18 @@ export const METRIC_HEADERS = ['clicks', 'conversions', 'revenue', 'cr', 'epc', 
 export function formatTable(rows: ReportRow[], by: GroupKey[], notice?: string): string {
   const fields = by.map((k) => GROUP_FIELDS[k]);
   const header = [...by, ...METRIC_HEADERS];
-  const lines = rows.map((r) => [...fields.map((f) => keyText(r, f)), ...metricTexts(r)]);
+  // Subs, countries and types came from requests: nothing in them may act on the terminal.
+  const lines = rows.map((r) => [...fields.map((f) => keyText(r, f)), ...metricTexts(r)].map(terminalSafe));
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const numeric = new Set([by.length, by.length + 3, by.length + 5, by.length + 6, by.length + 7]);
   const fmt = (c: string[]) => c.map((v, i) => (numeric.has(i) ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt), ...(notice ? ['', notice] : [])].join('\n');
 }
 
-function csvCell(value: string): string {
-  // Quote as RFC 4180, and defuse spreadsheet formulas (=, +, -, @ at the start of text).
+function csvCell(raw: string): string {
+  // No control characters (they would act on a terminal showing the file), quoted as RFC 4180,
+  // and spreadsheet formulas (=, +, -, @ at the start of text) defused.
+  const value = terminalSafe(raw);
   const plainNumber = /^-?\d+(\.\d+)?$/.test(value);
   const safe = /^[=+\-@\t\r]/.test(value) && !plainNumber ? `'${value}` : value;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;

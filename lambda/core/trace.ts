@@ -1,5 +1,9 @@
-/** The story of one click, as `npm run trace` prints it. Pure formatting. */
+/**
+ * The story of one click, as `npm run trace` prints it. Pure formatting. Everything shown came
+ * from requests (subs, types, txids, answers), so every line goes through terminalSafe.
+ */
 import type { ClickRecord, DeadLetterMessage, InboundEntry } from './model';
+import { terminalSafe } from './terminal-safe';
 
 export interface ClickTrace {
   clickId: string;
@@ -43,10 +47,12 @@ export function formatTrace(t: ClickTrace): string {
   );
   lines.push('', `Waiting in the dead-letter queue (${t.queued.length}):`);
   lines.push(...(t.queued.length ? t.queued.map((m) => `  ${m.receivedAt}  ${m.kind} ${m.reason}: ${m.detail}${m.attempts ? ` (${m.attempts} replays failed)` : ''}`) : ['  none']));
-  return lines.join('\n');
+  return lines.map(terminalSafe).join('\n');
 }
 
 export function formatRecent(entries: InboundEntry[]): string {
   if (entries.length === 0) return 'No postbacks, pixels or IPNs in the last 31 days.';
-  return entries.map((e) => `${e.receivedAt}  ${e.clickId.padEnd(26)}  ${e.channel.padEnd(8)} ${(e.type ?? '-').padEnd(16)} ${e.outcome}${e.reason ? ` (${e.reason})` : ''}  ${e.httpStatus}`).join('\n');
+  return entries
+    .map((e) => terminalSafe(`${e.receivedAt}  ${e.clickId.padEnd(26)}  ${e.channel.padEnd(8)} ${(e.type ?? '-').padEnd(16)} ${e.outcome}${e.reason ? ` (${e.reason})` : ''}  ${e.httpStatus}`))
+    .join('\n');
 }

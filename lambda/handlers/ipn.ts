@@ -5,7 +5,7 @@
  */
 import { handleIpn, IPN_OK, type IpnDeps, type IpnOutcome } from '../core/ipn';
 import { logger } from '../logger';
-import { ipnEntry, refusedEntry } from '../core/inbound';
+import { ipnEntry } from '../core/inbound';
 import { ipnMetrics, publish } from '../metrics';
 import { keepInbound, type InboundSink } from './inbound';
 import { FORBIDDEN_ORIGIN, exactText, fromTrustedOrigin, requestId, text, toRawRequest, type HttpEvent, type HttpResult } from './http';
@@ -22,15 +22,16 @@ const NOT_CONFIGURED = 'Not found: this tracker has no digistore24.ipn section i
 export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerOptions = {}) {
   return async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
-    const now = (options.now ?? (() => new Date()))();
     const method = (event.requestContext?.http?.method ?? 'POST').toUpperCase();
     const check = method === 'GET' || method === 'HEAD';
+    // Not through CloudFront (the raw execute-api URL), whatever the method: one log line,
+    // nothing written anywhere (no inbound entry, no metric, no queue message).
+    if (!fromTrustedOrigin(event, options.originSecret)) {
+      logger.warn(check ? 'ipn url check refused' : 'ipn refused', { requestId: reqId, outcome: 'forbidden', httpStatus: 403, reason: 'origin_verify_failed', method });
+      return method === 'HEAD' ? exactText(403, false) : text(403, FORBIDDEN_ORIGIN);
+    }
     if (check) {
       // Digistore24's URL check (setup and its ipnSetup API): 200 OK, nothing stored.
-      if (!fromTrustedOrigin(event, options.originSecret)) {
-        logger.warn('ipn url check refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_verify_failed' });
-        return method === 'HEAD' ? exactText(403, false) : text(403, FORBIDDEN_ORIGIN);
-      }
       if (!deps) {
         logger.warn('ipn url check', { requestId: reqId, outcome: 'not_configured', httpStatus: 404 });
         return method === 'HEAD' ? exactText(404, false) : text(404, NOT_CONFIGURED);
@@ -38,14 +39,7 @@ export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerO
       logger.info('ipn url check', { requestId: reqId, outcome: 'url_check', method, httpStatus: 200 });
       return exactText(200, method === 'HEAD' ? false : IPN_OK);
     }
-    if (!fromTrustedOrigin(event, options.originSecret)) {
-      logger.warn('ipn refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_verify_failed' });
-      await keepInbound(
-        options.inbound,
-        refusedEntry({ receivedAt: now.toISOString(), requestId: reqId, channel: 'ipn', query: '', httpStatus: 403, reason: 'origin_verify_failed', answer: FORBIDDEN_ORIGIN }),
-      );
-      return text(403, FORBIDDEN_ORIGIN);
-    }
+    const now = (options.now ?? (() => new Date()))();
     if (!deps) {
       logger.warn('ipn refused', { requestId: reqId, outcome: 'not_configured' });
       return text(404, NOT_CONFIGURED);

@@ -14,7 +14,7 @@ import type { PostbackDeps } from '../core/postback';
 import type { IpnDeps } from '../core/ipn';
 import { CachedSecretReader, type SecretReader } from '../adapters/secrets';
 import { createProtection, type AuthResult } from '../core/protection';
-import type { PostbackProtection, TrackerConfig } from '../../config/schema';
+import type { IpStorage, PostbackProtection, TrackerConfig } from '../../config/schema';
 import { FetchChannelPostback } from '../adapters/channel-postback';
 import { forwardConversion, type ForwardDeps } from '../core/forward';
 import type { ConversionDeps } from '../core/conversion';
@@ -79,6 +79,7 @@ export function conversionDeps(
     ...stores,
     deadLetters,
     defaultCurrency: config.defaults.currency,
+    ...(config.defaults.currencies ? { currencies: new Set(config.defaults.currencies) } : {}),
     ...(forwarding ? { forward: (c, now) => forwardConversion(c, now, forwarding) } : {}),
   };
 }
@@ -115,8 +116,10 @@ export function ipnDepsFromEnv(env: NodeJS.ProcessEnv = process.env): IpnDeps | 
 export function postbackAuth(
   protection: PostbackProtection | undefined,
   secrets: SecretReader,
+  ipStorage: IpStorage = 'truncated',
 ): { authenticate?: (key: string | undefined, ip: string | undefined) => Promise<AuthResult> } {
-  if (!protection) return {};
+  // Acknowledged unprotected mode: nothing to check (every pixel is then anonymous).
+  if (!protection?.sources) return {};
   return {
     authenticate: createProtection({
       required: protection.required,
@@ -126,13 +129,13 @@ export function postbackAuth(
         keys: async () => (await Promise.allSettled(source.keys.map((ref) => secrets.read(ref)))).map((r) => (r.status === 'fulfilled' ? r.value : undefined)),
         ...(source.allowedIps ? { allowedIps: source.allowedIps } : {}),
       })),
-    }),
+    }, ipStorage),
   };
 }
 
 export function postbackAuthFromEnv(env: NodeJS.ProcessEnv = process.env) {
   const config = bundledConfig(env);
-  return postbackAuth(config.postbackProtection, new CachedSecretReader('aws', env));
+  return postbackAuth(config.postbackProtection, new CachedSecretReader('aws', env), config.defaults.ipStorage);
 }
 
 /** The inbound log from INBOUND_TABLE (optional: without it nothing is kept for trace). */

@@ -25,7 +25,7 @@ const MANAGED = {
 };
 
 let template: Template;
-let ids: Record<'click' | 'postback' | 'ipn' | 'sync' | 'clicks' | 'conversions' | 'types' | 'inbound' | 'catalog' | 'queue' | 'secret' | 'distribution', string>;
+let ids: Record<'click' | 'postback' | 'ipn' | 'sync' | 'clicks' | 'conversions' | 'types' | 'inbound' | 'catalog' | 'queue' | 'secret' | 'postbackKey' | 'distribution', string>;
 
 beforeAll(() => {
   ({ template } = build());
@@ -44,6 +44,7 @@ beforeAll(() => {
     catalog: table(CATALOG_TABLE),
     queue: logicalId(template, 'AWS::SQS::Queue', 'DeadLetters'),
     secret: logicalId(template, 'AWS::SecretsManager::Secret', 'OriginVerify'),
+    postbackKey: logicalId(template, 'AWS::SecretsManager::Secret', 'PostbackKey'),
     distribution: logicalId(template, 'AWS::CloudFront::Distribution', 'Cdn'),
   };
 });
@@ -93,6 +94,8 @@ describe('Lambda functions', () => {
   ] as const)('give the %s function exactly the variables its handler reads, the inbound log included', (_name, key, route) => {
     expect(resources(template)[ids[key]]?.Properties?.Description).toContain(route);
     expect(variablesOf(ids[key])).toEqual({
+      // The generated postback key: its ARN, for the postback function only (never its value).
+      ...(key === 'postback' ? { POSTBACK_KEY_SECRET_ARN: { Ref: ids.postbackKey } } : {}),
       CLICKS_TABLE: { Ref: ids.clicks },
       CONVERSIONS_TABLE: { Ref: ids.conversions },
       CONVERSION_TYPES_TABLE: { Ref: ids.types },
@@ -152,8 +155,19 @@ describe('least-privilege IAM', () => {
       `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
     ].sort();
 
-  it('postback function: GetItem on clicks and conversion types, PutItem on conversions and the inbound log, SendMessage - nothing else', () => {
-    expect(grants(roleStatements(template, roleOf(ids.postback)))).toEqual(recordingGrants(ids.postback));
+  it('postback function: GetItem on clicks and conversion types, PutItem on conversions and the inbound log, SendMessage, its generated key - nothing else', () => {
+    expect(grants(roleStatements(template, roleOf(ids.postback)))).toEqual(
+      [...recordingGrants(ids.postback), `secretsmanager:GetSecretValue ${JSON.stringify({ Ref: ids.postbackKey })}`].sort(),
+    );
+  });
+
+  it('lets only the postback function read the generated postback key, and only with GetSecretValue', () => {
+    const readers: Record<string, string[]> = {};
+    for (const roleId of Object.keys(resources(template, 'AWS::IAM::Role'))) {
+      const onKey = grants(roleStatements(template, roleId)).filter((g) => g.includes(ids.postbackKey));
+      if (onKey.length > 0) readers[roleId] = onKey;
+    }
+    expect(readers).toEqual({ [roleOf(ids.postback)]: [`secretsmanager:GetSecretValue ${JSON.stringify({ Ref: ids.postbackKey })}`] });
   });
 
   it.each(['postback', 'ipn'] as const)('%s function: its one Query reads a click\'s conversions on the table (no index), only the history attributes', (key) => {
@@ -324,6 +338,27 @@ describe('CloudFront distribution (no custom domain)', () => {
     });
   });
 
+  it('puts a response headers policy on every behaviour: HSTS of at least a year, nosniff, no-store unless the function says otherwise', () => {
+    const behaviours = [config().DefaultCacheBehavior, ...((config().CacheBehaviors ?? []) as unknown[])] as { ResponseHeadersPolicyId?: { Ref: string } }[];
+    expect(behaviours.length).toBeGreaterThan(0);
+    template.resourceCountIs('AWS::CloudFront::ResponseHeadersPolicy', 1);
+    const policyId = logicalId(template, 'AWS::CloudFront::ResponseHeadersPolicy', 'CdnResponseHeaders');
+    for (const behaviour of behaviours) expect(behaviour.ResponseHeadersPolicyId).toEqual({ Ref: policyId });
+    interface PolicyConfig {
+      SecurityHeadersConfig: Record<string, Record<string, unknown>> & { StrictTransportSecurity: { AccessControlMaxAgeSec: number } };
+      CustomHeadersConfig: { Items: unknown[] };
+    }
+    const policy = (resources(template)[policyId]?.Properties as { ResponseHeadersPolicyConfig: PolicyConfig }).ResponseHeadersPolicyConfig;
+    const security = policy.SecurityHeadersConfig;
+    expect(security.StrictTransportSecurity).toMatchObject({ Override: true, IncludeSubdomains: true });
+    expect(security.StrictTransportSecurity.AccessControlMaxAgeSec).toBeGreaterThanOrEqual(365 * 86400);
+    expect(security.ContentTypeOptions).toEqual({ Override: true });
+    expect(security.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
+    // The click redirect keeps its own referrer policy (no-referrer-when-downgrade): CloudFront only fills one in where none is set.
+    expect(security.ReferrerPolicy).toEqual({ ReferrerPolicy: 'strict-origin-when-cross-origin', Override: false });
+    expect(policy.CustomHeadersConfig.Items).toEqual([{ Header: 'Cache-Control', Value: 'no-store', Override: false }]);
+  });
+
   it('uses the *.cloudfront.net certificate and no aliases without a domain', () => {
     expect(config().Aliases).toBeUndefined();
     expect(config().ViewerCertificate).toBeUndefined();
@@ -343,6 +378,21 @@ describe('origin-verify secret', () => {
     const json = JSON.stringify(template.toJSON());
     const uses = json.match(/\{\{resolve:secretsmanager:/g) ?? [];
     expect(uses).toHaveLength(4); // click, postback and IPN env, CloudFront origin header
+  });
+});
+
+describe('generated postback key (the shipped config: keys: [{ generated: true }])', () => {
+  it('is generated by Secrets Manager, never written into the template, and not rotated automatically (acknowledged)', () => {
+    const secret = resources(template)[ids.postbackKey];
+    expect(secret?.Properties).toMatchObject({
+      GenerateSecretString: { PasswordLength: 40, ExcludePunctuation: true, IncludeSpace: false },
+      Description: expect.stringMatching(/postback key/),
+    });
+    expect(secret?.Properties?.SecretString).toBeUndefined();
+    template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    // Its value is never resolved into the template: the only dynamic references are the origin secret's 4.
+    const json = JSON.stringify(template.toJSON());
+    expect(json.match(/\{\{resolve:secretsmanager:/g)).toHaveLength(4);
   });
 });
 
@@ -500,15 +550,27 @@ describe('outputs', () => {
   const host = () => ({ 'Fn::GetAtt': [ids.distribution, 'DomainName'] });
   const url = (suffix: string) => ({ 'Fn::Join': ['', ['https://', host(), suffix]] });
 
-  it('give the click URL pattern, the Digistore24 postback URL ending in &type=, and the pixel URL', () => {
+  it('give the click URL pattern, both Digistore24 S2S URLs (key placeholder, ending in &type=), the pixel and the IPN URL', () => {
     template.hasOutput('TrackingHost', { Value: host() });
     template.hasOutput('ClickUrlPattern', { Value: url('/click/<campaignId>') });
-    template.hasOutput('Digistore24PostbackUrl', {
-      Value: url('/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&type='),
-      Description: Match.stringLikeRegexp('\\{transaction_type\\}'),
+    template.hasOutput('Digistore24AffiliatePostbackUrl', {
+      Value: url('/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&key=<see npm run urls>&type='),
+      Description: Match.stringLikeRegexp('\\{transaction_type\\}.*npm run urls'),
     });
+    template.hasOutput('Digistore24VendorPostbackUrl', {
+      Value: url('/postback?clickid={cid}&sum={amount_netto}&currency={currency}&txid={transaction_id}&key=<see npm run urls>&type='),
+      Description: Match.stringLikeRegexp('amount_netto'),
+    });
+    // The pixel and the IPN never carry the key.
     template.hasOutput('Digistore24OrderFormPixelUrl', { Value: url('/postback?format=img&clickid=__cid__&type=InitiateCheckout') });
     template.hasOutput('Digistore24IpnUrl', { Value: url('/ipn/digistore24') });
+    expect(Object.keys(template.toJSON().Outputs)).not.toContain('Digistore24PostbackUrl');
+  });
+
+  it('name the secret that holds the generated key, never its value', () => {
+    template.hasOutput('PostbackKeySecret', { Value: { Ref: ids.postbackKey }, Description: Match.stringLikeRegexp('npm run urls') });
+    const outputs = JSON.stringify(template.toJSON().Outputs);
+    expect(outputs).not.toMatch(/resolve:secretsmanager|SecretString/);
   });
 
   it('give the queue URL and the table names', () => {
