@@ -18,6 +18,9 @@ const PROTECTION: Record<TableDefinition['id'], { deletionProtection: boolean; d
   // An expiring log of what arrived (trace): items go by TTL anyway, so no deletion protection.
   // Still retained on stack delete and backed up by PITR like every table.
   inbound: { deletionProtection: false, description: 'inbound postbacks, pixels and IPN calls' },
+  // Campaigns ever deployed and the click retention history: not rebuildable from the config
+  // (retirement times, past retentions), so protected like the data tables.
+  catalog: { deletionProtection: true, description: 'catalog of deployed campaigns and click retentions' },
   // Markers, counters and leases that expire within days; losing them loses no failure.
   deadLetterLedger: { deletionProtection: false, description: 'dead-letter ledger' },
   // Failures older than the queue may keep: sales not recorded yet, kept until replayed.
@@ -42,6 +45,8 @@ export class TrackerTables extends Construct {
   readonly conversionTypes: dynamodb.Table;
   /** The inbound log (postbacks, pixels, IPN calls and their outcome), expiring by TTL. */
   readonly inbound: dynamodb.Table;
+  /** Campaigns ever deployed and the click retention history (written by deploy, read by reports). */
+  readonly catalog: dynamodb.Table;
   /** Dedupe markers, per-source counters and redrive leases of the dead-letter queue (TTL). */
   readonly deadLetterLedger: dynamodb.Table;
   /** Dead letters older than 10 days, moved out of the queue before SQS retention drops them. */
@@ -82,6 +87,7 @@ export class TrackerTables extends Construct {
     this.conversions = get('conversions');
     this.conversionTypes = get('conversionTypes');
     this.inbound = get('inbound');
+    this.catalog = get('catalog');
     this.deadLetterLedger = get('deadLetterLedger');
     this.deadLetterArchive = get('deadLetterArchive');
   }

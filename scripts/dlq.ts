@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { DeadLetterMessage, DeadLetterPlace, ReceivedMessage } from '../lambda/core/model';
+import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
 import { openQueue } from './tracker-context';
 
 export interface ListedMessage extends DeadLetterMessage {
@@ -26,9 +27,10 @@ export function collapseCopies(received: readonly ReceivedMessage[]): ListedMess
   return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-function table(messages: ListedMessage[]): string {
+/** The table `npm run dlq` prints; every cell is terminal-safe (details quote requests). A message without `place` is in the queue. */
+export function table(messages: readonly (DeadLetterMessage & { place?: DeadLetterPlace })[]): string {
   if (messages.length === 0) return 'The dead-letter queue and its archive are empty.';
-  const rows = messages.map((m) => [m.receivedAt, m.place, m.kind, m.reason, m.clickId ?? '-', String(m.attempts ?? 0), m.detail]);
+  const rows = messages.map((m) => [m.receivedAt, m.place ?? 'queue', m.kind, m.reason, m.clickId ?? '-', String(m.attempts ?? 0), m.detail].map(terminalSafe));
   const header = ['received', 'where', 'kind', 'reason', 'click id', 'replays', 'detail'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
     await Promise.all(received.map((r) => context.queue.release(r.handle)));
     const archived = received.length < limit ? await context.archive.receive(limit - received.length) : [];
     const messages = collapseCopies([...received, ...archived]);
-    process.stdout.write(values.json ? `${JSON.stringify(messages, null, 2)}\n` : `${table(messages)}\n`);
+    process.stdout.write(values.json ? `${terminalJson(messages)}\n` : `${table(messages)}\n`);
   } finally {
     await context.close();
   }

@@ -7,7 +7,9 @@
  * dead-letter ledger: no message is replayed twice or left in two copies.
  */
 import { parseArgs } from 'node:util';
-import { redrive, type RedriveSummary } from '../lambda/core/replay';
+import type { DeadLetterPlace } from '../lambda/core/model';
+import { redrive, type RedriveProgress, type RedriveSummary } from '../lambda/core/replay';
+import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
 import { DEFAULT_STACK, openTracker, replayDeps } from './tracker-context';
 
 const USAGE = `Usage: npm run redrive -- [--local] [--dry-run] [--limit N] [--reason R] [--stack NAME]
@@ -26,7 +28,29 @@ export function formatSummary(s: RedriveSummary): string {
   if (s.busy > 0) lines.push(`  held by another redrive until the end of this one (left to it): ${s.busy}`);
   for (const [outcome, n] of Object.entries(s.outcomes)) lines.push(`  ${s.dryRun ? 'would be ' : ''}${outcome}: ${n}`);
   for (const [reason, n] of Object.entries(s.stillFailing)) lines.push(`  still failing (${reason}): ${n}`);
-  return lines.join('\n');
+  return lines.map(terminalSafe).join('\n');
+}
+
+/**
+ * One progress line (stderr): the message, where it waited (queue or archive) and what its
+ * replay did; details quote requests, so terminal-safe.
+ */
+export function progressLine(
+  m: { id: string; kind: string; reason: string; clickId?: string },
+  result: RedriveProgress,
+  place: DeadLetterPlace = 'queue',
+): string {
+  const what =
+    result === 'skipped'
+      ? 'skipped'
+      : result === 'stale'
+        ? 'older copy of an updated message: dropped'
+        : result === 'busy'
+          ? 'held by another redrive: left to it'
+          : result.done
+            ? `ok (${result.outcome})`
+            : `still failing: ${result.reason}: ${result.detail}`;
+  return terminalSafe(`${m.id} ${place} ${m.kind} ${m.reason} ${m.clickId ?? '-'} -> ${what}`);
 }
 
 async function main(): Promise<void> {
@@ -47,7 +71,13 @@ async function main(): Promise<void> {
   }
   const limit = values.limit === undefined ? 1000 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a whole number >= 1, got "${values.limit}"`);
-  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  // Replaying reads clicks, conversions (and their history) and types; writes conversions; and
+  // works through the queue and its archive with leases in the ledger.
+  const tracker = await openTracker({
+    local: values.local === true,
+    ...(values.stack ? { stack: values.stack } : {}),
+    needs: ['queue', 'deadLetterArchive', 'deadLetterLedger', 'clicks', 'conversions', 'conversionTypes'],
+  });
   try {
     const dryRun = values['dry-run'] === true;
     const summary = await redrive(tracker.queue, replayDeps(tracker.client, tracker.tables, dryRun, tracker.queue), {
@@ -58,21 +88,10 @@ async function main(): Promise<void> {
       ...(values.reason ? { reason: values.reason } : {}),
       onProgress: (received, result) => {
         if (values.json) return;
-        const m = received.message;
-        const what =
-          result === 'skipped'
-            ? 'skipped'
-            : result === 'stale'
-              ? 'older copy of an updated message: dropped'
-              : result === 'busy'
-                ? 'held by another redrive: left to it'
-                : result.done
-                  ? `ok (${result.outcome})`
-                  : `still failing: ${result.reason}: ${result.detail}`;
-        process.stderr.write(`${m.id} ${received.place ?? 'queue'} ${m.kind} ${m.reason} ${m.clickId ?? '-'} -> ${what}\n`);
+        process.stderr.write(`${progressLine(received.message, result, received.place)}\n`);
       },
     });
-    process.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
+    process.stdout.write(values.json ? `${terminalJson(summary)}\n` : `${formatSummary(summary)}\n`);
   } finally {
     await tracker.close();
   }

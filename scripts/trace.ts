@@ -5,7 +5,9 @@
 import { parseArgs } from 'node:util';
 import { DynamoClickStore } from '../lambda/adapters/dynamodb-store';
 import { clickConversions, clickInbound, recentInbound } from '../lambda/adapters/trace-source';
+import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
 import { formatRecent, formatTrace, type ClickTrace } from '../lambda/core/trace';
+import { collapseCopies } from './dlq';
 import { DEFAULT_STACK, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run trace -- <clickid> [--local] [--json] [--stack NAME]
@@ -21,17 +23,23 @@ async function main(): Promise<void> {
     if (!values.help) process.exitCode = 2;
     return;
   }
-  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  // --recent reads the inbound log only; a click's story also its click, conversions and the
+  // dead letters (queue and archive) that name it.
+  const tracker = await openTracker({
+    local: values.local === true,
+    ...(values.stack ? { stack: values.stack } : {}),
+    needs: values.recent !== undefined ? ['inbound'] : ['inbound', 'clicks', 'conversions', 'queue', 'deadLetterArchive'],
+  });
   try {
     if (values.recent !== undefined) {
       const count = Number(values.recent);
       if (!Number.isInteger(count) || count < 1 || count > 1000) throw new Error(`--recent takes a number from 1 to 1000, got "${values.recent}"`);
       const entries = await recentInbound(tracker.client, tracker.tables.inbound, count, new Date());
-      process.stdout.write(values.json ? `${JSON.stringify(entries, null, 2)}\n` : `${formatRecent(entries)}\n`);
+      process.stdout.write(values.json ? `${terminalJson(entries)}\n` : `${formatRecent(entries)}\n`);
       return;
     }
     const clickId = positionals[0] ?? '';
-    if (!/^[A-Za-z0-9._,~-]{1,64}$/.test(clickId)) throw new Error(`"${clickId}" is not a click id`);
+    if (!/^[A-Za-z0-9._,~-]{1,64}$/.test(clickId)) throw new Error(`"${terminalSafe(clickId.slice(0, 64))}" is not a click id`);
     const received = await tracker.queue.receive(1000);
     await Promise.all(received.map((r) => tracker.queue.release(r.handle)));
     // Messages that waited 10 days are in the archive: still waiting for this click.
@@ -42,9 +50,10 @@ async function main(): Promise<void> {
       ...(click ? { click } : {}),
       inbound: await clickInbound(tracker.client, tracker.tables.inbound, clickId),
       conversions: await clickConversions(tracker.client, tracker.tables.conversions, clickId),
-      queued: received.map((r) => r.message).filter((m) => m.clickId === clickId || m.forward?.clickId === clickId),
+      // One entry per message (copies of an updated one collapse), with where it waits.
+      queued: collapseCopies(received).filter((m) => m.clickId === clickId || m.forward?.clickId === clickId),
     };
-    process.stdout.write(values.json ? `${JSON.stringify(trace, null, 2)}\n` : `${formatTrace(trace)}\n`);
+    process.stdout.write(values.json ? `${terminalJson(trace)}\n` : `${formatTrace(trace)}\n`);
   } finally {
     await tracker.close();
   }

@@ -8,12 +8,13 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../config/load';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
+import { DynamoConversionHistory } from '../lambda/adapters/conversion-history';
 import { SqsDeadLetterQueue } from '../lambda/adapters/sqs-dead-letter';
 import { DynamoDeadLetterArchive } from '../lambda/adapters/dead-letter-archive';
 import { DynamoDeadLetterLedger } from '../lambda/adapters/dead-letter-ledger';
 import { ArchiveQueue } from '../lambda/core/archive';
 import { ENV, TABLE_ENV } from '../lambda/contract';
-import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutResult } from '../lambda/core/model';
+import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutConversionResult, PutResult } from '../lambda/core/model';
 import type { ReplayDeps } from '../lambda/core/replay';
 import type { TableNames } from '../lambda/local/tables';
 import { dataDir, openLocalStore } from './local-store';
@@ -33,7 +34,23 @@ export interface TrackerContext {
   close(): Promise<void>;
 }
 
-async function stackOutputs(stackName: string): Promise<Record<string, string>> {
+/** What a CLI reads: the dead-letter queue and/or tables. Only these are looked up. */
+export type TrackerNeed = 'queue' | keyof TableNames;
+
+/** Where each is found: the variable the functions use, else the stack output of that name. */
+export const TRACKER_SOURCES: Record<TrackerNeed, { env: string; output: string }> = {
+  queue: { env: ENV.deadLetterQueueUrl, output: 'DeadLetterQueueUrl' },
+  clicks: { env: TABLE_ENV.clicks, output: 'ClicksTableName' },
+  conversions: { env: TABLE_ENV.conversions, output: 'ConversionsTableName' },
+  conversionTypes: { env: TABLE_ENV.conversionTypes, output: 'ConversionTypesTableName' },
+  inbound: { env: TABLE_ENV.inbound, output: 'InboundTableName' },
+  catalog: { env: TABLE_ENV.catalog, output: 'CatalogTableName' },
+  deadLetterLedger: { env: TABLE_ENV.deadLetterLedger, output: 'DeadLetterLedgerTableName' },
+  deadLetterArchive: { env: TABLE_ENV.deadLetterArchive, output: 'DeadLetterArchiveTableName' },
+};
+
+/** The outputs of the deployed stack (DescribeStacks with the standard AWS credentials and region). */
+export async function stackOutputs(stackName: string): Promise<Record<string, string>> {
   const cfn = await import('@aws-sdk/client-cloudformation');
   const out = await new cfn.CloudFormationClient({}).send(new cfn.DescribeStacksCommand({ StackName: stackName }));
   const outputs: Record<string, string> = {};
@@ -41,29 +58,43 @@ async function stackOutputs(stackName: string): Promise<Record<string, string>> 
   return outputs;
 }
 
-/** The queue, its archive and the ledger (listing needs no other table). */
-export async function openQueue(options: { local: boolean; stack?: string }, env: NodeJS.ProcessEnv = process.env): Promise<TrackerContext> {
-  if (options.local) return openTracker(options, env);
-  const names = [ENV.deadLetterQueueUrl, TABLE_ENV.deadLetterLedger, TABLE_ENV.deadLetterArchive];
-  const outputs = names.some((name) => !env[name]) ? await stackOutputs(options.stack ?? DEFAULT_STACK) : {};
-  const pick = (name: string, output: string): string => {
+/**
+ * The names of what a CLI reads, from the environment, else the stack's outputs (read only when
+ * a variable is missing). Each is required; nothing else is asked for, so e.g. `report` runs
+ * with its three table variables and no queue URL.
+ */
+export async function resolveNeeds(
+  needs: readonly TrackerNeed[],
+  options: { stack?: string },
+  env: NodeJS.ProcessEnv = process.env,
+  outputsOf: (stack: string) => Promise<Record<string, string>> = stackOutputs,
+): Promise<Partial<Record<TrackerNeed, string>>> {
+  const stack = options.stack ?? DEFAULT_STACK;
+  const outputs = needs.some((need) => !env[TRACKER_SOURCES[need].env]) ? await outputsOf(stack) : {};
+  const found: Partial<Record<TrackerNeed, string>> = {};
+  for (const need of needs) {
+    const { env: name, output } = TRACKER_SOURCES[need];
     const value = env[name] || outputs[output];
-    if (!value) throw new Error(`cannot find ${output}: the stack ${options.stack ?? DEFAULT_STACK} has no such output and ${name} is not set`);
-    return value;
-  };
-  const url = pick(ENV.deadLetterQueueUrl, 'DeadLetterQueueUrl');
-  const client = createDynamoClient();
-  return {
-    queue: new SqsDeadLetterQueue(url),
-    archive: new ArchiveQueue(new DynamoDeadLetterArchive(client, pick(TABLE_ENV.deadLetterArchive, 'DeadLetterArchiveTableName'))),
-    ledger: new DynamoDeadLetterLedger(client, pick(TABLE_ENV.deadLetterLedger, 'DeadLetterLedgerTableName')),
-    where: url,
-    close: async () => client.destroy(),
-  };
+    if (!value) throw new Error(`cannot find ${output}: the stack ${stack} has no such output and ${name} is not set`);
+    found[need] = value;
+  }
+  return found;
 }
 
-/** Queue, archive, ledger, tables and client, for replaying. */
-export async function openTracker(options: { local: boolean; stack?: string }, env: NodeJS.ProcessEnv = process.env): Promise<TrackerContext & { client: DynamoDBClient; tables: TableNames }> {
+/** The queue and its archive (listing needs no other table). */
+export async function openQueue(options: { local: boolean; stack?: string }, env: NodeJS.ProcessEnv = process.env): Promise<TrackerContext> {
+  return openTracker({ ...options, needs: ['queue', 'deadLetterArchive'] }, env);
+}
+
+/**
+ * Queue, archive, ledger, tables and client for a CLI that reads `needs`. Locally everything is
+ * at hand; against the stack only `needs` are looked up, and using anything else is an error
+ * that names it (a CLI that reads a table must list it).
+ */
+export async function openTracker(
+  options: { local: boolean; stack?: string; needs: readonly TrackerNeed[] },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<TrackerContext & { client: DynamoDBClient; tables: TableNames }> {
   if (options.local) {
     const store = await openLocalStore(env);
     const queue = new FileDeadLetterQueue(dataDir(env));
@@ -77,45 +108,33 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
       close: store.close,
     };
   }
-  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound].some((name) => !env[name]);
-  const outputs = needsOutputs ? await stackOutputs(options.stack ?? DEFAULT_STACK) : {};
-  const pick = (name: string, output: string): string => {
-    const value = env[name] || outputs[output];
-    if (!value) throw new Error(`cannot find ${output}: the stack has no such output and ${name} is not set`);
+  const found = await resolveNeeds(options.needs, options, env);
+  const name = (need: TrackerNeed): string => {
+    const value = found[need];
+    if (value === undefined) throw new Error(`this command did not look up ${TRACKER_SOURCES[need].output} (${TRACKER_SOURCES[need].env})`);
     return value;
   };
-  const url = pick(ENV.deadLetterQueueUrl, 'DeadLetterQueueUrl');
   const client = createDynamoClient();
-  // The dead-letter ledger and archive are needed by dlq, redrive and trace, not by report: a
-  // missing name fails when they are used, naming what to set.
-  const later = (name: string, output: string) => env[name] || outputs[output] || '';
-  const tables: TableNames = {
-    clicks: pick(TABLE_ENV.clicks, 'ClicksTableName'),
-    conversions: pick(TABLE_ENV.conversions, 'ConversionsTableName'),
-    conversionTypes: pick(TABLE_ENV.conversionTypes, 'ConversionTypesTableName'),
-    inbound: pick(TABLE_ENV.inbound, 'InboundTableName'),
-    deadLetterLedger: later(TABLE_ENV.deadLetterLedger, 'DeadLetterLedgerTableName'),
-    deadLetterArchive: later(TABLE_ENV.deadLetterArchive, 'DeadLetterArchiveTableName'),
-  };
-  const required = (table: string, name: string, output: string): string => {
-    if (!table) throw new Error(`cannot find ${output}: set ${name} (with the other table variables), or let the CLI read the stack's outputs`);
-    return table;
-  };
+  const tables = {} as TableNames;
+  for (const id of Object.keys(TRACKER_SOURCES) as TrackerNeed[]) {
+    if (id !== 'queue') Object.defineProperty(tables, id, { enumerable: true, get: () => name(id) });
+  }
+  let queue: SqsDeadLetterQueue | undefined;
   let archive: ArchiveQueue | undefined;
   let ledger: DynamoDeadLetterLedger | undefined;
   return {
-    queue: new SqsDeadLetterQueue(url),
+    get queue() {
+      return (queue ??= new SqsDeadLetterQueue(name('queue')));
+    },
     get archive() {
-      return (archive ??= new ArchiveQueue(
-        new DynamoDeadLetterArchive(client, required(tables.deadLetterArchive, TABLE_ENV.deadLetterArchive, 'DeadLetterArchiveTableName')),
-      ));
+      return (archive ??= new ArchiveQueue(new DynamoDeadLetterArchive(client, tables.deadLetterArchive)));
     },
     get ledger() {
-      return (ledger ??= new DynamoDeadLetterLedger(client, required(tables.deadLetterLedger, TABLE_ENV.deadLetterLedger, 'DeadLetterLedgerTableName')));
+      return (ledger ??= new DynamoDeadLetterLedger(client, tables.deadLetterLedger));
     },
     client,
     tables,
-    where: url,
+    where: found.queue ?? `stack ${options.stack ?? DEFAULT_STACK}`,
     close: async () => client.destroy(),
   };
 }
@@ -130,13 +149,20 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
   const clicks = new DynamoClickStore(client, tables.clicks);
   const conversions = new DynamoConversionStore(client, tables.conversions);
   const types = new DynamoConversionTypes(client, tables.conversionTypes, 0);
+  const history = new DynamoConversionHistory(client, tables.conversions);
   const ipn = config.digistore24?.ipn ? { ipn: config.digistore24.ipn } : {};
   if (dryRun) {
     return {
       clicks,
       clickStore: { putClick: async (c: ClickRecord): Promise<PutResult> => ((await clicks.getClick(c.clickId)) ? 'duplicate' : 'stored') },
-      conversions: { putConversion: async (_c: ConversionRecord): Promise<PutResult> => 'stored' },
+      conversions: {
+        putConversion: async (c: ConversionRecord): Promise<PutConversionResult> => {
+          const stored = await conversions.getConversion(c.clickId, c.conversionKey);
+          return stored ? { status: 'duplicate', stored } : { status: 'stored' };
+        },
+      },
       types,
+      history,
       defaultCurrency: config.defaults.currency,
       ...ipn,
     };
@@ -147,5 +173,5 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
     return queue;
   };
   const forwarding = forwardingFor(config, conversions, sink);
-  return { ...conversionDeps(config, { clicks, conversions, types }, sink), clickStore: clicks, ...ipn, ...(forwarding ? { forwarding } : {}) };
+  return { ...conversionDeps(config, { clicks, conversions, types, history }, sink), clickStore: clicks, ...ipn, ...(forwarding ? { forwarding } : {}) };
 }

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { errorText, type KeepResult } from './conversion';
 import { storableIp } from './ip';
+import { quote } from './quote';
 import type { CapRefusal, DeadLetterLedger, DeadLetterMessage, DeadLetterOrigin, DeadLetterSendResult, DeadLetterSink, FingerprintMarker, Log } from './model';
 
 /** Default of `deadLetters.maxDistinctPerHour`. */
@@ -91,11 +92,11 @@ export function hourOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 13);
 }
 
-/** The refusal as the sender reads it. */
+/** The refusal as the sender reads it (the source is quoted: part of it comes from the request's address). */
 export function capRefusalText(refusal: CapRefusal): string {
-  const retryAt = refusal.retryAt.slice(0, 16).replace('T', ' ');
+  const retryAt = quote(refusal.retryAt.slice(0, 16).replace('T', ' '), 16);
   return (
-    `it was not queued either: ${refusal.source} already has ${refusal.limit} distinct failing requests queued this hour ` +
+    `it was not queued either: ${quote(refusal.source, 80)} already has ${refusal.limit} distinct failing requests queued this hour ` +
     `(deadLetters.maxDistinctPerHour). Nothing was kept; retry after ${retryAt} UTC`
   );
 }
@@ -315,7 +316,7 @@ export function keptAs(result: DeadLetterSendResult): KeepResult {
   }
 }
 
-/** The sentence a sender reads when its failure was a repeat of one already queued. */
+/** The sentence a sender reads when its failure was a repeat of one already queued (the id as the ledger holds it, quoted). */
 export function duplicateNote(messageId: string): string {
-  return `The same request is queued already (message ${messageId}); nothing new was added.`;
+  return `The same request is queued already (message ${quote(messageId, 64)}); nothing new was added.`;
 }

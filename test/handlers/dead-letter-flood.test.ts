@@ -16,7 +16,7 @@ import { DynamoDeadLetterLedger } from '../../lambda/adapters/dead-letter-ledger
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes } from '../../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../../lambda/adapters/file-dead-letter';
 import { capSource, GuardedDeadLetterSink } from '../../lambda/core/dead-letters';
-import type { DeadLetterSink } from '../../lambda/core/model';
+import type { DeadLetterSink, InboundEntry } from '../../lambda/core/model';
 import { redrive } from '../../lambda/core/replay';
 import { compileConfig } from '../../lambda/core/tracker-config';
 import { createClickHandler } from '../../lambda/handlers/click';
@@ -25,31 +25,35 @@ import { createPostbackHandler } from '../../lambda/handlers/postback';
 import { conversionDeps, guardedDeadLetters, postbackAuth } from '../../lambda/handlers/runtime';
 import type { TableNames } from '../../lambda/local/tables';
 import { logger } from '../../lambda/logger';
-import { testConfig } from '../support/config';
+import { TEST_POSTBACK_KEY, testConfig, testSecrets } from '../support/config';
 import { freshTables, scanAll, unreachableClient } from '../support/dynamo';
 import { httpEvent } from '../support/events';
 import { formBody, signed } from '../support/ipn';
 
 const CID = '01JDZ8Q3V6W0K1X2Y3Z4A5B6C7';
 const NO_CLICK = '01NQ0000000000000000000000';
-const KEYS: Record<string, string> = { K_DS24: 'ds24-key', K_OTHER: 'other-key' };
+const OTHER_KEY = 'other-key-0123456789abcdefghijklmnopqrst';
 const PASS = 'flood-test-passphrase';
+/** Protected as shipped (the generated key), plus a second source with a key of its own. */
+const PROTECTION = { sources: [{ id: 'digistore24', keys: [{ generated: true as const }] }, { id: 'other', keys: [{ env: 'K_OTHER' }] }] };
 
 let client: DynamoDBClient;
 let tables: TableNames;
 let queue: FileDeadLetterQueue;
 
 function configWith(maxDistinctPerHour: number): TrackerConfig {
+  const base = testConfig({}, PROTECTION);
   return parseConfig({
-    ...testConfig(),
-    conversionTypes: [...testConfig().conversionTypes, ...digistore24IpnConversionTypes],
+    ...base,
+    conversionTypes: [...base.conversionTypes, ...digistore24IpnConversionTypes],
     deadLetters: { maxDistinctPerHour },
-    postbackProtection: { required: true, sources: [{ id: 'ds24', keys: [{ env: 'K_DS24' }] }, { id: 'other', keys: [{ env: 'K_OTHER' }] }] },
     digistore24: { ipn: { passphrase: { env: 'DS24_IPN_PASSPHRASE' } } },
   });
 }
 
-function postbackHandler(options: { max?: number; ledgerClient?: DynamoDBClient; typesClient?: DynamoDBClient; queue?: DeadLetterSink; callTimeoutMs?: number } = {}) {
+function postbackHandler(
+  options: { max?: number; ledgerClient?: DynamoDBClient; conversionsClient?: DynamoDBClient; queue?: DeadLetterSink; callTimeoutMs?: number } = {},
+) {
   const config = configWith(options.max ?? 1000);
   const ledger = new DynamoDeadLetterLedger(options.ledgerClient ?? client, tables.deadLetterLedger);
   const sink = options.callTimeoutMs
@@ -59,16 +63,16 @@ function postbackHandler(options: { max?: number; ledgerClient?: DynamoDBClient;
     config,
     {
       clicks: new DynamoClickStore(client, tables.clicks),
-      conversions: new DynamoConversionStore(client, tables.conversions),
-      types: new DynamoConversionTypes(options.typesClient ?? client, tables.conversionTypes),
+      conversions: new DynamoConversionStore(options.conversionsClient ?? client, tables.conversions),
+      types: new DynamoConversionTypes(client, tables.conversionTypes),
     },
     sink,
   );
-  return createPostbackHandler(deps, postbackAuth(config.postbackProtection, { read: async (ref) => KEYS[ref.env ?? ''] }));
+  return createPostbackHandler(deps, postbackAuth(config.postbackProtection, testSecrets({ K_OTHER: OTHER_KEY })));
 }
 
 const postback = (query: string, ip = '198.51.100.23') => httpEvent({ path: '/postback', query, headers: { 'cloudfront-viewer-address': `${ip}:443` } });
-const unknownClick = (txid: string, key = 'ds24-key', click = NO_CLICK) => postback(`clickid=${click}&type=payment&sum=10&currency=EUR&txid=${txid}&key=${key}`);
+const unknownClick = (txid: string, key = TEST_POSTBACK_KEY, click = NO_CLICK) => postback(`clickid=${click}&type=payment&sum=10&currency=EUR&txid=${txid}&key=${key}`);
 const queued = () => queue.list();
 const ledgerItems = async (prefix: string) => (await scanAll(client, tables.deadLetterLedger)).filter((i) => String(i.pk).startsWith(prefix));
 
@@ -110,9 +114,9 @@ describe('the same failing request, repeated', () => {
     const handler = postbackHandler();
     await handler(unknownClick('T1'));
     await handler(unknownClick('T2'));
-    await handler(postback(`clickid=${NO_CLICK}&type=refund&sum=10&txid=T1&key=ds24-key`));
-    await handler(unknownClick('T1', 'ds24-key', '01NQ0000000000000000000001'));
-    await handler(postback(`clickid=${CID}&type=Nope&sum=10&txid=T1&key=ds24-key`));
+    await handler(postback(`clickid=${NO_CLICK}&type=refund&sum=10&txid=T1&key=${TEST_POSTBACK_KEY}`));
+    await handler(unknownClick('T1', TEST_POSTBACK_KEY, '01NQ0000000000000000000001'));
+    await handler(postback(`clickid=${CID}&type=Nope&sum=10&txid=T1&key=${TEST_POSTBACK_KEY}`));
     await handler(unknownClick('T1'));
     expect((await queued()).map((m) => [m.reason, m.clickId]).sort()).toEqual(
       [
@@ -127,20 +131,20 @@ describe('the same failing request, repeated', () => {
 
   it('never takes an organic sale without txid for a repeat: each is a sale of its own', async () => {
     const handler = postbackHandler();
-    for (let i = 0; i < 3; i++) expect((await handler(postback('type=Nope&sum=10&key=ds24-key'))).statusCode).toBe(202);
+    for (let i = 0; i < 3; i++) expect((await handler(postback(`type=Nope&sum=10&key=${TEST_POSTBACK_KEY}`))).statusCode).toBe(202);
     expect(await queued()).toHaveLength(3);
   });
 
   it('is queued again once a redrive has replayed the message (the marker goes with it)', async () => {
     const handler = postbackHandler();
-    await handler(unknownClick('T1', 'ds24-key', '01NQ0000000000000000000009'));
+    await handler(unknownClick('T1', TEST_POSTBACK_KEY, '01NQ0000000000000000000009'));
     expect(await ledgerItems('fp#')).toHaveLength(1);
     const ledger = new DynamoDeadLetterLedger(client, tables.deadLetterLedger);
     const clicks = new DynamoClickStore(client, tables.clicks);
     const replay = { clicks, clickStore: clicks, conversions: new DynamoConversionStore(client, tables.conversions), types: new DynamoConversionTypes(client, tables.conversionTypes, 0), defaultCurrency: 'EUR' };
     // Still failing: the message stays, and so does its marker.
     expect(await redrive(queue, replay, { limit: 10, dryRun: false, ledger })).toMatchObject({ stillFailing: { unknown_click: 1 } });
-    expect((await handler(unknownClick('T1', 'ds24-key', '01NQ0000000000000000000009'))).body).toMatch(/queued already/);
+    expect((await handler(unknownClick('T1', TEST_POSTBACK_KEY, '01NQ0000000000000000000009'))).body).toMatch(/queued already/);
     // The click arrives; the replay records the sale and releases the marker.
     await clicks.putClick({ clickId: '01NQ0000000000000000000009', campaignId: 'demo', offerId: 'ds24', channelId: 'facebook', createdAt: '2026-11-25T10:00:00.000Z', expiresAt: 1800000000, subs: {} });
     expect(await redrive(queue, replay, { limit: 10, dryRun: false, ledger })).toMatchObject({ replayed: 1, outcomes: { recorded: 1 } });
@@ -156,7 +160,7 @@ describe('the cap on distinct failures per source and hour', () => {
     for (const txid of ['A', 'B', 'C', 'D', 'E']) answers.push(await handler(unknownClick(txid)));
     expect(answers.map((a) => a.statusCode)).toEqual([202, 202, 202, 503, 503]);
     const refused = answers[3];
-    expect(refused?.body).toMatch(/^Unavailable: no click with id "01NQ0+" is stored.*, and it was not queued either: key:ds24 already has 3 distinct failing requests queued this hour \(deadLetters\.maxDistinctPerHour\)\. Nothing was kept; retry after \d{4}-\d\d-\d\d \d\d:00 UTC\./s);
+    expect(refused?.body).toMatch(/^Unavailable: no click with id "01NQ0+" is stored.*, and it was not queued either: key:digistore24 already has 3 distinct failing requests queued this hour \(deadLetters\.maxDistinctPerHour\)\. Nothing was kept; retry after \d{4}-\d\d-\d\d \d\d:00 UTC\./s);
     const retryAfter = Number(refused?.headers?.['retry-after']);
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(3600);
@@ -172,28 +176,45 @@ describe('the cap on distinct failures per source and hour', () => {
     for (const txid of ['A', 'B', 'C', 'D']) await flooded(unknownClick(txid));
     expect(await queued()).toHaveLength(2);
     // The other protection source.
-    expect((await flooded(unknownClick('Z', 'other-key'))).statusCode).toBe(202);
-    // Keyless pixels (storage down, so they are queued) count per network, not per key.
-    const down = postbackHandler({ max: 2, typesClient: unreachableClient() });
+    expect((await flooded(unknownClick('Z', OTHER_KEY))).statusCode).toBe(202);
+    // Keyless pixels count per network, not per key. A keyless pixel on a click that is not
+    // stored is refused and never queued; one on a stored click whose conversion write fails is
+    // queued (storage_error): that is the keyless failure a network can repeat.
+    const down = postbackHandler({ max: 2, conversionsClient: unreachableClient() });
+    const clickOf = (i: number) => `01PX00000000000000000000${String(i).padStart(2, '0')}`;
+    const clicks = new DynamoClickStore(client, tables.clicks);
+    for (let i = 0; i < 8; i++) {
+      await clicks.putClick({ clickId: clickOf(i), campaignId: 'demo', offerId: 'ds24', channelId: 'facebook', createdAt: '2026-11-25T10:00:00.000Z', expiresAt: 1800000000, subs: {} });
+    }
     let n = 0;
-    const pixel = (ip: string) => postback(`format=img&clickid=01PX00000000000000000000${String(n++).padStart(2, '0')}&type=InitiateCheckout`, ip);
+    const pixel = (ip: string, extra = '') => postback(`format=img&clickid=${clickOf(n++)}&type=InitiateCheckout${extra}`, ip);
     const ips = ['203.0.113.7', '203.0.113.8', '203.0.113.9', '192.0.2.1', '2001:db8:1:2::1', '2001:db8:1:3::1', '2001:db8:2::1'];
     for (const ip of ips) expect((await down(pixel(ip))).headers?.['content-type']).toBe('image/gif');
     const bySource = await ledgerItems('cap#');
     const counts = Object.fromEntries(bySource.map((i) => [String(i.pk).replace(/^cap#[^#]+#/, ''), i.n]));
     expect(counts).toEqual({
-      'key:ds24': 2,
+      'key:digistore24': 2,
       'key:other': 1,
       'net:203.0.113.0/24': 2, // the third was refused (and still got its GIF)
       'net:192.0.2.0/24': 1,
       'net:2001:db8:1::/48': 2,
       'net:2001:db8:2::/48': 1,
     });
-    expect((await queued()).filter((m) => m.pixelWithoutKey)).toHaveLength(6);
-    // The same pixel again, from anywhere, is the same failure: no new message, no count.
+    const keyless = async () => (await queued()).filter((m) => m.pixelWithoutKey);
+    expect(await keyless()).toHaveLength(6);
+    expect((await keyless()).every((m) => m.reason === 'storage_error')).toBe(true);
+    // The keyed sources' messages are all still there: the keyless flood took none of their room.
+    expect((await queued()).filter((m) => !m.pixelWithoutKey)).toHaveLength(3);
+    // The same pixel again, from anywhere and with any txid (a keyless pixel is one conversion
+    // per click and type), is the same failure: no new message, no count.
     n = 0;
-    await down(pixel('198.18.0.1'));
-    expect((await queued()).filter((m) => m.pixelWithoutKey)).toHaveLength(6);
+    await down(pixel('198.18.0.1', '&txid=another-one'));
+    expect(await keyless()).toHaveLength(6);
+    expect(Object.keys(Object.fromEntries((await ledgerItems('cap#')).map((i) => [i.pk, i.n])))).toHaveLength(6);
+    // A keyless pixel on a click that is not stored is refused before anything is kept or counted.
+    await down(postback(`format=img&clickid=${NO_CLICK}&type=InitiateCheckout`, '198.18.0.1'));
+    expect(await keyless()).toHaveLength(6);
+    expect(await ledgerItems('cap#')).toHaveLength(6);
   });
 
   it('never caps a click whose storage failed: each is a real visitor with a fresh id', async () => {
@@ -216,7 +237,9 @@ describe('the cap on distinct failures per source and hour', () => {
       { clicks: new DynamoClickStore(client, tables.clicks), conversions: new DynamoConversionStore(client, tables.conversions), types: new DynamoConversionTypes(client, tables.conversionTypes) },
       guardedDeadLetters(queue, new DynamoDeadLetterLedger(client, tables.deadLetterLedger), config),
     );
-    const handler = createIpnHandler({ ...deps, ipn, passphrase: async () => PASS });
+    const entries: InboundEntry[] = [];
+    const inbound = { log: { record: async (entry: InboundEntry) => void entries.push(entry) }, retentionDays: 1 };
+    const handler = createIpnHandler({ ...deps, ipn, passphrase: async () => PASS }, { inbound });
     const call = (txid: string) =>
       handler(
         httpEvent({
@@ -227,8 +250,10 @@ describe('the cap on distinct failures per source and hour', () => {
         }),
       );
     const first = await call('I1');
-    expect(first).toMatchObject({ statusCode: 200 });
-    expect((await call('I1')).body).toMatch(/^OK\nrefund: queued for replay .*The same request is queued already/s);
+    expect(first).toMatchObject({ statusCode: 200, body: 'OK' });
+    // Digistore24 reads exactly OK (anything after it reaches the buyer); the detail is kept.
+    expect(await call('I1')).toMatchObject({ statusCode: 200, body: 'OK' });
+    expect(entries[1]?.detail).toMatch(/^refund: queued for replay .*The same request is queued already \(message [0-9A-Z]+\)/s);
     const refused = await call('I2');
     expect(refused.statusCode).toBe(503);
     expect(refused.body).toMatch(/ipn:digistore24 already has 1 distinct failing requests queued this hour/);

@@ -1,4 +1,4 @@
-import { DynamoClickStore } from '../../lambda/adapters/dynamodb-store';
+import { DynamoClickStore, DynamoConversionStore } from '../../lambda/adapters/dynamodb-store';
 import { clickConversions, clickInbound, recentInbound } from '../../lambda/adapters/trace-source';
 import { formatRecent, formatTrace } from '../../lambda/core/trace';
 import { buildDataset, type Dataset } from './dataset';
@@ -28,8 +28,8 @@ describe('trace of a click', () => {
       ['2026-11-26T09:00:00.000Z', 'postback', 'refund', 'recorded', 200],
     ]);
     expect(t.conversions.map((c) => [c.conversionKey, c.revenue])).toEqual([
-      ['payment|T1', 47],
-      ['refund|T1R', -47],
+      ['payment|T1', '47'],
+      ['refund|T1R', '-47'],
     ]);
     const text = formatTrace(t);
     expect(text).toContain(`Click ${data.clickIds.c1}`);
@@ -46,7 +46,10 @@ describe('trace of a click', () => {
       ['postback', null, 'rejected', 'invalid_input:sum', 400],
     ]);
     expect(t.queued.map((m) => m.reason)).toEqual(['unknown_type']);
-    expect(formatTrace(t)).toMatch(/Waiting in the dead-letter queue \(1\):\n {2}2026-11-25T14:00:00.000Z {2}postback unknown_type: unknown conversion type "Purchase"/);
+    expect(formatTrace(t)).toMatch(/Waiting in the dead-letter queue or its archive \(1\):\n {2}2026-11-25T14:00:00.000Z {2}postback unknown_type: unknown conversion type "Purchase"/);
+    // A message moved to the archive after 10 days still waits, and says where.
+    const archived = formatTrace({ ...t, queued: t.queued.map((m) => ({ ...m, place: 'archive' as const })) });
+    expect(archived).toMatch(/\n {2}2026-11-25T14:00:00.000Z {2}\[archive\] postback unknown_type: /);
   });
 
   it('shows the pixel', async () => {
@@ -57,6 +60,15 @@ describe('trace of a click', () => {
       ['postback', 'upsell', 'recorded'],
       ['postback', 'chargeback', 'recorded'],
     ]);
+  });
+
+  it('prints a stored amount exactly, never through a float', async () => {
+    const clickId = data.clickIds.c4;
+    await new DynamoConversionStore(data.client, data.tables.conversions).putConversion({
+      clickId, conversionKey: 'payment|BIG', txid: 'BIG', type: 'payment', revenue: '90071992547409.93', currency: 'USD', counted: true, source: 'postback', attributed: true, createdAt: '2026-11-28T00:00:00.000Z',
+    });
+    const text = formatTrace(await trace(clickId));
+    expect(text).toContain('2026-11-28T00:00:00.000Z  payment 90071992547409.93 USD, txid BIG');
   });
 
   it('says plainly when a click is not stored', async () => {

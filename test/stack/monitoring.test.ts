@@ -12,7 +12,18 @@ import { type MetricDimension, searchExpression } from '../../lib/tracker-dashbo
 import { ACCOUNT, build, dashboardBody, type DashboardWidget, logicalId, resources } from './helpers';
 
 /** Metrics drawn as one series each, with only the `service` dimension Powertools adds. */
-const PLAIN = ['Clicks', 'ClicksQueued', 'ClicksLost', 'Duplicates', 'TestPostbacks', 'DeadLetterDuplicates', 'DeadLettersCapped', 'DeadLettersArchived', 'DeadLetterOldestAge'];
+const PLAIN = [
+  'Clicks',
+  'ClicksQueued',
+  'ClicksLost',
+  'Duplicates',
+  'AmountConflicts',
+  'TestPostbacks',
+  'DeadLetterDuplicates',
+  'DeadLettersCapped',
+  'DeadLettersArchived',
+  'DeadLetterOldestAge',
+];
 /** Plain metrics that are an age, not a count: their 5-minute value is the largest one. */
 const MAXIMA = ['DeadLetterOldestAge'];
 /** Metrics with one more dimension whose values the traffic decides: drawn by SEARCH. */
