@@ -105,6 +105,10 @@ export function ipnMetrics(outcome: IpnOutcome): MetricPoint[] {
     return [count(METRIC_NAMES.rejected, { name: 'reason', value: outcome.reason ?? outcome.status })];
   }
   if (outcome.status === 'test') return [count(METRIC_NAMES.tests)];
+  // Kept for a person before any type ran (an amount or currency that cannot be read).
+  if (outcome.status === 'queued' && outcome.results.length === 0) {
+    return [outcome.queuedBefore ? count(METRIC_NAMES.deadLetterDuplicates) : count(METRIC_NAMES.queued, { name: 'reason', value: 'ipn' })];
+  }
   const points: MetricPoint[] = [];
   for (const r of outcome.results) {
     // A recorded test order is no business number: it counts as a test.

@@ -205,7 +205,7 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
   const txid = txidText && TXID.test(txidText) ? txidText : undefined;
   const amountText = fields.get(deps.ipn.revenueField)?.trim() ?? '';
   const sum = amountText === '' ? '0' : parseDecimal(amountText);
-  const currencyText = fields.get('currency')?.trim().toUpperCase();
+  const currencyText = fields.get('currency')?.trim().toUpperCase() || undefined;
   const currency = acceptedCurrency(currencyText, deps.currencies);
   const statusText = fields.get('billing_status')?.trim();
   const status = statusText && /^[A-Za-z0-9_-]{1,32}$/.test(statusText) ? statusText : undefined;
@@ -256,8 +256,8 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
   };
 
   const context = { event, ...(clickId !== undefined ? { clickId } : {}), ...(txid !== undefined ? { txid } : {}), ...(test ? { test } : {}), ...signed };
-  // Signed by Digistore24, so real money: kept for a person to look at (retries would not
-  // help), and answered OK so Digistore24 does not retry it for ten days.
+  // Signed by Digistore24, so real money that cannot be read as sent: kept for a person to look
+  // at (retries would not help), and answered OK so Digistore24 does not retry it for ten days.
   const keptForAPerson = async (detail: string): Promise<IpnOutcome> => {
     const keptNow = await keep('invalid_input', detail);
     if (!keptNow.kept && 'capped' in keptNow) return cappedAnswer(detail, keptNow.capped, { ...context, reason: 'invalid_input' });
@@ -267,6 +267,14 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
   };
   if (sum === undefined) {
     const detail = `${deps.ipn.revenueField} "${quote(amountText, 40)}" is not a decimal number`;
+    return keptForAPerson(detail);
+  }
+  // A currency that is not accepted is never swapped for the default: that would record the
+  // amount as other money. Kept like an unreadable amount, for a person to decide.
+  if (currencyText !== undefined && currency === undefined) {
+    const detail = deps.currencies
+      ? `currency "${quote(currencyText, 16)}" is not one of this tracker's currencies (defaults.currencies: ${[...deps.currencies].join(', ')})`
+      : `currency "${quote(currencyText, 16)}" is not an ISO 4217 currency code`;
     return keptForAPerson(detail);
   }
 

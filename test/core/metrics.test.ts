@@ -55,6 +55,13 @@ describe('dead-letter metric points', () => {
     ]);
     expect(ipnMetrics({ status: 'unavailable', httpStatus: 503, message: '', reason: 'dead_letters_capped', retryAfterSeconds: 60, results: [] })).toEqual([{ name: 'DeadLettersCapped', value: 1, unit: 'Count' }]);
     expect(ipnMetrics({ status: 'queued', httpStatus: 200, message: '', results: [{ type: 'payment', outcome: 'queued', queuedBefore: true }] })).toEqual([{ name: 'DeadLetterDuplicates', value: 1, unit: 'Count' }]);
+    // Kept for a person before any type ran (an amount or a currency that cannot be read): still counted.
+    expect(ipnMetrics({ status: 'queued', httpStatus: 200, message: 'OK', reason: 'invalid_input', results: [] })).toEqual([
+      { name: 'Queued', value: 1, unit: 'Count', dimension: { name: 'reason', value: 'ipn' } },
+    ]);
+    expect(ipnMetrics({ status: 'queued', httpStatus: 200, message: 'OK', reason: 'invalid_input', queuedBefore: true, results: [] })).toEqual([
+      { name: 'DeadLetterDuplicates', value: 1, unit: 'Count' },
+    ]);
   });
 
   it('has the archiver report what it moved and the longest wait (0 when nothing waits, so the alarm recovers)', () => {

@@ -318,10 +318,28 @@ describe('currencies', () => {
     const h = createPostbackHandler(deps, { now: () => NOW, ...postbackAuth(config.postbackProtection, testSecrets()) });
     expect((await h(get(`clickid=${CID}&type=payment&sum=10&currency=USD&txid=U1&key=${TEST_POSTBACK_KEY}`))).statusCode).toBe(400);
     const ipn = createIpnHandler({ ...deps, ipn: ipnConfig, passphrase: async () => 'pp' }, { now: () => NOW });
-    const form = signed({ event: 'on_refund', transaction_id: 'IPN-1', cid: CID, amount_netto: '5.00', currency: 'ZZZ' }, 'pp');
-    const answer = await ipn(httpEvent({ method: 'POST', path: '/ipn/digistore24', body: formBody(form), headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
-    expect(answer.statusCode).toBe(200);
-    expect((await conversions()).map((c) => c.currency)).toEqual(['EUR']);
+    const call = (currency: string, txid: string) =>
+      ipn(
+        httpEvent({
+          method: 'POST',
+          path: '/ipn/digistore24',
+          body: formBody(signed({ event: 'on_refund', transaction_id: txid, cid: CID, amount_netto: '5.00', currency }, 'pp')),
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        }),
+      );
+    // Signed money in a currency the tracker does not take (not ISO 4217; not in the allowlist)
+    // is never relabelled as the default currency: it waits in the queue for a person, and
+    // Digistore24 reads OK (a retry would not help).
+    expect(await call('ZZZ', 'IPN-1')).toMatchObject({ statusCode: 200, body: 'OK' });
+    expect(await call('USD', 'IPN-2')).toMatchObject({ statusCode: 200, body: 'OK' });
+    expect(await conversions()).toEqual([]);
+    expect(queued().map((m) => [m.kind, m.reason, m.detail])).toEqual([
+      ['ipn', 'invalid_input', 'currency "ZZZ" is not one of this tracker\'s currencies (defaults.currencies: EUR)'],
+      ['ipn', 'invalid_input', 'currency "USD" is not one of this tracker\'s currencies (defaults.currencies: EUR)'],
+    ]);
+    // An accepted one is recorded as sent.
+    expect(await call('eur', 'IPN-3')).toMatchObject({ statusCode: 200, body: 'OK' });
+    expect((await conversions()).map((c) => [c.txid, c.currency])).toEqual([['IPN-3', 'EUR']]);
   });
 });
 
