@@ -52,7 +52,7 @@ function configWith(maxDistinctPerHour: number): TrackerConfig {
 }
 
 function postbackHandler(
-  options: { max?: number; ledgerClient?: DynamoDBClient; conversionsClient?: DynamoDBClient; queue?: DeadLetterSink; callTimeoutMs?: number } = {},
+  options: { max?: number; ledgerClient?: DynamoDBClient; conversionsClient?: DynamoDBClient; queue?: DeadLetterSink; callTimeoutMs?: number; inbound?: InboundEntry[] } = {},
 ) {
   const config = configWith(options.max ?? 1000);
   const ledger = new DynamoDeadLetterLedger(options.ledgerClient ?? client, tables.deadLetterLedger);
@@ -68,7 +68,11 @@ function postbackHandler(
     },
     sink,
   );
-  return createPostbackHandler(deps, postbackAuth(config.postbackProtection, testSecrets({ K_OTHER: OTHER_KEY })));
+  const inbound = options.inbound;
+  return createPostbackHandler(deps, {
+    ...postbackAuth(config.postbackProtection, testSecrets({ K_OTHER: OTHER_KEY })),
+    ...(inbound ? { inbound: { log: { record: async (entry: InboundEntry) => void inbound.push(entry) }, retentionDays: 1 } } : {}),
+  });
 }
 
 const postback = (query: string, ip = '198.51.100.23') => httpEvent({ path: '/postback', query, headers: { 'cloudfront-viewer-address': `${ip}:443` } });
@@ -180,7 +184,8 @@ describe('the cap on distinct failures per source and hour', () => {
     // Keyless pixels count per network, not per key. A keyless pixel on a click that is not
     // stored is refused and never queued; one on a stored click whose conversion write fails is
     // queued (storage_error): that is the keyless failure a network can repeat.
-    const down = postbackHandler({ max: 2, conversionsClient: unreachableClient() });
+    const traced: InboundEntry[] = [];
+    const down = postbackHandler({ max: 2, conversionsClient: unreachableClient(), inbound: traced });
     const clickOf = (i: number) => `01PX00000000000000000000${String(i).padStart(2, '0')}`;
     const clicks = new DynamoClickStore(client, tables.clicks);
     for (let i = 0; i < 8; i++) {
@@ -215,6 +220,11 @@ describe('the cap on distinct failures per source and hour', () => {
     await down(postback(`format=img&clickid=${NO_CLICK}&type=InitiateCheckout`, '198.18.0.1'));
     expect(await keyless()).toHaveLength(6);
     expect(await ledgerItems('cap#')).toHaveLength(6);
+    // Anonymous requests grow nothing beyond their failures: an inbound entry for each pixel
+    // queued now, none for the one past its network's cap, the repeat or the missing click.
+    expect(traced.map((e) => [e.clickId, e.outcome])).toEqual(
+      [0, 1, 3, 4, 5, 6].map((i) => [clickOf(i), 'queued']),
+    );
   });
 
   it('never caps a click whose storage failed: each is a real visitor with a fresh id', async () => {
