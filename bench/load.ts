@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CALL_BUDGETS } from '../lambda/adapters/aws-clients';
 import { createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
 import { localTableNames } from '../lambda/local/tables';
@@ -136,7 +137,7 @@ async function main(): Promise<void> {
     const postbackSeconds = (Date.now() - postbackStart) / 1000;
 
     // Checks against the store itself.
-    const client = createDynamoClient(`http://127.0.0.1:${dynamoPort}`);
+    const client = createDynamoClient(`http://127.0.0.1:${dynamoPort}`, CALL_BUDGETS.tool);
     const tables = localTableNames();
     const storedClicks = await scanKeys(client, tables.clicks, ['clickId']);
     const storedConversions = await scanKeys(client, tables.conversions, ['clickId', 'conversionKey']);

@@ -14,6 +14,23 @@ export const ENV = {
   originVerifySecret: 'ORIGIN_VERIFY_SECRET',
 } as const;
 
+/**
+ * Each handler's overall deadline in ms (lambda/handlers/deadline.ts): by then it has answered,
+ * and every call it started has been aborted. Each sits below its function's timeout
+ * (lib/clickvault-stack.ts FUNCTION_SIZING, lib/conversion-types.ts; checked at synth).
+ * - click 1.2 s: its one write may take 600 ms, the fallback to the queue gets the rest, and
+ *   the visitor is redirected within 1.5 s even when DynamoDB and SQS both hang;
+ * - postback and IPN 8 s: room for a slow traffic channel (2 s per attempt, 2 attempts);
+ *   with DynamoDB hanging they answer in about 1.5 s, bounded by the calls' own budgets;
+ * - the deploy-time conversion-types sync 100 s.
+ */
+export const HANDLER_DEADLINE_MS = {
+  click: 1200,
+  postback: 8000,
+  ipn: 8000,
+  syncConversionTypes: 100_000,
+} as const;
+
 /** Header CloudFront adds to every origin request; proves the request came through the distribution. */
 export const ORIGIN_VERIFY_HEADER = 'x-clickvault-origin-verify';
 

@@ -22,6 +22,9 @@ export const SERVICE_NAME = 'clickvault';
 /** Modules not bundled: loaded from the Lambda runtime's AWS SDK v3 when (and only when) used. */
 export const RUNTIME_PROVIDED_MODULES = ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-ssm', '@aws-sdk/client-sqs'] as const;
 
+/** What a function's timeout must leave beyond its handler's deadline: answering, logging, returning. */
+export const DEADLINE_MARGIN_MS = 1000;
+
 /** The runtime every function uses (the newest Node.js the installed CDK knows, arm64). */
 export const TRACKER_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
@@ -32,6 +35,11 @@ export interface TrackerFunctionProps {
   /** Memory in MB. */
   readonly memorySize: number;
   readonly timeout: Duration;
+  /**
+   * The handler's own deadline in ms (lambda/contract.ts HANDLER_DEADLINE_MS): synth fails
+   * unless `timeout` leaves at least DEADLINE_MARGIN_MS beyond it to answer, log and return.
+   */
+  readonly deadlineMs: number;
   readonly logRetention: logs.RetentionDays;
   /** Powertools log level. */
   readonly logLevel: LogLevel;
@@ -64,6 +72,12 @@ export class TrackerFunction extends NodejsFunction {
     }
     if (props.memorySize < 128 || props.memorySize > 10240) {
       throw new Error(`TrackerFunction ${id}: memorySize must be 128-10240 MB, got ${props.memorySize}`);
+    }
+    if (props.deadlineMs + DEADLINE_MARGIN_MS > props.timeout.toMilliseconds()) {
+      throw new Error(
+        `TrackerFunction ${id}: the timeout (${props.timeout.toMilliseconds()} ms) must leave ${DEADLINE_MARGIN_MS} ms beyond the handler's ` +
+          `deadline (${props.deadlineMs} ms, lambda/contract.ts HANDLER_DEADLINE_MS), or Lambda would end it before it answers`,
+      );
     }
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention,

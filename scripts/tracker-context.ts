@@ -7,6 +7,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../config/load';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createDynamoClient } from '../lambda/adapters/dynamodb-store';
+import { CALL_BUDGETS } from '../lambda/adapters/aws-clients';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
 import { SqsDeadLetterQueue } from '../lambda/adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../lambda/contract';
@@ -61,7 +62,7 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
     return value;
   };
   const url = pick(ENV.deadLetterQueueUrl, 'DeadLetterQueueUrl');
-  const client = createDynamoClient();
+  const client = createDynamoClient(undefined, CALL_BUDGETS.tool);
   return {
     queue: new SqsDeadLetterQueue(url),
     client,

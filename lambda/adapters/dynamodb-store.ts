@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { clickPartition } from '../core/ids';
+import { CALL_BUDGETS, boundToDeadline, sdkClientConfig, type CallBudget } from './aws-clients';
 import type { ConversionType } from '../../config/schema';
 import {
   SUB_COUNT,
@@ -28,17 +29,25 @@ import {
   type SubKey,
 } from '../core/model';
 
-/** A client for AWS, or for a local endpoint (dynalite) when DYNAMODB_ENDPOINT is set. */
-export function createDynamoClient(endpoint: string | undefined = process.env.DYNAMODB_ENDPOINT): DynamoDBClient {
-  if (endpoint) {
-    return new DynamoDBClient({
-      endpoint,
-      region: process.env.AWS_REGION ?? 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 2,
-    });
-  }
-  return new DynamoDBClient({});
+/**
+ * A client for AWS, or for a local endpoint (dynalite) when DYNAMODB_ENDPOINT is set. Every
+ * call is bounded by `budget` (per attempt, attempts, per call) and by the request's deadline
+ * (adapters/aws-clients): the request path's budget unless a CLI asks for the tools' one.
+ */
+export function createDynamoClient(
+  endpoint: string | undefined = process.env.DYNAMODB_ENDPOINT,
+  budget: CallBudget = CALL_BUDGETS.dynamodb,
+): DynamoDBClient {
+  const config = sdkClientConfig(budget);
+  const client = endpoint
+    ? new DynamoDBClient({
+        ...config,
+        endpoint,
+        region: process.env.AWS_REGION ?? 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      })
+    : new DynamoDBClient(config);
+  return boundToDeadline(client, 'DynamoDB', budget);
 }
 
 /** Flattens a click into its item: subs become top-level sub1..sub20 so indexes can project them. */

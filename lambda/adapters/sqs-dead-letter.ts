@@ -1,5 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DeadLetterMessage, DeadLetterQueue, DeadLetterSink, ReceivedMessage } from '../core/model';
+import { CALL_BUDGETS, boundToDeadline, sdkClientConfig, type CallBudget } from './aws-clients';
 
 type Sqs = typeof import('@aws-sdk/client-sqs');
 
@@ -9,6 +10,8 @@ type Sqs = typeof import('@aws-sdk/client-sqs');
  */
 export class SqsDeadLetterSink implements DeadLetterSink {
   private loaded?: Promise<{ client: SQSClient; sqs: Sqs }>;
+  /** Per attempt, attempts, per call (adapters/aws-clients); every call also ends at the request's deadline. */
+  protected readonly budget: CallBudget = CALL_BUDGETS.sqs;
 
   constructor(
     protected readonly queueUrl: string,
@@ -17,10 +20,18 @@ export class SqsDeadLetterSink implements DeadLetterSink {
 
   protected load() {
     this.loaded ??= import('@aws-sdk/client-sqs').then((sqs) => ({
-      client: this.makeClient ? this.makeClient() : new sqs.SQSClient({}),
+      client: boundToDeadline(this.makeClient ? this.makeClient() : new sqs.SQSClient(sdkClientConfig(this.budget)), 'SQS', this.budget),
       sqs,
     }));
     return this.loaded;
+  }
+
+  /**
+   * Loads the client ahead of need: the click function calls this when its DynamoDB write is
+   * slow, so a cold instance does not spend its fallback's time budget loading the SDK.
+   */
+  prepare(): void {
+    this.load().catch(() => undefined);
   }
 
   async send(message: DeadLetterMessage): Promise<void> {
@@ -52,6 +63,8 @@ function isDeadLetterMessage(value: unknown): value is DeadLetterMessage {
 export class SqsDeadLetterQueue extends SqsDeadLetterSink implements DeadLetterQueue {
   /** Bodies that are not our messages: left in the queue, reported by id. */
   readonly unreadable: string[] = [];
+  /** A CLI's budget: ReceiveMessage long-polls, and nobody waits on a redirect. */
+  protected override readonly budget: CallBudget = CALL_BUDGETS.tool;
 
   constructor(
     queueUrl: string,

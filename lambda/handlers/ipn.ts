@@ -9,6 +9,8 @@ import { ipnMetrics, publish } from '../metrics';
 import { keepInbound, type InboundSink } from './inbound';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, requestId, text, toRawRequest, type HttpEvent, type HttpResult } from './http';
 import { inboundFromEnv, ipnDepsFromEnv, originSecretFromEnv } from './runtime';
+import { HANDLER_DEADLINE_MS } from '../contract';
+import { withDeadline, type InvocationContext } from './deadline';
 
 export interface IpnHandlerOptions {
   originSecret?: string;
@@ -17,7 +19,7 @@ export interface IpnHandlerOptions {
 }
 
 export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerOptions = {}) {
-  return async (event: HttpEvent): Promise<HttpResult> => {
+  const handle = async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
     const now = (options.now ?? (() => new Date()))();
     if (!fromTrustedOrigin(event, options.originSecret)) {
@@ -55,6 +57,7 @@ export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerO
     await Promise.all([keepInbound(options.inbound, ipnEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId })), publish(ipnMetrics(outcome))]);
     return text(outcome.httpStatus, outcome.message);
   };
+  return withDeadline(HANDLER_DEADLINE_MS.ipn, handle);
 }
 
 const build = () => createIpnHandler(ipnDepsFromEnv(), { originSecret: originSecretFromEnv(), ...inboundFromEnv() });
@@ -64,7 +67,7 @@ const build = () => createIpnHandler(ipnDepsFromEnv(), { originSecret: originSec
 let built: ReturnType<typeof createIpnHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point. */
-export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+export const handler = async (event: HttpEvent, context?: InvocationContext): Promise<HttpResult> => {
   built ??= build();
-  return built(event);
+  return built(event, context);
 };

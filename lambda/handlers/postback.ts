@@ -11,6 +11,8 @@ import { postbackMetrics, publish, refusalMetrics } from '../metrics';
 import { keepInbound, type InboundSink } from './inbound';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, gif, requestId, text, toRawRequest, viewerIp, type HttpEvent, type HttpResult } from './http';
 import { inboundFromEnv, originSecretFromEnv, postbackAuthFromEnv, postbackDepsFromEnv } from './runtime';
+import { HANDLER_DEADLINE_MS } from '../contract';
+import { withDeadline, type InvocationContext } from './deadline';
 
 export interface PostbackHandlerOptions {
   originSecret?: string;
@@ -64,7 +66,7 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
 }
 
 export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandlerOptions = {}) {
-  return async (event: HttpEvent): Promise<HttpResult> => {
+  const handle = async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
     const image = wantsImage(event);
     const now = (options.now ?? (() => new Date()))();
@@ -104,6 +106,7 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
     ]);
     return image ? gif() : text(outcome.httpStatus, outcome.message);
   };
+  return withDeadline(HANDLER_DEADLINE_MS.postback, handle);
 }
 
 const build = () => createPostbackHandler(postbackDepsFromEnv(), { originSecret: originSecretFromEnv(), ...postbackAuthFromEnv(), ...inboundFromEnv() });
@@ -113,7 +116,7 @@ const build = () => createPostbackHandler(postbackDepsFromEnv(), { originSecret:
 let built: ReturnType<typeof createPostbackHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point. */
-export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+export const handler = async (event: HttpEvent, context?: InvocationContext): Promise<HttpResult> => {
   built ??= build();
-  return built(event);
+  return built(event, context);
 };

@@ -20,6 +20,8 @@ import type { ConversionDeps } from '../core/conversion';
 import type { ForwardStore } from '../core/model';
 import { compileConfig } from '../core/tracker-config';
 import { logger } from '../logger';
+import { CALL_BUDGETS } from '../adapters/aws-clients';
+import { whenSlow } from './deadline';
 
 const configs = new Map<string, TrackerConfig>();
 
@@ -49,10 +51,18 @@ function deadLettersFromEnv(env: NodeJS.ProcessEnv): () => DeadLetterSink {
 
 export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDeps {
   const client = createDynamoClient();
+  const clicks = new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env));
+  const deadLetters = deadLettersFromEnv(env);
   return {
     config: compileConfig(bundledConfig(env)),
-    clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
-    deadLetters: deadLettersFromEnv(env),
+    clicks: {
+      // The SQS client loads on first use, which on a cold 256 MB instance takes a good part
+      // of the fallback's time: once the write's first attempt has timed out, load it while
+      // the retry runs, so a hanging DynamoDB still leaves time to queue the click.
+      putClick: (click) =>
+        whenSlow(clicks.putClick(click), CALL_BUDGETS.dynamodb.attemptTimeoutMs, () => (deadLetters() as Partial<{ prepare(): void }>).prepare?.()),
+    },
+    deadLetters,
     log: logger,
   };
 }

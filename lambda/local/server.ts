@@ -10,6 +10,7 @@ import type { TrackerConfig } from '../../config/schema';
 import { syncConversionTypes, type SyncResult } from '../adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../adapters/file-dead-letter';
+import { CALL_BUDGETS } from '../adapters/aws-clients';
 import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
 import { createPostbackHandler } from '../handlers/postback';
@@ -52,7 +53,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
   });
   let server: Server | undefined;
   try {
-    const client = createDynamoClient(dynamo.endpoint);
+    const client = createDynamoClient(dynamo.endpoint, CALL_BUDGETS.embedded);
     const tables = localTableNames(options.tablePrefix);
     await ensureTables(client, tables);
     const typesSync = await syncConversionTypes(client, tables.conversionTypes, options.config.conversionTypes);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { CALL_BUDGETS } from '../../lambda/adapters/aws-clients';
 import { createDynamoClient } from '../../lambda/adapters/dynamodb-store';
 import { ensureTables, localTableNames, type TableNames } from '../../lambda/local/tables';
 
@@ -12,7 +13,8 @@ export function testEndpoint(): string {
 
 /** Fresh tables, from the shared definitions, on the run's dynalite. */
 export async function freshTables(): Promise<{ client: DynamoDBClient; tables: TableNames }> {
-  const client = createDynamoClient(testEndpoint());
+  // The embedded budget: dynalite serves every test worker from jest's main process.
+  const client = createDynamoClient(testEndpoint(), CALL_BUDGETS.embedded);
   const tables = localTableNames(`t${randomBytes(5).toString('hex')}`);
   await ensureTables(client, tables);
   return { client, tables };
@@ -31,7 +33,7 @@ export async function scanAll(client: DynamoDBClient, table: string): Promise<Re
 
 /** A client whose every command is counted by name (to prove "one write, no reads"). */
 export function countingClient(): { client: DynamoDBClient; calls: string[] } {
-  const client = createDynamoClient(testEndpoint());
+  const client = createDynamoClient(testEndpoint(), CALL_BUDGETS.embedded);
   const calls: string[] = [];
   client.middlewareStack.add(
     (next, context) => async (args) => {
