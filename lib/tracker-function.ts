@@ -19,8 +19,14 @@ export const PROJECT_ROOT = join(__dirname, '..');
  */
 export const SERVICE_NAME = 'clickvault';
 
-/** Modules not bundled: loaded from the Lambda runtime's AWS SDK v3 when (and only when) used. */
-export const RUNTIME_PROVIDED_MODULES = ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-ssm', '@aws-sdk/client-sqs'] as const;
+/**
+ * Modules not bundled: loaded from the Lambda runtime's AWS SDK v3 when (and only when) used —
+ * the two clients that read configured secrets (once per instance, then cached). The SQS client
+ * is bundled although only failures use it: it is the fallback of every request function, needed
+ * exactly when DynamoDB hangs, and loading the runtime's copy (a second SDK core) took a cold
+ * instance most of a click's deadline (docs/architecture.md, Decisions).
+ */
+export const RUNTIME_PROVIDED_MODULES = ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-ssm'] as const;
 
 /** What a function's timeout must leave beyond its handler's deadline: answering, logging, returning. */
 export const DEADLINE_MARGIN_MS = 1000;
@@ -58,9 +64,10 @@ const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'
 /**
  * A NodejsFunction with Clickvault's defaults, so each function declaration is a few lines:
  * Node.js 24 on arm64, esbuild bundling on the local machine (never Docker), minified with
- * source maps, the AWS SDK bundled (a pinned version instead of whatever the runtime ships),
- * an explicit log group with retention, and an execution role that may write to that log group
- * and nothing else until the function is granted more with `useTable` / `useQueue`.
+ * source maps (shipped, not enabled at run time), the AWS SDK bundled (a pinned version instead
+ * of whatever the runtime ships), an explicit log group with retention, and an execution role
+ * that may write to that log group and nothing else until the function is granted more with
+ * `useTable` / `useQueue`.
  *
  * The log group and the role are created next to the function (ids `<id>Logs`, `<id>Role`)
  * because a subclass cannot add children before `super()`.
@@ -114,7 +121,11 @@ export class TrackerFunction extends NodejsFunction {
       environment: {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_LOG_LEVEL: props.logLevel,
-        NODE_OPTIONS: '--enable-source-maps',
+        // No NODE_OPTIONS=--enable-source-maps: with it the first error stack an instance
+        // formats parses the ~1 MB source map (measured: ~300 ms of CPU on a full core, and
+        // 256 MB get about a seventh of one), which took the click's fallback budget exactly
+        // when DynamoDB failed. The map still ships in the asset: map a stack offline, or set
+        // the variable on one function while debugging.
         ...(configFile ? { [ENV.trackerConfig]: `/var/task/${BUNDLED_CONFIG_FILE}` } : {}),
         ...props.environment,
       },
@@ -123,16 +134,20 @@ export class TrackerFunction extends NodejsFunction {
         format: OutputFormat.CJS,
         minify: true,
         sourceMap: true,
-        // Stack traces map to file:line without shipping the sources themselves.
+        // The map takes a stack trace to file:line without shipping the sources themselves.
         sourcesContent: false,
         bundleAwsSDK: true,
-        // ...except clients only a rare path loads, on first use: the two that read configured
-        // secrets (postback keys, the IPN passphrase) and SQS (the dead-letter queue, used when
-        // DynamoDB fails). They come from the runtime's own SDK v3 (every Node.js runtime since
-        // 18 ships it), so their ~270 KB stay out of the bundles. Measured (npm run bench): the
-        // postback bundle went from 849 KB to ~580 KB and its cold init from 1.21x to ~1.05x
-        // the bare DynamoDB-client baseline; the click bundle from 598 KB to ~565 KB.
+        // ...except the clients that read configured secrets (postback keys, the IPN
+        // passphrase), loaded on first use from the runtime's own SDK v3 (every Node.js runtime
+        // since 18 ships it), so their ~230 KB stay out of the bundles. Measured (npm run
+        // bench): the postback bundle went from 849 KB to ~580 KB and its cold init from 1.21x
+        // to ~1.05x the bare DynamoDB-client baseline. The bundled SQS client is evaluated only
+        // when first imported (a failure), so it costs bytes, not init work.
         externalModules: [...RUNTIME_PROVIDED_MODULES],
+        // import() of those externals becomes require(): it finds the runtime's SDK through
+        // NODE_PATH the standard way, and loads its CommonJS build, about twice as fast as
+        // the ES module graph a native import() walks.
+        esbuildArgs: { '--supported:dynamic-import': 'false' },
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

@@ -29,6 +29,15 @@ it('each function times out at least a margin after its handler deadline', () =>
   expect(HANDLER_DEADLINE_MS.click).toBeLessThanOrEqual(1200);
 });
 
+it('no function parses source maps at run time: the first error stack would cost a failing request ~300 ms of CPU', () => {
+  const functions = Object.values(resources(template, 'AWS::Lambda::Function'));
+  expect(functions.length).toBeGreaterThanOrEqual(4);
+  for (const fn of functions) {
+    const variables = (fn.Properties as { Environment?: { Variables?: Record<string, unknown> } }).Environment?.Variables ?? {};
+    expect(String(variables.NODE_OPTIONS ?? '')).not.toMatch(/enable-source-maps/);
+  }
+});
+
 it('synth refuses a timeout that leaves no time beyond the deadline', () => {
   const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
   const props = { entry: 'lambda/handlers/click.ts', description: 'x', memorySize: 256, logRetention: logs.RetentionDays.ONE_WEEK, logLevel: 'INFO' as const };

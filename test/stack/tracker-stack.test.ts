@@ -56,7 +56,7 @@ describe('Lambda functions', () => {
         ...sizing,
       });
       expect(resources(template)[id]?.Properties).toMatchObject({
-        Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'clickvault', POWERTOOLS_LOG_LEVEL: 'INFO' } },
+        Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'clickvault', POWERTOOLS_LOG_LEVEL: 'INFO' } },
       });
     }
   });
@@ -71,7 +71,6 @@ describe('Lambda functions', () => {
       DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
       TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
       ORIGIN_VERIFY_SECRET: secretReference(),
-      NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'clickvault',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     });
@@ -90,7 +89,6 @@ describe('Lambda functions', () => {
       DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
       TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
       ORIGIN_VERIFY_SECRET: secretReference(),
-      NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'clickvault',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     });
