@@ -85,7 +85,10 @@ export function ipnMetrics(outcome: IpnOutcome): MetricPoint[] {
   if (outcome.status === 'test') return [count(METRIC_NAMES.tests)];
   const points: MetricPoint[] = [];
   for (const r of outcome.results) {
-    if (r.outcome === 'recorded') points.push(...conversionPoints(r.type, r.revenue ?? '0', r.currency ?? '', r.counted === true));
+    if (r.outcome === 'recorded') {
+      points.push(...conversionPoints(r.type, r.revenue ?? '0', r.currency ?? '', r.counted === true));
+      if (r.forward !== undefined && r.forward !== 'not_applicable') points.push(count(METRIC_NAMES.forwarded, { name: 'status', value: r.forward }));
+    }
     else if (r.outcome === 'duplicate') points.push(count(METRIC_NAMES.duplicates));
     else if (r.outcome === 'queued') points.push(count(METRIC_NAMES.queued, { name: 'reason', value: 'ipn' }));
   }

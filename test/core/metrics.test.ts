@@ -28,6 +28,15 @@ describe('metric points', () => {
       { name: 'Revenue', value: -47, unit: 'None', dimension: { name: 'currency', value: 'EUR' } },
     ]);
   });
+
+  it('counts forwards by status for IPNs as for postbacks (the dashboard shows both)', () => {
+    const forwarded = (status: string) => ({ type: 'payment', outcome: 'recorded' as const, revenue: '47', currency: 'EUR', counted: true, forward: status });
+    const forwards = (points: { name: string; dimension?: { value: string } }[]) => points.filter((p) => p.name === 'Forwards').map((p) => p.dimension?.value);
+    expect(forwards(ipnMetrics({ status: 'recorded', httpStatus: 200, message: '', results: [forwarded('sent'), { type: 'initial_sale', outcome: 'recorded', revenue: '0', currency: 'EUR', counted: true }] }))).toEqual(['sent']);
+    expect(forwards(ipnMetrics({ status: 'recorded', httpStatus: 200, message: '', results: [forwarded('queued')] }))).toEqual(['queued']);
+    expect(forwards(ipnMetrics({ status: 'recorded', httpStatus: 200, message: '', results: [forwarded('not_applicable')] }))).toEqual([]);
+    expect(forwards(postbackMetrics({ status: 'recorded', httpStatus: 200, message: 'OK', conversion, forward: { status: 'sent', url: 'https://x' } }))).toEqual(['sent']);
+  });
 });
 
 type Emf = Record<string, unknown> & { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } };
