@@ -1,0 +1,80 @@
+/**
+ * The command-line tools as a user runs them — `tsx scripts/<command>.ts` in a fresh process,
+ * on a temporary data directory, with an environment of its own (not jest's): the output is the
+ * command's own, errors still show, each command reads only what it uses, and a `--local`
+ * command pointed at the wrong DYNAMODB_PORT while `npm start` holds the data says what to do.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalTracker, type LocalTracker } from '../../lambda/local/server';
+import { testConfig } from '../support/config';
+
+jest.setTimeout(180_000);
+
+const ROOT = join(__dirname, '..', '..');
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cv-cli-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A loopback port nothing listens on. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+/** Runs a command as `npm run <command> -- args` would, with only the given environment. */
+function run(command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [require.resolve('tsx/cli'), join(ROOT, 'scripts', `${command}.ts`), ...args], {
+      cwd: ROOT,
+      env: { PATH: String(process.env.PATH), HOME: String(process.env.HOME ?? tmpdir()), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('while npm start holds the data directory', () => {
+  let tracker: LocalTracker;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = tempDir();
+    tracker = await startLocalTracker({ config: testConfig(), dataDir, port: 0, dynamoPort: 0 });
+  });
+  afterAll(() => tracker.close());
+
+  it('a --local command on another DYNAMODB_PORT says which port to use, instead of crashing', async () => {
+    const wrong = await freePort();
+    const { code, stderr } = await run('report', ['--local'], { TRACKER_DATA_DIR: dataDir, DYNAMODB_PORT: String(wrong) });
+    expect(code).toBe(1);
+    expect(stderr).not.toMatch(/Database is closed/);
+    expect(stderr).toContain(
+      `report: the local data in ${dataDir} is in use by a running tracker (process ${process.pid}, DynamoDB on port ${tracker.dynamo.port}), ` +
+        `and this command looked for it at DYNAMODB_PORT=${wrong}, where nothing answers. ` +
+        `Run the command with DYNAMODB_PORT=${tracker.dynamo.port} (the port \`npm start\` printed), or stop that tracker first.\n`,
+    );
+  });
+
+  it('on the port npm start uses it reads the running tracker', async () => {
+    const { code, stderr } = await run('report', ['--local', '--json'], { TRACKER_DATA_DIR: dataDir, DYNAMODB_PORT: String(tracker.dynamo.port) });
+    expect(stderr).not.toMatch(/^report: /m);
+    expect(code).toBe(0);
+  });
+});
