@@ -8,7 +8,7 @@ import { loadConfig } from '../config/load';
 import { GROUP_KEYS, ReportBuilder, formatCsv, formatTable, isTimeZone, rowToJson, startOfDay, zonedParts, type GroupKey } from '../lambda/core/report';
 import { reportHtml } from './report-html';
 import { streamReportData } from './report-data';
-import { DEFAULT_STACK, openTracker } from './tracker-context';
+import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run report -- [options]
   --local             the local tracker's data (.data/), else the deployed stack (AWS credentials)
@@ -19,7 +19,8 @@ const USAGE = `Usage: npm run report -- [options]
   --campaign IDS      comma list of campaign ids (default: every campaign in the config)
   --json | --csv      machine-readable output (default: an aligned table)
   --html FILE         also write a self-contained page with the table and a daily chart
-  --stack NAME        the deployed stack (default ${DEFAULT_STACK})`;
+  --stack NAME        the deployed stack (default ${DEFAULT_STACK}), unless
+                      ${neededVariables(CLI_NEEDS.report).join(', ')} are set`;
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
   const machine = values.json === true || values.csv === true;
   const showProgress = process.stderr.isTTY === true && !machine;
 
-  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) }, CLI_NEEDS.report);
   try {
     const groupBy = by as GroupKey[];
     const main = new ReportBuilder({ by: groupBy, timeZone, costCurrency: config.defaults.currency });

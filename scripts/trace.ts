@@ -6,10 +6,12 @@ import { parseArgs } from 'node:util';
 import { DynamoClickStore } from '../lambda/adapters/dynamodb-store';
 import { clickConversions, clickInbound, recentInbound } from '../lambda/adapters/trace-source';
 import { formatRecent, formatTrace, type ClickTrace } from '../lambda/core/trace';
-import { DEFAULT_STACK, openTracker } from './tracker-context';
+import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run trace -- <clickid> [--local] [--json] [--stack NAME]
-       npm run trace -- --recent N [--local] [--json] [--stack NAME]`;
+       npm run trace -- --recent N [--local] [--json] [--stack NAME]
+In AWS the tables and the queue come from the stack's outputs (--stack, default ${DEFAULT_STACK}),
+unless ${neededVariables(CLI_NEEDS.trace).join(', ')} are set.`;
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -21,7 +23,7 @@ async function main(): Promise<void> {
     if (!values.help) process.exitCode = 2;
     return;
   }
-  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) }, CLI_NEEDS.trace);
   try {
     if (values.recent !== undefined) {
       const count = Number(values.recent);

@@ -1,8 +1,8 @@
 /**
- * What the operator CLIs (redrive, dlq) work on: the local run's data (`--local`), or the
- * deployed stack — table names and queue URL from its outputs (standard AWS credentials and
- * region; `--stack` names it), each overridable by the same environment variables the
- * functions use.
+ * What the operator CLIs (report, trace, redrive, dlq) work on: the local run's data
+ * (`--local`), or the deployed stack — table names and queue URL from its outputs (standard AWS
+ * credentials and region; `--stack` names it), each overridable by the same environment
+ * variables the functions use. Each command names what it reads, and only that is looked up.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../config/load';
@@ -47,34 +47,79 @@ export async function openQueue(options: { local: boolean; stack?: string }, env
   return { queue: new SqsDeadLetterQueue(url), where: url, close: async () => undefined };
 }
 
-/** Queue, tables and client, for replaying. */
-export async function openTracker(options: { local: boolean; stack?: string }, env: NodeJS.ProcessEnv = process.env): Promise<TrackerContext & { client: DynamoDBClient; tables: TableNames }> {
+export type TableId = keyof TableNames;
+
+/** What a command reads: only these are looked up, so a command never asks for what it does not use. */
+export interface TrackerNeeds<K extends TableId, Q extends boolean> {
+  tables: readonly K[];
+  queue: Q;
+}
+
+export type OpenedTracker<K extends TableId, Q extends boolean> = {
+  client: DynamoDBClient;
+  tables: Pick<TableNames, K>;
+  where: string;
+  close(): Promise<void>;
+} & (Q extends true ? { queue: DeadLetterQueue } : unknown);
+
+/**
+ * What each command reads — only that is looked up (README, "Dead-letter queue", lists the
+ * variables per command; a test keeps the two equal).
+ */
+export const CLI_NEEDS = {
+  dlq: { tables: [], queue: true },
+  redrive: { tables: ['clicks', 'conversions', 'conversionTypes'], queue: true },
+  report: { tables: ['clicks', 'conversions'], queue: false },
+  trace: { tables: ['clicks', 'inbound', 'conversions'], queue: true },
+} as const satisfies Record<string, TrackerNeeds<TableId, boolean>>;
+
+/** The stack output that names a table: `ClicksTableName`, `ConversionTypesTableName`, ... */
+export function tableOutput(id: TableId): string {
+  return `${id.charAt(0).toUpperCase()}${id.slice(1)}TableName`;
+}
+
+/** The environment variables (or stack outputs) a command with these needs reads, for its usage text. */
+export function neededVariables(needs: TrackerNeeds<TableId, boolean>): string[] {
+  return [...(needs.queue ? [ENV.deadLetterQueueUrl] : []), ...needs.tables.map((id) => TABLE_ENV[id])];
+}
+
+/**
+ * The tables (and the queue, if asked for) a command reads. In AWS each comes from its
+ * environment variable (the functions' names: CLICKS_TABLE, ..., DEAD_LETTER_QUEUE_URL) or, when
+ * one of them is unset, from the stack's outputs (`--stack`, default Clickvault).
+ */
+export async function openTracker<K extends TableId, Q extends boolean>(
+  options: { local: boolean; stack?: string },
+  needs: TrackerNeeds<K, Q>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<OpenedTracker<K, Q>> {
+  const pickTables = (all: Record<TableId, string>) => Object.fromEntries(needs.tables.map((id) => [id, all[id]])) as Pick<TableNames, K>;
   if (options.local) {
     const store = await openLocalStore(env);
-    const queue = new FileDeadLetterQueue(dataDir(env));
-    return { queue, client: store.client, tables: store.tables, where: queue.dir, close: store.close };
+    const queue = needs.queue ? { queue: new FileDeadLetterQueue(dataDir(env)) } : {};
+    return { ...queue, client: store.client, tables: pickTables(store.tables), where: dataDir(env), close: store.close } as OpenedTracker<K, Q>;
   }
-  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound].some((name) => !env[name]);
-  const outputs = needsOutputs ? await stackOutputs(options.stack ?? DEFAULT_STACK) : {};
+  const stack = options.stack ?? DEFAULT_STACK;
+  const wanted: [string, string][] = [
+    ...(needs.queue ? ([[ENV.deadLetterQueueUrl, 'DeadLetterQueueUrl']] as [string, string][]) : []),
+    ...needs.tables.map((id): [string, string] => [TABLE_ENV[id], tableOutput(id)]),
+  ];
+  const outputs = wanted.some(([name]) => !env[name]) ? await stackOutputs(stack) : {};
   const pick = (name: string, output: string): string => {
     const value = env[name] || outputs[output];
-    if (!value) throw new Error(`cannot find ${output}: the stack has no such output and ${name} is not set`);
+    if (!value) throw new Error(`cannot find ${output}: stack ${stack} has no such output and ${name} is not set`);
     return value;
   };
-  const url = pick(ENV.deadLetterQueueUrl, 'DeadLetterQueueUrl');
+  const tables = Object.fromEntries(needs.tables.map((id) => [id, pick(TABLE_ENV[id], tableOutput(id))])) as Pick<TableNames, K>;
+  const url = needs.queue ? pick(ENV.deadLetterQueueUrl, 'DeadLetterQueueUrl') : undefined;
   const client = createDynamoClient(undefined, CALL_BUDGETS.tool);
   return {
-    queue: new SqsDeadLetterQueue(url),
+    ...(url ? { queue: new SqsDeadLetterQueue(url) } : {}),
     client,
-    tables: {
-      clicks: pick(TABLE_ENV.clicks, 'ClicksTableName'),
-      conversions: pick(TABLE_ENV.conversions, 'ConversionsTableName'),
-      conversionTypes: pick(TABLE_ENV.conversionTypes, 'ConversionTypesTableName'),
-      inbound: pick(TABLE_ENV.inbound, 'InboundTableName'),
-    },
-    where: url,
+    tables,
+    where: url ?? `stack ${stack}`,
     close: async () => client.destroy(),
-  };
+  } as OpenedTracker<K, Q>;
 }
 
 /**
@@ -82,7 +127,7 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
  * "stores" if it is not there yet, a conversion would be recorded (types and clicks are read
  * for real, so a dry run shows whether the cause is fixed).
  */
-export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: boolean, queue?: DeadLetterQueue): ReplayDeps {
+export function replayDeps(client: DynamoDBClient, tables: Pick<TableNames, 'clicks' | 'conversions' | 'conversionTypes'>, dryRun: boolean, queue?: DeadLetterQueue): ReplayDeps {
   const config = loadConfig();
   const clicks = new DynamoClickStore(client, tables.clicks);
   const conversions = new DynamoConversionStore(client, tables.conversions);

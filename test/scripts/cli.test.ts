@@ -5,11 +5,14 @@
  * command pointed at the wrong DYNAMODB_PORT while `npm start` holds the data says what to do.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ENV, TABLE_ENV } from '../../lambda/contract';
 import { startLocalTracker, type LocalTracker } from '../../lambda/local/server';
+import { localTableNames } from '../../lambda/local/tables';
+import { CLI_NEEDS, neededVariables } from '../../scripts/tracker-context';
 import { testConfig } from '../support/config';
 
 jest.setTimeout(180_000);
@@ -77,4 +80,33 @@ describe('while npm start holds the data directory', () => {
     expect(stderr).not.toMatch(/^report: /m);
     expect(code).toBe(0);
   });
+
+  it('in AWS mode a report asks for its two tables only: no queue, no inbound table, no stack lookup', async () => {
+    const tables = localTableNames();
+    // Any stack lookup would fail: CloudFormation points at a closed port.
+    const cloudFormation = `http://127.0.0.1:${await freePort()}`;
+    const base = { DYNAMODB_ENDPOINT: tracker.dynamo.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', AWS_ENDPOINT_URL_CLOUDFORMATION: cloudFormation };
+    const report = await run('report', ['--json'], { ...base, [TABLE_ENV.clicks]: tables.clicks, [TABLE_ENV.conversions]: tables.conversions });
+    expect(report.stderr).not.toMatch(/^report: /m);
+    expect(report.code).toBe(0);
+    // A trace needs the inbound log and the queue too: without INBOUND_TABLE it goes to the stack.
+    const trace = await run('trace', ['--recent', '5', '--json'], {
+      ...base,
+      [TABLE_ENV.clicks]: tables.clicks,
+      [TABLE_ENV.conversions]: tables.conversions,
+      [ENV.deadLetterQueueUrl]: 'http://127.0.0.1:9/1/q',
+    });
+    expect(trace.code).toBe(1);
+    expect(trace.stderr).toMatch(/^trace: /m);
+  });
+});
+
+it("README's table of variables per command is what each command reads", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  for (const [command, needs] of Object.entries(CLI_NEEDS)) {
+    const row = readme.split('\n').find((line) => line.startsWith(`| \`npm run ${command}\` |`));
+    expect(row).toBeDefined();
+    const variables = [...String(row?.split('|')[3]).matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]);
+    expect(variables.sort()).toEqual(neededVariables(needs).sort());
+  }
 });
