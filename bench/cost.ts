@@ -5,6 +5,7 @@
  * calls per request) and the dated price table in bench/prices.ts. Beside it: the same volume
  * on a hosted tracker's published overage price.
  */
+import '../scripts/cli-setup';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -4,6 +4,7 @@
  * 10% of them with 5% duplicates and a few unknown types — and checks that nothing was lost or
  * counted twice. Bounded in count and time; stops the tracker when done.
  */
+import '../scripts/cli-setup';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';

@@ -2,6 +2,7 @@
  * `npm run dlq -- [--local] [--json] [--limit N] [--stack NAME]`: what waits in the dead-letter
  * queue, and why. In AWS the messages are read and released at once (they stay queued).
  */
+import './cli-setup';
 import { parseArgs } from 'node:util';
 import type { DeadLetterMessage } from '../lambda/core/model';
 import { openQueue } from './tracker-context';

@@ -4,6 +4,7 @@
  * Replays the dead-letter queue through the same core: a message that now succeeds is deleted,
  * one that still fails stays with one more attempt and its new reason.
  */
+import './cli-setup';
 import { parseArgs } from 'node:util';
 import { redrive, type RedriveSummary } from '../lambda/core/replay';
 import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker, replayDeps } from './tracker-context';

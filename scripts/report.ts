@@ -2,6 +2,7 @@
  * `npm run report -- [--local] [--by campaign,day] [--tz Europe/Berlin] [--from D] [--to D]
  *                    [--campaign a,b] [--json | --csv | --html FILE] [--stack NAME]`
  */
+import './cli-setup';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load';

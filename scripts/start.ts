@@ -1,4 +1,5 @@
 /** `npm start`: the tracker on this machine, no AWS account needed. */
+import './cli-setup';
 import { resolve } from 'node:path';
 import { configPath, loadConfig } from '../config/load';
 import { ConfigError } from '../config/schema';

@@ -2,6 +2,7 @@
  * `npm run trace -- <clickid> [--local] [--json]`: the whole story of one click.
  * `npm run trace -- --recent 50 [--local] [--json]`: the latest inbound postbacks and outcomes.
  */
+import './cli-setup';
 import { parseArgs } from 'node:util';
 import { DynamoClickStore } from '../lambda/adapters/dynamodb-store';
 import { clickConversions, clickInbound, recentInbound } from '../lambda/adapters/trace-source';
