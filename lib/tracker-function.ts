@@ -139,10 +139,11 @@ export class TrackerFunction extends NodejsFunction {
         bundleAwsSDK: true,
         // ...except the clients that read configured secrets (postback keys, the IPN
         // passphrase), loaded on first use from the runtime's own SDK v3 (every Node.js runtime
-        // since 18 ships it), so their ~230 KB stay out of the bundles. Measured (npm run
-        // bench): the postback bundle went from 849 KB to ~580 KB and its cold init from 1.21x
-        // to ~1.05x the bare DynamoDB-client baseline. The bundled SQS client is evaluated only
-        // when first imported (a failure), so it costs bytes, not init work.
+        // since 18 ships it), so they stay out of the bundles. Measured (npm run bench): with
+        // SQS also external, the postback bundle went from 849 KB to ~580 KB and its cold init
+        // from 1.21x to ~1.05x the bare DynamoDB-client baseline. The bundled SQS client (~39
+        // KB) is evaluated only when first imported (a failure): it costs its parsing, ~5% of
+        // the baseline's init (README, "Performance and cost").
         externalModules: [...RUNTIME_PROVIDED_MODULES],
         // import() of those externals becomes require(): it finds the runtime's SDK through
         // NODE_PATH the standard way, and loads its CommonJS build, about twice as fast as
