@@ -7,7 +7,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../config/load';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createDynamoClient } from '../lambda/adapters/dynamodb-store';
-import { CALL_BUDGETS } from '../lambda/adapters/aws-clients';
+import { CALL_BUDGETS, boundToDeadline, sdkClientConfig } from '../lambda/adapters/aws-clients';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
 import { SqsDeadLetterQueue } from '../lambda/adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../lambda/contract';
@@ -29,7 +29,8 @@ export interface TrackerContext {
 
 async function stackOutputs(stackName: string): Promise<Record<string, string>> {
   const cfn = await import('@aws-sdk/client-cloudformation');
-  const out = await new cfn.CloudFormationClient({}).send(new cfn.DescribeStacksCommand({ StackName: stackName }));
+  const client = boundToDeadline(new cfn.CloudFormationClient(sdkClientConfig(CALL_BUDGETS.tool)), 'CloudFormation', CALL_BUDGETS.tool);
+  const out = await client.send(new cfn.DescribeStacksCommand({ StackName: stackName }));
   const outputs: Record<string, string> = {};
   for (const o of out.Stacks?.[0]?.Outputs ?? []) if (o.OutputKey && o.OutputValue) outputs[o.OutputKey] = o.OutputValue;
   return outputs;
