@@ -4,7 +4,7 @@
  * measured separately, so the handler's own overhead (total - store) is visible. DynamoDB calls
  * are counted per request: the click path must be one write and no read.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -134,13 +134,14 @@ async function measureQuietly(
 
 export async function warmLatency(requests: number): Promise<{ click: WarmResult; postback: WarmResult }> {
   const dynamo = await startDynaliteProcess();
+  const queueDir = mkdtempSync(join(tmpdir(), 'clickvault-bench-dlq-'));
   try {
     const config = loadConfig();
     const tables = localTableNames('bench');
     const setup = createDynamoClient(dynamo.endpoint);
     await ensureTables(setup, tables);
     await syncConversionTypes(setup, tables.conversionTypes, config.conversionTypes);
-    const queue = new FileDeadLetterQueue(mkdtempSync(join(tmpdir(), 'clickvault-bench-dlq-')));
+    const queue = new FileDeadLetterQueue(queueDir);
     const { client, current } = instrumented(dynamo.endpoint);
     const clicks = new DynamoClickStore(client, tables.clicks);
     const campaign = config.campaigns[0]?.id ?? 'demo';
@@ -180,6 +181,7 @@ export async function warmLatency(requests: number): Promise<{ click: WarmResult
     client.destroy();
     return { click, postback };
   } finally {
+    rmSync(queueDir, { recursive: true, force: true });
     await dynamo.close();
   }
 }

@@ -2,14 +2,22 @@
  * `npm run cost` on a fresh clone: without bench/results.json it measures what it needs (the
  * benchmark's warm phase) instead of failing. No timing is asserted: only that it measures.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { measurements } from '../../bench/cost';
 
 jest.setTimeout(120_000);
 
-const missing = () => join(mkdtempSync(join(tmpdir(), 'cv-cost-')), 'results.json');
+const dirs: string[] = [];
+const missing = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cv-cost-'));
+  dirs.push(dir);
+  return join(dir, 'results.json');
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 it('measures the click and postback handlers itself when there are no benchmark results', async () => {
   const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);

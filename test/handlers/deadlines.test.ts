@@ -7,7 +7,7 @@
  * as generous upper bounds on a hanging store, not micro-benchmarks; and nothing a handler
  * started is still running when it has answered (every connection to the black hole is closed).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -37,18 +37,21 @@ const CID = '01JDZ8Q3V6W0K1X2Y3Z4A5B6C7';
 const config = testConfig();
 
 let hole: BlackHole;
+let queueDir: string;
 let queue: FileDeadLetterQueue;
 /** A DynamoDB client on the black hole, with the functions' budget. */
 let hanging: DynamoDBClient;
 
 beforeEach(async () => {
   hole = await startBlackHole();
-  queue = new FileDeadLetterQueue(mkdtempSync(join(tmpdir(), 'cv-deadline-')));
+  queueDir = mkdtempSync(join(tmpdir(), 'cv-deadline-'));
+  queue = new FileDeadLetterQueue(queueDir);
   hanging = createDynamoClient(hole.url);
 });
 afterEach(async () => {
   hanging.destroy();
   await hole.close();
+  rmSync(queueDir, { recursive: true, force: true });
 });
 
 async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
