@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../config/load';
+import { CALL_BUDGETS } from '../lambda/adapters/aws-clients';
 import { syncConversionTypes } from '../lambda/adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
@@ -39,7 +40,8 @@ const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemComman
 
 /** A DynamoDB client that times and counts every call of the current request. */
 function instrumented(endpoint: string) {
-  const client: DynamoDBClient = createDynamoClient(endpoint);
+  // The functions' own budget, not the local one: this measures what the functions run.
+  const client: DynamoDBClient = createDynamoClient(endpoint, CALL_BUDGETS.dynamodb);
   const current = { storeMs: 0, reads: 0, writes: 0 };
   client.middlewareStack.add(
     (next, context) => async (args) => {

@@ -7,6 +7,8 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { ISO_4217_CURRENCIES } from '../lambda/core/currencies';
+import { parseDecimal, toMicros } from '../lambda/core/decimal';
 import { campaignCode } from '../lambda/core/ids';
 
 /** `203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32` */
@@ -105,10 +107,23 @@ export const offerSchema = z
     }
   });
 
+/** A non-negative money amount written as decimal text, e.g. '2.00'. */
+const amount = (what: string) =>
+  z.string().refine((value) => {
+    const parsed = parseDecimal(value);
+    return parsed !== undefined && !parsed.startsWith('-');
+  }, `${what} must be a non-negative decimal such as '2.00'`);
+
 export const campaignSchema = z.strictObject({
   id: id('campaign id'),
   name: z.string().min(1).max(128),
   trafficChannel: z.string(),
+  /**
+   * Whether the click URL's `cost` parameter is recorded as the click's cost. Off by default:
+   * anyone can put any cost on a click URL, so a campaign opts in and caps it (`max`, in the
+   * default currency); a higher cost is recorded as `max`.
+   */
+  cost: z.strictObject({ fromUrl: z.boolean(), max: amount('cost.max') }).optional(),
   offers: z
     .array(
       z.strictObject({
@@ -141,27 +156,53 @@ export const secretRefSchema = z
     secretsManager: z.string().min(1).max(2048).optional(),
     ssmParameter: z.string().regex(/^[A-Za-z0-9_.\-/]{1,2048}$/, 'ssmParameter must be a parameter name such as /clickvault/ipn').optional(),
     env: z.string().regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'env must be an environment variable name such as DS24_IPN_PASSPHRASE').optional(),
+    /**
+     * A postback key the tracker makes itself: `npm start` keeps a random one in its data
+     * directory, the stack generates one in Secrets Manager. `npm run urls` prints it.
+     */
+    generated: z.literal(true, 'generated must be true (or left out)').optional(),
   })
   .superRefine((ref, ctx) => {
+    if (ref.generated === true) {
+      if (ref.secretsManager !== undefined || ref.ssmParameter !== undefined || ref.env !== undefined) {
+        ctx.addIssue({ code: 'custom', message: 'a generated key is made by the tracker: name nothing else beside generated: true' });
+      }
+      return;
+    }
     if (ref.secretsManager !== undefined && ref.ssmParameter !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'name either secretsManager or ssmParameter, not both' });
     }
     if (ref.secretsManager === undefined && ref.ssmParameter === undefined && ref.env === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'name where the secret lives: secretsManager, ssmParameter and/or env' });
+      ctx.addIssue({ code: 'custom', message: 'name where the secret lives: generated: true, or secretsManager, ssmParameter and/or env' });
     }
   });
 
 const IPN_EVENT = /^[a-z_]{1,64}$/;
 
-/** Default IPN event -> conversion type mapping. */
+/**
+ * Default IPN event -> conversion type mapping. Event names are Digistore24's
+ * (dev.digistore24.com/en/articles/13-events; ds24-skills references/events.md);
+ * `on_payment_subscription_signup` is the first payment of a subscription, recorded like
+ * on_payment and keyed by its transaction_id, so an on_payment for the same transaction is a
+ * duplicate.
+ */
 export const DEFAULT_IPN_EVENTS: Record<string, { types: string[]; byOrderPosition: boolean }> = {
   on_payment: { types: ['payment'], byOrderPosition: true },
+  on_payment_subscription_signup: { types: ['payment'], byOrderPosition: true },
   on_refund: { types: ['refund'], byOrderPosition: false },
   on_chargeback: { types: ['chargeback'], byOrderPosition: false },
   on_payment_missed: { types: ['payment_missed'], byOrderPosition: false },
   on_rebill_cancelled: { types: ['rebill_cancelled'], byOrderPosition: false },
   on_rebill_resumed: { types: ['rebill_resumed'], byOrderPosition: false },
+  last_paid_day: { types: ['last_paid_day'], byOrderPosition: false },
+  payment_denial: { types: ['payment_denial'], byOrderPosition: false },
 };
+
+/** Types only the IPN's default event map uses (digistore24IpnConversionTypes defines them). */
+const DEFAULT_IPN_TYPES = new Set(['payment_missed', 'payment_denial', 'rebill_cancelled', 'rebill_resumed', 'last_paid_day']);
+
+/** Where an IPN's click id is looked for; real IPNs carry it in `click_id`. */
+export const IPN_CLICK_ID_FIELDS = ['click_id', 'cid', 'custom', 'trackingkey'] as const;
 
 export const ipnSchema = z.strictObject({
   /** The IPN passphrase set in Digistore24; locally DS24_IPN_PASSPHRASE. */
@@ -178,9 +219,18 @@ export const ipnSchema = z.strictObject({
     )
     .default(DEFAULT_IPN_EVENTS),
   /** Where the click id is looked for, in order. */
-  clickIdFields: z.array(z.enum(['cid', 'custom', 'trackingkey'])).min(1).default(['cid', 'custom', 'trackingkey']),
-  /** Which amount becomes the conversion's revenue. */
-  revenueField: z.enum(['amount_brutto', 'amount_netto', 'amount_vendor', 'amount_affiliate']).default('amount_brutto'),
+  clickIdFields: z.array(z.enum(IPN_CLICK_ID_FIELDS)).min(1).default([...IPN_CLICK_ID_FIELDS]),
+  /**
+   * Which amount becomes the conversion's revenue. `amount_netto` (VAT excluded) is never 0 on
+   * a vendor's own sales, unlike `amount_affiliate`; the vendor S2S postback sends the same
+   * amount (`sum={amount_netto}`), so a sale that arrives by both is one amount.
+   */
+  revenueField: z.enum(['amount_brutto', 'amount_netto', 'amount_vendor', 'amount_affiliate']).default('amount_netto'),
+  /**
+   * Record Digistore24 test orders (`api_mode=test`), marked `test`: shown by trace, left out of
+   * reports unless `--include-tests`, never forwarded. Off: they are answered OK, not recorded.
+   */
+  recordTestOrders: z.boolean().default(false),
   /** Store the buyer's name, e-mail and address on the conversion (off: nothing personal is kept). */
   storeBuyerData: z.boolean().default(false),
 });
@@ -196,15 +246,55 @@ export const postbackSourceSchema = z.strictObject({
   allowedIps: z.array(z.string()).max(100).optional(),
 });
 
-export const postbackProtectionSchema = z.strictObject({
-  /** When true, a postback without a valid key is refused (403); when false, keys are checked if given. */
-  required: z.boolean().default(true),
-  sources: z.array(postbackSourceSchema).min(1),
-});
+/** Why a config must say how postbacks are protected, and how: the message of a config without it. */
+export const PROTECTION_REQUIRED_MESSAGE =
+  'is required: without it anyone who learns the postback URL can record fake sales. ' +
+  "Add postbackProtection: { sources: [{ id: 'digistore24', keys: [{ generated: true }] }] } " +
+  '(npm start and the stack generate the key; npm run urls prints the Digistore24 URLs with it), ' +
+  'or, to accept unauthenticated postbacks on purpose, postbackProtection: { required: false, acknowledgeUnprotected: true }';
+
+export const postbackProtectionSchema = z
+  .strictObject(
+    {
+      /** When true, a postback without a valid key is refused (403); when false, keys are checked if given. */
+      required: z.boolean().default(true),
+      /** With required: false and no sources: postbacks are not authenticated, and you say you know it. */
+      acknowledgeUnprotected: z.boolean().optional(),
+      sources: z.array(postbackSourceSchema).min(1).optional(),
+    },
+    { error: (issue) => (issue.input === undefined ? PROTECTION_REQUIRED_MESSAGE : undefined) },
+  )
+  .superRefine((p, ctx) => {
+    if (p.required && p.sources === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['sources'], message: "name at least one source with its keys, e.g. [{ id: 'digistore24', keys: [{ generated: true }] }]" });
+    }
+    if (p.required && p.acknowledgeUnprotected === true) {
+      ctx.addIssue({ code: 'custom', path: ['acknowledgeUnprotected'], message: 'contradicts required: true; set required: false to run unprotected' });
+    }
+    if (!p.required && p.sources === undefined && p.acknowledgeUnprotected !== true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['acknowledgeUnprotected'],
+        message: 'without sources every postback is accepted unauthenticated (anyone can record fake sales): add sources with keys, or set acknowledgeUnprotected: true',
+      });
+    }
+  });
 
 export const defaultsSchema = z.strictObject({
   /** ISO 4217 currency used when a postback does not name one. */
-  currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be a 3-letter ISO code such as EUR').default('EUR'),
+  currency: z
+    .string()
+    .refine((code) => ISO_4217_CURRENCIES.has(code), 'currency must be an ISO 4217 code in upper case, such as EUR')
+    .default('EUR'),
+  /**
+   * The currencies this tracker accepts (ISO 4217 codes). Absent: every ISO 4217 currency. A
+   * postback in another currency is refused (400).
+   */
+  currencies: z
+    .array(z.string().refine((code) => ISO_4217_CURRENCIES.has(code), 'currencies must be ISO 4217 codes in upper case, such as EUR'))
+    .min(1)
+    .max(50)
+    .optional(),
   /** How long a click is kept (DynamoDB TTL) and can still be converted. */
   clickRetentionDays: z.number().int().min(1).max(3650).default(90),
   /** How much of the visitor's IP address is stored: full, truncated (/24 or /48), none. */
@@ -220,10 +310,31 @@ export const trackerConfigSchema = z
     conversionTypes: z.array(conversionTypeSchema).min(1, 'define at least one conversion type'),
     /** Digistore24 IPN for vendors (POST /ipn/digistore24); absent: the endpoint answers 404. */
     digistore24: z.strictObject({ ipn: ipnSchema.optional() }).optional(),
-    /** Keys and address allowlists for /postback; absent: postbacks are not authenticated. */
-    postbackProtection: postbackProtectionSchema.optional(),
+    /** Keys and address allowlists for /postback; required (see PROTECTION_REQUIRED_MESSAGE). */
+    postbackProtection: postbackProtectionSchema,
   })
   .superRefine((config, ctx) => {
+    const currencies = config.defaults.currencies;
+    if (currencies && !currencies.includes(config.defaults.currency)) {
+      ctx.addIssue({ code: 'custom', path: ['defaults', 'currency'], message: `"${config.defaults.currency}" must be one of defaults.currencies (${currencies.join(', ')})` });
+    }
+    // One generated key per tracker: it is the key `npm run urls` prints and the stack makes.
+    let generated = 0;
+    config.postbackProtection.sources?.forEach((source, i) =>
+      source.keys.forEach((ref, j) => {
+        if (ref.generated && ++generated > 1) {
+          ctx.addIssue({ code: 'custom', path: ['postbackProtection', 'sources', i, 'keys', j], message: 'only one key can be generated: rotate with a key of your own (secretsManager or ssmParameter) beside it' });
+        }
+      }),
+    );
+    if (config.digistore24?.ipn?.passphrase.generated) {
+      ctx.addIssue({ code: 'custom', path: ['digistore24', 'ipn', 'passphrase'], message: 'the IPN passphrase is set in Digistore24 and cannot be generated: name secretsManager, ssmParameter and/or env' });
+    }
+    config.campaigns.forEach((campaign, i) => {
+      if (campaign.cost && campaign.cost.fromUrl && toMicros(parseDecimal(campaign.cost.max) ?? '0') === 0n) {
+        ctx.addIssue({ code: 'custom', path: ['campaigns', i, 'cost', 'max'], message: 'must be above 0 when fromUrl is true' });
+      }
+    });
     const unique = (items: { id?: string; name?: string }[], key: 'id' | 'name', where: string) => {
       const seen = new Set<string>();
       items.forEach((item, i) => {
@@ -246,7 +357,9 @@ export const trackerConfigSchema = z
       for (const [event, mapping] of Object.entries(ipn.events)) {
         mapping.types.forEach((type, j) => {
           if (!typeNames.has(type)) {
-            ctx.addIssue({ code: 'custom', path: ['digistore24', 'ipn', 'events', event, 'types', j], message: `"${type}" is not a defined conversion type` });
+            // The default event map's own types come ready-made in config/digistore24.ts.
+            const hint = DEFAULT_IPN_TYPES.has(type) ? ' (spread digistore24IpnConversionTypes into conversionTypes)' : '';
+            ctx.addIssue({ code: 'custom', path: ['digistore24', 'ipn', 'events', event, 'types', j], message: `"${type}" is not a defined conversion type${hint}` });
           }
         });
         if (mapping.byOrderPosition) {
@@ -258,14 +371,14 @@ export const trackerConfigSchema = z
         }
       }
     }
-    config.postbackProtection?.sources.forEach((source, i) => {
+    config.postbackProtection.sources?.forEach((source, i) => {
       source.allowedIps?.forEach((range, j) => {
         if (!isCidr(range)) {
           ctx.addIssue({ code: 'custom', path: ['postbackProtection', 'sources', i, 'allowedIps', j], message: `"${range}" is not an IP address or CIDR range` });
         }
       });
     });
-    unique(config.postbackProtection?.sources ?? [], 'id', 'postbackProtection.sources');
+    unique(config.postbackProtection.sources ?? [], 'id', 'postbackProtection.sources');
 
     // Click ids carry a 4-character code of their campaign (the clicks table's partition key).
     const codes = new Map<string, string>();
@@ -342,6 +455,25 @@ export function parseConfig(input: unknown, source = 'config'): TrackerConfig {
     source,
     result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`),
   );
+}
+
+/**
+ * What `npm start` and synth print about a config that accepts postbacks without a key: the
+ * acknowledged unprotected mode, or the switch-over (required: false with sources).
+ */
+export function protectionWarnings(config: TrackerConfig): string[] {
+  const p = config.postbackProtection;
+  if (p.required) return [];
+  if (p.sources === undefined) {
+    return [
+      'WARNING: postbacks are NOT protected (postbackProtection.acknowledgeUnprotected): anyone who learns the postback URL can record ' +
+        "fake sales. Protect them with postbackProtection: { sources: [{ id: 'digistore24', keys: [{ generated: true }] }] }.",
+    ];
+  }
+  return [
+    'WARNING: postbacks without a key are accepted (postbackProtection.required: false, the switch-over mode): set required: true ' +
+      'as soon as every Digistore24 postback URL carries the key (npm run urls prints them).',
+  ];
 }
 
 /** Identity helper that gives a config file types and editor completion. */

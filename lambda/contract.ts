@@ -12,6 +12,8 @@ export const ENV = {
   trackerConfig: 'TRACKER_CONFIG',
   /** Secret CloudFront sends in ORIGIN_VERIFY_HEADER; when set, requests without it get 403. */
   originVerifySecret: 'ORIGIN_VERIFY_SECRET',
+  /** ARN of the Secrets Manager secret the stack generated for `{ generated: true }` postback keys (the ARN, not the value). */
+  postbackKeySecretArn: 'POSTBACK_KEY_SECRET_ARN',
 } as const;
 
 /**
@@ -44,4 +46,7 @@ export const ROUTES = {
   postbackKeyGet: 'GET /postback/{key}',
   postbackKeyPost: 'POST /postback/{key}',
   ipn: 'POST /ipn/digistore24',
+  /** Digistore24 checks an IPN URL with a GET (setup, ipnSetup API) and wants 200. */
+  ipnCheck: 'GET /ipn/digistore24',
+  ipnCheckHead: 'HEAD /ipn/digistore24',
 } as const;

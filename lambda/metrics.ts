@@ -21,6 +21,8 @@ export const METRIC_NAMES = {
   conversions: 'Conversions', // dimension: type
   revenue: 'Revenue', // dimension: currency
   duplicates: 'Duplicates',
+  /** A duplicate that named another amount or currency than the stored sale (the first stays). */
+  amountConflicts: 'AmountConflicts',
   tests: 'TestPostbacks',
   queued: 'Queued', // dimension: reason
   rejected: 'Rejected', // dimension: reason
@@ -60,7 +62,7 @@ export function postbackMetrics(outcome: PostbackOutcome): MetricPoint[] {
       return points;
     }
     case 'duplicate':
-      return [count(METRIC_NAMES.duplicates)];
+      return outcome.conflict ? [count(METRIC_NAMES.duplicates), count(METRIC_NAMES.amountConflicts)] : [count(METRIC_NAMES.duplicates)];
     case 'test':
       return [count(METRIC_NAMES.tests)];
     case 'queued':
@@ -85,11 +87,12 @@ export function ipnMetrics(outcome: IpnOutcome): MetricPoint[] {
   if (outcome.status === 'test') return [count(METRIC_NAMES.tests)];
   const points: MetricPoint[] = [];
   for (const r of outcome.results) {
-    if (r.outcome === 'recorded') {
+    // A recorded test order is no business number: it counts as a test.
+    if (r.outcome === 'recorded' && r.test) points.push(count(METRIC_NAMES.tests));
+    else if (r.outcome === 'recorded') {
       points.push(...conversionPoints(r.type, r.revenue ?? '0', r.currency ?? '', r.counted === true));
       if (r.forward !== undefined && r.forward !== 'not_applicable') points.push(count(METRIC_NAMES.forwarded, { name: 'status', value: r.forward }));
-    }
-    else if (r.outcome === 'duplicate') points.push(count(METRIC_NAMES.duplicates));
+    } else if (r.outcome === 'duplicate') points.push(count(METRIC_NAMES.duplicates), ...(r.conflict ? [count(METRIC_NAMES.amountConflicts)] : []));
     else if (r.outcome === 'queued') points.push(count(METRIC_NAMES.queued, { name: 'reason', value: 'ipn' }));
   }
   return points;

@@ -1,7 +1,9 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type { Construct } from 'constructs';
 import type { TrackerConfig } from '../config/schema';
+import { CONVERSION_HISTORY_ATTRIBUTES } from '../lambda/adapters/table-definitions';
 import { ENV, HANDLER_DEADLINE_MS, ORIGIN_VERIFY_HEADER, ROUTES, TABLE_ENV } from '../lambda/contract';
 import { AlarmTopic } from './alarm-topic';
 import { writeBundledConfig } from './bundled-config';
@@ -17,7 +19,9 @@ import { TrackerDistribution } from './tracker-distribution';
 import { TrackerFunction } from './tracker-function';
 import { TrackerTables } from './tracker-tables';
 import { TrackingDomain } from './tracking-domain';
-import { clickUrlPattern, digistore24IpnUrl, digistore24PixelUrl, digistore24PostbackUrl } from './tracker-urls';
+import { clickUrlPattern, digistore24OutputUrls } from './tracker-urls';
+import { GeneratedPostbackKey } from './postback-key';
+import { urlKeyRef } from '../lambda/core/urls';
 
 export const HANDLER_ENTRIES = {
   click: 'lambda/handlers/click.ts',
@@ -89,6 +93,9 @@ export class ClickvaultStack extends Stack {
   readonly dashboard: TrackerDashboard;
   /** The host the tracker answers on (custom domain or *.cloudfront.net). */
   readonly trackingHost: string;
+  /** The generated postback key, when the config asks for one (`keys: [{ generated: true }]`). */
+  readonly postbackKey?: GeneratedPostbackKey;
+  private readonly config: TrackerConfig;
 
   constructor(scope: Construct, id: string, props: ClickvaultStackProps) {
     super(scope, id, {
@@ -96,6 +103,7 @@ export class ClickvaultStack extends Stack {
       ...props,
     });
     const { settings, config } = props;
+    this.config = config;
     const common = { logRetention: settings.logRetention, logLevel: settings.logLevel, tracing: settings.tracing };
     // Recording a conversion is one conditional PutItem; forwarding it to the traffic channel
     // (only when the config asks for it) claims and marks the item with conditional UpdateItems.
@@ -122,13 +130,28 @@ export class ClickvaultStack extends Stack {
       .useDeadLetterQueue(this.deadLetters.queue);
 
     // Postback and IPN record conversions the same way, so they get the same data access.
-    const recordingFunction = (id: string, entry: string, description: string, sizing: (typeof FUNCTION_SIZING)['postback']) =>
-      new TrackerFunction(this, id, { entry, description, ...sizing, ...common, configFile, environment: originEnv })
+    const recordingFunction = (id: string, entry: string, description: string, sizing: (typeof FUNCTION_SIZING)['postback']) => {
+      const fn = new TrackerFunction(this, id, { entry, description, ...sizing, ...common, configFile, environment: originEnv })
         .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:GetItem'])
         .useTable(this.tables.conversionTypes, TABLE_ENV.conversionTypes, ['dynamodb:GetItem'])
         .useTable(this.tables.conversions, TABLE_ENV.conversions, conversionActions)
         .useTable(this.tables.inbound, TABLE_ENV.inbound, inboundActions)
         .useDeadLetterQueue(this.deadLetters.queue);
+      // A click's earlier conversions, read when its click has expired (a late refund,
+      // chargeback or rebill is attributed like its sale) or a refund names no currency: Query on
+      // the table itself (no index), only the attribution and money attributes.
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: [this.tables.conversions.tableArn],
+          conditions: {
+            'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...CONVERSION_HISTORY_ATTRIBUTES] },
+            StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+          },
+        }),
+      );
+      return fn;
+    };
 
     this.postbackFunction = recordingFunction(
       'PostbackFunction',
@@ -140,7 +163,7 @@ export class ClickvaultStack extends Stack {
     this.ipnFunction = recordingFunction(
       'IpnFunction',
       HANDLER_ENTRIES.ipn,
-      'Clickvault: POST /ipn/digistore24 - verifies and records Digistore24 IPN calls',
+      'Clickvault: /ipn/digistore24 - verifies and records Digistore24 IPN calls (GET/HEAD: URL check)',
       FUNCTION_SIZING.ipn,
     );
 
@@ -149,6 +172,10 @@ export class ClickvaultStack extends Stack {
     const secretRefs = configSecretRefs(config);
     grantSecretRefs(this.postbackFunction, secretRefs.postback);
     grantSecretRefs(this.ipnFunction, secretRefs.ipn);
+    if ((config.postbackProtection.sources ?? []).some((source) => source.keys.some((ref) => ref.generated === true))) {
+      this.postbackKey = new GeneratedPostbackKey(this, 'PostbackKey');
+      this.postbackKey.grantRead(this.postbackFunction);
+    }
 
     this.api = new TrackerApi(this, 'Api', {
       routes: routeMap({ click: this.clickFunction, postback: this.postbackFunction, ipn: this.ipnFunction }),
@@ -171,6 +198,7 @@ export class ClickvaultStack extends Stack {
     new ConversionTypes(this, 'ConversionTypes', {
       table: this.tables.conversionTypes,
       types: config.conversionTypes,
+      catalog: { table: this.tables.catalog, campaigns: config.campaigns, clickRetentionDays: config.defaults.clickRetentionDays },
       ...common,
     });
 
@@ -204,27 +232,38 @@ export class ClickvaultStack extends Stack {
       'Ad destination URL: replace <campaignId> with a campaign id from the config; the channel click id ' +
         '(e.g. fbclid) and sub1..sub20 may be added as query parameters',
     );
+    const protection = this.config.postbackProtection;
+    const keyed = protection.sources !== undefined;
+    const urls = digistore24OutputUrls(host, keyed);
+    const withKey = keyed ? ' The key is not shown here: npm run urls prints the complete URL.' : ' WARNING: postbacks are not protected (acknowledgeUnprotected).';
     out(
-      'Digistore24PostbackUrl',
-      digistore24PostbackUrl(host),
-      'Paste into Digistore24 S2S postback and append ONE macro for the conversion type, e.g. {transaction_type}',
+      'Digistore24AffiliatePostbackUrl',
+      urls.affiliateS2S,
+      `Affiliates: Digistore24 S2S postback (sum={amount_affiliate}); append ONE macro for the conversion type, e.g. {transaction_type}.${withKey}`,
     );
     out(
-      'Digistore24OrderFormPixelUrl',
-      digistore24PixelUrl(host),
-      'Order-form tracking pixel (InitiateCheckout); Digistore24 replaces __cid__',
+      'Digistore24VendorPostbackUrl',
+      urls.vendorS2S,
+      `Vendors, own product: Digistore24 S2S postback (sum={amount_netto}, VAT excluded); append ONE macro, e.g. {transaction_type}.${withKey}`,
     );
-    out(
-      'Digistore24IpnUrl',
-      digistore24IpnUrl(host),
-      'Vendors: IPN URL for Digistore24 (answers 404 until digistore24.ipn is set in the config)',
-    );
+    out('Digistore24OrderFormPixelUrl', urls.pixel, 'Order-form tracking pixel (InitiateCheckout); Digistore24 replaces __cid__. Never carries the key.');
+    out('Digistore24IpnUrl', urls.ipn, 'Vendors: IPN URL for Digistore24 (signed; answers 404 until digistore24.ipn is set in the config)');
+    // Where the key of the URLs lives (the newest key of the first source), for npm run urls.
+    const chosen = urlKeyRef(protection);
+    if (chosen?.ref.generated && this.postbackKey) {
+      out('PostbackKeySecret', this.postbackKey.secret.secretArn, 'Secrets Manager secret holding the generated postback key; npm run urls reads it (your AWS credentials) and prints the complete URLs');
+    } else if (chosen?.ref.secretsManager !== undefined) {
+      out('PostbackKeySecret', chosen.ref.secretsManager, 'Secrets Manager secret holding the postback key of the URLs; npm run urls reads it (your AWS credentials) and prints the complete URLs');
+    } else if (chosen?.ref.ssmParameter !== undefined) {
+      out('PostbackKeyParameter', chosen.ref.ssmParameter, 'SSM SecureString parameter holding the postback key of the URLs; npm run urls reads it (your AWS credentials) and prints the complete URLs');
+    }
     out('DistributionDomainName', this.cdn.distribution.distributionDomainName, 'CloudFront domain (the alias records point here)');
     out('DashboardUrl', this.dashboard.url, 'CloudWatch dashboard: clicks, conversions, revenue, API and Lambda health, the dead-letter queue');
     out('DeadLetterQueueUrl', this.deadLetters.queue.queueUrl, 'Requests that could not be stored; inspect with npm run dlq');
     out('ClicksTableName', this.tables.clicks.tableName, 'DynamoDB table of clicks (retained on stack delete)');
     out('ConversionsTableName', this.tables.conversions.tableName, 'DynamoDB table of conversions (retained on stack delete)');
     out('ConversionTypesTableName', this.tables.conversionTypes.tableName, 'DynamoDB table of conversion types (synced from the config)');
+    out('CatalogTableName', this.tables.catalog.tableName, 'DynamoDB table of every campaign ever deployed and the click retention history (read by npm run report)');
     out(
       'InboundTableName',
       this.tables.inbound.tableName,

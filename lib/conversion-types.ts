@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import type { ConversionType } from '../config/schema';
+import type { Campaign, ConversionType } from '../config/schema';
 import { HANDLER_DEADLINE_MS } from '../lambda/contract';
 import { PROPERTY } from '../lambda/handlers/sync-conversion-types';
 import type { LogLevel } from './settings';
@@ -15,15 +15,25 @@ export interface ConversionTypesProps {
   readonly table: dynamodb.ITable;
   /** The validated config's conversion types. */
   readonly types: readonly ConversionType[];
+  /**
+   * The catalog table and what the deploy records in it: the config's campaigns (removed ones
+   * are marked retired) and its click retention (appended to the history when it changes).
+   */
+  readonly catalog: {
+    readonly table: dynamodb.ITable;
+    readonly campaigns: readonly Pick<Campaign, 'id' | 'name'>[];
+    readonly clickRetentionDays: number;
+  };
   readonly logRetention: logs.RetentionDays;
   readonly logLevel: LogLevel;
   readonly tracing?: boolean;
 }
 
 /**
- * Conversion types as code: a custom resource whose only property besides the table name is the
- * config's type list (JSON), so CloudFormation calls the sync function when - and only when - the
- * list changes; the sync itself also writes nothing when the table already matches.
+ * Conversion types as code, and the catalog: a custom resource whose properties are the config's
+ * type list, campaigns and click retention (JSON), so CloudFormation calls the sync function when
+ * - and only when - one of them changes; the sync itself also writes nothing when the tables
+ * already match.
  */
 export class ConversionTypes extends Construct {
   readonly syncFunction: TrackerFunction;
@@ -35,7 +45,7 @@ export class ConversionTypes extends Construct {
 
     this.syncFunction = new TrackerFunction(this, 'SyncFunction', {
       entry: 'lambda/handlers/sync-conversion-types.ts',
-      description: 'Clickvault: syncs the config conversion types into the table at deploy time',
+      description: 'Clickvault: syncs the config conversion types and the catalog (campaigns, click retention) at deploy time',
       memorySize: 256,
       timeout: Duration.minutes(2),
       deadlineMs: HANDLER_DEADLINE_MS.syncConversionTypes,
@@ -48,6 +58,12 @@ export class ConversionTypes extends Construct {
       grantee: this.syncFunction,
       actions: ['dynamodb:Scan', 'dynamodb:BatchWriteItem'],
       resourceArns: [props.table.tableArn],
+    });
+    // The catalog: Query to read it, PutItem to record campaigns and retentions; never a delete.
+    iam.Grant.addToPrincipal({
+      grantee: this.syncFunction,
+      actions: ['dynamodb:Query', 'dynamodb:PutItem'],
+      resourceArns: [props.catalog.table.tableArn],
     });
 
     const providerLogs = new logs.LogGroup(this, 'ProviderLogs', {
@@ -71,6 +87,9 @@ export class ConversionTypes extends Construct {
       properties: {
         [PROPERTY.tableName]: props.table.tableName,
         [PROPERTY.types]: JSON.stringify(props.types),
+        [PROPERTY.catalogTableName]: props.catalog.table.tableName,
+        [PROPERTY.campaigns]: JSON.stringify(props.catalog.campaigns.map((c) => ({ id: c.id, name: c.name }))),
+        [PROPERTY.clickRetentionDays]: String(props.catalog.clickRetentionDays),
       },
     });
 

@@ -33,7 +33,7 @@ export const BUSINESS_GRAPHS = [
   { title: 'Queued to the dead-letter queue, by reason', metrics: ['queued'], by: 'reason' },
   { title: 'Rejected, by reason', metrics: ['rejected'], by: 'reason' },
   { title: 'Forwards to traffic channels, by status', metrics: ['forwarded'], by: 'status' },
-  { title: 'Duplicates and test postbacks', metrics: ['duplicates', 'tests'] },
+  { title: 'Duplicates, amount conflicts and test postbacks', metrics: ['duplicates', 'amountConflicts', 'tests'] },
 ] as const satisfies readonly BusinessGraph[];
 
 // A metric added to METRIC_NAMES without a graph above is a type error here.

@@ -18,6 +18,9 @@ const PROTECTION: Record<TableDefinition['id'], { deletionProtection: boolean; d
   // An expiring log of what arrived (trace): items go by TTL anyway, so no deletion protection.
   // Still retained on stack delete and backed up by PITR like every table.
   inbound: { deletionProtection: false, description: 'inbound postbacks, pixels and IPN calls' },
+  // Campaigns ever deployed and the click retention history: not rebuildable from the config
+  // (retirement times, past retentions), so protected like the data tables.
+  catalog: { deletionProtection: true, description: 'catalog of deployed campaigns and click retentions' },
 };
 
 const attributeType = (key: KeyDefinition): dynamodb.Attribute => ({
@@ -37,6 +40,8 @@ export class TrackerTables extends Construct {
   readonly conversionTypes: dynamodb.Table;
   /** The inbound log (postbacks, pixels, IPN calls and their outcome), expiring by TTL. */
   readonly inbound: dynamodb.Table;
+  /** Campaigns ever deployed and the click retention history (written by deploy, read by reports). */
+  readonly catalog: dynamodb.Table;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -73,6 +78,7 @@ export class TrackerTables extends Construct {
     this.conversions = get('conversions');
     this.conversionTypes = get('conversionTypes');
     this.inbound = get('inbound');
+    this.catalog = get('catalog');
   }
 }
 

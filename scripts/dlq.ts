@@ -5,11 +5,13 @@
 import './cli-setup';
 import { parseArgs } from 'node:util';
 import type { DeadLetterMessage } from '../lambda/core/model';
+import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
 import { openQueue } from './tracker-context';
 
-function table(messages: DeadLetterMessage[]): string {
+/** The table `npm run dlq` prints; every cell is terminal-safe (details quote requests). */
+export function table(messages: DeadLetterMessage[]): string {
   if (messages.length === 0) return 'The dead-letter queue is empty.';
-  const rows = messages.map((m) => [m.receivedAt, m.kind, m.reason, m.clickId ?? '-', String(m.attempts ?? 0), m.detail]);
+  const rows = messages.map((m) => [m.receivedAt, m.kind, m.reason, m.clickId ?? '-', String(m.attempts ?? 0), m.detail].map(terminalSafe));
   const header = ['received', 'kind', 'reason', 'click id', 'replays', 'detail'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
@@ -30,10 +32,12 @@ async function main(): Promise<void> {
   const received = await queue.receive(limit);
   await Promise.all(received.map((r) => queue.release(r.handle)));
   const messages = received.map((r) => r.message);
-  process.stdout.write(values.json ? `${JSON.stringify(messages, null, 2)}\n` : `${table(messages)}\n`);
+  process.stdout.write(values.json ? `${terminalJson(messages)}\n` : `${table(messages)}\n`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`dlq: ${(err as Error).message}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`dlq: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}

@@ -7,6 +7,7 @@
 import './cli-setup';
 import { parseArgs } from 'node:util';
 import { redrive, type RedriveSummary } from '../lambda/core/replay';
+import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
 import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker, replayDeps } from './tracker-context';
 
 const USAGE = `Usage: npm run redrive -- [--local] [--dry-run] [--limit N] [--reason R] [--stack NAME]
@@ -24,7 +25,13 @@ export function formatSummary(s: RedriveSummary): string {
   ];
   for (const [outcome, n] of Object.entries(s.outcomes)) lines.push(`  ${s.dryRun ? 'would be ' : ''}${outcome}: ${n}`);
   for (const [reason, n] of Object.entries(s.stillFailing)) lines.push(`  still failing (${reason}): ${n}`);
-  return lines.join('\n');
+  return lines.map(terminalSafe).join('\n');
+}
+
+/** One progress line (stderr): the message and what its replay did; details quote requests, so terminal-safe. */
+export function progressLine(m: { id: string; kind: string; reason: string; clickId?: string }, result: 'skipped' | { done: true; outcome: string } | { done: false; reason: string; detail: string }): string {
+  const what = result === 'skipped' ? 'skipped' : result.done ? `ok (${result.outcome})` : `still failing: ${result.reason}: ${result.detail}`;
+  return terminalSafe(`${m.id} ${m.kind} ${m.reason} ${m.clickId ?? '-'} -> ${what}`);
 }
 
 async function main(): Promise<void> {
@@ -54,12 +61,10 @@ async function main(): Promise<void> {
       ...(values.reason ? { reason: values.reason } : {}),
       onProgress: (received, result) => {
         if (values.json) return;
-        const m = received.message;
-        const what = result === 'skipped' ? 'skipped' : result.done ? `ok (${result.outcome})` : `still failing: ${result.reason}: ${result.detail}`;
-        process.stderr.write(`${m.id} ${m.kind} ${m.reason} ${m.clickId ?? '-'} -> ${what}\n`);
+        process.stderr.write(`${progressLine(received.message, result)}\n`);
       },
     });
-    process.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
+    process.stdout.write(values.json ? `${terminalJson(summary)}\n` : `${formatSummary(summary)}\n`);
   } finally {
     await tracker.close();
   }

@@ -21,35 +21,44 @@ export interface ReadOptions {
   campaigns: string[];
   from: Date;
   to: Date;
-  retentionDays: number;
   includeUnattributed: boolean;
+  /** Also read test orders (Digistore24 api_mode=test, recorded with recordTestOrders): `--include-tests`. */
+  includeTests?: boolean;
   onProgress?: (message: string) => void;
 }
 
 /** Feeds every click and conversion of the range to the sinks as it is read; keeps nothing. */
-export async function streamReportData(options: ReadOptions, sinks: ReportSink[]): Promise<{ clicks: number; conversions: number; stats: ReadStats }> {
+export async function streamReportData(options: ReadOptions, sinks: ReportSink[]): Promise<{ clicks: number; conversions: number; tests: number; stats: ReadStats }> {
   const stats = newStats();
   let clicks = 0;
   let conversions = 0;
+  let tests = 0;
+  const testRuns = options.includeTests ? [false, true] : [false];
   const progress = (what: string) => options.onProgress?.(`${what}: ${clicks} clicks, ${conversions} conversions, ${stats.capacityUnits.toFixed(1)} RCU`);
   for (const campaign of options.campaigns) {
     for await (const click of campaignClicks(options.client, options.tables.clicks, campaign, options.from, options.to, stats)) {
       for (const sink of sinks) sink.addClick(click);
       if (++clicks % 5000 === 0) progress(`campaign ${campaign}`);
     }
-    for await (const conversion of campaignConversions(options.client, options.tables.conversions, campaign, options.from, options.to, options.retentionDays, stats)) {
-      for (const sink of sinks) sink.addConversion(conversion);
-      conversions++;
+    for (const testRun of testRuns) {
+      for await (const conversion of campaignConversions(options.client, options.tables.conversions, campaign, options.from, options.to, stats, testRun)) {
+        for (const sink of sinks) sink.addConversion(conversion);
+        conversions++;
+        if (testRun) tests++;
+      }
     }
     progress(`campaign ${campaign} done`);
   }
   if (options.includeUnattributed) {
-    for await (const conversion of unattributedConversions(options.client, options.tables.conversions, options.from, options.to, stats)) {
-      for (const sink of sinks) sink.addConversion(conversion);
-      conversions++;
+    for (const testRun of testRuns) {
+      for await (const conversion of unattributedConversions(options.client, options.tables.conversions, options.from, options.to, stats, testRun)) {
+        for (const sink of sinks) sink.addConversion(conversion);
+        conversions++;
+        if (testRun) tests++;
+      }
     }
   }
-  return { clicks, conversions, stats };
+  return { clicks, conversions, tests, stats };
 }
 
 /** Collects everything (tests and small ranges). */

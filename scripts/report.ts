@@ -6,7 +6,23 @@ import './cli-setup';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load';
-import { GROUP_KEYS, ReportBuilder, formatCsv, formatTable, isTimeZone, rowToJson, startOfDay, zonedParts, type GroupKey } from '../lambda/core/report';
+import { readCatalog } from '../lambda/adapters/catalog';
+import {
+  GROUP_KEYS,
+  ReportBuilder,
+  clickCoverage,
+  formatCsv,
+  formatJson,
+  formatTable,
+  isTimeZone,
+  nextDay,
+  partialNotice,
+  reportCampaigns,
+  startOfDay,
+  zonedParts,
+  type GroupKey,
+  type ReportOptions,
+} from '../lambda/core/report';
 import { reportHtml } from './report-html';
 import { streamReportData } from './report-data';
 import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker } from './tracker-context';
@@ -17,19 +33,15 @@ const USAGE = `Usage: npm run report -- [options]
   --tz ZONE           time zone for day/hour and for --from/--to (default UTC), e.g. Europe/Berlin
   --from YYYY-MM-DD   first day (default: 29 days before --to)
   --to YYYY-MM-DD     last day, inclusive (default: today)
-  --campaign IDS      comma list of campaign ids (default: every campaign in the config)
+  --campaign IDS      comma list of campaign ids (default: every campaign in the config, and
+                      every retired one the catalog knows)
   --json | --csv      machine-readable output (default: an aligned table)
   --html FILE         also write a self-contained page with the table and a daily chart
+  --include-tests     also count Digistore24 test orders (api_mode=test, kept with recordTestOrders)
   --stack NAME        the deployed stack (default ${DEFAULT_STACK}), unless
                       ${neededVariables(CLI_NEEDS.report).join(', ')} are set`;
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
-
-function nextDay(date: string): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -43,6 +55,7 @@ async function main(): Promise<void> {
       json: { type: 'boolean' },
       csv: { type: 'boolean' },
       html: { type: 'string' },
+      'include-tests': { type: 'boolean' },
       stack: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -69,41 +82,63 @@ async function main(): Promise<void> {
   if (fromDay > toDay) throw new Error(`--from ${fromDay} is after --to ${toDay}`);
 
   const config = loadConfig();
-  const campaigns = values.campaign ? values.campaign.split(',').map((c) => c.trim()).filter(Boolean) : config.campaigns.map((c) => c.id);
   const from = startOfDay(fromDay, timeZone);
   const to = startOfDay(nextDay(toDay), timeZone);
   const machine = values.json === true || values.csv === true;
   const showProgress = process.stderr.isTTY === true && !machine;
+  const now = new Date();
 
   const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) }, CLI_NEEDS.report);
   try {
+    // Campaigns and retention as deployed: the catalog (every campaign ever deployed, the
+    // retention history); the config alone for a local data directory older than the catalog.
+    const catalog = await readCatalog(tracker.client, tracker.tables.catalog);
+    if (!catalog) process.stderr.write('report: no catalog table yet (start `npm start` once): campaigns come from the config only.\n');
+    const known = reportCampaigns(config.campaigns.map((c) => c.id), catalog?.campaigns);
+    const campaigns = values.campaign ? values.campaign.split(',').map((c) => c.trim()).filter(Boolean) : known.campaigns;
     const groupBy = by as GroupKey[];
-    const main = new ReportBuilder({ by: groupBy, timeZone, costCurrency: config.defaults.currency });
-    const daily = new ReportBuilder({ by: ['day'], timeZone, costCurrency: config.defaults.currency });
+    const options: ReportOptions = {
+      by: groupBy,
+      timeZone,
+      costCurrency: config.defaults.currency,
+      completeness: { range: { from, to }, coverage: clickCoverage(catalog?.retention ?? [], config.defaults.clickRetentionDays, now) },
+      retired: known.retired,
+    };
+    const main = new ReportBuilder(options);
+    // The chart follows the report's finest time grouping: hours when it is grouped by hour.
+    const chart = new ReportBuilder({ ...options, by: [groupBy.includes('hour') ? 'hour' : 'day'] });
     const data = await streamReportData({
       client: tracker.client,
       tables: tracker.tables,
       campaigns,
       from,
       to,
-      retentionDays: config.defaults.clickRetentionDays,
       // Organic sales belong to no campaign: they are shown when the report is not narrowed to some.
       includeUnattributed: values.campaign === undefined,
+      includeTests: values['include-tests'] === true,
       ...(showProgress ? { onProgress: (m: string) => process.stderr.write(`\r\x1b[K${m}`) } : {}),
-    }, values.html ? [main, daily] : [main]);
+    }, values.html ? [main, chart] : [main]);
     if (showProgress) process.stderr.write('\r\x1b[K');
     const rows = main.rows();
-    if (values.json) process.stdout.write(`${JSON.stringify(rows.map(rowToJson), null, 2)}\n`);
+    const notice = partialNotice(options);
+    // formatJson escapes C1 and bidi controls like terminalJson, and keeps money exact.
+    if (values.json) process.stdout.write(`${formatJson(rows)}\n`);
     else if (values.csv) process.stdout.write(`${formatCsv(rows, groupBy)}\n`);
-    else {
-      process.stdout.write(`${formatTable(rows, groupBy)}\n`);
+    else process.stdout.write(`${formatTable(rows, groupBy, notice)}\n`);
+    // Machine output stays parseable; the notice still reaches the person running it.
+    if (machine && notice) process.stderr.write(`${notice}\n`);
+    if (!machine) {
       process.stderr.write(
         `\n${fromDay} to ${toDay} (${timeZone}); conversions counted on their click's day. ` +
-          `Read ${data.clicks} clicks and ${data.conversions} conversions (${data.stats.items} items) in ${data.stats.queries} queries, ${data.stats.capacityUnits.toFixed(1)} read capacity units.\n`,
+          `Read ${data.clicks} clicks and ${data.conversions} conversions (${data.stats.items} items) in ${data.stats.queries} queries, ${data.stats.capacityUnits.toFixed(1)} read capacity units.\n` +
+          (rows.some((r) => r.costSource !== undefined)
+            ? `Cost: from the click URLs' cost= parameter, taken only for campaigns with cost.fromUrl and capped at their cost.max (${config.defaults.currency}).\n`
+            : '') +
+          (values['include-tests'] ? `Including ${data.tests} test conversion(s) (Digistore24 api_mode=test).\n` : ''),
       );
     }
     if (values.html) {
-      writeFileSync(values.html, reportHtml({ rows, by: groupBy, daily: daily.rows(), title: `Clickvault report ${fromDay} to ${toDay} (${timeZone})` }));
+      writeFileSync(values.html, reportHtml({ rows, by: groupBy, chart: chart.rows(), title: `Clickvault report ${fromDay} to ${toDay} (${timeZone})`, ...(notice ? { notice } : {}) }));
       if (!machine) process.stderr.write(`Wrote ${values.html}\n`);
     }
   } finally {

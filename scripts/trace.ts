@@ -6,6 +6,7 @@ import './cli-setup';
 import { parseArgs } from 'node:util';
 import { DynamoClickStore } from '../lambda/adapters/dynamodb-store';
 import { clickConversions, clickInbound, recentInbound } from '../lambda/adapters/trace-source';
+import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
 import { formatRecent, formatTrace, type ClickTrace } from '../lambda/core/trace';
 import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker } from './tracker-context';
 
@@ -30,11 +31,11 @@ async function main(): Promise<void> {
       const count = Number(values.recent);
       if (!Number.isInteger(count) || count < 1 || count > 1000) throw new Error(`--recent takes a number from 1 to 1000, got "${values.recent}"`);
       const entries = await recentInbound(tracker.client, tracker.tables.inbound, count, new Date());
-      process.stdout.write(values.json ? `${JSON.stringify(entries, null, 2)}\n` : `${formatRecent(entries)}\n`);
+      process.stdout.write(values.json ? `${terminalJson(entries)}\n` : `${formatRecent(entries)}\n`);
       return;
     }
     const clickId = positionals[0] ?? '';
-    if (!/^[A-Za-z0-9._,~-]{1,64}$/.test(clickId)) throw new Error(`"${clickId}" is not a click id`);
+    if (!/^[A-Za-z0-9._,~-]{1,64}$/.test(clickId)) throw new Error(`"${terminalSafe(clickId.slice(0, 64))}" is not a click id`);
     const received = await tracker.queue.receive(1000);
     await Promise.all(received.map((r) => tracker.queue.release(r.handle)));
     const click = await new DynamoClickStore(tracker.client, tracker.tables.clicks).getClick(clickId);
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
       conversions: await clickConversions(tracker.client, tracker.tables.conversions, clickId),
       queued: received.map((r) => r.message).filter((m) => m.clickId === clickId || m.forward?.clickId === clickId),
     };
-    process.stdout.write(values.json ? `${JSON.stringify(trace, null, 2)}\n` : `${formatTrace(trace)}\n`);
+    process.stdout.write(values.json ? `${terminalJson(trace)}\n` : `${formatTrace(trace)}\n`);
   } finally {
     await tracker.close();
   }

@@ -9,9 +9,10 @@ import { loadConfig } from '../config/load';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { CALL_BUDGETS, boundToDeadline, sdkClientConfig } from '../lambda/adapters/aws-clients';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
+import { DynamoConversionHistory } from '../lambda/adapters/conversion-history';
 import { SqsDeadLetterQueue } from '../lambda/adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../lambda/contract';
-import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutResult } from '../lambda/core/model';
+import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutConversionResult, PutResult } from '../lambda/core/model';
 import type { ReplayDeps } from '../lambda/core/replay';
 import type { TableNames } from '../lambda/local/tables';
 import { dataDir, openLocalStore } from './local-store';
@@ -27,7 +28,8 @@ export interface TrackerContext {
   close(): Promise<void>;
 }
 
-async function stackOutputs(stackName: string): Promise<Record<string, string>> {
+/** The outputs of the deployed stack (DescribeStacks with the standard AWS credentials and region). */
+export async function stackOutputs(stackName: string): Promise<Record<string, string>> {
   const cfn = await import('@aws-sdk/client-cloudformation');
   const client = boundToDeadline(new cfn.CloudFormationClient(sdkClientConfig(CALL_BUDGETS.tool)), 'CloudFormation', CALL_BUDGETS.tool);
   const out = await client.send(new cfn.DescribeStacksCommand({ StackName: stackName }));
@@ -70,7 +72,7 @@ export type OpenedTracker<K extends TableId, Q extends boolean> = {
 export const CLI_NEEDS = {
   dlq: { tables: [], queue: true },
   redrive: { tables: ['clicks', 'conversions', 'conversionTypes'], queue: true },
-  report: { tables: ['clicks', 'conversions'], queue: false },
+  report: { tables: ['clicks', 'conversions', 'catalog'], queue: false },
   trace: { tables: ['clicks', 'inbound', 'conversions'], queue: true },
 } as const satisfies Record<string, TrackerNeeds<TableId, boolean>>;
 
@@ -133,13 +135,20 @@ export function replayDeps(client: DynamoDBClient, tables: Pick<TableNames, 'cli
   const clicks = new DynamoClickStore(client, tables.clicks);
   const conversions = new DynamoConversionStore(client, tables.conversions);
   const types = new DynamoConversionTypes(client, tables.conversionTypes, 0);
+  const history = new DynamoConversionHistory(client, tables.conversions);
   const ipn = config.digistore24?.ipn ? { ipn: config.digistore24.ipn } : {};
   if (dryRun) {
     return {
       clicks,
       clickStore: { putClick: async (c: ClickRecord): Promise<PutResult> => ((await clicks.getClick(c.clickId)) ? 'duplicate' : 'stored') },
-      conversions: { putConversion: async (_c: ConversionRecord): Promise<PutResult> => 'stored' },
+      conversions: {
+        putConversion: async (c: ConversionRecord): Promise<PutConversionResult> => {
+          const stored = await conversions.getConversion(c.clickId, c.conversionKey);
+          return stored ? { status: 'duplicate', stored } : { status: 'stored' };
+        },
+      },
       types,
+      history,
       defaultCurrency: config.defaults.currency,
       ...ipn,
     };
@@ -150,5 +159,5 @@ export function replayDeps(client: DynamoDBClient, tables: Pick<TableNames, 'cli
     return queue;
   };
   const forwarding = forwardingFor(config, conversions, sink);
-  return { ...conversionDeps(config, { clicks, conversions, types }, sink), clickStore: clicks, ...ipn, ...(forwarding ? { forwarding } : {}) };
+  return { ...conversionDeps(config, { clicks, conversions, types, history }, sink), clickStore: clicks, ...ipn, ...(forwarding ? { forwarding } : {}) };
 }

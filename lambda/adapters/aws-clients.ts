@@ -30,7 +30,8 @@ export interface CallBudget {
  * deadline (lambda/contract.ts HANDLER_DEADLINE_MS).
  * - `embedded`: the local run's dynalite, which shares the tracker's process: its latency under
  *   a burst (100 concurrent postbacks) is our own event loop's queue, not a network, so it gets
- *   seconds; the handlers' deadlines still apply.
+ *   seconds; the handlers' deadlines still apply. createDynamoClient(endpoint) takes it by default
+ *   for an endpoint passed in.
  * - `tool`: the CLIs and the deploy-time sync, which read 1 MB pages and long-poll the queue.
  */
 export const CALL_BUDGETS = {

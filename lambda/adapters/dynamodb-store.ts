@@ -1,7 +1,15 @@
 /**
  * DynamoDB implementations of the core's ports. Every write is a single conditional PutItem:
  * dynalite (used locally and in tests) has no transactions, and none are needed.
+ *
+ * A conditional write whose answer is lost (a connection reset after DynamoDB applied it) is
+ * retried by the SDK, and the retry fails its own condition. So conversion puts and forward
+ * claims carry a token of this request in the item; when the condition fails, the item is
+ * read back (from the error with ReturnValuesOnConditionCheckFailure ALL_OLD, or with a
+ * consistent GetItem where the store does not return it, as dynalite does not) and a write
+ * that carries our own token is ours: "stored", "claimed" — not a duplicate.
  */
+import { randomUUID } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
@@ -25,29 +33,32 @@ import {
   type ForwardStore,
   type InboundEntry,
   type InboundLog,
+  type PutConversionResult,
   type PutResult,
   type SubKey,
+  TEST_CAMPAIGN_PREFIX,
 } from '../core/model';
 
 /**
- * A client for AWS, or for a local endpoint (dynalite) when DYNAMODB_ENDPOINT is set. Every
- * call is bounded by `budget` (per attempt, attempts, per call) and by the request's deadline
- * (adapters/aws-clients): the request path's budget unless a CLI asks for the tools' one.
+ * A client for AWS, or for a local endpoint (dynalite): `endpoint`, else DYNAMODB_ENDPOINT.
+ * Every call is bounded by `budget` (per attempt, attempts, per call) and by the request's
+ * deadline (adapters/aws-clients). Without a budget: the functions' request-path budget —
+ * unless an endpoint is passed in, which is the local run's or a test's embedded dynalite, whose
+ * latency under a burst is its own queue in our process (CALL_BUDGETS.embedded).
  */
-export function createDynamoClient(
-  endpoint: string | undefined = process.env.DYNAMODB_ENDPOINT,
-  budget: CallBudget = CALL_BUDGETS.dynamodb,
-): DynamoDBClient {
-  const config = sdkClientConfig(budget);
-  const client = endpoint
+export function createDynamoClient(endpoint?: string, budget?: CallBudget): DynamoDBClient {
+  const target = endpoint ?? process.env.DYNAMODB_ENDPOINT;
+  const bounded = budget ?? (endpoint !== undefined ? CALL_BUDGETS.embedded : CALL_BUDGETS.dynamodb);
+  const config = sdkClientConfig(bounded);
+  const client = target
     ? new DynamoDBClient({
         ...config,
-        endpoint,
+        endpoint: target,
         region: process.env.AWS_REGION ?? 'us-east-1',
         credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       })
     : new DynamoDBClient(config);
-  return boundToDeadline(client, 'DynamoDB', budget);
+  return boundToDeadline(client, 'DynamoDB', bounded);
 }
 
 /** Flattens a click into its item: subs become top-level sub1..sub20 so indexes can project them. */
@@ -72,10 +83,28 @@ export function itemToClick(item: Record<string, AttributeValue>): ClickRecord {
   return { ...(raw as Omit<ClickRecord, 'subs'>), subs };
 }
 
-export function conversionToItem(conversion: ConversionRecord): Record<string, AttributeValue> {
+export function conversionToItem(conversion: ConversionRecord, writeToken?: string): Record<string, AttributeValue> {
   const { revenue, ...rest } = conversion;
+  // Test conversions are indexed apart from their campaign (reports skip them unread).
+  if (rest.test && rest.campaignId !== undefined) rest.campaignId = `${TEST_CAMPAIGN_PREFIX}${rest.campaignId}`;
   // Revenue is stored as a DynamoDB number from its exact decimal text.
-  return { ...marshall(rest, { removeUndefinedValues: true }), revenue: { N: revenue } };
+  return { ...marshall({ ...rest, ...(writeToken !== undefined ? { writeToken } : {}) }, { removeUndefinedValues: true }), revenue: { N: revenue } };
+}
+
+/** Attributes of a conversion item that belong to the store, not to the record. */
+const STORE_ATTRIBUTES = ['writeToken', 'forwardClaimToken'] as const;
+
+/** The record an item holds; revenue as its exact decimal text (never through a float). */
+export function itemToConversion(item: Record<string, AttributeValue>): ConversionRecord {
+  const { revenue, ...rest } = item;
+  const raw = unmarshall(rest) as Record<string, unknown>;
+  for (const name of STORE_ATTRIBUTES) delete raw[name];
+  if (typeof raw.campaignId === 'string' && raw.campaignId.startsWith(TEST_CAMPAIGN_PREFIX)) raw.campaignId = raw.campaignId.slice(TEST_CAMPAIGN_PREFIX.length);
+  return { ...(raw as Omit<ConversionRecord, 'revenue'>), revenue: revenue?.N ?? '0' };
+}
+
+function conditionFailed(err: unknown): err is ConditionalCheckFailedException {
+  return err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException';
 }
 
 async function conditionalPut(client: DynamoDBClient, input: ConstructorParameters<typeof PutItemCommand>[0]): Promise<PutResult> {
@@ -83,7 +112,7 @@ async function conditionalPut(client: DynamoDBClient, input: ConstructorParamete
     await client.send(new PutItemCommand(input));
     return 'stored';
   } catch (err) {
-    if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') return 'duplicate';
+    if (conditionFailed(err)) return 'duplicate';
     throw err;
   }
 }
@@ -116,34 +145,66 @@ export class DynamoConversionStore implements ConversionStore, ForwardStore {
     private readonly tableName: string,
   ) {}
 
-  putConversion(conversion: ConversionRecord): Promise<PutResult> {
-    return conditionalPut(this.client, {
-      TableName: this.tableName,
-      Item: conversionToItem(conversion),
-      ConditionExpression: 'attribute_not_exists(clickId)',
-    });
+  async putConversion(conversion: ConversionRecord, writeToken: string = randomUUID()): Promise<PutConversionResult> {
+    const key = { clickId: { S: conversion.clickId }, conversionKey: { S: conversion.conversionKey } };
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: conversionToItem(conversion, writeToken),
+          ConditionExpression: 'attribute_not_exists(clickId)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { status: 'stored' };
+    } catch (err) {
+      if (!conditionFailed(err)) throw err;
+      const item = err.Item ?? (await this.read(key));
+      // Deleted between the failed condition and the read: nothing to compare, so let the
+      // caller retry (it queues the request for replay).
+      if (!item) throw new Error(`conversion ${conversion.clickId} ${conversion.conversionKey} existed, then could not be read back`);
+      if (item.writeToken?.S === writeToken) return { status: 'stored' };
+      return { status: 'duplicate', stored: itemToConversion(item) };
+    }
+  }
+
+  private async read(key: Record<string, AttributeValue>): Promise<Record<string, AttributeValue> | undefined> {
+    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    return out.Item;
+  }
+
+  /** One stored conversion (a consistent read), or undefined. */
+  async getConversion(clickId: string, conversionKey: string): Promise<ConversionRecord | undefined> {
+    const item = await this.read({ clickId: { S: clickId }, conversionKey: { S: conversionKey } });
+    return item ? itemToConversion(item) : undefined;
   }
 
   async claimForward(clickId: string, conversionKey: string, from: 'new' | 'failed', at: string): Promise<boolean> {
+    const key = { clickId: { S: clickId }, conversionKey: { S: conversionKey } };
+    const token = randomUUID();
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { clickId: { S: clickId }, conversionKey: { S: conversionKey } },
-          UpdateExpression: 'SET forwardState = :sending, forwardClaimedAt = :at',
+          Key: key,
+          UpdateExpression: 'SET forwardState = :sending, forwardClaimedAt = :at, forwardClaimToken = :token',
           ConditionExpression:
             from === 'new' ? 'attribute_exists(clickId) AND attribute_not_exists(forwardState)' : 'forwardState = :failed',
           ExpressionAttributeValues: {
             ':sending': { S: 'sending' },
             ':at': { S: at },
+            ':token': { S: token },
             ...(from === 'failed' ? { ':failed': { S: 'failed' } } : {}),
           },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return true;
     } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
+      if (!conditionFailed(err)) throw err;
+      // Our own claim, applied before its answer was lost: still ours to send.
+      const item = err.Item ?? (await this.read(key));
+      return item?.forwardState?.S === 'sending' && item.forwardClaimToken?.S === token;
     }
   }
 

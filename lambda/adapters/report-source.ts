@@ -1,14 +1,15 @@
 /**
  * Reads for reports, keyed by campaign and time: the clicks table's own campaign partitions
  * and the conversions byCampaign index, paginated, projecting only what the report uses —
- * never a full-table scan. Consumed read
- * capacity is counted so the cost of a report can be stated.
+ * never a full-table scan. Consumed read capacity is counted so the cost of a report can be
+ * stated. Numbers (revenue) are read as their exact text, never as a JS float.
  */
 import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { campaignPartitions, mintId } from '../core/ids';
-import { UNATTRIBUTED_CLICK_ID } from '../core/model';
+import { TEST_CAMPAIGN_PREFIX, UNATTRIBUTED_CLICK_ID } from '../core/model';
 import type { ReportClick, ReportConversion } from '../core/report';
+import { decimalOf, wrapStoredNumber } from './stored-number';
 
 export interface ReadStats {
   queries: number;
@@ -29,13 +30,16 @@ async function* query(client: DynamoDBClient, input: QueryCommandInput, stats: R
     stats.capacityUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
     for (const item of out.Items ?? []) {
       stats.items++;
-      yield unmarshall(item);
+      // wrapNumbers: a DynamoDB number stays its text (NumberValue); a float would round
+      // amounts such as 90071992547409.93.
+      yield unmarshall(item, { wrapNumbers: wrapStoredNumber });
     }
     start = out.LastEvaluatedKey;
   } while (start);
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
 const optional = <K extends string>(key: K, value: unknown): Partial<Record<K, string>> => {
   const s = str(value);
   return s === undefined ? {} : ({ [key]: s } as Partial<Record<K, string>>);
@@ -96,13 +100,17 @@ const CONVERSION_FIELDS = [
 ] as const;
 
 function toConversion(item: Record<string, unknown>): ReportConversion {
+  // Test orders are indexed under `~test:<campaign>` (read only with --include-tests).
+  const test = typeof item.campaignId === 'string' && item.campaignId.startsWith(TEST_CAMPAIGN_PREFIX);
+  if (test) item.campaignId = String(item.campaignId).slice(TEST_CAMPAIGN_PREFIX.length);
   // Organic sales are indexed under the campaign id UNATTRIBUTED_CLICK_ID: they have none.
   if (item.campaignId === UNATTRIBUTED_CLICK_ID) delete item.campaignId;
   return {
+    ...(test ? { test: true as const } : {}),
     clickId: String(item.clickId),
     type: String(item.type),
     counted: item.counted === true,
-    revenue: String(item.revenue ?? '0'),
+    revenue: decimalOf(item.revenue),
     currency: String(item.currency ?? ''),
     createdAt: String(item.createdAt),
     ...optional('campaignId', item.campaignId),
@@ -116,8 +124,11 @@ function toConversion(item: Record<string, unknown>): ReportConversion {
 }
 
 /**
- * Conversions of one campaign whose click was made in [from, to). They arrive after their
- * click, within the click retention, so the index range is [from, to + retention).
+ * Conversions of one campaign whose click was made in [from, to). They arrive after their click
+ * — within the click retention, or any time later when a refund, chargeback or rebill follows a
+ * sale whose click has expired (core/conversion attributes those from the sale) — so the index
+ * range starts at `from` and has no end: no retention, however it changed, can hide one. With
+ * `tests`, the campaign's test orders instead (indexed apart, under `~test:<campaign>`).
  */
 export async function* campaignConversions(
   client: DynamoDBClient,
@@ -125,18 +136,17 @@ export async function* campaignConversions(
   campaignId: string,
   from: Date,
   to: Date,
-  retentionDays: number,
   stats: ReadStats,
+  tests = false,
 ): AsyncGenerator<ReportConversion> {
-  const until = new Date(to.getTime() + retentionDays * 86400_000);
   const p = projection(CONVERSION_FIELDS);
   const input: QueryCommandInput = {
     TableName: table,
     IndexName: 'byCampaign',
-    KeyConditionExpression: '#c = :c AND #t BETWEEN :lo AND :hi',
+    KeyConditionExpression: '#c = :c AND #t >= :lo',
     ...p,
     ExpressionAttributeNames: { ...p.ExpressionAttributeNames, '#c': 'campaignId', '#t': 'createdAt' },
-    ExpressionAttributeValues: { ':c': { S: campaignId }, ':lo': { S: from.toISOString() }, ':hi': { S: until.toISOString() } },
+    ExpressionAttributeValues: { ':c': { S: tests ? `${TEST_CAMPAIGN_PREFIX}${campaignId}` : campaignId }, ':lo': { S: from.toISOString() } },
   };
   const fromIso = from.toISOString();
   const toIso = to.toISOString();
@@ -147,8 +157,8 @@ export async function* campaignConversions(
   }
 }
 
-/** Conversions without a click (organic sales) that arrived in [from, to): one index range. */
-export async function* unattributedConversions(client: DynamoDBClient, table: string, from: Date, to: Date, stats: ReadStats): AsyncGenerator<ReportConversion> {
+/** Conversions without a click (organic sales) that arrived in [from, to): one index range (`tests`: their test orders). */
+export async function* unattributedConversions(client: DynamoDBClient, table: string, from: Date, to: Date, stats: ReadStats, tests = false): AsyncGenerator<ReportConversion> {
   const p = projection(CONVERSION_FIELDS);
   const input: QueryCommandInput = {
     TableName: table,
@@ -157,7 +167,7 @@ export async function* unattributedConversions(client: DynamoDBClient, table: st
     ...p,
     ExpressionAttributeNames: { ...p.ExpressionAttributeNames, '#c': 'campaignId', '#t': 'createdAt' },
     // BETWEEN is inclusive; one millisecond before `to` keeps the range half-open.
-    ExpressionAttributeValues: { ':u': { S: UNATTRIBUTED_CLICK_ID }, ':lo': { S: from.toISOString() }, ':hi': { S: new Date(to.getTime() - 1).toISOString() } },
+    ExpressionAttributeValues: { ':u': { S: tests ? `${TEST_CAMPAIGN_PREFIX}${UNATTRIBUTED_CLICK_ID}` : UNATTRIBUTED_CLICK_ID }, ':lo': { S: from.toISOString() }, ':hi': { S: new Date(to.getTime() - 1).toISOString() } },
   };
   for await (const item of query(client, input, stats)) yield toConversion(item);
 }

@@ -23,7 +23,7 @@ export interface IndexDefinition {
 
 export interface TableDefinition {
   /** Logical name: used for construct ids, env variables and local table names. */
-  readonly id: 'clicks' | 'conversions' | 'conversionTypes' | 'inbound';
+  readonly id: 'clicks' | 'conversions' | 'conversionTypes' | 'inbound' | 'catalog';
   readonly partitionKey: KeyDefinition;
   readonly sortKey?: KeyDefinition;
   /** Epoch-seconds attribute that DynamoDB TTL deletes items by. */
@@ -69,6 +69,17 @@ export const CONVERSIONS_TABLE: TableDefinition = {
   ],
 };
 
+/**
+ * What the postback and IPN functions may read back from the conversions table (a Query on one
+ * click's partition, when its click expired or a refund names no currency): the keys, the click
+ * attribution every conversion carries, and the money. The stack grants a Query on exactly these
+ * attributes (dynamodb:Attributes), the adapter projects exactly these.
+ */
+export const CONVERSION_HISTORY_ATTRIBUTES = [
+  'clickId', 'conversionKey', 'type', 'revenue', 'currency', 'createdAt', 'campaignId', 'offerId', 'channelId',
+  'channelClickId', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'test',
+] as const;
+
 /** conversion types: the config's list, synced into the table by deploy (and by `npm start`). */
 export const CONVERSION_TYPES_TABLE: TableDefinition = {
   id: 'conversionTypes',
@@ -96,7 +107,21 @@ export const INBOUND_TABLE: TableDefinition = {
   ],
 };
 
-export const TABLE_DEFINITIONS = [CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, INBOUND_TABLE] as const;
+/**
+ * catalog: what the config looked like over time, written by deploy (and `npm start`), read by
+ * reports. `kind` + `id`: `campaign` items (every campaign ever deployed, with the time it was
+ * retired when it left the config) and the `setting` item `clickRetention` (the retention
+ * history, so reports know which clicks may have expired and how long conversions can trail
+ * their click). A handful of items; one Query per kind.
+ */
+export const CATALOG_TABLE: TableDefinition = {
+  id: 'catalog',
+  partitionKey: { name: 'kind', type: 'S' },
+  sortKey: { name: 'id', type: 'S' },
+  globalIndexes: [],
+};
+
+export const TABLE_DEFINITIONS = [CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, INBOUND_TABLE, CATALOG_TABLE] as const;
 
 
 /** Environment variables that carry the physical table names to the functions. */
@@ -105,6 +130,7 @@ export const TABLE_ENV = {
   conversions: 'CONVERSIONS_TABLE',
   conversionTypes: 'CONVERSION_TYPES_TABLE',
   inbound: 'INBOUND_TABLE',
+  catalog: 'CATALOG_TABLE',
 } as const satisfies Record<TableDefinition['id'], string>;
 
 /** Shape of DynamoDB's CreateTable input (kept structural so this file needs no SDK import). */

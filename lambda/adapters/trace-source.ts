@@ -2,13 +2,14 @@
 import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { InboundEntry } from '../core/model';
+import { decimalOf, wrapStoredNumber } from './stored-number';
 
-async function queryAll(client: DynamoDBClient, input: QueryCommandInput, limit = Infinity): Promise<Record<string, unknown>[]> {
+async function queryAll(client: DynamoDBClient, input: QueryCommandInput, limit = Infinity, exactNumbers = false): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
-    out.push(...(page.Items ?? []).map((i) => unmarshall(i)));
+    out.push(...(page.Items ?? []).map((i) => unmarshall(i, exactNumbers ? { wrapNumbers: wrapStoredNumber } : {})));
     start = page.LastEvaluatedKey;
   } while (start && out.length < limit);
   return out.slice(0, limit);
@@ -19,9 +20,10 @@ function toEntry(item: Record<string, unknown>): InboundEntry {
   return rest as unknown as InboundEntry;
 }
 
-/** Every conversion stored for a click (one partition). */
-export function clickConversions(client: DynamoDBClient, table: string, clickId: string): Promise<Record<string, unknown>[]> {
-  return queryAll(client, { TableName: table, KeyConditionExpression: '#k = :k', ExpressionAttributeNames: { '#k': 'clickId' }, ExpressionAttributeValues: { ':k': { S: clickId } } });
+/** Every conversion stored for a click (one partition), revenue as exact decimal text. */
+export async function clickConversions(client: DynamoDBClient, table: string, clickId: string): Promise<Record<string, unknown>[]> {
+  const items = await queryAll(client, { TableName: table, KeyConditionExpression: '#k = :k', ExpressionAttributeNames: { '#k': 'clickId' }, ExpressionAttributeValues: { ':k': { S: clickId } } }, Infinity, true);
+  return items.map((item) => ({ ...item, revenue: decimalOf(item.revenue) }));
 }
 
 /** Every inbound request that named a click, oldest first. */

@@ -4,17 +4,21 @@
  * handed to `keep` (the dead-letter queue) with the reason.
  */
 import type { ConversionType } from '../../config/schema';
-import { abs, negate } from './decimal';
+import { abs, negate, parseDecimal, toMicros } from './decimal';
 import type { ForwardResult } from './forward';
 import { mintId } from './ids';
+import { quote } from './quote';
 import {
   UNATTRIBUTED_CLICK_ID,
   type ClickReader,
+  type ClickRecord,
+  type ConversionHistory,
   type ConversionRecord,
   type ConversionSource,
   type ConversionStore,
   type ConversionTypeSource,
   type DeadLetterReason,
+  type PastConversion,
 } from './model';
 
 export interface ConversionDeps {
@@ -22,8 +26,16 @@ export interface ConversionDeps {
   forward?: (conversion: ConversionRecord, now: Date) => Promise<ForwardResult>;
   clicks: ClickReader;
   conversions: ConversionStore;
+  /**
+   * The click's earlier conversions: they attribute a conversion whose click has expired (a late
+   * refund, chargeback or rebill) and give a refund without currency its payment's currency.
+   * Without it, both fall back to the old behaviour (unknown_click; the default currency).
+   */
+  history?: ConversionHistory;
   types: ConversionTypeSource;
   defaultCurrency: string;
+  /** The config's `defaults.currencies`; undefined: every ISO 4217 currency is accepted. */
+  currencies?: ReadonlySet<string>;
   newId?: (now: number) => string;
 }
 
@@ -44,8 +56,31 @@ export interface ConversionRequest {
    * is one amount and one forward.
    */
   secondary?: boolean;
-  /** Stable id of this event, for the key of an organic conversion without txid (replays reuse it). */
+  /**
+   * Stable id of this request (a replay passes the queued message's id): the write token of
+   * its conversions, so a retried write recognises itself, and the key of an organic
+   * conversion without txid unless `saleKey` says better.
+   */
   eventId?: string;
+  /**
+   * An unauthenticated request (a pixel without the postback key): only for a stored click,
+   * keyed by click and type alone (one item per click and type, whatever txid it sends), never
+   * organic, never attributed from the click's past conversions and never forwarded.
+   */
+  keyless?: true;
+  /**
+   * What identifies an organic sale without txid across retries and replays (the IPN derives
+   * it from order id, event, pay sequence number and amount).
+   */
+  saleKey?: string;
+  /** A test order: stored with `test: true` under its own key (`type|txid|test`), never forwarded. */
+  test?: boolean;
+}
+
+/** The same sale arrived again with another amount or currency: the first one stays. */
+export interface AmountConflict {
+  stored: { revenue: string; currency: string };
+  sent: { revenue: string; currency: string };
 }
 
 /** What `keep` reports: the failure was kept for replay, or it could not be. */
@@ -53,7 +88,7 @@ export type KeepResult = { kept: true } | { kept: false; error: string };
 
 export type ConversionOutcome =
   | { status: 'recorded'; conversion: ConversionRecord; type: ConversionType; forward?: ForwardResult }
-  | { status: 'duplicate'; conversion: ConversionRecord }
+  | { status: 'duplicate'; conversion: ConversionRecord; stored: ConversionRecord; conflict?: AmountConflict }
   | { status: 'queued'; reason: DeadLetterReason; detail: string; advice: string }
   | { status: 'unavailable'; reason: DeadLetterReason; detail: string; error: string }
   | { status: 'forbidden'; detail: string };
@@ -68,6 +103,68 @@ export function revenueFor(type: ConversionType, sum: string): string {
     case 'ignore':
       return '0';
   }
+}
+
+function micros(text: string): bigint | undefined {
+  const canonical = parseDecimal(text);
+  return canonical === undefined ? undefined : toMicros(canonical);
+}
+
+/**
+ * Whether a repeat of a stored conversion names another amount: revenue differs (compared as
+ * exact decimals), or the currency differs on a conversion that carries money.
+ */
+export function amountConflict(sent: ConversionRecord, stored: ConversionRecord): AmountConflict | undefined {
+  const a = micros(sent.revenue);
+  const b = micros(stored.revenue);
+  const sameRevenue = a !== undefined && b !== undefined ? a === b : sent.revenue === stored.revenue;
+  const carriesMoney = a !== 0n || b !== 0n;
+  if (sameRevenue && (sent.currency === stored.currency || !carriesMoney)) return undefined;
+  return { stored: { revenue: stored.revenue, currency: stored.currency }, sent: { revenue: sent.revenue, currency: sent.currency } };
+}
+
+/** `amount_conflict: stored 23.5 EUR, this one says 47 EUR; the first amount stays` */
+export function conflictDetail(conflict: AmountConflict): string {
+  const { stored, sent } = conflict;
+  return `amount_conflict: stored ${stored.revenue} ${stored.currency}, this one says ${sent.revenue} ${sent.currency}; the first amount stays`;
+}
+
+/** How many of a click's conversions are read to find its payment's currency. */
+export const HISTORY_LIMIT = 25;
+
+/** The click attribution a stored conversion carries, as the attributed part of a new one. */
+function attributionOf(click: ClickRecord): Partial<ConversionRecord> {
+  return {
+    campaignId: click.campaignId,
+    offerId: click.offerId,
+    channelId: click.channelId,
+    ...(click.channelClickId !== undefined ? { channelClickId: click.channelClickId } : {}),
+    clickCreatedAt: click.createdAt,
+    ...(click.country !== undefined ? { country: click.country } : {}),
+    ...(click.subs.sub1 !== undefined ? { sub1: click.subs.sub1 } : {}),
+    ...(click.subs.sub2 !== undefined ? { sub2: click.subs.sub2 } : {}),
+    ...(click.subs.sub3 !== undefined ? { sub3: click.subs.sub3 } : {}),
+    ...(click.subs.sub4 !== undefined ? { sub4: click.subs.sub4 } : {}),
+    ...(click.subs.sub5 !== undefined ? { sub5: click.subs.sub5 } : {}),
+  };
+}
+
+const COPIED = ['offerId', 'channelId', 'channelClickId', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const;
+
+/** The same attribution, copied from an earlier conversion of the click (its click is gone). */
+function attributionFromPast(past: PastConversion & { campaignId: string }): Partial<ConversionRecord> {
+  const out: Partial<ConversionRecord> = { campaignId: past.campaignId };
+  for (const key of COPIED) if (past[key] !== undefined) out[key] = past[key];
+  return out;
+}
+
+/**
+ * The currency of the sale a refund takes back: that of the click's latest conversion that
+ * brought money in. Undefined when there is none.
+ */
+function paymentCurrency(past: readonly PastConversion[]): string | undefined {
+  const payments = past.filter((c) => !c.test && c.currency !== '' && toMicros(c.revenue) > 0n).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  return payments[0]?.currency;
 }
 
 export function errorText(err: unknown): string {
@@ -102,10 +199,13 @@ export async function recordConversion(
   if (!type) {
     return fail(
       'unknown_type',
-      `unknown conversion type "${request.type}" (names are case-sensitive)`,
+      `unknown conversion type "${quote(request.type, 64)}" (names are case-sensitive)`,
       'Add it to conversionTypes in the tracker config, deploy, then replay the queue.',
     );
   }
+  // A refund or chargeback that names no currency is in its payment's currency: read below
+  // when a payment is stored for the click.
+  const currencyFromPayment = request.currency === undefined && type.revenue === 'subtract' && !request.secondary && request.clickId !== undefined;
   const base = {
     type: type.name,
     revenue: request.secondary ? '0' : revenueFor(type, request.sum),
@@ -116,7 +216,10 @@ export async function recordConversion(
     ...(request.txid !== undefined ? { txid: request.txid } : {}),
     ...(request.status !== undefined ? { status: request.status } : {}),
     ...(request.buyer !== undefined ? { buyer: request.buyer } : {}),
+    ...(request.test ? { test: true as const } : {}),
   };
+  // A test order never shares a key with the live sale of the same transaction id.
+  const keySuffix = request.test ? '|test' : '';
   let conversion: ConversionRecord;
   if (request.clickId !== undefined) {
     let click;
@@ -125,56 +228,79 @@ export async function recordConversion(
     } catch (err) {
       return fail('storage_error', `the click could not be read (${errorText(err)})`, retryAdvice);
     }
-    if (click && click.expiresAt * 1000 < now.getTime()) {
-      // DynamoDB's TTL deletes late (hours to days): an expired click is treated as gone.
-      return fail('unknown_click', `click "${request.clickId}" expired on ${new Date(click.expiresAt * 1000).toISOString()} (clickRetentionDays)`, 'Nothing will be recorded for it unless the retention is raised and the queue replayed.');
+    // DynamoDB's TTL deletes late (hours to days): an expired click is treated as gone.
+    const expiredOn = click && click.expiresAt * 1000 < now.getTime() ? new Date(click.expiresAt * 1000) : undefined;
+    const clickGone = !click || expiredOn !== undefined;
+    if (clickGone && (guard || request.keyless)) {
+      // Nothing unauthenticated is kept for later, nor attributed from the click's past
+      // conversions: no history read, no queue message for a click that is not here.
+      return { status: 'forbidden', detail: `no click with id "${quote(request.clickId, 64)}" is stored, and a pixel without the postback key is not kept` };
     }
-    if (!click) {
-      if (guard) return { status: 'forbidden', detail: `no click with id "${request.clickId}" is stored, and a pixel without the postback key is not kept` };
-      return fail(
-        'unknown_click',
-        `no click with id "${request.clickId}" is stored (never made here, expired, or its own write is still queued)`,
-        'Replay the queue once the click is stored.',
-      );
+    // The click's earlier conversions, read only when needed: its click is gone (they carry its
+    // attribution: a refund, chargeback or rebill months after the sale still lands on the
+    // sale's campaign, subs and day), or a refund needs its payment's currency.
+    let past: PastConversion[] = [];
+    if (deps.history && (clickGone || currencyFromPayment)) {
+      try {
+        past = await deps.history.conversionsOf(request.clickId, currencyFromPayment ? HISTORY_LIMIT : 1);
+        // The one read may be a test order, which attributes nothing: look at the rest.
+        if (clickGone && past.length > 0 && past.every((c) => c.test)) past = await deps.history.conversionsOf(request.clickId, HISTORY_LIMIT);
+      } catch (err) {
+        return fail('storage_error', `the click's earlier conversions could not be read (${errorText(err)})`, retryAdvice);
+      }
+    }
+    let attribution: Partial<ConversionRecord>;
+    if (click && !expiredOn) {
+      attribution = attributionOf(click);
+    } else {
+      const earlier = past.find((c): c is PastConversion & { campaignId: string } => c.campaignId !== undefined && !c.test);
+      if (earlier) {
+        attribution = attributionFromPast(earlier);
+      } else if (expiredOn) {
+        return fail('unknown_click', `click "${quote(request.clickId, 64)}" expired on ${expiredOn.toISOString()} (clickRetentionDays) and has no conversions`, 'Nothing will be recorded for it unless the retention is raised and the queue replayed.');
+      } else {
+        return fail(
+          'unknown_click',
+          `no click with id "${quote(request.clickId, 64)}" is stored (never made here, expired, or its own write is still queued)`,
+          'Replay the queue once the click is stored.',
+        );
+      }
     }
     conversion = {
       ...base,
-      clickId: click.clickId,
-      conversionKey: `${type.name}|${request.txid ?? ''}`,
+      ...(currencyFromPayment ? { currency: paymentCurrency(past) ?? base.currency } : {}),
+      clickId: request.clickId,
+      conversionKey: `${type.name}|${request.keyless ? '' : (request.txid ?? '')}${keySuffix}`,
       attributed: true,
-      campaignId: click.campaignId,
-      offerId: click.offerId,
-      channelId: click.channelId,
-      ...(click.channelClickId !== undefined ? { channelClickId: click.channelClickId } : {}),
-      clickCreatedAt: click.createdAt,
-      ...(click.country !== undefined ? { country: click.country } : {}),
-      ...(click.subs.sub1 !== undefined ? { sub1: click.subs.sub1 } : {}),
-      ...(click.subs.sub2 !== undefined ? { sub2: click.subs.sub2 } : {}),
-      ...(click.subs.sub3 !== undefined ? { sub3: click.subs.sub3 } : {}),
-      ...(click.subs.sub4 !== undefined ? { sub4: click.subs.sub4 } : {}),
-      ...(click.subs.sub5 !== undefined ? { sub5: click.subs.sub5 } : {}),
+      ...attribution,
     };
+  } else if (request.keyless) {
+    return { status: 'forbidden', detail: 'a request without the postback key must name a stored click; organic conversions need the key' };
   } else {
-    // An organic sale: counted so revenue totals match Digistore24's. Without a txid a retry
-    // cannot be told from a new sale, so each one gets its own key.
+    // An organic sale: counted so revenue totals match Digistore24's. Without a txid it is keyed
+    // by what identifies the sale (saleKey) when the sender gives that, else by the request.
     conversion = {
       ...base,
       clickId: UNATTRIBUTED_CLICK_ID,
       // So the byCampaign index holds organic sales too: reports read them by time, not by
       // filtering a partition that grows forever.
       campaignId: UNATTRIBUTED_CLICK_ID,
-      conversionKey: `${type.name}|${request.txid ?? `~${request.eventId ?? (deps.newId ?? mintId)(now.getTime())}`}`,
+      conversionKey: `${type.name}|${request.txid ?? `~${request.saleKey ?? request.eventId ?? (deps.newId ?? mintId)(now.getTime())}`}${keySuffix}`,
       attributed: false,
     };
   }
 
   try {
-    const result = await deps.conversions.putConversion(conversion);
-    if (result === 'duplicate') return { status: 'duplicate', conversion };
+    const result = await deps.conversions.putConversion(conversion, request.eventId);
+    if (result.status === 'duplicate') {
+      const conflict = amountConflict(conversion, result.stored);
+      return { status: 'duplicate', conversion, stored: result.stored, ...(conflict ? { conflict } : {}) };
+    }
   } catch (err) {
     return fail('storage_error', `the conversion could not be stored (${errorText(err)})`, retryAdvice);
   }
-  if (!type.forwardToChannel || request.secondary || !deps.forward) return { status: 'recorded', conversion, type };
+  // Test orders never reach a traffic channel or ad platform; nor does a request without the key.
+  if (!type.forwardToChannel || request.secondary || request.test || request.keyless || !deps.forward) return { status: 'recorded', conversion, type };
   let forward: ForwardResult;
   try {
     forward = await deps.forward(conversion, now);

@@ -59,3 +59,24 @@ export function formatMicros(micros: bigint, decimals = 2): string {
     : `${rounded}`;
   return negative && rounded !== 0n ? `-${text}` : text;
 }
+
+/**
+ * A number as DynamoDB (or any JSON/number text) spells it — `47`, `-47.50`, `1.5E+3` — as a
+ * canonical decimal, with no float in between and no limit on its digits. Throws on text that is
+ * not a number.
+ */
+export function decimalFromNumberText(text: string): string {
+  const m = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
+  if (!m || `${m[2] ?? ''}${m[3] ?? ''}` === '') throw new Error(`not a number: "${text}"`);
+  let digits = `${m[2] ?? ''}${m[3] ?? ''}`;
+  let point = (m[2] ?? '').length + Number(m[4] ?? 0);
+  if (point < 0) {
+    digits = '0'.repeat(-point) + digits;
+    point = 0;
+  }
+  if (point > digits.length) digits += '0'.repeat(point - digits.length);
+  const intPart = digits.slice(0, point).replace(/^0+(?=\d)/, '') || '0';
+  const frac = digits.slice(point).replace(/0+$/, '');
+  const zero = /^0+$/.test(`${intPart}${frac}`);
+  return `${m[1] === '-' && !zero ? '-' : ''}${intPart}${frac ? `.${frac}` : ''}`;
+}

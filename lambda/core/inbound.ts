@@ -5,6 +5,7 @@
  */
 import type { IpnOutcome } from './ipn';
 import { NO_CLICK_ID, type InboundEntry } from './model';
+import { conflictDetail } from './conversion';
 import type { PostbackOutcome } from './postback';
 
 const CLICK_ID = /^[A-Za-z0-9._,-]{1,64}$/;
@@ -17,6 +18,10 @@ function answer(text: string): string {
   return text.length > 300 ? `${text.slice(0, 299)}…` : text;
 }
 
+function detail(text: string): string {
+  return text.length > 1000 ? `${text.slice(0, 999)}…` : text;
+}
+
 /** The click id a raw query names, for requests refused before parsing. */
 export function clickIdOfQuery(query: string): string {
   const params = new URLSearchParams(query);
@@ -25,7 +30,7 @@ export function clickIdOfQuery(query: string): string {
 
 export function postbackEntry(
   outcome: PostbackOutcome,
-  base: { receivedAt: string; requestId: string; pixel: boolean; query: string; source?: string },
+  base: { receivedAt: string; requestId: string; pixel: boolean; query: string; source?: string; keyIndex?: number },
 ): InboundEntry {
   const entry: InboundEntry = {
     clickId: clickIdOfQuery(base.query),
@@ -36,12 +41,22 @@ export function postbackEntry(
     httpStatus: outcome.httpStatus,
     answer: answer(outcome.message),
     ...(base.source !== undefined ? { source: base.source } : {}),
+    ...(base.keyIndex !== undefined ? { keyIndex: base.keyIndex } : {}),
   };
   switch (outcome.status) {
     case 'recorded':
     case 'duplicate': {
       const c = outcome.conversion;
-      return { ...entry, clickId: c.clickId, type: c.type, revenue: c.revenue, currency: c.currency, ...(c.txid !== undefined ? { txid: c.txid } : {}) };
+      const conflict = outcome.status === 'duplicate' ? outcome.conflict : undefined;
+      return {
+        ...entry,
+        clickId: c.clickId,
+        type: c.type,
+        revenue: c.revenue,
+        currency: c.currency,
+        ...(c.txid !== undefined ? { txid: c.txid } : {}),
+        ...(conflict ? { reason: 'amount_conflict', detail: conflictDetail(conflict) } : {}),
+      };
     }
     case 'test':
     case 'queued': {
@@ -85,6 +100,7 @@ export function ipnEntry(outcome: IpnOutcome, base: { receivedAt: string; reques
     outcome: outcome.status,
     httpStatus: outcome.httpStatus,
     answer: answer(outcome.message.replace(/\n/g, ' | ')),
+    ...(outcome.detail !== undefined ? { detail: detail(outcome.detail) } : {}),
     ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}),
     ...(outcome.txid !== undefined ? { txid: outcome.txid } : {}),
     ...(outcome.results.length > 0 ? { type: outcome.results.map((r) => r.type).join(',') } : outcome.event ? { type: outcome.event } : {}),

@@ -3,20 +3,28 @@
  * record them by the same rules as postbacks, so an IPN and an S2S postback for the same
  * transaction (same click id, type and transaction id) count once.
  *
- * Answers: `OK ...` (200) whenever the notification is handled or deliberately ignored —
- * recorded, duplicate, connection test, untracked event, or kept in the queue. 403 for a bad
- * or missing signature (nothing stored). 503 only when nothing could be kept, so that
- * Digistore24 retries exactly then.
+ * Answers: exactly `OK` (200) whenever the notification is handled or deliberately ignored —
+ * recorded, duplicate, connection test, test order, untracked event, or kept in the queue.
+ * Digistore24 shows any `key: value` lines after `OK` to the buyer (thank-you page, order
+ * e-mail, invoice), so the detail goes to `detail` (the log line and the inbound record), never
+ * into the answer. 403 for a bad or missing signature (nothing stored). 503 only when nothing
+ * could be kept, so that Digistore24 retries exactly then.
  */
+import { createHash } from 'node:crypto';
 import type { IpnConfig } from '../../config/schema';
-import { errorText, recordConversion, type ConversionDeps, type ConversionOutcome, type KeepResult } from './conversion';
+import { conflictDetail, errorText, recordConversion, type AmountConflict, type ConversionDeps, type ConversionOutcome, type KeepResult } from './conversion';
+import { acceptedCurrency } from './currencies';
 import { parseDecimal } from './decimal';
 import { mintId } from './ids';
-import { verifyIpnSignature } from './ipn-signature';
+import { trustedFields, verifyIpnSignature, type SignatureVariant, type SignedFields } from './ipn-signature';
 import type { DeadLetterReason, DeadLetterSink, RawRequest } from './model';
 import { isPlaceholder } from './postback-params';
+import { quote } from './quote';
 
 export const IPN_MAX_BODY = 64 * 1024;
+
+/** The whole success answer: Digistore24 shows anything after it to the buyer. */
+export const IPN_OK = 'OK';
 
 export interface IpnDeps extends ConversionDeps {
   ipn: IpnConfig;
@@ -30,29 +38,50 @@ export interface IpnInput {
   now: Date;
   /** Replaying a queued IPN whose signature was verified when it arrived. */
   trusted?: boolean;
+  /** Stable id of this notification: the queued message's id when it is replayed. */
+  eventId?: string;
 }
 
 export type IpnStatus = 'recorded' | 'duplicate' | 'queued' | 'ignored' | 'test' | 'forbidden' | 'rejected' | 'unavailable';
 
+export interface IpnResult {
+  type: string;
+  outcome: ConversionOutcome['status'];
+  forward?: string;
+  revenue?: string;
+  currency?: string;
+  counted?: boolean;
+  /** Recorded as a test order (api_mode=test with recordTestOrders). */
+  test?: boolean;
+  /** A duplicate whose stored amount differs from this one's. */
+  conflict?: AmountConflict;
+}
+
 export interface IpnOutcome {
   status: IpnStatus;
   httpStatus: 200 | 400 | 403 | 503;
-  /** Plain-text answer; starts with OK whenever Digistore24 should not retry. */
+  /** Plain-text answer: exactly `OK` whenever Digistore24 should not retry. */
   message: string;
+  /** What was done, for the log line and the trace (never sent to Digistore24 on success). */
+  detail?: string;
   event?: string;
   clickId?: string;
   txid?: string;
-  /** Why it was refused or ignored. */
+  /** Which signature variant matched (absent for replays and refusals). */
+  signature?: SignatureVariant;
+  /** A test order (api_mode=test). */
+  test?: boolean;
+  /** Why it was refused, ignored or flagged (e.g. amount_conflict). */
   reason?: string;
-  results: { type: string; outcome: ConversionOutcome['status']; forward?: string; revenue?: string; currency?: string; counted?: boolean }[];
+  results: IpnResult[];
 }
 
 /** Fields needed to replay an IPN; everything else (the buyer's data) is left out of the queue. */
-const REPLAY_FIELDS = new Set([
+const REPLAY_FIELDS = [
   'event', 'api_mode', 'order_id', 'transaction_id', 'transaction_type', 'billing_type', 'billing_status',
   'order_type', 'product_id', 'amount_brutto', 'amount_netto', 'amount_vendor', 'amount_affiliate', 'currency',
-  'pay_sequence_no', 'number_of_installments', 'upsell_no', 'cid', 'custom', 'trackingkey', 'campaignkey',
-]);
+  'pay_sequence_no', 'number_of_installments', 'upsell_no', 'click_id', 'cid', 'custom', 'trackingkey', 'campaignkey',
+] as const;
 
 /** Buyer fields stored (and queued) only with storeBuyerData. */
 const BUYER_FIELD = /^(email|buyer_id|address_[a-z_]+)$/;
@@ -63,10 +92,10 @@ const TXID = /^[A-Za-z0-9._:,-]{1,128}$/;
 export function parseIpnForm(request: RawRequest): Map<string, string> | string {
   if (Buffer.byteLength(request.body, 'utf8') > IPN_MAX_BODY) return `body is larger than ${IPN_MAX_BODY} bytes`;
   const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (type !== '' && type !== 'application/x-www-form-urlencoded') return `content-type "${type.slice(0, 60)}" is not form-encoded`;
+  if (type !== '' && type !== 'application/x-www-form-urlencoded') return `content-type "${quote(type, 60)}" is not form-encoded`;
   const fields = new Map<string, string>();
   for (const [key, value] of new URLSearchParams(request.body)) {
-    if (fields.has(key) && fields.get(key) !== value) return `field ${key.slice(0, 60)} was given twice with different values`;
+    if (fields.has(key) && fields.get(key) !== value) return `field "${quote(key, 60)}" was given twice with different values`;
     fields.set(key, value);
   }
   return fields;
@@ -76,11 +105,31 @@ function answer(status: IpnStatus, httpStatus: IpnOutcome['httpStatus'], message
   return { status, httpStatus, message, results: [], ...extra };
 }
 
-export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutcome> {
-  const fields = parseIpnForm(input.request);
-  if (typeof fields === 'string') return answer('rejected', 400, `Rejected: ${fields}. Nothing was recorded.`, { reason: 'invalid_input' });
+const ok = (status: IpnStatus, detail: string, extra: Partial<IpnOutcome> = {}): IpnOutcome => answer(status, 200, IPN_OK, { detail, ...extra });
 
-  if (!input.trusted) {
+/** Events that are the first payment of a sale, whatever Digistore24 calls them, for the sale key. */
+const SALE_EVENT: Record<string, string> = { on_payment_subscription_signup: 'on_payment' };
+
+/**
+ * What identifies a sale that has no transaction_id, so a Digistore24 retry or a replay of it
+ * is one conversion: order, event, order item (product, upsell number), pay sequence number and
+ * amount. Undefined without an order id (nothing then tells two such sales apart).
+ */
+export function ipnSaleKey(fields: SignedFields, event: string, amountText: string, currency: string | undefined): string | undefined {
+  const orderId = fields.get('order_id');
+  if (!orderId) return undefined;
+  const parts = [orderId, SALE_EVENT[event] ?? event, fields.get('product_id') ?? '', fields.get('upsell_no') ?? '', fields.get('pay_sequence_no') ?? '', amountText, currency ?? ''];
+  return `ipn-${createHash('sha256').update(parts.join('\u0000'), 'utf8').digest('base64url').slice(0, 27)}`;
+}
+
+export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutcome> {
+  const form = parseIpnForm(input.request);
+  if (typeof form === 'string') return answer('rejected', 400, `Rejected: ${form}. Nothing was recorded.`, { reason: 'invalid_input' });
+
+  let fields: SignedFields;
+  let signature: SignatureVariant | undefined;
+  if (input.trusted) fields = trustedFields(form);
+  else {
     let passphrase: string | undefined;
     try {
       passphrase = await deps.passphrase();
@@ -92,28 +141,23 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
         reason: 'passphrase_missing',
       });
     }
-    const check = verifyIpnSignature(fields, passphrase);
+    const check = verifyIpnSignature(form, passphrase);
     if (!check.valid) {
-      const why = check.reason === 'missing_signature' ? 'the IPN has no sha_sign' : 'sha_sign does not match the IPN passphrase';
+      const why =
+        check.reason === 'missing_signature'
+          ? 'the IPN has no sha_sign'
+          : check.reason === 'key_collision'
+            ? `${check.detail ?? 'two fields are one name when upper-cased'}, so an upper-case-keys signature cannot say which was signed`
+            : 'sha_sign does not match the IPN passphrase';
       return answer('forbidden', 403, `Forbidden: ${why}. Nothing was recorded.`, { reason: check.reason });
     }
+    fields = check.fields;
+    signature = check.variant;
   }
+  const signed = signature ? { signature } : {};
 
   const event = fields.get('event') ?? '';
-  if (event === 'connection_test') return answer('test', 200, 'OK connection test: the IPN reached Clickvault and its signature is valid.', { event });
-  if (fields.get('api_mode') === 'test') {
-    return answer('test', 200, `OK test order (api_mode=test): nothing was recorded.`, { event });
-  }
-  const mapping = deps.ipn.events[event];
-  const types = [...(mapping?.types ?? [])];
-  let positionType: string | undefined;
-  if (mapping?.byOrderPosition) {
-    const sequence = Number(fields.get('pay_sequence_no') || '1');
-    if (sequence <= 1) positionType = Number(fields.get('upsell_no') || '0') > 0 ? 'upsell' : 'initial_sale';
-    if (positionType) types.push(positionType);
-  }
-  if (types.length === 0) return answer('ignored', 200, `OK ignored: event "${event.slice(0, 64)}" is not tracked.`, { event, reason: 'event_not_tracked' });
-
+  if (event === 'connection_test') return ok('test', 'connection test: the IPN reached Clickvault and its signature is valid', { event, ...signed });
   let clickId: string | undefined;
   for (const field of deps.ipn.clickIdFields) {
     const value = fields.get(field)?.trim();
@@ -122,32 +166,55 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
       break;
     }
   }
+  // So the trace of the click shows what was done with it, even when nothing was recorded.
+  const named = { ...(clickId !== undefined ? { clickId } : {}), ...signed };
+  const test = fields.get('api_mode') === 'test';
+  if (test && !deps.ipn.recordTestOrders) {
+    return ok('test', 'test order (api_mode=test): nothing was recorded (digistore24.ipn.recordTestOrders is off)', { event, test, ...named });
+  }
+  const mapping = Object.hasOwn(deps.ipn.events, event) ? deps.ipn.events[event] : undefined;
+  const types = [...(mapping?.types ?? [])];
+  let positionType: string | undefined;
+  if (mapping?.byOrderPosition) {
+    const sequence = Number(fields.get('pay_sequence_no') ?? '1');
+    if (sequence <= 1) positionType = Number(fields.get('upsell_no') ?? '0') > 0 ? 'upsell' : 'initial_sale';
+    if (positionType) types.push(positionType);
+  }
+  if (types.length === 0) return ok('ignored', `event "${quote(event, 64)}" is not tracked`, { event, reason: 'event_not_tracked', ...named });
+
   const txidText = fields.get('transaction_id')?.trim();
   const txid = txidText && TXID.test(txidText) ? txidText : undefined;
   const amountText = fields.get(deps.ipn.revenueField)?.trim() ?? '';
   const sum = amountText === '' ? '0' : parseDecimal(amountText);
   const currencyText = fields.get('currency')?.trim().toUpperCase();
-  const currency = currencyText && /^[A-Z]{3}$/.test(currencyText) ? currencyText : undefined;
+  const currency = acceptedCurrency(currencyText, deps.currencies);
   const statusText = fields.get('billing_status')?.trim();
   const status = statusText && /^[A-Za-z0-9_-]{1,32}$/.test(statusText) ? statusText : undefined;
+  const eventId = input.eventId ?? (deps.newId ?? mintId)(Date.now());
+  const saleKey = txid === undefined ? ipnSaleKey(fields, event, amountText, currency) : undefined;
 
   let buyer: Record<string, string> | undefined;
   if (deps.ipn.storeBuyerData) {
     buyer = {};
-    for (const [key, value] of fields) if (BUYER_FIELD.test(key) && value !== '') buyer[key] = value.slice(0, 256);
+    for (const [key, value] of fields.entries()) if (BUYER_FIELD.test(key)) buyer[key] = value.slice(0, 256);
   }
 
   // One queue message per IPN, however many of its types failed: a replay re-runs them all,
-  // and those already recorded are duplicates.
+  // and those already recorded are duplicates. It holds the fields as they were read here
+  // (decoded, lower-case names), so the replay reads what the signature covered.
   let kept: Promise<KeepResult> | undefined;
   const keep = (reason: DeadLetterReason, detail: string): Promise<KeepResult> => {
     kept ??= (async (): Promise<KeepResult> => {
       const replay = new URLSearchParams();
-      for (const [key, value] of fields) if (REPLAY_FIELDS.has(key) || (deps.ipn.storeBuyerData && BUYER_FIELD.test(key))) replay.append(key, value);
+      for (const name of REPLAY_FIELDS) {
+        const value = fields.get(name);
+        if (value !== undefined) replay.append(name, value);
+      }
+      if (buyer) for (const [key, value] of Object.entries(buyer)) replay.append(key, value);
       try {
         await deps.deadLetters().send({
           version: 1,
-          id: (deps.newId ?? mintId)(Date.now()),
+          id: eventId,
           kind: 'ipn',
           reason,
           detail,
@@ -163,16 +230,17 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
     return kept;
   };
 
+  const context = { event, ...(clickId !== undefined ? { clickId } : {}), ...(txid !== undefined ? { txid } : {}), ...(test ? { test } : {}), ...signed };
   if (sum === undefined) {
     // Signed by Digistore24, so real money: kept for a person to look at (retries would not
     // help), and answered OK so Digistore24 does not retry it for ten days.
-    const detail = `${deps.ipn.revenueField} "${amountText.slice(0, 40)}" is not a decimal number`;
-    const kept = await keep('invalid_input', detail);
-    if (!kept.kept) return answer('unavailable', 503, `Unavailable: ${detail}, and it could not be queued (${kept.error}). Please retry.`, { event, reason: 'invalid_input' });
-    return answer('queued', 200, `OK\nkept in the dead-letter queue: ${detail}`, { event, reason: 'invalid_input', ...(clickId !== undefined ? { clickId } : {}) });
+    const detail = `${deps.ipn.revenueField} "${quote(amountText, 40)}" is not a decimal number`;
+    const keptNow = await keep('invalid_input', detail);
+    if (!keptNow.kept) return answer('unavailable', 503, `Unavailable: ${detail}, and it could not be queued (${keptNow.error}). Please retry.`, { ...context, reason: 'invalid_input' });
+    return ok('queued', `kept in the dead-letter queue: ${detail}`, { ...context, reason: 'invalid_input' });
   }
 
-  const results: IpnOutcome['results'] = [];
+  const results: IpnResult[] = [];
   const lines: string[] = [];
   let unavailable: string | undefined;
   for (const type of types) {
@@ -181,6 +249,9 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
         type,
         sum,
         source: 'ipn',
+        eventId,
+        ...(saleKey !== undefined ? { saleKey } : {}),
+        ...(test ? { test } : {}),
         ...(clickId !== undefined ? { clickId } : {}),
         ...(currency !== undefined ? { currency } : {}),
         ...(txid !== undefined ? { txid } : {}),
@@ -193,21 +264,23 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
       deps,
       keep,
     );
-    results.push({
-      type,
-      outcome: outcome.status,
-      ...(outcome.status === 'recorded'
-        ? { revenue: outcome.conversion.revenue, currency: outcome.conversion.currency, counted: outcome.conversion.counted, ...(outcome.forward ? { forward: outcome.forward.status } : {}) }
-        : {}),
-    });
-    if (outcome.status === 'recorded') lines.push(`${type}: recorded`);
-    else if (outcome.status === 'duplicate') lines.push(`${type}: duplicate, nothing changed`);
-    else if (outcome.status === 'queued') lines.push(`${type}: queued for replay (${outcome.detail})`);
+    const result: IpnResult = { type, outcome: outcome.status };
+    if (outcome.status === 'recorded') {
+      const c = outcome.conversion;
+      Object.assign(result, { revenue: c.revenue, currency: c.currency, counted: c.counted, ...(c.test ? { test: true } : {}), ...(outcome.forward ? { forward: outcome.forward.status } : {}) });
+      lines.push(`${type}: recorded ${c.revenue} ${c.currency}${c.test ? ' as a test order' : ''}`);
+    } else if (outcome.status === 'duplicate') {
+      if (outcome.conflict) {
+        result.conflict = outcome.conflict;
+        lines.push(`${type}: duplicate, ${conflictDetail(outcome.conflict)}`);
+      } else lines.push(`${type}: duplicate, nothing changed`);
+    } else if (outcome.status === 'queued') lines.push(`${type}: queued for replay (${outcome.detail})`);
     else if (outcome.status === 'forbidden') lines.push(`${type}: refused (${outcome.detail})`);
     else unavailable = `${type}: ${outcome.detail}, and it could not be queued (${outcome.error})`;
+    results.push(result);
   }
-  const context = { event, results, ...(clickId !== undefined ? { clickId } : {}), ...(txid !== undefined ? { txid } : {}) };
-  if (unavailable) return answer('unavailable', 503, `Unavailable: ${unavailable}. Please retry.`, context);
+  if (unavailable) return answer('unavailable', 503, `Unavailable: ${unavailable}. Please retry.`, { ...context, results });
   const overall: IpnStatus = results.some((r) => r.outcome === 'queued') ? 'queued' : results.some((r) => r.outcome === 'recorded') ? 'recorded' : 'duplicate';
-  return answer(overall, 200, `OK\n${lines.join('\n')}`, context);
+  const conflict = results.some((r) => r.conflict);
+  return ok(overall, `${test ? 'test order (api_mode=test): ' : ''}${lines.join('; ')}`, { ...context, results, ...(conflict ? { reason: 'amount_conflict' } : {}) });
 }

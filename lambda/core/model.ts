@@ -8,6 +8,13 @@ export const SUB_COUNT = 20;
 
 /** Partition key of conversions that arrived without a click id (organic sales). */
 export const UNATTRIBUTED_CLICK_ID = '~unattributed';
+
+/**
+ * Test conversions (Digistore24 `api_mode=test`, with digistore24.ipn.recordTestOrders) are
+ * indexed under `~test:<campaignId>` instead of their campaign, so reports leave them out
+ * without reading them, and `--include-tests` reads them from there.
+ */
+export const TEST_CAMPAIGN_PREFIX = '~test:';
 export type SubKey = `sub${number}`;
 
 /** One stored click. */
@@ -68,6 +75,12 @@ export interface ConversionRecord {
   sub3?: string;
   sub4?: string;
   sub5?: string;
+  /**
+   * A test order (Digistore24 `api_mode=test`, recorded because recordTestOrders is on): shown
+   * by trace, left out of reports unless asked for, never forwarded. Its key ends in `|test`,
+   * so it can never take the place of the live sale with the same transaction id.
+   */
+  test?: true;
 }
 
 /** One inbound request (postback, pixel, IPN) and what was done with it: the trace of a click. */
@@ -86,8 +99,12 @@ export interface InboundEntry {
   currency?: string;
   /** The answer given (cut to 300 characters). */
   answer: string;
+  /** What was done, when the answer itself does not say (an IPN's success answer is a bare `OK`). */
+  detail?: string;
   /** The postback source that authenticated it, if any. */
   source?: string;
+  /** Which of that source's keys matched (its position in `keys`; never the key itself). */
+  keyIndex?: number;
 }
 
 /** Partition of inbound entries that named no (valid) click id. */
@@ -108,9 +125,55 @@ export interface ClickReader {
   getClick(clickId: string): Promise<ClickRecord | undefined>;
 }
 
+/**
+ * `stored`: this call wrote the conversion (also when an earlier attempt of the same call was
+ * applied but its answer was lost, and a retry then found it). `duplicate`: another request
+ * stored one with the same clickId + conversionKey first; `stored` is that item as it is.
+ */
+export type PutConversionResult = { status: 'stored' } | { status: 'duplicate'; stored: ConversionRecord };
+
 export interface ConversionStore {
-  /** Stores a conversion unless one with the same clickId + conversionKey exists. */
-  putConversion(conversion: ConversionRecord): Promise<PutResult>;
+  /**
+   * Stores a conversion unless one with the same clickId + conversionKey exists. `writeToken`
+   * identifies this request's attempts (kept in the item): a retry that finds its own token
+   * is `stored`, not a duplicate. Requests replayed from the queue pass the message's id, so
+   * a replay recognises the write of the request it replays. Default: a new random token.
+   */
+  putConversion(conversion: ConversionRecord, writeToken?: string): Promise<PutConversionResult>;
+}
+
+/**
+ * A conversion as stored, read back on the rare paths that need a click's earlier conversions:
+ * the click's attribution (copied onto every conversion) and the money.
+ */
+export interface PastConversion {
+  type: string;
+  /** Canonical decimal text (read as text, never a float). */
+  revenue: string;
+  currency: string;
+  createdAt: string;
+  campaignId?: string;
+  offerId?: string;
+  channelId?: string;
+  channelClickId?: string;
+  clickCreatedAt?: string;
+  country?: string;
+  sub1?: string;
+  sub2?: string;
+  sub3?: string;
+  sub4?: string;
+  sub5?: string;
+  /** A test order: it proves nothing about the click's money (nor, stored apart, its campaign). */
+  test?: boolean;
+}
+
+/**
+ * A click's stored conversions. Read only when the click itself cannot answer: it expired (a
+ * late refund, chargeback or rebill of a sale), or a refund names no currency.
+ */
+export interface ConversionHistory {
+  /** Up to `limit` of the conversions stored for a click (one Query on its partition). */
+  conversionsOf(clickId: string, limit: number): Promise<PastConversion[]>;
 }
 
 /** Where a conversion's forwarding state lives (on the conversion item). */

@@ -81,7 +81,7 @@ export async function replayMessage(message: DeadLetterMessage, deps: ReplayDeps
     case 'ipn': {
       if (!deps.ipn) return { done: false, reason: 'not_configured', detail: 'the config has no digistore24.ipn section' };
       const outcome = await handleIpn(
-        { request: message.request, now: receivedAt, trusted: true },
+        { request: message.request, now: receivedAt, trusted: true, eventId: message.id },
         { ...deps, ipn: deps.ipn, passphrase: async () => undefined, deadLetters: () => sink },
       );
       if (outcome.status === 'queued' || outcome.status === 'unavailable') return failedAgain(outcome.message);

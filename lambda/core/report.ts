@@ -11,6 +11,7 @@
  * day they arrived.
  */
 import { formatMicros, toMicros } from './decimal';
+import { terminalJson, terminalSafe } from './terminal-safe';
 
 export const GROUP_KEYS = ['campaign', 'offer', 'channel', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'clickid', 'country', 'day', 'hour'] as const;
 export type GroupKey = (typeof GROUP_KEYS)[number];
@@ -64,25 +65,121 @@ export interface ReportConversion extends ClickAttributes {
   currency: string;
   createdAt: string;
   clickCreatedAt?: string;
+  /** A Digistore24 test order (read only when a report includes tests). */
+  test?: true;
 }
 
 export interface ReportRow {
   /** Grouping values by JSON field name (campaignId, day, ...); null where there is none. */
   keys: Record<string, string | boolean | null>;
+  /** Grouped by campaign: whether the campaign was removed from the config (the catalog says when). */
+  retired?: boolean;
   clicks: number;
   /** Counted conversions per type. */
   conversions: Record<string, number>;
-  /** Net revenue per currency (refunds and chargebacks are negative). */
-  revenue: Record<string, number>;
-  /** Share of clicks with at least one counted conversion. */
-  cr: number;
-  /** Net revenue per click, per currency. */
-  epc: Record<string, number>;
-  /** Sum of click costs (in the config's default currency); present only where clicks carried a cost. */
-  cost?: number;
-  profit?: number;
-  /** profit / cost; null when cost is 0. */
+  /** Net revenue per currency (refunds and chargebacks are negative): exact decimal text, 2 places. */
+  revenue: Record<string, string>;
+  /** Share of clicks with at least one counted conversion; null when the click count is partial. */
+  cr: number | null;
+  /** Net revenue per click, per currency (decimal text, 4 places); null when the click count is partial. */
+  epc: Record<string, string> | null;
+  /**
+   * Sum of click costs (in the config's default currency, decimal text); present where clicks
+   * carried a cost, null when the click count is partial.
+   */
+  cost?: string | null;
+  /**
+   * Where `cost` came from: `clickUrl`, the click URL's cost= parameter, taken only for campaigns
+   * with `cost.fromUrl` and capped at their `cost.max`.
+   */
+  costSource?: 'clickUrl';
+  profit?: string | null;
+  /** profit / cost; null when cost is 0 or the click count is partial. */
   roi?: number | null;
+  /**
+   * Some clicks of this row's time span may have expired (DynamoDB TTL): clicks and everything
+   * computed from them are incomplete. Conversions and revenue are kept forever and complete.
+   */
+  partial: boolean;
+}
+
+/** A half-open span of time [from, to), in epoch milliseconds. */
+export interface Span {
+  from: number;
+  to: number;
+}
+
+/**
+ * Which click counts a report can trust: spans of click time whose clicks may have been deleted
+ * by TTL. Built from the retention history (expiredSpans); anything that later keeps counts past
+ * expiry (rollups) makes its spans complete by leaving them out of `expired`.
+ */
+export interface ClickCoverage {
+  expired: Span[];
+}
+
+/** One click retention that was in force from `since` (ISO) until the next one (the catalog). */
+export interface RetentionEra {
+  days: number;
+  since: string;
+}
+
+/**
+ * Spans of click time whose clicks may be gone at `now`: a click made at t under a retention of
+ * r days expires at t + r (DynamoDB deletes it some time after). Eras run from their `since` to
+ * the next one's; the first one also covers the time before it (a tracker older than its
+ * catalog: the first retention recorded is the best knowledge). Each era is widened by
+ * `switchMarginMs` on both sides because a deploy changes the functions and the catalog minutes
+ * apart, so clicks near a switch may carry either retention.
+ */
+export function expiredSpans(history: readonly RetentionEra[], now: Date, switchMarginMs = 3600_000): Span[] {
+  const eras = [...history].map((e) => ({ days: e.days, since: Date.parse(e.since) })).filter((e) => Number.isFinite(e.since) && e.days > 0).sort((a, b) => a.since - b.since);
+  const spans: Span[] = [];
+  eras.forEach((era, i) => {
+    const start = i === 0 ? Number.NEGATIVE_INFINITY : era.since - switchMarginMs;
+    const next = eras[i + 1];
+    const end = next ? next.since + switchMarginMs : Number.POSITIVE_INFINITY;
+    const to = Math.min(end, now.getTime() - era.days * 86400_000);
+    if (to > start) spans.push({ from: start, to });
+  });
+  return spans;
+}
+
+/**
+ * THE rule for partial click counts, in one place: a row is partial when its span of click time
+ * overlaps a span whose clicks may have expired. Every output (table, JSON, CSV, HTML) takes the
+ * row's `partial` from here.
+ */
+export function isPartial(span: Span, coverage: ClickCoverage): boolean {
+  return coverage.expired.some((e) => e.from < span.to && span.from < e.to);
+}
+
+/** The latest instant before which clicks in the range may be gone, or undefined when none are. */
+export function clicksRetainedFrom(range: Span, coverage: ClickCoverage): Date | undefined {
+  const overlapping = coverage.expired.filter((e) => isPartial(range, { expired: [e] }));
+  if (overlapping.length === 0) return undefined;
+  return new Date(Math.max(...overlapping.map((e) => e.to)));
+}
+
+/**
+ * Which clicks may be gone, from the retention history (the catalog); without one, the
+ * retention the config names now is all there is to go on.
+ */
+export function clickCoverage(history: readonly RetentionEra[], currentDays: number, now: Date): ClickCoverage {
+  const eras = history.length > 0 ? history : [{ days: currentDays, since: new Date(0).toISOString() }];
+  return { expired: expiredSpans(eras, now) };
+}
+
+/**
+ * The campaigns a report covers: the config's, then every other campaign the catalog knows
+ * (ever deployed), so a campaign removed from the config keeps its clicks and revenue in
+ * reports. Retired: known to the catalog as removed, and not back in the config.
+ */
+export function reportCampaigns(configured: readonly string[], catalog: readonly { id: string; retiredAt?: string }[] = []): { campaigns: string[]; retired: Set<string> } {
+  const inConfig = new Set(configured);
+  const others = catalog.filter((c) => !inConfig.has(c.id)).map((c) => c.id).sort();
+  const retired = new Set(catalog.filter((c) => c.retiredAt !== undefined && !inConfig.has(c.id)).map((c) => c.id));
+  return { campaigns: [...new Set([...configured, ...others])], retired };
 }
 
 export interface ReportOptions {
@@ -91,49 +188,95 @@ export interface ReportOptions {
   timeZone: string;
   /** Currency costs are in (the config's default). */
   costCurrency: string;
+  /**
+   * The report's range and which click counts in it are complete. Rows grouped by day or hour
+   * are judged by their own day or hour, other rows by the whole range. Absent: nothing is
+   * judged partial.
+   */
+  completeness?: { range: { from: Date; to: Date }; coverage: ClickCoverage };
+  /** Campaigns removed from the config: rows grouped by campaign say so. */
+  retired?: ReadonlySet<string>;
 }
 
-/** Day (YYYY-MM-DD) and hour (YYYY-MM-DD HH:00) of an instant in a time zone. */
-export function zonedParts(iso: string, timeZone: string): { day: string; hour: string } {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(iso));
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '00';
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** One formatter per time zone (building one costs far more than using it, and reports call this per item). */
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'longOffset',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** `GMT+05:30` / `GMT-03:06:28` / `GMT` -> `+05:30` / `-03:06` / `+00:00`. */
+function offsetLabel(name: string): string {
+  const m = /^GMT([+-])(\d{1,2})(?::(\d{2}))?/.exec(name);
+  if (!m) return '+00:00';
+  return `${m[1]}${(m[2] ?? '0').padStart(2, '0')}:${m[3] ?? '00'}`;
+}
+
+/**
+ * Day (`YYYY-MM-DD`) and hour of an instant in a time zone. The hour is labelled with its UTC
+ * offset, `YYYY-MM-DDTHH:00±HH:MM` (ISO 8601, so `Date.parse` reads it back as the instant the
+ * hour starts): the hour a DST fall-back repeats is two hours, `2026-10-25T02:00+02:00` and
+ * `2026-10-25T02:00+01:00` in Europe/Berlin, never one merged row.
+ */
+export function zonedParts(iso: string | number | Date, timeZone: string): { day: string; hour: string } {
+  const parts = formatter(timeZone).formatToParts(new Date(iso));
+  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '00';
   const day = `${get('year')}-${get('month')}-${get('day')}`;
-  return { day, hour: `${day} ${get('hour')}:00` };
+  return { day, hour: `${day}T${get('hour')}:00${offsetLabel(get('timeZoneName'))}` };
 }
 
-/** Offset of a time zone from UTC at an instant, in minutes. */
-function offsetMinutes(instant: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(instant));
-  const n = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const asUtc = Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second'));
-  return Math.round((asUtc - instant) / 60000);
+/** An instant as local time to the minute with its offset: `2026-08-27 14:05+02:00`. */
+export function localTime(instant: Date, timeZone: string): string {
+  const parts = formatter(timeZone).formatToParts(instant);
+  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '00';
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}${offsetLabel(get('timeZoneName'))}`;
 }
 
-/** The UTC instant at which a local date (YYYY-MM-DD) starts in a time zone. */
+/** The day after a date (YYYY-MM-DD), as a date. */
+export function nextDay(date: string): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * The instant a local date (YYYY-MM-DD) starts in a time zone: the first instant whose local
+ * date is that day. Usually local midnight; where a DST change skips midnight (America/Santiago
+ * and America/Havana spring forward from 00:00 to 01:00) it is the first instant that exists,
+ * 01:00. Found by bisection on the instant (local dates never run backwards), so it does not
+ * depend on guessing offsets.
+ */
 export function startOfDay(date: string, timeZone: string): Date {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  const m = DATE.exec(date);
   if (!m) throw new Error(`not a date (YYYY-MM-DD): "${date}"`);
   const naive = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  // Two passes settle the offset across a DST change.
-  let instant = naive - offsetMinutes(naive, timeZone) * 60000;
-  instant = naive - offsetMinutes(instant, timeZone) * 60000;
-  return new Date(instant);
+  // UTC offsets lie within -12h..+14h: the day starts between naive - 15h and naive + 13h.
+  let lo = naive - 15 * 3600_000; // local date before `date`
+  let hi = naive + 13 * 3600_000; // local date `date` (or later)
+  const reached = (instant: number) => zonedParts(instant, timeZone).day >= date;
+  if (reached(lo) || !reached(hi)) throw new Error(`cannot find the start of ${date} in ${timeZone}`);
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (reached(mid)) hi = mid;
+    else lo = mid;
+  }
+  return new Date(hi);
 }
 
 export function isTimeZone(timeZone: string): boolean {
@@ -195,12 +338,27 @@ function compareKeys(a: Record<string, string | boolean | null>, b: Record<strin
     if (x === y) continue;
     if (x === null || x === undefined) return 1;
     if (y === null || y === undefined) return -1;
+    // Hours sort by the instant they start, not by their text: 02:00+02:00 comes before
+    // 02:00+01:00, and labels of different offsets compare correctly.
+    if (field === GROUP_FIELDS.hour) return Date.parse(String(x)) - Date.parse(String(y));
     return String(x).localeCompare(String(y));
   }
   return 0;
 }
 
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+/** The span of click time a row stands for: its hour, its day, or the report's range. */
+function rowSpan(keys: Record<string, string | boolean | null>, options: ReportOptions, range: { from: Date; to: Date }): Span {
+  const hour = keys[GROUP_FIELDS.hour];
+  if (typeof hour === 'string') {
+    const from = Date.parse(hour);
+    return { from, to: from + 3600_000 };
+  }
+  const day = keys[GROUP_FIELDS.day];
+  if (typeof day === 'string') return { from: startOfDay(day, options.timeZone).getTime(), to: startOfDay(nextDay(day), options.timeZone).getTime() };
+  return { from: range.from.getTime(), to: range.to.getTime() };
+}
 
 /**
  * Aggregates clicks and conversions as they stream in (memory grows with the number of rows,
@@ -239,27 +397,39 @@ export class ReportBuilder {
   }
 
   rows(): ReportRow[] {
-    const fields = this.options.by.map((k) => GROUP_FIELDS[k]);
+    const { options } = this;
+    const fields = options.by.map((k) => GROUP_FIELDS[k]);
+    const anyCost = [...this.acc.values()].some((a) => a.costSeen);
+    const byCampaign = options.by.includes('campaign');
     return [...this.acc.values()]
       .sort((a, b) => compareKeys(a.keys, b.keys, fields))
       .map((acc) => {
         const revenue = new Map([...acc.revenue].sort(([a], [b]) => a.localeCompare(b)));
-        const out: ReportRow = {
+        const completeness = options.completeness;
+        const partial = completeness !== undefined && isPartial(rowSpan(acc.keys, options, completeness.range), completeness.coverage);
+        const campaignId = acc.keys[GROUP_FIELDS.campaign];
+        const out: Omit<ReportRow, 'partial'> = {
           keys: acc.keys,
+          ...(byCampaign ? { retired: typeof campaignId === 'string' && options.retired?.has(campaignId) === true } : {}),
           clicks: acc.clicks,
           conversions: Object.fromEntries([...acc.conversions].sort(([a], [b]) => a.localeCompare(b))),
-          revenue: Object.fromEntries([...revenue].map(([cur, m]) => [cur, Number(formatMicros(m, 2))])),
-          cr: acc.clicks > 0 ? round(acc.converted.size / acc.clicks, 4) : 0,
-          epc: Object.fromEntries([...revenue].map(([cur, m]) => [cur, acc.clicks > 0 ? Number(formatMicros(m / BigInt(acc.clicks), 4)) : 0])),
+          revenue: Object.fromEntries([...revenue].map(([cur, m]) => [cur, formatMicros(m, 2)])),
+          cr: partial ? null : acc.clicks > 0 ? round(acc.converted.size / acc.clicks, 4) : 0,
+          epc: partial ? null : Object.fromEntries([...revenue].map(([cur, m]) => [cur, formatMicros(acc.clicks > 0 ? m / BigInt(acc.clicks) : 0n, 4)])),
         };
-        if (acc.costSeen) {
-          const net = revenue.get(this.options.costCurrency) ?? 0n;
+        if (partial) {
+          // Cost and profit come from clicks too: some of them may be gone.
+          if (anyCost) Object.assign(out, { cost: null, profit: null, roi: null });
+        } else if (acc.costSeen) {
+          const net = revenue.get(options.costCurrency) ?? 0n;
           const profit = net - acc.cost;
-          out.cost = Number(formatMicros(acc.cost, 2));
-          out.profit = Number(formatMicros(profit, 2));
+          out.cost = formatMicros(acc.cost, 2);
+          out.costSource = 'clickUrl';
+          out.profit = formatMicros(profit, 2);
           out.roi = acc.cost === 0n ? null : round(Number(profit) / Number(acc.cost), 4);
         }
-        return out;
+        // Last, so JSON reads keys, metrics, then whether the click-based ones can be trusted.
+        return { ...out, partial };
       });
   }
 }
@@ -271,62 +441,129 @@ export function buildReport(clicks: Iterable<ReportClick>, conversions: Iterable
   return builder.rows();
 }
 
-/** The JSON shape: grouping keys by name first, then the metrics. */
+/**
+ * The JSON shape of a row: grouping keys by name first (and `retired` beside a campaign), then
+ * the metrics and `partial`. Money stays exact decimal text here; formatJson writes it as JSON
+ * numbers without ever making it a float.
+ */
 export function rowToJson(row: ReportRow): Record<string, unknown> {
-  const { keys, ...metrics } = row;
-  return { ...keys, ...metrics };
+  const { keys, retired, ...metrics } = row;
+  return { ...keys, ...(retired === undefined ? {} : { retired }), ...metrics };
 }
 
-const money = (values: Record<string, number>) =>
+const MONEY_FIELDS = new Set(['revenue', 'epc', 'cost', 'profit']);
+
+/**
+ * `--json`: an array of rows (rowToJson). Money is written as JSON numbers with the exact
+ * decimal text (`90071992547409.93`, `30.00`), not through a JS float, which would round it.
+ */
+export function formatJson(rows: ReportRow[]): string {
+  const decimals: string[] = [];
+  // A placeholder no report value can spell (it carries a fresh random part), swapped for the
+  // decimal text after JSON.stringify.
+  const token = `@@decimal${Math.random().toString(36).slice(2)}@@`;
+  const asToken = (text: string) => {
+    if (!/^-?\d+(\.\d+)?$/.test(text)) throw new Error(`not a decimal: "${text}"`);
+    decimals.push(text);
+    return `${token}${decimals.length - 1}`;
+  };
+  const replaced = rows.map((row) =>
+    Object.fromEntries(
+      Object.entries(rowToJson(row)).map(([field, value]) => {
+        if (!MONEY_FIELDS.has(field) || value === null || value === undefined) return [field, value];
+        if (typeof value === 'string') return [field, asToken(value)];
+        return [field, Object.fromEntries(Object.entries(value as Record<string, string>).map(([cur, v]) => [cur, asToken(v)]))];
+      }),
+    ),
+  );
+  // terminalJson: C1, DEL and bidi controls in subs or types escaped as \uXXXX (same values).
+  return terminalJson(replaced).replace(new RegExp(`"${token}(\\d+)"`, 'g'), (_, i: string) => decimals[Number(i)] ?? 'null');
+}
+
+/**
+ * What to tell the reader when the range reaches before the oldest click that is surely kept:
+ * from when clicks are kept, and what is and is not shown. Said even when no row is left (the
+ * clicks of an old period may all be gone). Undefined when the range is complete.
+ */
+export function partialNotice(options: ReportOptions): string | undefined {
+  const completeness = options.completeness;
+  if (!completeness) return undefined;
+  const range = { from: completeness.range.from.getTime(), to: completeness.range.to.getTime() };
+  if (!isPartial(range, completeness.coverage)) return undefined;
+  const since = clicksRetainedFrom(range, completeness.coverage);
+  const when = since ? `${localTime(since, options.timeZone)} (${options.timeZone})` : 'the start of the range';
+  const which = options.by.includes('day') || options.by.includes('hour') ? 'Rows marked * count' : 'This report counts';
+  return (
+    `* Partial click counts: clicks made before ${when} are past their retention (clickRetentionDays) and may be deleted. ` +
+    `${which} only the clicks still stored, so cr, epc, cost, profit and roi are not shown (n/a); ` +
+    'conversions and revenue are complete.'
+  );
+}
+
+const NA = 'n/a';
+const money = (values: Record<string, string>) =>
   Object.entries(values)
-    .map(([cur, v]) => `${v.toFixed(2)} ${cur}`)
+    .map(([cur, v]) => `${v} ${cur}`)
     .join(', ') || '-';
 
-function cells(row: ReportRow, fields: string[]): string[] {
+/** A row's key cell as text: (unattributed) for organic sales, a campaign's retirement. */
+export function keyText(row: ReportRow, field: string): string {
+  const v = row.keys[field];
+  if (v === null || v === undefined) return field === GROUP_FIELDS.campaign ? '(unattributed)' : '-';
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  return field === GROUP_FIELDS.campaign && row.retired ? `${v} (retired)` : v;
+}
+
+/** The metric cells of a row as the table and the HTML page show them. */
+export function metricTexts(row: ReportRow): string[] {
+  const absent = row.partial ? NA : '-';
   return [
-    ...fields.map((f) => {
-      const v = row.keys[f];
-      if (v === null || v === undefined) return f === 'campaignId' ? '(unattributed)' : '-';
-      return typeof v === 'boolean' ? (v ? 'yes' : 'no') : v;
-    }),
-    String(row.clicks),
+    `${row.clicks}${row.partial ? '*' : ''}`,
     Object.entries(row.conversions).map(([t, n]) => `${t}=${n}`).join(' ') || '-',
     money(row.revenue),
-    `${(row.cr * 100).toFixed(2)}%`,
-    Object.entries(row.epc).map(([cur, v]) => `${v.toFixed(4)} ${cur}`).join(', ') || '-',
-    row.cost === undefined ? '-' : row.cost.toFixed(2),
-    row.profit === undefined ? '-' : row.profit.toFixed(2),
-    row.roi === undefined || row.roi === null ? '-' : `${(row.roi * 100).toFixed(1)}%`,
+    row.cr === null ? NA : `${(row.cr * 100).toFixed(2)}%`,
+    row.epc === null ? NA : Object.entries(row.epc).map(([cur, v]) => `${v} ${cur}`).join(', ') || '-',
+    row.cost === undefined || row.cost === null ? absent : row.cost,
+    row.profit === undefined || row.profit === null ? absent : row.profit,
+    row.roi === undefined || row.roi === null ? absent : `${(row.roi * 100).toFixed(1)}%`,
   ];
 }
 
-const METRIC_HEADERS = ['clicks', 'conversions', 'revenue', 'cr', 'epc', 'cost', 'profit', 'roi'];
+export const METRIC_HEADERS = ['clicks', 'conversions', 'revenue', 'cr', 'epc', 'cost', 'profit', 'roi'];
 
-/** An aligned plain-text table. */
-export function formatTable(rows: ReportRow[], by: GroupKey[]): string {
+/** An aligned plain-text table (with the partial-count notice under it when there is one). */
+export function formatTable(rows: ReportRow[], by: GroupKey[], notice?: string): string {
   const fields = by.map((k) => GROUP_FIELDS[k]);
   const header = [...by, ...METRIC_HEADERS];
-  const lines = rows.map((r) => cells(r, fields));
+  // Subs, countries and types came from requests: nothing in them may act on the terminal.
+  const lines = rows.map((r) => [...fields.map((f) => keyText(r, f)), ...metricTexts(r)].map(terminalSafe));
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const numeric = new Set([by.length, by.length + 3, by.length + 5, by.length + 6, by.length + 7]);
   const fmt = (c: string[]) => c.map((v, i) => (numeric.has(i) ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
-  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
+  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt), ...(notice ? ['', notice] : [])].join('\n');
 }
 
-function csvCell(value: string): string {
-  // Quote as RFC 4180, and defuse spreadsheet formulas (=, +, -, @ at the start of text).
+function csvCell(raw: string): string {
+  // No control characters (they would act on a terminal showing the file), quoted as RFC 4180,
+  // and spreadsheet formulas (=, +, -, @ at the start of text) defused.
+  const value = terminalSafe(raw);
   const plainNumber = /^-?\d+(\.\d+)?$/.test(value);
   const safe = /^[=+\-@\t\r]/.test(value) && !plainNumber ? `'${value}` : value;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-/** CSV: one column per grouping key, per conversion type and per currency. */
+/**
+ * CSV: one column per grouping key, per conversion type and per currency, then `partial`
+ * (and `retired` after the campaign). Ratios of partial rows are left empty.
+ */
 export function formatCsv(rows: ReportRow[], by: GroupKey[]): string {
   const fields = by.map((k) => GROUP_FIELDS[k]);
+  const byCampaign = by.includes('campaign');
   const types = [...new Set(rows.flatMap((r) => Object.keys(r.conversions)))].sort();
   const currencies = [...new Set(rows.flatMap((r) => Object.keys(r.revenue)))].sort();
   const header = [
     ...fields,
+    ...(byCampaign ? ['retired'] : []),
     'clicks',
     ...types.map((t) => `conversions_${t}`),
     ...currencies.map((c) => `revenue_${c}`),
@@ -335,20 +572,23 @@ export function formatCsv(rows: ReportRow[], by: GroupKey[]): string {
     'cost',
     'profit',
     'roi',
+    'partial',
   ];
   const lines = rows.map((r) => [
     ...fields.map((f) => {
       const v = r.keys[f];
       return v === null || v === undefined ? '' : String(v);
     }),
+    ...(byCampaign ? [String(r.retired === true)] : []),
     String(r.clicks),
     ...types.map((t) => String(r.conversions[t] ?? 0)),
-    ...currencies.map((c) => (r.revenue[c] ?? 0).toFixed(2)),
-    String(r.cr),
-    ...currencies.map((c) => String(r.epc[c] ?? 0)),
-    r.cost === undefined ? '' : r.cost.toFixed(2),
-    r.profit === undefined ? '' : r.profit.toFixed(2),
+    ...currencies.map((c) => r.revenue[c] ?? '0.00'),
+    r.cr === null ? '' : String(r.cr),
+    ...currencies.map((c) => (r.epc === null ? '' : (r.epc[c] ?? '0.0000'))),
+    r.cost ?? '',
+    r.profit ?? '',
     r.roi === undefined || r.roi === null ? '' : String(r.roi),
+    String(r.partial),
   ]);
   return [header, ...lines].map((l) => l.map(csvCell).join(',')).join('\n');
 }

@@ -1,5 +1,9 @@
-/** The story of one click, as `npm run trace` prints it. Pure formatting. */
+/**
+ * The story of one click, as `npm run trace` prints it. Pure formatting. Everything shown came
+ * from requests (subs, types, txids, answers), so every line goes through terminalSafe.
+ */
 import type { ClickRecord, DeadLetterMessage, InboundEntry } from './model';
+import { terminalSafe } from './terminal-safe';
 
 export interface ClickTrace {
   clickId: string;
@@ -14,7 +18,8 @@ function inboundLine(e: InboundEntry): string {
     .filter(Boolean)
     .join(', ');
   const why = e.reason ? ` (${e.reason})` : '';
-  return `  ${e.receivedAt}  ${e.channel.padEnd(8)} ${what || '-'} -> ${e.outcome}${why}, ${e.httpStatus}: ${e.answer}`;
+  const detail = e.detail ? ` — ${e.detail}` : '';
+  return `  ${e.receivedAt}  ${e.channel.padEnd(8)} ${what || '-'} -> ${e.outcome}${why}, ${e.httpStatus}: ${e.answer}${detail}`;
 }
 
 export function formatTrace(t: ClickTrace): string {
@@ -35,16 +40,19 @@ export function formatTrace(t: ClickTrace): string {
     ...(t.conversions.length
       ? t.conversions.map((c) => {
           const forward = c.forwardState ? `, forward ${String(c.forwardState)}` : '';
-          return `  ${String(c.createdAt)}  ${String(c.type)} ${String(c.revenue)} ${String(c.currency)}${c.txid ? `, txid ${String(c.txid)}` : ''}, ${c.counted ? 'counted' : 'not counted'}, via ${String(c.source)}${forward}`;
+          const test = c.test ? ', TEST ORDER (not in reports unless --include-tests, never forwarded)' : '';
+          return `  ${String(c.createdAt)}  ${String(c.type)} ${String(c.revenue)} ${String(c.currency)}${c.txid ? `, txid ${String(c.txid)}` : ''}, ${c.counted ? 'counted' : 'not counted'}, via ${String(c.source)}${forward}${test}`;
         })
       : ['  none']),
   );
   lines.push('', `Waiting in the dead-letter queue (${t.queued.length}):`);
   lines.push(...(t.queued.length ? t.queued.map((m) => `  ${m.receivedAt}  ${m.kind} ${m.reason}: ${m.detail}${m.attempts ? ` (${m.attempts} replays failed)` : ''}`) : ['  none']));
-  return lines.join('\n');
+  return lines.map(terminalSafe).join('\n');
 }
 
 export function formatRecent(entries: InboundEntry[]): string {
   if (entries.length === 0) return 'No postbacks, pixels or IPNs in the last 31 days.';
-  return entries.map((e) => `${e.receivedAt}  ${e.clickId.padEnd(26)}  ${e.channel.padEnd(8)} ${(e.type ?? '-').padEnd(16)} ${e.outcome}${e.reason ? ` (${e.reason})` : ''}  ${e.httpStatus}`).join('\n');
+  return entries
+    .map((e) => terminalSafe(`${e.receivedAt}  ${e.clickId.padEnd(26)}  ${e.channel.padEnd(8)} ${(e.type ?? '-').padEnd(16)} ${e.outcome}${e.reason ? ` (${e.reason})` : ''}  ${e.httpStatus}`))
+    .join('\n');
 }

@@ -3,6 +3,7 @@
  * (Lambda, from the environment) or by `createClickHandler` (local server and tests).
  */
 import { handleClick, type ClickDeps } from '../core/click';
+import { quote } from '../core/quote';
 import { logger } from '../logger';
 import { clickMetrics, publish } from '../metrics';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, header, redirect, requestId, text, toRawRequest, viewerIp, type HttpEvent, type HttpResult } from './http';
@@ -19,7 +20,8 @@ export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions
   const handle = async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
     if (!fromTrustedOrigin(event, options.originSecret)) {
-      logger.warn('click refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_verify_failed' });
+      // Not through CloudFront (the raw execute-api URL): one log line, nothing written anywhere.
+      logger.warn('click refused', { requestId: reqId, outcome: 'forbidden', httpStatus: 403, reason: 'origin_verify_failed' });
       return text(403, FORBIDDEN_ORIGIN);
     }
     const campaignId = event.pathParameters?.campaignId ?? '';
@@ -37,8 +39,8 @@ export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions
     );
     await publish(clickMetrics(outcome));
     if (outcome.kind === 'not_found') {
-      logger.info('click refused', { requestId: reqId, outcome: 'not_found', campaignId: campaignId.slice(0, 64) });
-      return text(404, `${outcome.message}: "${campaignId.slice(0, 64)}" is not a campaign of this tracker`);
+      logger.info('click refused', { requestId: reqId, outcome: 'not_found', campaignId: quote(campaignId, 64) });
+      return text(404, `${outcome.message}: "${quote(campaignId, 64)}" is not a campaign of this tracker`);
     }
     const { click } = outcome;
     // A stored click is in DynamoDB already: its log line is DEBUG, so the per-click log bytes

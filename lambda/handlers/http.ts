@@ -63,6 +63,15 @@ export function text(statusCode: number, body: string, extraHeaders: Record<stri
   };
 }
 
+/**
+ * A plain-text answer that is exactly `body`, with no line after it: Digistore24 reads an IPN
+ * answer's lines after `OK` as data for the buyer. `body: false` answers a HEAD (no body).
+ */
+export function exactText(statusCode: number, body: string | false): HttpResult {
+  const result = text(statusCode, body === false ? '' : body);
+  return { ...result, body: body === false ? '' : body };
+}
+
 /** 1x1 transparent GIF (43 bytes). */
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 

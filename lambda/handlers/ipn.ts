@@ -1,13 +1,14 @@
 /**
- * POST /ipn/digistore24: thin handler over core/ipn. Plain-text answers; `OK` first whenever
- * Digistore24 should not retry.
+ * POST /ipn/digistore24: thin handler over core/ipn. Plain-text answers: exactly `OK` whenever
+ * Digistore24 should not retry (the detail goes to the log line and the inbound record).
+ * GET and HEAD answer `OK` (Digistore24's URL check) and store nothing.
  */
-import { handleIpn, type IpnDeps, type IpnOutcome } from '../core/ipn';
+import { handleIpn, IPN_OK, type IpnDeps, type IpnOutcome } from '../core/ipn';
 import { logger } from '../logger';
-import { ipnEntry, refusedEntry } from '../core/inbound';
+import { ipnEntry } from '../core/inbound';
 import { ipnMetrics, publish } from '../metrics';
 import { keepInbound, type InboundSink } from './inbound';
-import { FORBIDDEN_ORIGIN, fromTrustedOrigin, requestId, text, toRawRequest, type HttpEvent, type HttpResult } from './http';
+import { FORBIDDEN_ORIGIN, exactText, fromTrustedOrigin, requestId, text, toRawRequest, type HttpEvent, type HttpResult } from './http';
 import { inboundFromEnv, ipnDepsFromEnv, originSecretFromEnv } from './runtime';
 import { HANDLER_DEADLINE_MS } from '../contract';
 import { withDeadline, type InvocationContext } from './deadline';
@@ -18,21 +19,32 @@ export interface IpnHandlerOptions {
   inbound?: InboundSink;
 }
 
+const NOT_CONFIGURED = 'Not found: this tracker has no digistore24.ipn section in its config.';
+
 export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerOptions = {}) {
   const handle = async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
-    const now = (options.now ?? (() => new Date()))();
+    const method = (event.requestContext?.http?.method ?? 'POST').toUpperCase();
+    const check = method === 'GET' || method === 'HEAD';
+    // Not through CloudFront (the raw execute-api URL), whatever the method: one log line,
+    // nothing written anywhere (no inbound entry, no metric, no queue message).
     if (!fromTrustedOrigin(event, options.originSecret)) {
-      logger.warn('ipn refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_verify_failed' });
-      await keepInbound(
-        options.inbound,
-        refusedEntry({ receivedAt: now.toISOString(), requestId: reqId, channel: 'ipn', query: '', httpStatus: 403, reason: 'origin_verify_failed', answer: FORBIDDEN_ORIGIN }),
-      );
-      return text(403, FORBIDDEN_ORIGIN);
+      logger.warn(check ? 'ipn url check refused' : 'ipn refused', { requestId: reqId, outcome: 'forbidden', httpStatus: 403, reason: 'origin_verify_failed', method });
+      return method === 'HEAD' ? exactText(403, false) : text(403, FORBIDDEN_ORIGIN);
     }
+    if (check) {
+      // Digistore24's URL check (setup and its ipnSetup API): 200 OK, nothing stored.
+      if (!deps) {
+        logger.warn('ipn url check', { requestId: reqId, outcome: 'not_configured', httpStatus: 404 });
+        return method === 'HEAD' ? exactText(404, false) : text(404, NOT_CONFIGURED);
+      }
+      logger.info('ipn url check', { requestId: reqId, outcome: 'url_check', method, httpStatus: 200 });
+      return exactText(200, method === 'HEAD' ? false : IPN_OK);
+    }
+    const now = (options.now ?? (() => new Date()))();
     if (!deps) {
       logger.warn('ipn refused', { requestId: reqId, outcome: 'not_configured' });
-      return text(404, 'Not found: this tracker has no digistore24.ipn section in its config.');
+      return text(404, NOT_CONFIGURED);
     }
     let outcome: IpnOutcome;
     try {
@@ -49,13 +61,17 @@ export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerO
       clickId: outcome.clickId,
       txid: outcome.txid,
       reason: outcome.reason,
+      detail: outcome.detail,
+      signature: outcome.signature,
+      test: outcome.test,
       results: outcome.results,
     };
     if (outcome.httpStatus >= 500) logger.error('ipn', fields);
-    else if (outcome.httpStatus >= 400 || outcome.status === 'queued') logger.warn('ipn', fields);
+    else if (outcome.httpStatus >= 400 || outcome.status === 'queued' || outcome.reason === 'amount_conflict') logger.warn('ipn', fields);
     else logger.info('ipn', fields);
     await Promise.all([keepInbound(options.inbound, ipnEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId })), publish(ipnMetrics(outcome))]);
-    return text(outcome.httpStatus, outcome.message);
+    // Success is exactly "OK": Digistore24 shows any line after it to the buyer.
+    return outcome.httpStatus === 200 ? exactText(200, IPN_OK) : text(outcome.httpStatus, outcome.message);
   };
   return withDeadline(HANDLER_DEADLINE_MS.ipn, handle);
 }

@@ -2,7 +2,7 @@
  * GET|POST /postback: thin handler over core/postback. Answers plain text with the outcome, or
  * a 1x1 GIF for the pixel (format=img) whatever happened inside.
  */
-import { handlePostback, type PostbackDeps, type PostbackOutcome } from '../core/postback';
+import { handlePostback, keyOf, type PostbackDeps, type PostbackOutcome } from '../core/postback';
 import { collectParams } from '../core/postback-params';
 import { logger } from '../logger';
 import type { AuthResult } from '../core/protection';
@@ -50,6 +50,7 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
         source: c.source,
         campaignId: c.campaignId,
         ...(forward ? { forward: forward.status, ...('detail' in forward ? { forwardDetail: forward.detail } : {}) } : {}),
+        ...(outcome.status === 'duplicate' && outcome.conflict ? { reason: 'amount_conflict', conflict: outcome.conflict } : {}),
       };
     }
     case 'test':
@@ -68,9 +69,16 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
 export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandlerOptions = {}) {
   const handle = async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
+    // A request that did not come through CloudFront (the raw execute-api URL) is answered
+    // before anything else: one log line, nothing written anywhere.
+    if (!fromTrustedOrigin(event, options.originSecret)) {
+      logger.warn('postback refused', { requestId: reqId, outcome: 'forbidden', httpStatus: 403, reason: 'origin_verify_failed' });
+      return text(403, FORBIDDEN_ORIGIN);
+    }
     const image = wantsImage(event);
     const now = (options.now ?? (() => new Date()))();
     const query = event.rawQueryString ?? '';
+    const request = toRawRequest(event);
     const refuse = async (httpStatus: number, reason: string, answer: string) => {
       logger.warn('postback refused', { requestId: reqId, outcome: 'forbidden', httpStatus, reason });
       await Promise.all([
@@ -79,29 +87,53 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
       ]);
       return image ? gif() : text(httpStatus, answer);
     };
-    if (!fromTrustedOrigin(event, options.originSecret)) return refuse(403, 'origin_verify_failed', FORBIDDEN_ORIGIN);
-    let pixelWithoutKey = false;
+    // The protection source that authenticated this request, and which of its keys matched (an
+    // index into its keys, never the key): logged, so a key rotation can be watched.
     let source: string | undefined;
+    let keyIndex: number | undefined;
     if (options.authenticate) {
-      const key = event.pathParameters?.key ?? new URLSearchParams(event.rawQueryString ?? '').get('key') ?? undefined;
-      const auth = await options.authenticate(key, viewerIp(event));
-      if (auth.ok) source = auth.source;
-      else if (image && auth.reason === 'missing_key') pixelWithoutKey = true;
-      else return refuse(auth.reason === 'keys_unavailable' ? 503 : 403, auth.reason, auth.message);
+      const auth = await options.authenticate(keyOf(request, event.pathParameters?.key), viewerIp(event));
+      if (auth.ok) {
+        source = auth.source;
+        keyIndex = auth.keyIndex;
+      } else if (!(image && auth.reason === 'missing_key')) {
+        return refuse(auth.reason === 'keys_unavailable' ? 503 : 403, auth.reason, auth.message);
+      }
     }
+    // The pixel runs in the buyer's browser: without a valid key it is anonymous, whatever the
+    // protection mode, and gets the pixel's restrictions (core/postback).
+    const pixelWithoutKey = image && source === undefined;
     let outcome: PostbackOutcome;
     try {
-      outcome = await handlePostback({ request: toRawRequest(event), now, pixelWithoutKey }, deps);
+      outcome = await handlePostback({ request, now, pixelWithoutKey }, deps);
     } catch (err) {
       logger.error('postback failed', { requestId: reqId, outcome: 'error', error: err as Error });
       return image ? gif() : text(500, 'Internal error: nothing was recorded. Please retry.');
     }
-    const fields = { requestId: reqId, outcome: outcome.status, httpStatus: outcome.httpStatus, source, ...logFields(outcome) };
+    const fields = {
+      requestId: reqId,
+      outcome: outcome.status,
+      httpStatus: outcome.httpStatus,
+      ...logFields(outcome),
+      // Which protection source and which of its keys (an index, never the key) let it in.
+      protectionSource: source,
+      keyIndex,
+      ...(pixelWithoutKey ? { keyless: true } : {}),
+    };
     if (outcome.status === 'unavailable') logger.error('postback', fields);
-    else if (outcome.status === 'queued' || outcome.status === 'rejected' || outcome.status === 'forbidden') logger.warn('postback', fields);
+    else if (outcome.status === 'queued' || outcome.status === 'rejected' || outcome.status === 'forbidden' || (outcome.status === 'duplicate' && outcome.conflict)) logger.warn('postback', fields);
     else logger.info('postback', fields);
+    // An anonymous pixel leaves an inbound entry only when it recorded something (at most one
+    // per click and type) or our storage failed: repeating it, or aiming it at clicks or types
+    // that do not exist, grows nothing.
+    const keep = !pixelWithoutKey || outcome.status === 'recorded' || outcome.status === 'queued' || outcome.status === 'unavailable';
     await Promise.all([
-      keepInbound(options.inbound, postbackEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId, pixel: image, query, ...(source ? { source } : {}) })),
+      keep
+        ? keepInbound(
+            options.inbound,
+            postbackEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId, pixel: image, query, ...(source ? { source } : {}), ...(keyIndex !== undefined ? { keyIndex } : {}) }),
+          )
+        : undefined,
       publish(postbackMetrics(outcome)),
     ]);
     return image ? gif() : text(outcome.httpStatus, outcome.message);

@@ -4,6 +4,7 @@
  */
 import { readBundledConfig } from '../../config/bundled';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../adapters/dynamodb-store';
+import { DynamoConversionHistory } from '../adapters/conversion-history';
 import type { InboundSink } from './inbound';
 import { SqsDeadLetterSink } from '../adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../contract';
@@ -13,7 +14,7 @@ import type { PostbackDeps } from '../core/postback';
 import type { IpnDeps } from '../core/ipn';
 import { CachedSecretReader, type SecretReader } from '../adapters/secrets';
 import { createProtection, type AuthResult } from '../core/protection';
-import type { PostbackProtection, TrackerConfig } from '../../config/schema';
+import type { IpStorage, PostbackProtection, TrackerConfig } from '../../config/schema';
 import { FetchChannelPostback } from '../adapters/channel-postback';
 import { forwardConversion, type ForwardDeps } from '../core/forward';
 import type { ConversionDeps } from '../core/conversion';
@@ -80,7 +81,7 @@ export function forwardingFor(config: TrackerConfig, store: ForwardStore, deadLe
 /** The dependencies every conversion-recording function shares. */
 export function conversionDeps(
   config: TrackerConfig,
-  stores: Pick<ConversionDeps, 'clicks' | 'types'> & { conversions: DynamoConversionStore },
+  stores: Pick<ConversionDeps, 'clicks' | 'types' | 'history'> & { conversions: DynamoConversionStore },
   deadLetters: ForwardDeps['deadLetters'],
 ): ConversionDeps & { deadLetters: ForwardDeps['deadLetters'] } {
   const forwarding = forwardingFor(config, stores.conversions, deadLetters);
@@ -88,17 +89,20 @@ export function conversionDeps(
     ...stores,
     deadLetters,
     defaultCurrency: config.defaults.currency,
+    ...(config.defaults.currencies ? { currencies: new Set(config.defaults.currencies) } : {}),
     ...(forwarding ? { forward: (c, now) => forwardConversion(c, now, forwarding) } : {}),
   };
 }
 
 function conversionDepsFromEnv(config: TrackerConfig, env: NodeJS.ProcessEnv) {
   const client = createDynamoClient();
+  const conversionsTable = requireEnv(TABLE_ENV.conversions, env);
   return conversionDeps(
     config,
     {
       clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
-      conversions: new DynamoConversionStore(client, requireEnv(TABLE_ENV.conversions, env)),
+      conversions: new DynamoConversionStore(client, conversionsTable),
+      history: new DynamoConversionHistory(client, conversionsTable),
       types: new DynamoConversionTypes(client, requireEnv(TABLE_ENV.conversionTypes, env)),
     },
     deadLettersFromEnv(env),
@@ -122,8 +126,10 @@ export function ipnDepsFromEnv(env: NodeJS.ProcessEnv = process.env): IpnDeps | 
 export function postbackAuth(
   protection: PostbackProtection | undefined,
   secrets: SecretReader,
+  ipStorage: IpStorage = 'truncated',
 ): { authenticate?: (key: string | undefined, ip: string | undefined) => Promise<AuthResult> } {
-  if (!protection) return {};
+  // Acknowledged unprotected mode: nothing to check (every pixel is then anonymous).
+  if (!protection?.sources) return {};
   return {
     authenticate: createProtection({
       required: protection.required,
@@ -133,13 +139,13 @@ export function postbackAuth(
         keys: async () => (await Promise.allSettled(source.keys.map((ref) => secrets.read(ref)))).map((r) => (r.status === 'fulfilled' ? r.value : undefined)),
         ...(source.allowedIps ? { allowedIps: source.allowedIps } : {}),
       })),
-    }),
+    }, ipStorage),
   };
 }
 
 export function postbackAuthFromEnv(env: NodeJS.ProcessEnv = process.env) {
   const config = bundledConfig(env);
-  return postbackAuth(config.postbackProtection, new CachedSecretReader('aws', env));
+  return postbackAuth(config.postbackProtection, new CachedSecretReader('aws', env), config.defaults.ipStorage);
 }
 
 /** The inbound log from INBOUND_TABLE (optional: without it nothing is kept for trace). */

@@ -1,9 +1,13 @@
 /**
  * CloudFormation custom resource (through the CDK Provider framework) that makes the
  * conversion-types table equal to the config's `conversionTypes` on every deploy that changes
- * them. The types arrive as a resource property (JSON string), validated again here.
+ * them, and records the deployed campaigns and click retention in the catalog table. The types,
+ * campaigns and retention arrive as resource properties (JSON strings), validated again here.
  *
- * - Create / Update: sync (create, update, delete removed types; an unchanged list writes nothing).
+ * - Create / Update: sync (create, update, delete removed types; an unchanged list writes
+ *   nothing), then the catalog (new campaigns, retired ones, a changed retention). The catalog
+ *   properties are optional so that a rollback, which sends the previous deploy's properties to
+ *   this code, still succeeds.
  * - Delete: nothing - the table is retained with the stack's data, and a replaced resource must
  *   not wipe the types the new one just wrote.
  *
@@ -14,6 +18,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { conversionTypeSchema, formatPath } from '../../config/schema';
+import { syncCatalog, type CatalogSyncResult } from '../adapters/catalog';
 import { syncConversionTypes } from '../adapters/conversion-types-sync';
 import { CALL_BUDGETS } from '../adapters/aws-clients';
 import { createDynamoClient } from '../adapters/dynamodb-store';
@@ -28,9 +33,19 @@ export interface SyncResponse {
 }
 
 /** Resource properties set by lib/conversion-types.ts. */
-export const PROPERTY = { tableName: 'TableName', types: 'Types' } as const;
+export const PROPERTY = {
+  tableName: 'TableName',
+  types: 'Types',
+  catalogTableName: 'CatalogTableName',
+  campaigns: 'Campaigns',
+  clickRetentionDays: 'ClickRetentionDays',
+} as const;
 
 const typesSchema = z.array(conversionTypeSchema);
+const catalogSchema = z.strictObject({
+  campaigns: z.array(z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), name: z.string().min(1).max(128) })),
+  clickRetentionDays: z.number().int().min(1).max(3650),
+});
 
 export function physicalResourceId(tableName: string): string {
   return `clickvault-conversion-types:${tableName}`;
@@ -56,7 +71,28 @@ function readProperties(properties: Record<string, unknown>) {
     const problems = parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ');
     throw new Error(`property ${PROPERTY.types} is not a valid conversion type list: ${problems}`);
   }
-  return { tableName, types: parsed.data };
+  return { tableName, types: parsed.data, catalog: readCatalogProperties(properties) };
+}
+
+function readCatalogProperties(properties: Record<string, unknown>) {
+  const tableName = properties[PROPERTY.catalogTableName];
+  if (tableName === undefined) return undefined;
+  if (typeof tableName !== 'string' || tableName === '') {
+    throw new Error(`property ${PROPERTY.catalogTableName} must be the table name, got ${JSON.stringify(tableName)}`);
+  }
+  let campaigns: unknown;
+  try {
+    campaigns = JSON.parse(String(properties[PROPERTY.campaigns]));
+  } catch (err) {
+    throw new Error(`property ${PROPERTY.campaigns} is not valid JSON: ${(err as Error).message}`);
+  }
+  // CloudFormation hands every property over as text.
+  const parsed = catalogSchema.safeParse({ campaigns, clickRetentionDays: Number(properties[PROPERTY.clickRetentionDays]) });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ');
+    throw new Error(`properties ${PROPERTY.campaigns} / ${PROPERTY.clickRetentionDays} are not valid: ${problems}`);
+  }
+  return { tableName, ...parsed.data };
 }
 
 export function createHandler(client: DynamoDBClient, logger: Logger) {
@@ -66,9 +102,14 @@ export function createHandler(client: DynamoDBClient, logger: Logger) {
       logger.info('delete: nothing to do, the conversion types table is retained');
       return { PhysicalResourceId: event.PhysicalResourceId };
     }
-    const { tableName, types } = readProperties(event.ResourceProperties);
+    const { tableName, types, catalog } = readProperties(event.ResourceProperties);
     const result = await syncConversionTypes(client, tableName, types);
     logger.info('conversion types synced', { tableName, ...result });
+    let catalogResult: CatalogSyncResult | undefined;
+    if (catalog) {
+      catalogResult = await syncCatalog(client, catalog.tableName, catalog);
+      logger.info('catalog synced', { tableName: catalog.tableName, ...catalogResult });
+    }
     return {
       PhysicalResourceId: physicalResourceId(tableName),
       Data: {
@@ -76,6 +117,14 @@ export function createHandler(client: DynamoDBClient, logger: Logger) {
         Updated: String(result.updated.length),
         Deleted: String(result.deleted.length),
         Unchanged: String(result.unchanged.length),
+        ...(catalogResult
+          ? {
+              CampaignsAdded: String(catalogResult.added.length),
+              CampaignsRetired: String(catalogResult.retired.length),
+              CampaignsRestored: String(catalogResult.restored.length),
+              ClickRetention: catalogResult.retention,
+            }
+          : {}),
       },
     };
   };

@@ -7,10 +7,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TrackerConfig } from '../../config/schema';
+import { syncCatalog, type CatalogSyncResult } from '../adapters/catalog';
 import { syncConversionTypes, type SyncResult } from '../adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../adapters/file-dead-letter';
 import { CALL_BUDGETS } from '../adapters/aws-clients';
+import { DynamoConversionHistory } from '../adapters/conversion-history';
 import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
 import { createPostbackHandler } from '../handlers/postback';
@@ -21,6 +23,8 @@ import { logger } from '../logger';
 import { router } from './api-gateway';
 import { startDynalite, type EmbeddedDynamo } from './dynalite';
 import { ensureTables, localTableNames, type TableNames } from './tables';
+import { ensureLocalPostbackKey } from './postback-key';
+import { digistore24Urls, urlKeyRef, type UrlKey } from '../core/urls';
 
 export interface LocalTrackerOptions {
   config: TrackerConfig;
@@ -35,6 +39,13 @@ export interface LocalTrackerOptions {
   tablePrefix?: string;
   /** Where local secrets (DS24_IPN_PASSPHRASE, postback keys) are read from; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Pass CloudFront-Viewer-* request headers to the handlers; default: env TRUST_CLOUDFRONT_HEADERS=1. */
+  trustCloudFrontHeaders?: boolean;
+  /**
+   * Where the handlers reach DynamoDB (default: the embedded one directly). `npm run bench:load`
+   * puts a proxy here that it can stop or black-hole mid-run; table setup and sync go direct.
+   */
+  storeEndpoint?: string;
 }
 
 export interface LocalTracker {
@@ -43,7 +54,16 @@ export interface LocalTracker {
   tables: TableNames;
   deadLetters: FileDeadLetterQueue;
   typesSync: SyncResult;
+  /** The generated postback key (`keys: [{ generated: true }]`), kept in dataDir. */
+  postbackKey?: { key: string; path: string; created: boolean };
+  /** What the catalog recorded: campaigns added, retired, restored; a retention change. */
+  catalogSync: CatalogSyncResult;
   close(): Promise<void>;
+}
+
+/** Whether the config names a generated postback key. */
+export function usesGeneratedKey(config: TrackerConfig): boolean {
+  return (config.postbackProtection.sources ?? []).some((source) => source.keys.some((ref) => ref.generated === true));
 }
 
 export async function startLocalTracker(options: LocalTrackerOptions): Promise<LocalTracker> {
@@ -57,23 +77,29 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const tables = localTableNames(options.tablePrefix);
     await ensureTables(client, tables);
     const typesSync = await syncConversionTypes(client, tables.conversionTypes, options.config.conversionTypes);
+    // As a deploy does: the campaigns of this config (others become retired) and its retention.
+    const catalogSync = await syncCatalog(client, tables.catalog, { campaigns: options.config.campaigns, clickRetentionDays: options.config.defaults.clickRetentionDays });
     const deadLetters = new FileDeadLetterQueue(options.dataDir);
-    const clicks = new DynamoClickStore(client, tables.clicks);
+    const store = options.storeEndpoint ? createDynamoClient(options.storeEndpoint, CALL_BUDGETS.embedded) : client;
+    const clicks = new DynamoClickStore(store, tables.clicks);
 
     const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: () => deadLetters, log: logger });
     const shared = conversionDeps(
       options.config,
       {
         clicks,
-        conversions: new DynamoConversionStore(client, tables.conversions),
+        conversions: new DynamoConversionStore(store, tables.conversions),
+        history: new DynamoConversionHistory(store, tables.conversions),
         // Local edits to the config take effect on restart, so the type cache can be short.
-        types: new DynamoConversionTypes(client, tables.conversionTypes, 1000),
+        types: new DynamoConversionTypes(store, tables.conversionTypes, 1000),
       },
       () => deadLetters,
     );
-    const secrets = new CachedSecretReader('local', options.env ?? process.env);
-    const inbound = { log: new DynamoInboundLog(client, tables.inbound), retentionDays: options.config.defaults.clickRetentionDays };
-    const postback = createPostbackHandler(shared, { ...postbackAuth(options.config.postbackProtection, secrets), inbound });
+    const env = options.env ?? process.env;
+    const postbackKey = usesGeneratedKey(options.config) ? ensureLocalPostbackKey(options.dataDir) : undefined;
+    const secrets = new CachedSecretReader('local', env, undefined, undefined, postbackKey?.key);
+    const inbound = { log: new DynamoInboundLog(store, tables.inbound), retentionDays: options.config.defaults.clickRetentionDays };
+    const postback = createPostbackHandler(shared, { ...postbackAuth(options.config.postbackProtection, secrets, options.config.defaults.ipStorage), inbound });
     const ipnConfig = options.config.digistore24?.ipn;
     const ipn = createIpnHandler(ipnConfig ? { ...shared, ipn: ipnConfig, passphrase: () => secrets.read(ipnConfig.passphrase) } : undefined, { inbound });
     server = createServer(
@@ -85,8 +111,11 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
           { method: 'GET', path: '/postback/{key}', handler: postback },
           { method: 'POST', path: '/postback/{key}', handler: postback },
           { method: 'POST', path: '/ipn/digistore24', handler: ipn },
+          { method: 'GET', path: '/ipn/digistore24', handler: ipn },
+          { method: 'HEAD', path: '/ipn/digistore24', handler: ipn },
         ],
         (err) => logger.error('local server error', { error: err as Error }),
+        { trustCloudFrontHeaders: options.trustCloudFrontHeaders ?? env.TRUST_CLOUDFRONT_HEADERS === '1' },
       ),
     );
     const listening = server;
@@ -101,11 +130,14 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       tables,
       deadLetters,
       typesSync,
+      ...(postbackKey ? { postbackKey } : {}),
+      catalogSync,
       close: async () => {
         await new Promise<void>((resolve) => {
           listening.close(() => resolve());
           listening.closeAllConnections();
         });
+        if (store !== client) store.destroy();
         await dynamo.close();
       },
     };
@@ -116,11 +148,25 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
   }
 }
 
-/** The URLs a user needs, for the start banner (and the stack's outputs say the same). */
-export function trackerUrls(baseUrl: string, config: TrackerConfig) {
+/**
+ * The key the local URLs carry (lambda/core/urls urlKeyRef): the generated key from the data
+ * directory, or the environment variable a key names. A key that lives only in AWS cannot be
+ * printed here: the URL then shows where it goes.
+ */
+export function localUrlKey(config: TrackerConfig, dataDir: string, env: NodeJS.ProcessEnv = process.env): UrlKey {
+  const chosen = urlKeyRef(config.postbackProtection);
+  if (!chosen) return undefined;
+  const { ref } = chosen;
+  if (ref.generated) return { value: ensureLocalPostbackKey(dataDir).key };
+  const value = ref.env ? env[ref.env] : undefined;
+  if (value) return { value };
+  return { placeholder: ref.env ? `<the key in ${ref.env}>` : '<your postback key>' };
+}
+
+/** The URLs a user needs, for the start banner and `npm run urls -- --local` (the stack's outputs say the same). */
+export function trackerUrls(baseUrl: string, config: TrackerConfig, key: UrlKey) {
   return {
-    clicks: config.campaigns.map((c) => ({ campaignId: c.id, url: `${baseUrl}/click/${c.id}` })),
-    postback: `${baseUrl}/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&type=`,
-    pixel: `${baseUrl}/postback?format=img&clickid=__cid__&type=InitiateCheckout`,
+    clicks: config.campaigns.map((c) => ({ campaignId: c.id, url: `${baseUrl}/click/${c.id}`, cost: c.cost?.fromUrl === true })),
+    ...digistore24Urls(baseUrl, key),
   };
 }

@@ -10,6 +10,7 @@ export function localTableNames(prefix = 'clickvault'): TableNames {
     conversions: `${prefix}-conversions`,
     conversionTypes: `${prefix}-conversionTypes`,
     inbound: `${prefix}-inbound`,
+    catalog: `${prefix}-catalog`,
   };
 }
 

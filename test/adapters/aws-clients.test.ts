@@ -89,7 +89,7 @@ describe('each guard ends a hanging call on its own', () => {
   });
 
   it('a call started after the deadline passed is not sent at all', async () => {
-    const client = createDynamoClient(hole.url);
+    const client = createDynamoClient(hole.url, CALL_BUDGETS.dynamodb);
     const deadline = new Deadline(Date.now() - 1);
     const { error } = await timed(runWithDeadline(deadline, () => client.send(put())));
     expect(error.name).toBe('TimeoutError');
@@ -99,7 +99,7 @@ describe('each guard ends a hanging call on its own', () => {
 
 describe('the budgets the functions use', () => {
   it('DynamoDB (createDynamoClient): two attempts, ended within the 600 ms call budget', async () => {
-    const { ms, error } = await timed(createDynamoClient(hole.url).send(put()));
+    const { ms, error } = await timed(createDynamoClient(hole.url, CALL_BUDGETS.dynamodb).send(put()));
     expect(error.name).toBe('TimeoutError');
     expect(hole.accepted()).toBeLessThanOrEqual(CALL_BUDGETS.dynamodb.attempts);
     expect(ms).toBeLessThan(CALL_BUDGETS.dynamodb.callTimeoutMs + 800);

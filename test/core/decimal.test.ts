@@ -1,4 +1,4 @@
-import { formatMicros, fromMicros, negate, parseDecimal, toMicros } from '../../lambda/core/decimal';
+import { decimalFromNumberText, formatMicros, fromMicros, negate, parseDecimal, toMicros } from '../../lambda/core/decimal';
 
 describe('parseDecimal', () => {
   it.each([
@@ -34,5 +34,25 @@ describe('micro-unit arithmetic', () => {
     expect(formatMicros(toMicros('0.004'))).toBe('0.00');
     expect(formatMicros(toMicros('-0.004'))).toBe('0.00');
     expect(negate('0')).toBe('0');
+  });
+});
+
+describe('number text as DynamoDB returns it', () => {
+  it.each([
+    ['47', '47'],
+    ['-47.50', '-47.5'],
+    ['90071992547409.93', '90071992547409.93'],
+    ['1.5E+3', '1500'],
+    ['-2.5e-4', '-0.00025'],
+    ['0.000', '0'],
+    ['-0', '0'],
+    ['007.10', '7.1'],
+    ['.5', '0.5'],
+  ])('%s -> %s, without a float', (text, decimal) => {
+    expect(decimalFromNumberText(text)).toBe(decimal);
+  });
+
+  it.each(['', 'abc', '1.2.3', 'NaN', '1e', '+'])('refuses %j', (text) => {
+    expect(() => decimalFromNumberText(text)).toThrow(/not a number/);
   });
 });

@@ -37,6 +37,18 @@ describe('metric points', () => {
     expect(forwards(ipnMetrics({ status: 'recorded', httpStatus: 200, message: '', results: [forwarded('not_applicable')] }))).toEqual([]);
     expect(forwards(postbackMetrics({ status: 'recorded', httpStatus: 200, message: 'OK', conversion, forward: { status: 'sent', url: 'https://x' } }))).toEqual(['sent']);
   });
+
+  it('counts an amount conflict beside its duplicate, and a recorded test order as a test, never as revenue', () => {
+    const conflict = { stored: { revenue: '23.5', currency: 'EUR' }, sent: { revenue: '47', currency: 'EUR' } };
+    expect(postbackMetrics({ status: 'duplicate', httpStatus: 200, message: '', conversion, conflict }).map((p) => p.name)).toEqual(['Duplicates', 'AmountConflicts']);
+    expect(ipnMetrics({ status: 'duplicate', httpStatus: 200, message: 'OK', results: [{ type: 'payment', outcome: 'duplicate', conflict }] }).map((p) => p.name)).toEqual([
+      'Duplicates',
+      'AmountConflicts',
+    ]);
+    expect(ipnMetrics({ status: 'recorded', httpStatus: 200, message: 'OK', results: [{ type: 'payment', outcome: 'recorded', revenue: '47', currency: 'EUR', counted: true, test: true }] })).toEqual([
+      { name: 'TestPostbacks', value: 1, unit: 'Count' },
+    ]);
+  });
 });
 
 type Emf = Record<string, unknown> & { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } };

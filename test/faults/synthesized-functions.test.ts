@@ -26,7 +26,7 @@ import { PROJECT_ROOT } from '../../lib/tracker-function';
 import { ENV, TABLE_ENV } from '../../lambda/contract';
 import type { DeadLetterMessage } from '../../lambda/core/model';
 import { startBlackHole, type BlackHole } from '../support/black-hole';
-import { testConfig } from '../support/config';
+import { TEST_POSTBACK_KEY, testConfig } from '../support/config';
 import { httpEvent } from '../support/events';
 import { formBody, signed } from '../support/ipn';
 
@@ -42,6 +42,8 @@ const withMoto = moto ? it : it.skip;
 const CID = '01JDZ8Q3V6W0K1X2Y3Z4A5B6C7';
 const PASS = 'Zx9-public-example';
 const SECRET_NAME = `clickvault/ipn-${Date.now()}`;
+/** The generated postback key the stack would keep in Secrets Manager (the shipped protection). */
+const KEY_SECRET_NAME = `clickvault/postback-key-${Date.now()}`;
 const base = testConfig();
 const config = parseConfig({
   ...base,
@@ -98,6 +100,7 @@ function invoke(name: 'click' | 'postback' | 'ipn', event: unknown, endpoints: {
     POWERTOOLS_METRICS_DISABLED: 'true',
     [ENV.trackerConfig]: configFile,
     [ENV.deadLetterQueueUrl]: endpoints.queueUrl,
+    [ENV.postbackKeySecretArn]: KEY_SECRET_NAME,
     [TABLE_ENV.clicks]: 'clicks',
     [TABLE_ENV.conversions]: 'conversions',
     [TABLE_ENV.conversionTypes]: 'conversionTypes',
@@ -136,7 +139,7 @@ function expectWithin(invocation: Invocation, boundMs: number): void {
 }
 
 const clickEvent = () => httpEvent({ path: '/click/demo', query: 'sub1=fault', pathParameters: { campaignId: 'demo' } });
-const postbackEvent = () => httpEvent({ path: '/postback', query: `clickid=${CID}&type=payment&sum=47.00&currency=EUR&txid=T-1` });
+const postbackEvent = () => httpEvent({ path: '/postback', query: `clickid=${CID}&type=payment&sum=47.00&currency=EUR&txid=T-1&key=${TEST_POSTBACK_KEY}` });
 const ipnEvent = () =>
   httpEvent({
     method: 'POST',
@@ -160,12 +163,12 @@ describe('everything hangs: DynamoDB, SQS and Secrets Manager are black holes', 
     await hole.drained();
   });
 
-  it('postback: answered 503 (the sender retries) within 4 s, far inside its 10 s timeout', async () => {
+  it('postback: its key cannot be read, answered 503 (the sender retries) within 3 s', async () => {
     const invocation = await invoke('postback', postbackEvent(), allHanging());
     const { result } = invocation;
     expect(result.statusCode).toBe(503);
-    expect(result.body).toMatch(/^Unavailable: conversion types could not be read .*and it could not be queued \(TimeoutError: SQS SendMessage: no answer within/);
-    expectWithin(invocation, 4000);
+    expect(result.body).toBe('Unavailable: the postback keys could not be read. Please retry.\n');
+    expectWithin(invocation, 3000);
     await hole.drained();
   });
 
@@ -192,6 +195,7 @@ describe('DynamoDB hangs, the queue and the secret store work (moto)', () => {
     if (!moto) return;
     const secrets = new SecretsManagerClient({ endpoint: moto, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     await secrets.send(new CreateSecretCommand({ Name: SECRET_NAME, SecretString: PASS }));
+    await secrets.send(new CreateSecretCommand({ Name: KEY_SECRET_NAME, SecretString: TEST_POSTBACK_KEY }));
   });
   beforeEach(async () => {
     if (!moto) return;
@@ -209,13 +213,22 @@ describe('DynamoDB hangs, the queue and the secret store work (moto)', () => {
     await hole.drained();
   });
 
-  withMoto('postback: queued and answered 202 within 3 s', async () => {
+  withMoto('postback: its key read from Secrets Manager, queued and answered 202 within 3 s', async () => {
     const invocation = await invoke('postback', postbackEvent(), working());
     const { result } = invocation;
     expect(result.statusCode).toBe(202);
     expect(result.body).toMatch(/^Accepted and queued for replay: conversion types could not be read \(TimeoutError: DynamoDB GetItem: no answer within/);
     expectWithin(invocation, 3000);
     expect(await queued()).toEqual([expect.objectContaining({ kind: 'postback', reason: 'storage_error', clickId: CID })]);
+    await hole.drained();
+  });
+
+  withMoto('postback with DynamoDB and SQS hanging (the key store works): 503 within 4 s, far inside its 10 s timeout', async () => {
+    const invocation = await invoke('postback', postbackEvent(), { sqs: hole.url, secrets: String(moto), queueUrl: `${hole.url}/123456789012/dlq` });
+    const { result } = invocation;
+    expect(result.statusCode).toBe(503);
+    expect(result.body).toMatch(/^Unavailable: conversion types could not be read .*and it could not be queued \(TimeoutError: SQS SendMessage: no answer within/);
+    expectWithin(invocation, 4000);
     await hole.drained();
   });
 

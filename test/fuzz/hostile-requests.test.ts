@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseConfig } from '../../config/schema';
+import { digistore24IpnConversionTypes } from '../../config/digistore24';
 import { syncConversionTypes } from '../../lambda/adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes } from '../../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../../lambda/adapters/file-dead-letter';
@@ -78,7 +79,7 @@ describe('hostile requests', () => {
     const config = parseConfig({
       ...base,
       digistore24: { ipn: { passphrase: { env: 'UNUSED' } } },
-      conversionTypes: [...base.conversionTypes, { name: 'payment_missed' }, { name: 'rebill_cancelled' }, { name: 'rebill_resumed' }],
+      conversionTypes: [...base.conversionTypes, ...digistore24IpnConversionTypes],
     });
     await syncConversionTypes(client, tables.conversionTypes, config.conversionTypes);
     const clicks = new DynamoClickStore(client, tables.clicks);

@@ -15,6 +15,7 @@ import { parseConfig } from '../../config/schema';
 import { digistore24ConversionTypes, digistore24IpnConversionTypes } from '../../config/digistore24';
 import { syncConversionTypes } from '../../lambda/adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../../lambda/adapters/dynamodb-store';
+import { CALL_BUDGETS } from '../../lambda/adapters/aws-clients';
 import { FetchChannelPostback, FORWARD_RESERVE_MS } from '../../lambda/adapters/channel-postback';
 import { FileDeadLetterQueue } from '../../lambda/adapters/file-dead-letter';
 import { CachedSecretReader } from '../../lambda/adapters/secrets';
@@ -46,7 +47,7 @@ beforeEach(async () => {
   hole = await startBlackHole();
   queueDir = mkdtempSync(join(tmpdir(), 'cv-deadline-'));
   queue = new FileDeadLetterQueue(queueDir);
-  hanging = createDynamoClient(hole.url);
+  hanging = createDynamoClient(hole.url, CALL_BUDGETS.dynamodb);
 });
 afterEach(async () => {
   hanging.destroy();

@@ -80,6 +80,8 @@ describe('GET|POST /postback', () => {
         offerId: 'ds24',
         channelId: 'facebook',
         clickCreatedAt: '2026-11-25T10:00:00.000Z',
+        // This request's token: a retried write that finds it knows the item is its own.
+        writeToken: expect.any(String),
       },
     ]);
     expect(sqs.calls()).toHaveLength(0);

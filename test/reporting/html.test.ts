@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildReport, rowToJson, startOfDay } from '../../lambda/core/report';
+import { buildReport, formatJson, startOfDay, type ReportOptions } from '../../lambda/core/report';
 import { reportHtml } from '../../scripts/report-html';
 import { loadReportData } from '../../scripts/report-data';
 import { buildDataset } from './dataset';
@@ -40,13 +40,13 @@ suite('report --html in headless Chromium', () => {
     const data = await buildDataset();
     const loaded = await loadReportData({
       client: data.client, tables: data.tables, campaigns: ['demo', 'split'],
-      from: startOfDay('2026-11-24', 'UTC'), to: startOfDay('2026-11-26', 'UTC'), retentionDays: 30, includeUnattributed: true,
+      from: startOfDay('2026-11-24', 'UTC'), to: startOfDay('2026-11-26', 'UTC'), includeUnattributed: true,
     });
-    const options = { by: ['campaign' as const], timeZone: 'UTC', costCurrency: 'EUR' };
+    const options: ReportOptions = { by: ['campaign'], timeZone: 'UTC', costCurrency: 'EUR' };
     const rows = buildReport(loaded.clicks, loaded.conversions, options);
-    const daily = buildReport(loaded.clicks, loaded.conversions, { ...options, by: ['day'] });
+    const chart = buildReport(loaded.clicks, loaded.conversions, { ...options, by: ['day'] });
     const file = join(mkdtempSync(join(tmpdir(), 'cv-html-')), 'report.html');
-    writeFileSync(file, reportHtml({ rows, by: ['campaign'], daily, title: 'Test </script><b>report</b>' }));
+    writeFileSync(file, reportHtml({ rows, by: ['campaign'], chart, title: 'Test </script><b>report</b>' }));
 
     const dom = await renderedDom(file);
     const painted = Number(/data-chart-painted="(\d+)"/.exec(dom)?.[1] ?? 0);
@@ -57,7 +57,7 @@ suite('report --html in headless Chromium', () => {
 
     const table = /<table id="report">([\s\S]*?)<\/table>/.exec(dom)?.[1] ?? '';
     const cells = [...table.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) => [...(r[1] ?? '').matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => c[1]));
-    const json = rows.map(rowToJson);
+    const json = JSON.parse(formatJson(rows)) as Record<string, unknown>[];
     expect(cells[0]).toEqual(['campaign', 'clicks', 'conversions', 'revenue', 'cr', 'epc', 'cost', 'profit', 'roi']);
     expect(cells.slice(1).map((r) => [r[0], Number(r[1]), r[3]])).toEqual(
       json.map((j) => [j.campaignId ?? '(unattributed)', j.clicks, Object.entries(j.revenue as Record<string, number>).map(([c, v]) => `${v.toFixed(2)} ${c}`).join(', ')]),

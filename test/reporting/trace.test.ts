@@ -1,4 +1,4 @@
-import { DynamoClickStore } from '../../lambda/adapters/dynamodb-store';
+import { DynamoClickStore, DynamoConversionStore } from '../../lambda/adapters/dynamodb-store';
 import { clickConversions, clickInbound, recentInbound } from '../../lambda/adapters/trace-source';
 import { formatRecent, formatTrace } from '../../lambda/core/trace';
 import { buildDataset, type Dataset } from './dataset';
@@ -28,8 +28,8 @@ describe('trace of a click', () => {
       ['2026-11-26T09:00:00.000Z', 'postback', 'refund', 'recorded', 200],
     ]);
     expect(t.conversions.map((c) => [c.conversionKey, c.revenue])).toEqual([
-      ['payment|T1', 47],
-      ['refund|T1R', -47],
+      ['payment|T1', '47'],
+      ['refund|T1R', '-47'],
     ]);
     const text = formatTrace(t);
     expect(text).toContain(`Click ${data.clickIds.c1}`);
@@ -57,6 +57,15 @@ describe('trace of a click', () => {
       ['postback', 'upsell', 'recorded'],
       ['postback', 'chargeback', 'recorded'],
     ]);
+  });
+
+  it('prints a stored amount exactly, never through a float', async () => {
+    const clickId = data.clickIds.c4;
+    await new DynamoConversionStore(data.client, data.tables.conversions).putConversion({
+      clickId, conversionKey: 'payment|BIG', txid: 'BIG', type: 'payment', revenue: '90071992547409.93', currency: 'USD', counted: true, source: 'postback', attributed: true, createdAt: '2026-11-28T00:00:00.000Z',
+    });
+    const text = formatTrace(await trace(clickId));
+    expect(text).toContain('2026-11-28T00:00:00.000Z  payment 90071992547409.93 USD, txid BIG');
   });
 
   it('says plainly when a click is not stored', async () => {

@@ -76,9 +76,13 @@ describe('custom domain, certificate created in the stack', () => {
     const { template } = agnostic();
     template.hasOutput('TrackingHost', { Value: ZONE.domainName });
     template.hasOutput('ClickUrlPattern', { Value: `https://${ZONE.domainName}/click/<campaignId>` });
-    template.hasOutput('Digistore24PostbackUrl', {
-      Value: `https://${ZONE.domainName}/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&type=`,
+    template.hasOutput('Digistore24AffiliatePostbackUrl', {
+      Value: `https://${ZONE.domainName}/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&key=<see npm run urls>&type=`,
     });
+    template.hasOutput('Digistore24VendorPostbackUrl', {
+      Value: `https://${ZONE.domainName}/postback?clickid={cid}&sum={amount_netto}&currency={currency}&txid={transaction_id}&key=<see npm run urls>&type=`,
+    });
+    template.hasOutput('Digistore24IpnUrl', { Value: `https://${ZONE.domainName}/ipn/digistore24` });
     template.hasOutput('Digistore24OrderFormPixelUrl', {
       Value: `https://${ZONE.domainName}/postback?format=img&clickid=__cid__&type=InitiateCheckout`,
     });

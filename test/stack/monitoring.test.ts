@@ -10,7 +10,7 @@ import { type MetricDimension, searchExpression } from '../../lib/tracker-dashbo
 import { ACCOUNT, build, dashboardBody, type DashboardWidget, logicalId, resources } from './helpers';
 
 /** Metrics drawn as one series each, with only the `service` dimension Powertools adds. */
-const PLAIN = ['Clicks', 'ClicksQueued', 'ClicksLost', 'Duplicates', 'TestPostbacks'];
+const PLAIN = ['Clicks', 'ClicksQueued', 'ClicksLost', 'Duplicates', 'AmountConflicts', 'TestPostbacks'];
 /** Metrics with one more dimension whose values the traffic decides: drawn by SEARCH. */
 const SEARCHES: Record<string, string> = {
   Conversions: `SEARCH('{Clickvault,service,type} service="clickvault" MetricName="Conversions"', 'Sum', 300)`,

@@ -6,7 +6,8 @@ import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamod
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
 import { parseConfig, type ConversionType } from '../../config/schema';
-import { CONVERSION_TYPES_TABLE, createTableInput } from '../../lambda/adapters/table-definitions';
+import { CATALOG_TABLE, CONVERSION_TYPES_TABLE, createTableInput } from '../../lambda/adapters/table-definitions';
+import { readCatalog } from '../../lambda/adapters/catalog';
 import { PROPERTY, createHandler, physicalResourceId } from '../../lambda/handlers/sync-conversion-types';
 import { logger } from '../../lambda/logger';
 import { countingClient, scanAll } from '../support/dynamo';
@@ -102,4 +103,60 @@ it.each([
   const handler = createHandler(client, logger);
   await expect(handler(event('Create', types))).rejects.toThrow(message);
   expect(calls).toEqual([]);
+});
+
+describe('the catalog (campaigns ever deployed, click retention history)', () => {
+  let catalog: string;
+  beforeEach(async () => {
+    catalog = `catalog-${randomBytes(5).toString('hex')}`;
+    await client.send(new CreateTableCommand(createTableInput(CATALOG_TABLE, catalog)));
+    calls.length = 0;
+  });
+
+  const deploy = (requestType: 'Create' | 'Update', campaigns: { id: string; name: string }[], days: number, extra: Record<string, unknown> = {}) => {
+    const e = event(requestType, TYPES);
+    Object.assign(e.ResourceProperties, {
+      [PROPERTY.catalogTableName]: catalog,
+      [PROPERTY.campaigns]: JSON.stringify(campaigns),
+      [PROPERTY.clickRetentionDays]: String(days),
+      ...extra,
+    });
+    return createHandler(client, logger)(e);
+  };
+
+  it('records the deployed campaigns and retention, marks a removed campaign retired, appends a retention change', async () => {
+    const first = await deploy('Create', [{ id: 'demo', name: 'Demo' }, { id: 'old', name: 'Old promo' }], 90);
+    expect(first.Data).toMatchObject({ CampaignsAdded: '2', CampaignsRetired: '0', ClickRetention: 'recorded' });
+    const second = await deploy('Update', [{ id: 'demo', name: 'Demo' }], 30);
+    expect(second.Data).toMatchObject({ CampaignsAdded: '0', CampaignsRetired: '1', ClickRetention: 'changed' });
+
+    const read = await readCatalog(client, catalog);
+    expect(read?.campaigns.map((c) => [c.id, c.retiredAt !== undefined])).toEqual([
+      ['demo', false],
+      ['old', true],
+    ]);
+    expect(read?.retention.map((e) => e.days)).toEqual([90, 30]);
+    const items = await scanAll(client, catalog);
+    expect(items.find((i) => i.id === 'clickRetention')).toMatchObject({ kind: 'setting', days: 30, maxDays: 90 });
+
+    // The same config again writes nothing to the catalog.
+    calls.length = 0;
+    const third = await deploy('Update', [{ id: 'demo', name: 'Demo' }], 30);
+    expect(third.Data).toMatchObject({ CampaignsAdded: '0', CampaignsRetired: '0', ClickRetention: 'unchanged' });
+    expect(calls.filter((c) => c === 'PutItemCommand')).toEqual([]);
+  });
+
+  it('a rollback (the previous deploy\'s properties, without the catalog) still syncs the types', async () => {
+    const out = await createHandler(client, logger)(event('Update', TYPES));
+    expect(out.Data).toEqual({ Created: String(TYPES.length), Updated: '0', Deleted: '0', Unchanged: '0' });
+  });
+
+  it.each([
+    ['campaigns that are not JSON', { [PROPERTY.campaigns]: '{nope' }, /Campaigns is not valid JSON/],
+    ['a campaign id that is not one', { [PROPERTY.campaigns]: JSON.stringify([{ id: 'a b', name: 'x' }]) }, /campaigns\[0\]\.id/],
+    ['a retention that is not a number of days', { [PROPERTY.clickRetentionDays]: 'ninety' }, /clickRetentionDays/],
+  ])('rejects %s', async (_what, extra, message) => {
+    await expect(deploy('Create', [{ id: 'demo', name: 'Demo' }], 90, extra)).rejects.toThrow(message);
+    expect(await scanAll(client, catalog)).toEqual([]);
+  });
 });

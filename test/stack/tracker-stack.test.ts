@@ -4,7 +4,16 @@
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../config/load';
-import { CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, INBOUND_TABLE, TABLE_DEFINITIONS, type TableDefinition } from '../../lambda/adapters/table-definitions';
+import {
+  CATALOG_TABLE,
+  CLICKS_TABLE,
+  CONVERSIONS_TABLE,
+  CONVERSION_HISTORY_ATTRIBUTES,
+  CONVERSION_TYPES_TABLE,
+  INBOUND_TABLE,
+  TABLE_DEFINITIONS,
+  type TableDefinition,
+} from '../../lambda/adapters/table-definitions';
 import { BUNDLED_CONFIG_FILE, ORIGIN_VERIFY_HEADER, ROUTES } from '../../lambda/contract';
 import { ACCESS_LOG_FIELDS } from '../../lib/tracker-api';
 import { tableConstructId } from '../../lib/tracker-tables';
@@ -16,7 +25,7 @@ const MANAGED = {
 };
 
 let template: Template;
-let ids: Record<'click' | 'postback' | 'ipn' | 'sync' | 'clicks' | 'conversions' | 'types' | 'inbound' | 'queue' | 'secret' | 'distribution', string>;
+let ids: Record<'click' | 'postback' | 'ipn' | 'sync' | 'clicks' | 'conversions' | 'types' | 'inbound' | 'catalog' | 'queue' | 'secret' | 'postbackKey' | 'distribution', string>;
 
 beforeAll(() => {
   ({ template } = build());
@@ -32,8 +41,10 @@ beforeAll(() => {
     conversions: table(CONVERSIONS_TABLE),
     types: table(CONVERSION_TYPES_TABLE),
     inbound: table(INBOUND_TABLE),
+    catalog: table(CATALOG_TABLE),
     queue: logicalId(template, 'AWS::SQS::Queue', 'DeadLetters'),
     secret: logicalId(template, 'AWS::SecretsManager::Secret', 'OriginVerify'),
+    postbackKey: logicalId(template, 'AWS::SecretsManager::Secret', 'PostbackKey'),
     distribution: logicalId(template, 'AWS::CloudFront::Distribution', 'Cdn'),
   };
 });
@@ -82,6 +93,8 @@ describe('Lambda functions', () => {
   ] as const)('give the %s function exactly the variables its handler reads, the inbound log included', (_name, key, route) => {
     expect(resources(template)[ids[key]]?.Properties?.Description).toContain(route);
     expect(variablesOf(ids[key])).toEqual({
+      // The generated postback key: its ARN, for the postback function only (never its value).
+      ...(key === 'postback' ? { POSTBACK_KEY_SECRET_ARN: { Ref: ids.postbackKey } } : {}),
       CLICKS_TABLE: { Ref: ids.clicks },
       CONVERSIONS_TABLE: { Ref: ids.conversions },
       CONVERSION_TYPES_TABLE: { Ref: ids.types },
@@ -136,23 +149,54 @@ describe('least-privilege IAM', () => {
       `dynamodb:GetItem ${JSON.stringify(arnOf(ids.types))}`,
       `dynamodb:PutItem ${JSON.stringify(arnOf(ids.conversions))}`,
       `dynamodb:PutItem ${JSON.stringify(arnOf(ids.inbound))}`,
+      `dynamodb:Query ${JSON.stringify(arnOf(ids.conversions))}`,
       `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
     ].sort();
 
-  it('postback function: GetItem on clicks and conversion types, PutItem on conversions and the inbound log, SendMessage - nothing else', () => {
-    expect(grants(roleStatements(template, roleOf(ids.postback)))).toEqual(recordingGrants(ids.postback));
+  it('postback function: GetItem on clicks and conversion types, PutItem on conversions and the inbound log, SendMessage, its generated key - nothing else', () => {
+    expect(grants(roleStatements(template, roleOf(ids.postback)))).toEqual(
+      [...recordingGrants(ids.postback), `secretsmanager:GetSecretValue ${JSON.stringify({ Ref: ids.postbackKey })}`].sort(),
+    );
+  });
+
+  it('lets only the postback function read the generated postback key, and only with GetSecretValue', () => {
+    const readers: Record<string, string[]> = {};
+    for (const roleId of Object.keys(resources(template, 'AWS::IAM::Role'))) {
+      const onKey = grants(roleStatements(template, roleId)).filter((g) => g.includes(ids.postbackKey));
+      if (onKey.length > 0) readers[roleId] = onKey;
+    }
+    expect(readers).toEqual({ [roleOf(ids.postback)]: [`secretsmanager:GetSecretValue ${JSON.stringify({ Ref: ids.postbackKey })}`] });
+  });
+
+  it.each(['postback', 'ipn'] as const)('%s function: its one Query reads a click\'s conversions on the table (no index), only the history attributes', (key) => {
+    const queries = roleStatements(template, roleOf(ids[key])).filter((s) => JSON.stringify(s.Action).includes('dynamodb:Query'));
+    expect(queries).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: arnOf(ids.conversions),
+        Condition: {
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...CONVERSION_HISTORY_ATTRIBUTES] },
+          StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+        },
+      },
+    ]);
+    // Attribution and money only: nothing about the buyer, the forward state or the source.
+    expect(CONVERSION_HISTORY_ATTRIBUTES).not.toContain('buyer');
   });
 
   it('IPN function: the same as the postback function (no secret without digistore24.ipn in the config)', () => {
     expect(grants(roleStatements(template, roleOf(ids.ipn)))).toEqual(recordingGrants(ids.ipn));
   });
 
-  it('sync function: Scan and BatchWriteItem on the conversion types table only', () => {
+  it('sync function: Scan and BatchWriteItem on the conversion types table, Query and PutItem on the catalog - nothing else', () => {
     expect(grants(roleStatements(template, roleOf(ids.sync)))).toEqual(
       [
         ...logWrite(ids.sync),
         `dynamodb:BatchWriteItem ${JSON.stringify(arnOf(ids.types))}`,
         `dynamodb:Scan ${JSON.stringify(arnOf(ids.types))}`,
+        `dynamodb:PutItem ${JSON.stringify(arnOf(ids.catalog))}`,
+        `dynamodb:Query ${JSON.stringify(arnOf(ids.catalog))}`,
       ].sort(),
     );
   });
@@ -170,7 +214,7 @@ describe('least-privilege IAM', () => {
     });
   });
 
-  it('grants no wildcard, and the request path no Query/Scan/Update/Delete', () => {
+  it('grants no wildcard, and the request path no Scan/Update/Delete and no Query but the conditioned one', () => {
     for (const fnId of [ids.click, ids.postback, ids.ipn, ids.sync]) {
       for (const grant of grants(roleStatements(template, roleOf(fnId)))) expect(grant).not.toMatch(/\*/);
     }
@@ -178,7 +222,16 @@ describe('least-privilege IAM', () => {
       const dynamoActions = grants(roleStatements(template, roleOf(fnId)))
         .map((g) => g.split(' ')[0] as string)
         .filter((a) => a.startsWith('dynamodb:'));
-      expect(new Set(dynamoActions)).toEqual(new Set(fnId === ids.click ? ['dynamodb:PutItem'] : ['dynamodb:GetItem', 'dynamodb:PutItem']));
+      expect(new Set(dynamoActions)).toEqual(new Set(fnId === ids.click ? ['dynamodb:PutItem'] : ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']));
+      for (const statement of roleStatements(template, roleOf(fnId))) {
+        if (JSON.stringify(statement.Action).includes('dynamodb:Query')) expect(statement.Condition).toBeDefined();
+      }
+    }
+  });
+
+  it('lets nothing on the request path touch the catalog', () => {
+    for (const fnId of [ids.click, ids.postback, ids.ipn]) {
+      expect(grants(roleStatements(template, roleOf(fnId))).filter((g) => g.includes(ids.catalog))).toEqual([]);
     }
   });
 });
@@ -198,6 +251,10 @@ describe('HTTP API', () => {
     expect(targetOf(ROUTES.postbackGet)).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.postback) });
     expect(targetOf(ROUTES.postbackPost)).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.postback) });
     expect(targetOf(ROUTES.ipn)).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.ipn) });
+    // Digistore24 checks an IPN URL with a GET (and a HEAD must not 404): the IPN function answers both.
+    expect(routes).toEqual(expect.arrayContaining(['GET /ipn/digistore24', 'HEAD /ipn/digistore24']));
+    expect(targetOf('GET /ipn/digistore24')).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.ipn) });
+    expect(targetOf('HEAD /ipn/digistore24')).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.ipn) });
     for (const [name, routeKey] of Object.entries(ROUTES)) {
       const fn = name.startsWith('click') ? ids.click : name.startsWith('postback') ? ids.postback : ids.ipn;
       expect(targetOf(routeKey)).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: arnOf(fn) });
@@ -279,6 +336,27 @@ describe('CloudFront distribution (no custom domain)', () => {
     });
   });
 
+  it('puts a response headers policy on every behaviour: HSTS of at least a year, nosniff, no-store unless the function says otherwise', () => {
+    const behaviours = [config().DefaultCacheBehavior, ...((config().CacheBehaviors ?? []) as unknown[])] as { ResponseHeadersPolicyId?: { Ref: string } }[];
+    expect(behaviours.length).toBeGreaterThan(0);
+    template.resourceCountIs('AWS::CloudFront::ResponseHeadersPolicy', 1);
+    const policyId = logicalId(template, 'AWS::CloudFront::ResponseHeadersPolicy', 'CdnResponseHeaders');
+    for (const behaviour of behaviours) expect(behaviour.ResponseHeadersPolicyId).toEqual({ Ref: policyId });
+    interface PolicyConfig {
+      SecurityHeadersConfig: Record<string, Record<string, unknown>> & { StrictTransportSecurity: { AccessControlMaxAgeSec: number } };
+      CustomHeadersConfig: { Items: unknown[] };
+    }
+    const policy = (resources(template)[policyId]?.Properties as { ResponseHeadersPolicyConfig: PolicyConfig }).ResponseHeadersPolicyConfig;
+    const security = policy.SecurityHeadersConfig;
+    expect(security.StrictTransportSecurity).toMatchObject({ Override: true, IncludeSubdomains: true });
+    expect(security.StrictTransportSecurity.AccessControlMaxAgeSec).toBeGreaterThanOrEqual(365 * 86400);
+    expect(security.ContentTypeOptions).toEqual({ Override: true });
+    expect(security.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
+    // The click redirect keeps its own referrer policy (no-referrer-when-downgrade): CloudFront only fills one in where none is set.
+    expect(security.ReferrerPolicy).toEqual({ ReferrerPolicy: 'strict-origin-when-cross-origin', Override: false });
+    expect(policy.CustomHeadersConfig.Items).toEqual([{ Header: 'Cache-Control', Value: 'no-store', Override: false }]);
+  });
+
   it('uses the *.cloudfront.net certificate and no aliases without a domain', () => {
     expect(config().Aliases).toBeUndefined();
     expect(config().ViewerCertificate).toBeUndefined();
@@ -298,6 +376,21 @@ describe('origin-verify secret', () => {
     const json = JSON.stringify(template.toJSON());
     const uses = json.match(/\{\{resolve:secretsmanager:/g) ?? [];
     expect(uses).toHaveLength(4); // click, postback and IPN env, CloudFront origin header
+  });
+});
+
+describe('generated postback key (the shipped config: keys: [{ generated: true }])', () => {
+  it('is generated by Secrets Manager, never written into the template, and not rotated automatically (acknowledged)', () => {
+    const secret = resources(template)[ids.postbackKey];
+    expect(secret?.Properties).toMatchObject({
+      GenerateSecretString: { PasswordLength: 40, ExcludePunctuation: true, IncludeSpace: false },
+      Description: expect.stringMatching(/postback key/),
+    });
+    expect(secret?.Properties?.SecretString).toBeUndefined();
+    template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    // Its value is never resolved into the template: the only dynamic references are the origin secret's 4.
+    const json = JSON.stringify(template.toJSON());
+    expect(json.match(/\{\{resolve:secretsmanager:/g)).toHaveLength(4);
   });
 });
 
@@ -337,7 +430,7 @@ describe('DynamoDB tables', () => {
 
   it('have point-in-time recovery and at-rest encryption with the AWS-owned key, and are retained', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', TABLE_DEFINITIONS.length);
-    for (const id of [ids.clicks, ids.conversions, ids.types, ids.inbound]) {
+    for (const id of [ids.clicks, ids.conversions, ids.types, ids.inbound, ids.catalog]) {
       const table = resources(template)[id];
       expect(table?.Properties).toMatchObject({
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -348,9 +441,12 @@ describe('DynamoDB tables', () => {
     }
   });
 
-  it('protect conversions and clicks against deletion', () => {
+  it('protect conversions, clicks and the catalog against deletion', () => {
     expect(resources(template)[ids.conversions]?.Properties?.DeletionProtectionEnabled).toBe(true);
     expect(resources(template)[ids.clicks]?.Properties?.DeletionProtectionEnabled).toBe(true);
+    // Retirement times and past retentions cannot be rebuilt from the config.
+    expect(resources(template)[ids.catalog]?.Properties?.DeletionProtectionEnabled).toBe(true);
+    expect(resources(template)[ids.catalog]?.Properties?.TimeToLiveSpecification).toBeUndefined();
     expect(resources(template)[ids.types]?.Properties?.DeletionProtectionEnabled).toBe(false);
     // The inbound log expires by TTL anyway; it is retained on stack delete, not locked.
     expect(resources(template)[ids.inbound]?.Properties?.DeletionProtectionEnabled).toBe(false);
@@ -427,13 +523,16 @@ describe('dead-letter queue', () => {
 });
 
 describe('conversion types custom resource', () => {
-  it('passes the validated config types and the table name to the sync function through a Provider', () => {
+  it('passes the validated config types, campaigns and retention and the table names to the sync function through a Provider', () => {
     const config = loadConfig();
     const [resource] = Object.values(resources(template, 'Custom::ClickvaultConversionTypes'));
     expect(resource?.Properties).toEqual({
       ServiceToken: { 'Fn::GetAtt': [logicalId(template, 'AWS::Lambda::Function', 'ConversionTypesProviderframeworkonEvent'), 'Arn'] },
       TableName: { Ref: ids.types },
       Types: JSON.stringify(config.conversionTypes),
+      CatalogTableName: { Ref: ids.catalog },
+      Campaigns: JSON.stringify(config.campaigns.map((c) => ({ id: c.id, name: c.name }))),
+      ClickRetentionDays: String(config.defaults.clickRetentionDays),
     });
     const provider = resources(template)[logicalId(template, 'AWS::Lambda::Function', 'ConversionTypesProviderframeworkonEvent')];
     expect(provider?.Properties).toMatchObject({ Environment: { Variables: { USER_ON_EVENT_FUNCTION_ARN: arnOf(ids.sync) } } });
@@ -449,15 +548,27 @@ describe('outputs', () => {
   const host = () => ({ 'Fn::GetAtt': [ids.distribution, 'DomainName'] });
   const url = (suffix: string) => ({ 'Fn::Join': ['', ['https://', host(), suffix]] });
 
-  it('give the click URL pattern, the Digistore24 postback URL ending in &type=, and the pixel URL', () => {
+  it('give the click URL pattern, both Digistore24 S2S URLs (key placeholder, ending in &type=), the pixel and the IPN URL', () => {
     template.hasOutput('TrackingHost', { Value: host() });
     template.hasOutput('ClickUrlPattern', { Value: url('/click/<campaignId>') });
-    template.hasOutput('Digistore24PostbackUrl', {
-      Value: url('/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&type='),
-      Description: Match.stringLikeRegexp('\\{transaction_type\\}'),
+    template.hasOutput('Digistore24AffiliatePostbackUrl', {
+      Value: url('/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&key=<see npm run urls>&type='),
+      Description: Match.stringLikeRegexp('\\{transaction_type\\}.*npm run urls'),
     });
+    template.hasOutput('Digistore24VendorPostbackUrl', {
+      Value: url('/postback?clickid={cid}&sum={amount_netto}&currency={currency}&txid={transaction_id}&key=<see npm run urls>&type='),
+      Description: Match.stringLikeRegexp('amount_netto'),
+    });
+    // The pixel and the IPN never carry the key.
     template.hasOutput('Digistore24OrderFormPixelUrl', { Value: url('/postback?format=img&clickid=__cid__&type=InitiateCheckout') });
     template.hasOutput('Digistore24IpnUrl', { Value: url('/ipn/digistore24') });
+    expect(Object.keys(template.toJSON().Outputs)).not.toContain('Digistore24PostbackUrl');
+  });
+
+  it('name the secret that holds the generated key, never its value', () => {
+    template.hasOutput('PostbackKeySecret', { Value: { Ref: ids.postbackKey }, Description: Match.stringLikeRegexp('npm run urls') });
+    const outputs = JSON.stringify(template.toJSON().Outputs);
+    expect(outputs).not.toMatch(/resolve:secretsmanager|SecretString/);
   });
 
   it('give the queue URL and the table names', () => {
@@ -467,5 +578,7 @@ describe('outputs', () => {
     template.hasOutput('ConversionTypesTableName', { Value: { Ref: ids.types } });
     // scripts/tracker-context.ts finds the inbound log by this exact key.
     template.hasOutput('InboundTableName', { Value: { Ref: ids.inbound } });
+    // ...and the catalog (campaigns ever deployed, retention history) by this one, for reports.
+    template.hasOutput('CatalogTableName', { Value: { Ref: ids.catalog } });
   });
 });
