@@ -88,6 +88,7 @@ async function main(): Promise<void> {
   const showProgress = process.stderr.isTTY === true && !machine;
   const now = new Date();
 
+  // A report reads clicks, conversions and the catalog: no queue, no other table (CLI_NEEDS.report).
   const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) }, CLI_NEEDS.report);
   try {
     // Campaigns and retention as deployed: the catalog (every campaign ever deployed, the

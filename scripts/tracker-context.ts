@@ -2,7 +2,9 @@
  * What the operator CLIs (report, trace, redrive, dlq) work on: the local run's data
  * (`--local`), or the deployed stack — table names and queue URL from its outputs (standard AWS
  * credentials and region; `--stack` names it), each overridable by the same environment
- * variables the functions use. Each command names what it reads, and only that is looked up.
+ * variable the functions use. Each command declares what it reads (CLI_NEEDS), only that is
+ * looked up, and only that can be used: the types allow nothing else, and at run time (local
+ * or AWS) anything else is an error naming it.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../config/load';
@@ -11,6 +13,9 @@ import { CALL_BUDGETS, boundToDeadline, sdkClientConfig } from '../lambda/adapte
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
 import { DynamoConversionHistory } from '../lambda/adapters/conversion-history';
 import { SqsDeadLetterQueue } from '../lambda/adapters/sqs-dead-letter';
+import { DynamoDeadLetterArchive } from '../lambda/adapters/dead-letter-archive';
+import { DynamoDeadLetterLedger } from '../lambda/adapters/dead-letter-ledger';
+import { ArchiveQueue } from '../lambda/core/archive';
 import { ENV, TABLE_ENV } from '../lambda/contract';
 import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutConversionResult, PutResult } from '../lambda/core/model';
 import type { ReplayDeps } from '../lambda/core/replay';
@@ -20,109 +25,167 @@ import { conversionDeps, forwardingFor } from '../lambda/handlers/runtime';
 
 export const DEFAULT_STACK = 'Clickvault';
 
-export interface TrackerContext {
-  queue: DeadLetterQueue;
-  client?: DynamoDBClient;
-  tables?: TableNames;
-  where: string;
-  close(): Promise<void>;
+export type TableId = keyof TableNames;
+
+/** What a CLI reads: the dead-letter queue and/or tables. */
+export type TrackerNeed = 'queue' | TableId;
+
+/** The stack output that names a table: `ClicksTableName`, `DeadLetterLedgerTableName`, ... */
+export function tableOutput(id: TableId): string {
+  return `${id.charAt(0).toUpperCase()}${id.slice(1)}TableName`;
+}
+
+/**
+ * Where each is found: the variable the functions use, else the stack output of that name
+ * (lib/clickvault-stack.ts; test/stack/tracker-stack.test.ts checks the stack has each one).
+ */
+export const TRACKER_SOURCES: Record<TrackerNeed, { env: string; output: string }> = {
+  queue: { env: ENV.deadLetterQueueUrl, output: 'DeadLetterQueueUrl' },
+  ...(Object.fromEntries((Object.keys(TABLE_ENV) as TableId[]).map((id) => [id, { env: TABLE_ENV[id], output: tableOutput(id) }])) as Record<TableId, { env: string; output: string }>),
+};
+
+/**
+ * What each command reads — only that is looked up (README, "Dead-letter queue", lists the
+ * variables per command; test/reporting/cli-context.test.ts keeps the two equal, and the CLI
+ * tests run every command with only these open).
+ */
+export const CLI_NEEDS = {
+  /** The queue and its archive (messages older than 10 days). */
+  dlq: ['queue', 'deadLetterArchive'],
+  /** Replays read clicks, conversions (and their history) and types, write conversions, and work through the queue and the archive with leases in the ledger. */
+  redrive: ['queue', 'deadLetterArchive', 'deadLetterLedger', 'clicks', 'conversions', 'conversionTypes'],
+  /** No queue, no other table. */
+  report: ['clicks', 'conversions', 'catalog'],
+  /** A click's story: its click, inbound requests, conversions and the dead letters (queue and archive) that name it. */
+  trace: ['inbound', 'clicks', 'conversions', 'queue', 'deadLetterArchive'],
+  /** `trace --recent N`: the inbound log only. */
+  traceRecent: ['inbound'],
+} as const satisfies Record<string, readonly TrackerNeed[]>;
+
+export type CliName = keyof typeof CLI_NEEDS;
+
+/** How a user runs each entry of CLI_NEEDS (the first column of the README's table). */
+export const CLI_COMMANDS: Record<CliName, string> = {
+  dlq: 'npm run dlq',
+  redrive: 'npm run redrive',
+  report: 'npm run report',
+  trace: 'npm run trace -- <clickid>',
+  traceRecent: 'npm run trace -- --recent N',
+};
+
+/** The environment variables (or stack outputs) a command with these needs reads, for its usage text. */
+export function neededVariables(needs: readonly TrackerNeed[]): string[] {
+  return needs.map((need) => TRACKER_SOURCES[need].env);
 }
 
 /** The outputs of the deployed stack (DescribeStacks with the standard AWS credentials and region). */
 export async function stackOutputs(stackName: string): Promise<Record<string, string>> {
   const cfn = await import('@aws-sdk/client-cloudformation');
   const client = boundToDeadline(new cfn.CloudFormationClient(sdkClientConfig(CALL_BUDGETS.tool)), 'CloudFormation', CALL_BUDGETS.tool);
-  const out = await client.send(new cfn.DescribeStacksCommand({ StackName: stackName }));
-  const outputs: Record<string, string> = {};
-  for (const o of out.Stacks?.[0]?.Outputs ?? []) if (o.OutputKey && o.OutputValue) outputs[o.OutputKey] = o.OutputValue;
-  return outputs;
-}
-
-/** The queue only (listing needs no tables). */
-export async function openQueue(options: { local: boolean; stack?: string }, env: NodeJS.ProcessEnv = process.env): Promise<TrackerContext> {
-  if (options.local) {
-    const queue = new FileDeadLetterQueue(dataDir(env));
-    return { queue, where: queue.dir, close: async () => undefined };
+  try {
+    const out = await client.send(new cfn.DescribeStacksCommand({ StackName: stackName }));
+    const outputs: Record<string, string> = {};
+    for (const o of out.Stacks?.[0]?.Outputs ?? []) if (o.OutputKey && o.OutputValue) outputs[o.OutputKey] = o.OutputValue;
+    return outputs;
+  } finally {
+    client.destroy();
   }
-  let url = env[ENV.deadLetterQueueUrl];
-  if (!url) url = (await stackOutputs(options.stack ?? DEFAULT_STACK)).DeadLetterQueueUrl;
-  if (!url) throw new Error(`stack ${options.stack ?? DEFAULT_STACK} has no DeadLetterQueueUrl output; set ${ENV.deadLetterQueueUrl}`);
-  return { queue: new SqsDeadLetterQueue(url), where: url, close: async () => undefined };
 }
 
-export type TableId = keyof TableNames;
-
-/** What a command reads: only these are looked up, so a command never asks for what it does not use. */
-export interface TrackerNeeds<K extends TableId, Q extends boolean> {
-  tables: readonly K[];
-  queue: Q;
+/**
+ * The names of what a CLI reads, from the environment, else the stack's outputs (read only when
+ * a variable is missing). Each is required; nothing else is asked for, so e.g. `report` runs
+ * with its three table variables and no queue URL.
+ */
+export async function resolveNeeds<N extends TrackerNeed>(
+  needs: readonly N[],
+  options: { stack?: string },
+  env: NodeJS.ProcessEnv = process.env,
+  outputsOf: (stack: string) => Promise<Record<string, string>> = stackOutputs,
+): Promise<Record<N, string>> {
+  const stack = options.stack ?? DEFAULT_STACK;
+  const outputs = needs.some((need) => !env[TRACKER_SOURCES[need].env]) ? await outputsOf(stack) : {};
+  const found = {} as Record<N, string>;
+  for (const need of needs) {
+    const { env: name, output } = TRACKER_SOURCES[need];
+    const value = env[name] || outputs[output];
+    if (!value) throw new Error(`cannot find ${output}: the stack ${stack} has no such output and ${name} is not set`);
+    found[need] = value;
+  }
+  return found;
 }
 
-export type OpenedTracker<K extends TableId, Q extends boolean> = {
+/** What a command with `needs` gets: those tables, and the queue, archive and ledger only if it reads them. */
+export type OpenedTracker<N extends TrackerNeed> = {
   client: DynamoDBClient;
-  tables: Pick<TableNames, K>;
+  tables: Pick<TableNames, Extract<N, TableId>>;
   where: string;
   close(): Promise<void>;
-} & (Q extends true ? { queue: DeadLetterQueue } : unknown);
+} & ('queue' extends N ? { queue: DeadLetterQueue } : unknown) &
+  ('deadLetterArchive' extends N ? { archive: ArchiveQueue } : unknown) &
+  ('deadLetterLedger' extends N ? { ledger: DynamoDeadLetterLedger } : unknown);
 
 /**
- * What each command reads — only that is looked up (README, "Dead-letter queue", lists the
- * variables per command; a test keeps the two equal).
+ * Opens what a command reads. Locally: the running `npm start`'s DynamoDB (or the data
+ * directory) and the file queue. Against the stack: each of `needs` from its variable, else the
+ * stack's outputs; a DynamoDB client with the tools' budget. Either way, reaching for a table,
+ * the queue, the archive or the ledger that is not in `needs` throws an error naming it (only a
+ * cast gets past the types), so a command cannot quietly depend on what it did not declare.
  */
-export const CLI_NEEDS = {
-  dlq: { tables: [], queue: true },
-  redrive: { tables: ['clicks', 'conversions', 'conversionTypes'], queue: true },
-  report: { tables: ['clicks', 'conversions', 'catalog'], queue: false },
-  trace: { tables: ['clicks', 'inbound', 'conversions'], queue: true },
-} as const satisfies Record<string, TrackerNeeds<TableId, boolean>>;
-
-/** The stack output that names a table: `ClicksTableName`, `ConversionTypesTableName`, ... */
-export function tableOutput(id: TableId): string {
-  return `${id.charAt(0).toUpperCase()}${id.slice(1)}TableName`;
-}
-
-/** The environment variables (or stack outputs) a command with these needs reads, for its usage text. */
-export function neededVariables(needs: TrackerNeeds<TableId, boolean>): string[] {
-  return [...(needs.queue ? [ENV.deadLetterQueueUrl] : []), ...needs.tables.map((id) => TABLE_ENV[id])];
-}
-
-/**
- * The tables (and the queue, if asked for) a command reads. In AWS each comes from its
- * environment variable (the functions' names: CLICKS_TABLE, ..., DEAD_LETTER_QUEUE_URL) or, when
- * one of them is unset, from the stack's outputs (`--stack`, default Clickvault).
- */
-export async function openTracker<K extends TableId, Q extends boolean>(
+export async function openTracker<N extends TrackerNeed>(
   options: { local: boolean; stack?: string },
-  needs: TrackerNeeds<K, Q>,
+  needs: readonly N[],
   env: NodeJS.ProcessEnv = process.env,
-): Promise<OpenedTracker<K, Q>> {
-  const pickTables = (all: Record<TableId, string>) => Object.fromEntries(needs.tables.map((id) => [id, all[id]])) as Pick<TableNames, K>;
+): Promise<OpenedTracker<N>> {
+  const wanted = new Set<TrackerNeed>(needs);
+  let names: Partial<Record<TrackerNeed, string>>;
+  let client: DynamoDBClient;
+  let close: () => Promise<void>;
+  let where: string;
+  let makeQueue: (name: string) => DeadLetterQueue;
   if (options.local) {
     const store = await openLocalStore(env);
-    const queue = needs.queue ? { queue: new FileDeadLetterQueue(dataDir(env)) } : {};
-    return { ...queue, client: store.client, tables: pickTables(store.tables), where: dataDir(env), close: store.close } as OpenedTracker<K, Q>;
+    names = { ...store.tables, queue: dataDir(env) };
+    client = store.client;
+    close = store.close;
+    where = dataDir(env);
+    makeQueue = (dir) => new FileDeadLetterQueue(dir);
+  } else {
+    names = await resolveNeeds(needs, options, env);
+    const dynamo = createDynamoClient(undefined, CALL_BUDGETS.tool);
+    client = dynamo;
+    close = async () => dynamo.destroy();
+    where = names.queue ?? `stack ${options.stack ?? DEFAULT_STACK}`;
+    makeQueue = (url) => new SqsDeadLetterQueue(url);
   }
-  const stack = options.stack ?? DEFAULT_STACK;
-  const wanted: [string, string][] = [
-    ...(needs.queue ? ([[ENV.deadLetterQueueUrl, 'DeadLetterQueueUrl']] as [string, string][]) : []),
-    ...needs.tables.map((id): [string, string] => [TABLE_ENV[id], tableOutput(id)]),
-  ];
-  const outputs = wanted.some(([name]) => !env[name]) ? await stackOutputs(stack) : {};
-  const pick = (name: string, output: string): string => {
-    const value = env[name] || outputs[output];
-    if (!value) throw new Error(`cannot find ${output}: stack ${stack} has no such output and ${name} is not set`);
+  const name = (need: TrackerNeed): string => {
+    const value = wanted.has(need) ? names[need] : undefined;
+    if (value === undefined) throw new Error(`this command did not look up ${TRACKER_SOURCES[need].output} (${TRACKER_SOURCES[need].env})`);
     return value;
   };
-  const tables = Object.fromEntries(needs.tables.map((id) => [id, pick(TABLE_ENV[id], tableOutput(id))])) as Pick<TableNames, K>;
-  const url = needs.queue ? pick(ENV.deadLetterQueueUrl, 'DeadLetterQueueUrl') : undefined;
-  const client = createDynamoClient(undefined, CALL_BUDGETS.tool);
-  return {
-    ...(url ? { queue: new SqsDeadLetterQueue(url) } : {}),
+  const tables = {} as TableNames;
+  for (const id of Object.keys(TABLE_ENV) as TableId[]) {
+    Object.defineProperty(tables, id, { enumerable: wanted.has(id), get: () => name(id) });
+  }
+  let queue: DeadLetterQueue | undefined;
+  let archive: ArchiveQueue | undefined;
+  let ledger: DynamoDeadLetterLedger | undefined;
+  const opened = {
+    get queue() {
+      return (queue ??= makeQueue(name('queue')));
+    },
+    get archive() {
+      return (archive ??= new ArchiveQueue(new DynamoDeadLetterArchive(client, name('deadLetterArchive'))));
+    },
+    get ledger() {
+      return (ledger ??= new DynamoDeadLetterLedger(client, name('deadLetterLedger')));
+    },
     client,
     tables,
-    where: url ?? `stack ${stack}`,
-    close: async () => client.destroy(),
-  } as OpenedTracker<K, Q>;
+    where,
+    close,
+  };
+  return opened as unknown as OpenedTracker<N>;
 }
 
 /**

@@ -33,6 +33,8 @@ export interface CallBudget {
  *   seconds; the handlers' deadlines still apply. createDynamoClient(endpoint) takes it by default
  *   for an endpoint passed in.
  * - `tool`: the CLIs and the deploy-time sync, which read 1 MB pages and long-poll the queue.
+ * - `archiver`: the hourly dead-letter archiver, whom nobody waits for: retries matter more than
+ *   latency, and its ReceiveMessage long-polls 1 s; still far inside its deadline.
  */
 export const CALL_BUDGETS = {
   dynamodb: { attemptTimeoutMs: 250, attempts: 2, callTimeoutMs: 600 },
@@ -40,6 +42,7 @@ export const CALL_BUDGETS = {
   secrets: { attemptTimeoutMs: 400, attempts: 2, callTimeoutMs: 1000 },
   embedded: { attemptTimeoutMs: 2000, attempts: 2, callTimeoutMs: 5000 },
   tool: { attemptTimeoutMs: 15_000, attempts: 4, callTimeoutMs: 60_000 },
+  archiver: { attemptTimeoutMs: 5000, attempts: 3, callTimeoutMs: 15_000 },
 } as const satisfies Record<string, CallBudget>;
 
 /** The SDK client settings of a budget (guard 1). */

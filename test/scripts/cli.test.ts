@@ -15,7 +15,7 @@ import { ENV, TABLE_ENV } from '../../lambda/contract';
 import { startDynalite } from '../../lambda/local/dynalite';
 import { startLocalTracker, type LocalTracker } from '../../lambda/local/server';
 import { ensureTables, localTableNames } from '../../lambda/local/tables';
-import { CLI_NEEDS, neededVariables } from '../../scripts/tracker-context';
+import { CLI_COMMANDS, CLI_NEEDS, type CliName, neededVariables } from '../../scripts/tracker-context';
 import { testConfig } from '../support/config';
 
 jest.setTimeout(180_000);
@@ -138,8 +138,8 @@ describe('while npm start holds the data directory', () => {
 
 it("README's table of variables per command is what each command reads", () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  for (const [command, needs] of Object.entries(CLI_NEEDS)) {
-    const row = readme.split('\n').find((line) => line.startsWith(`| \`npm run ${command}\` |`));
+  for (const [name, needs] of Object.entries(CLI_NEEDS)) {
+    const row = readme.split('\n').find((line) => line.startsWith(`| \`${CLI_COMMANDS[name as CliName]}\` |`));
     expect(row).toBeDefined();
     const variables = [...String(row?.split('|')[3]).matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]);
     expect(variables.sort()).toEqual(neededVariables(needs).sort());
