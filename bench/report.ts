@@ -14,6 +14,7 @@
  *    campaign > sub1 > sub2 > sub3, alone and by day), and checks the rows are equal.
  * 4. Merges `reports` (and `reportBench`: sizes, upkeep cost inputs) into bench/results.json.
  */
+import '../scripts/cli-setup';
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -7,6 +7,9 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { ISO_4217_CURRENCIES } from '../lambda/core/currencies';
+import { parseDecimal, toMicros } from '../lambda/core/decimal';
+import { DEFAULT_MAX_DISTINCT_PER_HOUR } from '../lambda/core/dead-letters';
 import { campaignCode } from '../lambda/core/ids';
 
 /** `203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32` */
@@ -105,10 +108,23 @@ export const offerSchema = z
     }
   });
 
+/** A non-negative money amount written as decimal text, e.g. '2.00'. */
+const amount = (what: string) =>
+  z.string().refine((value) => {
+    const parsed = parseDecimal(value);
+    return parsed !== undefined && !parsed.startsWith('-');
+  }, `${what} must be a non-negative decimal such as '2.00'`);
+
 export const campaignSchema = z.strictObject({
   id: id('campaign id'),
   name: z.string().min(1).max(128),
   trafficChannel: z.string(),
+  /**
+   * Whether the click URL's `cost` parameter is recorded as the click's cost. Off by default:
+   * anyone can put any cost on a click URL, so a campaign opts in and caps it (`max`, in the
+   * default currency); a higher cost is recorded as `max`.
+   */
+  cost: z.strictObject({ fromUrl: z.boolean(), max: amount('cost.max') }).optional(),
   offers: z
     .array(
       z.strictObject({
@@ -141,13 +157,24 @@ export const secretRefSchema = z
     secretsManager: z.string().min(1).max(2048).optional(),
     ssmParameter: z.string().regex(/^[A-Za-z0-9_.\-/]{1,2048}$/, 'ssmParameter must be a parameter name such as /clickvault/ipn').optional(),
     env: z.string().regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'env must be an environment variable name such as DS24_IPN_PASSPHRASE').optional(),
+    /**
+     * A postback key the tracker makes itself: `npm start` keeps a random one in its data
+     * directory, the stack generates one in Secrets Manager. `npm run urls` prints it.
+     */
+    generated: z.literal(true, 'generated must be true (or left out)').optional(),
   })
   .superRefine((ref, ctx) => {
+    if (ref.generated === true) {
+      if (ref.secretsManager !== undefined || ref.ssmParameter !== undefined || ref.env !== undefined) {
+        ctx.addIssue({ code: 'custom', message: 'a generated key is made by the tracker: name nothing else beside generated: true' });
+      }
+      return;
+    }
     if (ref.secretsManager !== undefined && ref.ssmParameter !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'name either secretsManager or ssmParameter, not both' });
     }
     if (ref.secretsManager === undefined && ref.ssmParameter === undefined && ref.env === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'name where the secret lives: secretsManager, ssmParameter and/or env' });
+      ctx.addIssue({ code: 'custom', message: 'name where the secret lives: generated: true, or secretsManager, ssmParameter and/or env' });
     }
   });
 
@@ -220,21 +247,75 @@ export const postbackSourceSchema = z.strictObject({
   allowedIps: z.array(z.string()).max(100).optional(),
 });
 
-export const postbackProtectionSchema = z.strictObject({
-  /** When true, a postback without a valid key is refused (403); when false, keys are checked if given. */
-  required: z.boolean().default(true),
-  sources: z.array(postbackSourceSchema).min(1),
-});
+/** Why a config must say how postbacks are protected, and how: the message of a config without it. */
+export const PROTECTION_REQUIRED_MESSAGE =
+  'is required: without it anyone who learns the postback URL can record fake sales. ' +
+  "Add postbackProtection: { sources: [{ id: 'digistore24', keys: [{ generated: true }] }] } " +
+  '(npm start and the stack generate the key; npm run urls prints the Digistore24 URLs with it), ' +
+  'or, to accept unauthenticated postbacks on purpose, postbackProtection: { required: false, acknowledgeUnprotected: true }';
+
+export const postbackProtectionSchema = z
+  .strictObject(
+    {
+      /** When true, a postback without a valid key is refused (403); when false, keys are checked if given. */
+      required: z.boolean().default(true),
+      /** With required: false and no sources: postbacks are not authenticated, and you say you know it. */
+      acknowledgeUnprotected: z.boolean().optional(),
+      sources: z.array(postbackSourceSchema).min(1).optional(),
+    },
+    { error: (issue) => (issue.input === undefined ? PROTECTION_REQUIRED_MESSAGE : undefined) },
+  )
+  .superRefine((p, ctx) => {
+    if (p.required && p.sources === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['sources'], message: "name at least one source with its keys, e.g. [{ id: 'digistore24', keys: [{ generated: true }] }]" });
+    }
+    if (p.required && p.acknowledgeUnprotected === true) {
+      ctx.addIssue({ code: 'custom', path: ['acknowledgeUnprotected'], message: 'contradicts required: true; set required: false to run unprotected' });
+    }
+    if (!p.required && p.sources === undefined && p.acknowledgeUnprotected !== true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['acknowledgeUnprotected'],
+        message: 'without sources every postback is accepted unauthenticated (anyone can record fake sales): add sources with keys, or set acknowledgeUnprotected: true',
+      });
+    }
+  });
 
 export const defaultsSchema = z.strictObject({
   /** ISO 4217 currency used when a postback does not name one. */
-  currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be a 3-letter ISO code such as EUR').default('EUR'),
+  currency: z
+    .string()
+    .refine((code) => ISO_4217_CURRENCIES.has(code), 'currency must be an ISO 4217 code in upper case, such as EUR')
+    .default('EUR'),
+  /**
+   * The currencies this tracker accepts (ISO 4217 codes). Absent: every ISO 4217 currency. A
+   * postback in another currency is refused (400).
+   */
+  currencies: z
+    .array(z.string().refine((code) => ISO_4217_CURRENCIES.has(code), 'currencies must be ISO 4217 codes in upper case, such as EUR'))
+    .min(1)
+    .max(50)
+    .optional(),
   /** How long a click is kept (DynamoDB TTL) and can still be converted. */
   clickRetentionDays: z.number().int().min(1).max(3650).default(90),
   /** How much of the visitor's IP address is stored: full, truncated (/24 or /48), none. */
   ipStorage: z.enum(['full', 'truncated', 'none']).default('truncated'),
   /** How long report rollups are kept (DynamoDB TTL): they keep a period's click counts after its clicks expired. */
   rollupRetentionDays: z.number().int().min(1).max(3650).default(1095),
+});
+
+export const deadLettersSchema = z.strictObject({
+  /**
+   * Distinct failing requests one source may have queued per UTC hour (a postback protection
+   * source, or the sender's /24 or /48 network without a key); past it they are refused with
+   * 503 + Retry-After and counted. Repeats of one failure never count: they are not queued again.
+   */
+  maxDistinctPerHour: z
+    .number()
+    .int('maxDistinctPerHour must be a whole number')
+    .min(1, 'maxDistinctPerHour must be at least 1')
+    .max(1_000_000, 'maxDistinctPerHour must be at most 1000000')
+    .default(DEFAULT_MAX_DISTINCT_PER_HOUR),
 });
 
 export const trackerConfigSchema = z
@@ -246,10 +327,33 @@ export const trackerConfigSchema = z
     conversionTypes: z.array(conversionTypeSchema).min(1, 'define at least one conversion type'),
     /** Digistore24 IPN for vendors (POST /ipn/digistore24); absent: the endpoint answers 404. */
     digistore24: z.strictObject({ ipn: ipnSchema.optional() }).optional(),
-    /** Keys and address allowlists for /postback; absent: postbacks are not authenticated. */
-    postbackProtection: postbackProtectionSchema.optional(),
+    /** Keys and address allowlists for /postback; required (see PROTECTION_REQUIRED_MESSAGE). */
+    postbackProtection: postbackProtectionSchema,
+    /** Limits of the dead-letter queue against floods. */
+    deadLetters: deadLettersSchema.default({ maxDistinctPerHour: DEFAULT_MAX_DISTINCT_PER_HOUR }),
   })
   .superRefine((config, ctx) => {
+    const currencies = config.defaults.currencies;
+    if (currencies && !currencies.includes(config.defaults.currency)) {
+      ctx.addIssue({ code: 'custom', path: ['defaults', 'currency'], message: `"${config.defaults.currency}" must be one of defaults.currencies (${currencies.join(', ')})` });
+    }
+    // One generated key per tracker: it is the key `npm run urls` prints and the stack makes.
+    let generated = 0;
+    config.postbackProtection.sources?.forEach((source, i) =>
+      source.keys.forEach((ref, j) => {
+        if (ref.generated && ++generated > 1) {
+          ctx.addIssue({ code: 'custom', path: ['postbackProtection', 'sources', i, 'keys', j], message: 'only one key can be generated: rotate with a key of your own (secretsManager or ssmParameter) beside it' });
+        }
+      }),
+    );
+    if (config.digistore24?.ipn?.passphrase.generated) {
+      ctx.addIssue({ code: 'custom', path: ['digistore24', 'ipn', 'passphrase'], message: 'the IPN passphrase is set in Digistore24 and cannot be generated: name secretsManager, ssmParameter and/or env' });
+    }
+    config.campaigns.forEach((campaign, i) => {
+      if (campaign.cost && campaign.cost.fromUrl && toMicros(parseDecimal(campaign.cost.max) ?? '0') === 0n) {
+        ctx.addIssue({ code: 'custom', path: ['campaigns', i, 'cost', 'max'], message: 'must be above 0 when fromUrl is true' });
+      }
+    });
     const unique = (items: { id?: string; name?: string }[], key: 'id' | 'name', where: string) => {
       const seen = new Set<string>();
       items.forEach((item, i) => {
@@ -286,14 +390,14 @@ export const trackerConfigSchema = z
         }
       }
     }
-    config.postbackProtection?.sources.forEach((source, i) => {
+    config.postbackProtection.sources?.forEach((source, i) => {
       source.allowedIps?.forEach((range, j) => {
         if (!isCidr(range)) {
           ctx.addIssue({ code: 'custom', path: ['postbackProtection', 'sources', i, 'allowedIps', j], message: `"${range}" is not an IP address or CIDR range` });
         }
       });
     });
-    unique(config.postbackProtection?.sources ?? [], 'id', 'postbackProtection.sources');
+    unique(config.postbackProtection.sources ?? [], 'id', 'postbackProtection.sources');
 
     // Click ids carry a 4-character code of their campaign (the clicks table's partition key).
     const codes = new Map<string, string>();
@@ -370,6 +474,25 @@ export function parseConfig(input: unknown, source = 'config'): TrackerConfig {
     source,
     result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`),
   );
+}
+
+/**
+ * What `npm start` and synth print about a config that accepts postbacks without a key: the
+ * acknowledged unprotected mode, or the switch-over (required: false with sources).
+ */
+export function protectionWarnings(config: TrackerConfig): string[] {
+  const p = config.postbackProtection;
+  if (p.required) return [];
+  if (p.sources === undefined) {
+    return [
+      'WARNING: postbacks are NOT protected (postbackProtection.acknowledgeUnprotected): anyone who learns the postback URL can record ' +
+        "fake sales. Protect them with postbackProtection: { sources: [{ id: 'digistore24', keys: [{ generated: true }] }] }.",
+    ];
+  }
+  return [
+    'WARNING: postbacks without a key are accepted (postbackProtection.required: false, the switch-over mode): set required: true ' +
+      'as soon as every Digistore24 postback URL carries the key (npm run urls prints them).',
+  ];
 }
 
 /** Identity helper that gives a config file types and editor completion. */

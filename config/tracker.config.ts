@@ -32,4 +32,9 @@ export default defineConfig({
     },
   ],
   conversionTypes: [...digistore24ConversionTypes],
+  // Every S2S postback must carry this key: npm start keeps a random one in its data directory,
+  // the AWS stack generates one in Secrets Manager; `npm run urls` prints the URLs with it.
+  postbackProtection: {
+    sources: [{ id: 'digistore24', keys: [{ generated: true }] }],
+  },
 });

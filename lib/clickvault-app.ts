@@ -1,7 +1,7 @@
-import { type App, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, type App, Token, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig } from '../config/load';
-import type { TrackerConfig } from '../config/schema';
+import { protectionWarnings, type TrackerConfig } from '../config/schema';
 import { CertificateStack } from './certificate-stack';
 import { awsUnreadableSecrets } from './config-secrets';
 import { ClickvaultStack } from './clickvault-stack';
@@ -78,6 +78,11 @@ export function buildClickvault(app: App, options: BuildOptions = {}): Clickvaul
     certificate: certificate?.certificate,
     crossRegionReferences: certificate !== undefined,
   });
+
+  // An unprotected (acknowledged) or switch-over config deploys, but synth says so every time.
+  for (const warning of protectionWarnings(config)) {
+    Annotations.of(tracker).addWarningV2('clickvault:postback-protection', warning.replace(/^WARNING: /, '')); // the CDK prints WARNING itself
+  }
 
   // cdk-nag 3 runs as a synthesis validation plugin: any unacknowledged finding fails synth.
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -3,12 +3,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type { Construct } from 'constructs';
 import type { TrackerConfig } from '../config/schema';
-import { CONVERSION_HISTORY_ATTRIBUTES } from '../lambda/adapters/table-definitions';
-import { ENV, ORIGIN_VERIFY_HEADER, ROUTES, TABLE_ENV } from '../lambda/contract';
+import { CONVERSION_HISTORY_ATTRIBUTES, LEDGER_PREFIX } from '../lambda/adapters/table-definitions';
+import { ENV, HANDLER_DEADLINE_MS, ORIGIN_VERIFY_HEADER, ROUTES, TABLE_ENV } from '../lambda/contract';
 import { AlarmTopic } from './alarm-topic';
 import { writeBundledConfig } from './bundled-config';
 import { configSecretRefs, forwardsConversions, grantSecretRefs } from './config-secrets';
 import { ConversionTypes } from './conversion-types';
+import { DeadLetterArchiver } from './dead-letter-archiver';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { OriginVerifySecret } from './origin-verify';
 import { RollupUpkeep } from './rollup-upkeep';
@@ -20,7 +21,9 @@ import { TrackerDistribution } from './tracker-distribution';
 import { TrackerFunction } from './tracker-function';
 import { TrackerTables } from './tracker-tables';
 import { TrackingDomain } from './tracking-domain';
-import { clickUrlPattern, digistore24IpnUrl, digistore24PixelUrl, digistore24PostbackUrl } from './tracker-urls';
+import { clickUrlPattern, digistore24OutputUrls } from './tracker-urls';
+import { GeneratedPostbackKey } from './postback-key';
+import { urlKeyRef } from '../lambda/core/urls';
 
 export const HANDLER_ENTRIES = {
   click: 'lambda/handlers/click.ts',
@@ -36,13 +39,24 @@ export const HANDLER_ENTRIES = {
  * ~0.85 s at 128 MB, ~0.4 s at 256 MB, ~0.2 s at 512 MB. 256 MB keeps a visitor's cold click
  * under half a second for $0.012 per million clicks more than 128 MB; 512 MB would add another
  * $0.023 for 0.2 s on ~1% of clicks. Postback and IPN get the same size, and more time for
- * DynamoDB retries and the channel forward (2 x 2 s).
+ * the channel forward (2 x 2 s).
+ *
+ * Each handler answers by its own deadline (lambda/contract.ts HANDLER_DEADLINE_MS: click 1.2 s,
+ * postback and IPN 8 s), at which every call it started is aborted; the timeout is only the
+ * backstop behind it, and synth refuses one that leaves less than a second beyond the deadline.
  */
 export const FUNCTION_SIZING = {
-  click: { memorySize: 256, timeout: Duration.seconds(5) },
-  postback: { memorySize: 256, timeout: Duration.seconds(10) },
-  ipn: { memorySize: 256, timeout: Duration.seconds(10) },
+  click: { memorySize: 256, timeout: Duration.seconds(5), deadlineMs: HANDLER_DEADLINE_MS.click },
+  postback: { memorySize: 256, timeout: Duration.seconds(10), deadlineMs: HANDLER_DEADLINE_MS.postback },
+  ipn: { memorySize: 256, timeout: Duration.seconds(10), deadlineMs: HANDLER_DEADLINE_MS.ipn },
 } as const;
+
+/**
+ * What the dead-letter guard of the postback and IPN functions does on its ledger items: claim a
+ * failure's marker (PutItem), read its holder where a failed condition does not return it
+ * (GetItem), mark it queued and count per source (UpdateItem), release it (DeleteItem).
+ */
+export const LEDGER_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 
 export interface ClickvaultStackProps extends StackProps {
   readonly settings: TrackerSettings;
@@ -79,6 +93,8 @@ export class ClickvaultStack extends Stack {
   readonly clickFunction: TrackerFunction;
   readonly postbackFunction: TrackerFunction;
   readonly ipnFunction: TrackerFunction;
+  /** The scheduled function that moves old dead letters to the archive table. */
+  readonly archiver: DeadLetterArchiver;
   readonly api: TrackerApi;
   readonly cdn: TrackerDistribution;
   readonly domain?: TrackingDomain;
@@ -90,6 +106,9 @@ export class ClickvaultStack extends Stack {
   readonly dashboard: TrackerDashboard;
   /** The host the tracker answers on (custom domain or *.cloudfront.net). */
   readonly trackingHost: string;
+  /** The generated postback key, when the config asks for one (`keys: [{ generated: true }]`). */
+  readonly postbackKey?: GeneratedPostbackKey;
+  private readonly config: TrackerConfig;
 
   constructor(scope: Construct, id: string, props: ClickvaultStackProps) {
     super(scope, id, {
@@ -97,6 +116,7 @@ export class ClickvaultStack extends Stack {
       ...props,
     });
     const { settings, config } = props;
+    this.config = config;
     const common = { logRetention: settings.logRetention, logLevel: settings.logLevel, tracing: settings.tracing };
     // Recording a conversion is one conditional PutItem; forwarding it to the traffic channel
     // (only when the config asks for it) claims and marks the item with conditional UpdateItems.
@@ -122,13 +142,16 @@ export class ClickvaultStack extends Stack {
       .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:PutItem'])
       .useDeadLetterQueue(this.deadLetters.queue);
 
-    // Postback and IPN record conversions the same way, so they get the same data access.
+    // Postback and IPN record conversions the same way, so they get the same data access. Their
+    // failures pass the dead-letter guard: dedupe markers and per-source counters in the ledger
+    // (its `fp#` and `cap#` items only; leases are the archiver's and the operator's).
     const recordingFunction = (id: string, entry: string, description: string, sizing: (typeof FUNCTION_SIZING)['postback']) => {
       const fn = new TrackerFunction(this, id, { entry, description, ...sizing, ...common, configFile, environment: originEnv })
         .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:GetItem'])
         .useTable(this.tables.conversionTypes, TABLE_ENV.conversionTypes, ['dynamodb:GetItem'])
         .useTable(this.tables.conversions, TABLE_ENV.conversions, conversionActions)
         .useTable(this.tables.inbound, TABLE_ENV.inbound, inboundActions)
+        .useTableItems(this.tables.deadLetterLedger, TABLE_ENV.deadLetterLedger, LEDGER_ACTIONS, [LEDGER_PREFIX.marker, LEDGER_PREFIX.count])
         .useDeadLetterQueue(this.deadLetters.queue);
       // A click's earlier conversions, read when its click has expired (a late refund,
       // chargeback or rebill is attributed like its sale) or a refund names no currency: Query on
@@ -165,6 +188,10 @@ export class ClickvaultStack extends Stack {
     const secretRefs = configSecretRefs(config);
     grantSecretRefs(this.postbackFunction, secretRefs.postback);
     grantSecretRefs(this.ipnFunction, secretRefs.ipn);
+    if ((config.postbackProtection.sources ?? []).some((source) => source.keys.some((ref) => ref.generated === true))) {
+      this.postbackKey = new GeneratedPostbackKey(this, 'PostbackKey');
+      this.postbackKey.grantRead(this.postbackFunction);
+    }
 
     this.api = new TrackerApi(this, 'Api', {
       routes: routeMap({ click: this.clickFunction, postback: this.postbackFunction, ipn: this.ipnFunction }),
@@ -183,6 +210,14 @@ export class ClickvaultStack extends Stack {
       webAclArn: settings.webAclArn,
     });
     this.domain?.addAliasRecords(this.cdn.distribution);
+
+    // Nothing may be dropped by SQS retention: old messages move to the archive table.
+    this.archiver = new DeadLetterArchiver(this, 'DeadLetterArchiver', {
+      queue: this.deadLetters.queue,
+      archive: this.tables.deadLetterArchive,
+      ledger: this.tables.deadLetterLedger,
+      ...common,
+    });
 
     new ConversionTypes(this, 'ConversionTypes', {
       table: this.tables.conversionTypes,
@@ -206,7 +241,7 @@ export class ClickvaultStack extends Stack {
     // of them, and one dashboard shows the business numbers beside the operational ones.
     const requestFunctions = { click: this.clickFunction, postback: this.postbackFunction, ipn: this.ipnFunction };
     this.alarms = new TrackerAlarms(this, 'Alarms', { stage: this.api.stage, functions: requestFunctions });
-    const allAlarms = [this.deadLetters.alarm, ...this.alarms.all, ...this.rollups.allAlarms];
+    const allAlarms = [...this.deadLetters.alarms, this.archiver.errorsAlarm, ...this.alarms.all, ...this.rollups.allAlarms];
     if (settings.alarmEmail !== undefined) {
       this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: settings.alarmEmail });
       this.alarmTopic.notify(...allAlarms);
@@ -232,21 +267,31 @@ export class ClickvaultStack extends Stack {
       'Ad destination URL: replace <campaignId> with a campaign id from the config; the channel click id ' +
         '(e.g. fbclid) and sub1..sub20 may be added as query parameters',
     );
+    const protection = this.config.postbackProtection;
+    const keyed = protection.sources !== undefined;
+    const urls = digistore24OutputUrls(host, keyed);
+    const withKey = keyed ? ' The key is not shown here: npm run urls prints the complete URL.' : ' WARNING: postbacks are not protected (acknowledgeUnprotected).';
     out(
-      'Digistore24PostbackUrl',
-      digistore24PostbackUrl(host),
-      'Paste into Digistore24 S2S postback and append ONE macro for the conversion type, e.g. {transaction_type}',
+      'Digistore24AffiliatePostbackUrl',
+      urls.affiliateS2S,
+      `Affiliates: Digistore24 S2S postback (sum={amount_affiliate}); append ONE macro for the conversion type, e.g. {transaction_type}.${withKey}`,
     );
     out(
-      'Digistore24OrderFormPixelUrl',
-      digistore24PixelUrl(host),
-      'Order-form tracking pixel (InitiateCheckout); Digistore24 replaces __cid__',
+      'Digistore24VendorPostbackUrl',
+      urls.vendorS2S,
+      `Vendors, own product: Digistore24 S2S postback (sum={amount_netto}, VAT excluded); append ONE macro, e.g. {transaction_type}.${withKey}`,
     );
-    out(
-      'Digistore24IpnUrl',
-      digistore24IpnUrl(host),
-      'Vendors: IPN URL for Digistore24 (answers 404 until digistore24.ipn is set in the config)',
-    );
+    out('Digistore24OrderFormPixelUrl', urls.pixel, 'Order-form tracking pixel (InitiateCheckout); Digistore24 replaces __cid__. Never carries the key.');
+    out('Digistore24IpnUrl', urls.ipn, 'Vendors: IPN URL for Digistore24 (signed; answers 404 until digistore24.ipn is set in the config)');
+    // Where the key of the URLs lives (the newest key of the first source), for npm run urls.
+    const chosen = urlKeyRef(protection);
+    if (chosen?.ref.generated && this.postbackKey) {
+      out('PostbackKeySecret', this.postbackKey.secret.secretArn, 'Secrets Manager secret holding the generated postback key; npm run urls reads it (your AWS credentials) and prints the complete URLs');
+    } else if (chosen?.ref.secretsManager !== undefined) {
+      out('PostbackKeySecret', chosen.ref.secretsManager, 'Secrets Manager secret holding the postback key of the URLs; npm run urls reads it (your AWS credentials) and prints the complete URLs');
+    } else if (chosen?.ref.ssmParameter !== undefined) {
+      out('PostbackKeyParameter', chosen.ref.ssmParameter, 'SSM SecureString parameter holding the postback key of the URLs; npm run urls reads it (your AWS credentials) and prints the complete URLs');
+    }
     out('DistributionDomainName', this.cdn.distribution.distributionDomainName, 'CloudFront domain (the alias records point here)');
     out('DashboardUrl', this.dashboard.url, 'CloudWatch dashboard: clicks, conversions, revenue, API and Lambda health, the dead-letter queue');
     out('DeadLetterQueueUrl', this.deadLetters.queue.queueUrl, 'Requests that could not be stored; inspect with npm run dlq');
@@ -255,6 +300,16 @@ export class ClickvaultStack extends Stack {
     out('ConversionTypesTableName', this.tables.conversionTypes.tableName, 'DynamoDB table of conversion types (synced from the config)');
     out('CatalogTableName', this.tables.catalog.tableName, 'DynamoDB table of every campaign ever deployed and the click retention history (read by npm run report)');
     out('RollupsTableName', this.tables.rollups.tableName, 'DynamoDB table of report rollups and imported ad spend (npm run report, npm run rollups, npm run spend; retained on stack delete)');
+    out(
+      'DeadLetterArchiveTableName',
+      this.tables.deadLetterArchive.tableName,
+      'DynamoDB table of dead letters older than 10 days, moved out of the queue (npm run dlq / redrive read it; retained on stack delete)',
+    );
+    out(
+      'DeadLetterLedgerTableName',
+      this.tables.deadLetterLedger.tableName,
+      'DynamoDB table of dead-letter dedupe markers, per-source counts and redrive leases (expires by TTL)',
+    );
     out(
       'InboundTableName',
       this.tables.inbound.tableName,

@@ -17,7 +17,7 @@ export function forwardsConversions(config: TrackerConfig): boolean {
 export function configSecretRefs(config: TrackerConfig): { postback: SecretRef[]; ipn: SecretRef[] } {
   const passphrase = config.digistore24?.ipn?.passphrase;
   return {
-    postback: (config.postbackProtection?.sources ?? []).flatMap((source) => source.keys),
+    postback: (config.postbackProtection.sources ?? []).flatMap((source) => source.keys).filter((ref) => !ref.generated),
     ipn: passphrase ? [passphrase] : [],
   };
 }
@@ -68,11 +68,11 @@ export function grantSecretRefs(grantee: iam.IGrantable & IConstruct, refs: read
  * be read in AWS: every IPN or keyed postback would answer 503. Synth refuses them, by path.
  */
 export function awsUnreadableSecrets(config: TrackerConfig): string[] {
-  const local = (ref: SecretRef) => ref.secretsManager === undefined && ref.ssmParameter === undefined;
+  const local = (ref: SecretRef) => ref.generated !== true && ref.secretsManager === undefined && ref.ssmParameter === undefined;
   const problems: string[] = [];
   const passphrase = config.digistore24?.ipn?.passphrase;
   if (passphrase && local(passphrase)) problems.push(`digistore24.ipn.passphrase (only env ${passphrase.env ?? ''})`);
-  config.postbackProtection?.sources.forEach((source, i) =>
+  config.postbackProtection.sources?.forEach((source, i) =>
     source.keys.forEach((ref, j) => {
       if (local(ref)) problems.push(`postbackProtection.sources[${i}].keys[${j}] (only env ${ref.env ?? ''})`);
     }),

@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { TABLE_ENV } from '../lambda/contract';
+import { HANDLER_DEADLINE_MS, TABLE_ENV } from '../lambda/contract';
 import { METRICS_NAMESPACE, ROLLUP_METRICS } from '../lambda/metrics';
 import type { LogLevel } from './settings';
 import { SERVICE_NAME, TrackerFunction } from './tracker-function';
@@ -81,6 +81,7 @@ export class RollupUpkeep extends Construct {
       description: 'Clickvault: keeps report rollups (closes hours, takes in new conversions) on a schedule',
       memorySize: 512,
       timeout: ROLLUP_SCHEDULE.upkeepTimeout,
+      deadlineMs: HANDLER_DEADLINE_MS.rollupUpkeep,
       configFile: props.configFile,
       ...common,
     })
@@ -110,6 +111,7 @@ export class RollupUpkeep extends Construct {
       description: 'Clickvault: marks rolled-up hours whose clicks changed (clicks table stream)',
       memorySize: 256,
       timeout: ROLLUP_SCHEDULE.markerTimeout,
+      deadlineMs: HANDLER_DEADLINE_MS.rollupMarker,
       ...common,
     }).useTable(tables.rollups, TABLE_ENV.rollups, ['dynamodb:BatchWriteItem']);
     this.markerFunction.addEventSource(

@@ -32,9 +32,12 @@ export interface TrackerDistributionProps {
  * - Viewers: HTTPS only (HTTP redirects), TLS 1.2+ on the custom domain, HTTP/2 and HTTP/3,
  *   all methods (Digistore24 may POST postbacks).
  * - Origin: HTTPS only with TLS 1.2, plus the secret origin-verify header.
+ * - Answers: a response headers policy on every behaviour (HSTS, nosniff, no framing, no-store).
  */
 export class TrackerDistribution extends Construct {
   readonly distribution: cloudfront.Distribution;
+  /** Security headers on every answer; every behaviour uses it (a new behaviour must too: test/stack). */
+  readonly responseHeadersPolicy: cloudfront.ResponseHeadersPolicy;
 
   constructor(scope: Construct, id: string, props: TrackerDistributionProps) {
     super(scope, id);
@@ -44,6 +47,25 @@ export class TrackerDistribution extends Construct {
       originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
       customHeaders: { [props.originVerifyHeader.name]: props.originVerifyHeader.value },
       readTimeout: Duration.seconds(30),
+    });
+
+    // On every answer: HSTS for two years (the tracking host is HTTPS only), nosniff (every body
+    // is plain text, a GIF or a redirect: never to be sniffed into HTML or script), no framing,
+    // and no-store unless the function chose a cache policy itself (every tracking answer is
+    // no-store; this covers API Gateway's own 404/429 answers too). The referrer policy is the
+    // function's where it sets one (the click redirect's own), strict-origin-when-cross-origin
+    // elsewhere. Static assets that later need caching get their own behaviour and policy.
+    this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'ResponseHeaders', {
+      comment: 'Clickvault: HSTS 2 years, nosniff, no framing, no-store unless the origin says otherwise',
+      securityHeadersBehavior: {
+        strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, override: true },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override: false },
+      },
+      customHeadersBehavior: {
+        customHeaders: [{ header: 'Cache-Control', value: 'no-store', override: false }],
+      },
     });
 
     const originRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'OriginRequests', {
@@ -62,6 +84,7 @@ export class TrackerDistribution extends Construct {
         cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
         cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
         originRequestPolicy,
+        responseHeadersPolicy: this.responseHeadersPolicy,
         compress: true,
       },
       domainNames: props.domain ? [props.domain.domainName] : undefined,

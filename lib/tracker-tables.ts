@@ -24,6 +24,10 @@ const PROTECTION: Record<TableDefinition['id'], { deletionProtection: boolean; d
   // Rollups outlive the clicks they were computed from (and hold imported ad spend): once the
   // clicks have expired they cannot be recomputed, so they are protected like the data tables.
   rollups: { deletionProtection: true, description: 'report rollups and imported ad spend' },
+  // Markers, counters and leases that expire within days; losing them loses no failure.
+  deadLetterLedger: { deletionProtection: false, description: 'dead-letter ledger' },
+  // Failures older than the queue may keep: sales not recorded yet, kept until replayed.
+  deadLetterArchive: { deletionProtection: true, description: 'dead-letter archive' },
 };
 
 const attributeType = (key: KeyDefinition): dynamodb.Attribute => ({
@@ -34,8 +38,9 @@ const attributeType = (key: KeyDefinition): dynamodb.Attribute => ({
 /**
  * The DynamoDB tables, built from the same TABLE_DEFINITIONS the local run and the tests use:
  * on-demand, encrypted at rest with an AWS-owned key (no KMS cost, no key to manage),
- * point-in-time recovery on every table, deletion protection on the data tables (not on the
- * expiring inbound log), and all of them retained when the stack is deleted. CDK generates the physical names.
+ * point-in-time recovery on every table, deletion protection on the data tables (clicks,
+ * conversions, the dead-letter archive; not on the expiring inbound log and dead-letter ledger),
+ * and all of them retained when the stack is deleted. CDK generates the physical names.
  */
 export class TrackerTables extends Construct {
   readonly clicks: dynamodb.Table;
@@ -47,6 +52,10 @@ export class TrackerTables extends Construct {
   readonly catalog: dynamodb.Table;
   /** Report rollups (kept by the rollup upkeep), its state and marks, and imported ad spend. */
   readonly rollups: dynamodb.Table;
+  /** Dedupe markers, per-source counters and redrive leases of the dead-letter queue (TTL). */
+  readonly deadLetterLedger: dynamodb.Table;
+  /** Dead letters older than 10 days, moved out of the queue before SQS retention drops them. */
+  readonly deadLetterArchive: dynamodb.Table;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -86,6 +95,8 @@ export class TrackerTables extends Construct {
     this.inbound = get('inbound');
     this.catalog = get('catalog');
     this.rollups = get('rollups');
+    this.deadLetterLedger = get('deadLetterLedger');
+    this.deadLetterArchive = get('deadLetterArchive');
   }
 }
 

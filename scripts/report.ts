@@ -3,6 +3,7 @@
  *                    [--campaign a,b] [--filter campaign=demo,sub1=adset-7] [--source auto|raw|rollups]
  *                    [--json | --csv | --html FILE] [--stats] [--include-tests] [--stack NAME]`
  */
+import './cli-setup';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load';
@@ -28,7 +29,7 @@ import {
 import { runReport, type SourceChoice } from '../lambda/core/report-run';
 import { rollupEras } from '../lambda/core/rollup-upkeep';
 import { reportHtml } from './report-html';
-import { DEFAULT_STACK, openTracker } from './tracker-context';
+import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run report -- [options]
   --local             the local tracker's data (.data/), else the deployed stack (AWS credentials)
@@ -46,7 +47,8 @@ const USAGE = `Usage: npm run report -- [options]
   --json | --csv      machine-readable output (default: an aligned table)
   --html FILE         also write a self-contained page with the table and a daily chart
   --include-tests     also count Digistore24 test orders (api_mode=test, kept with recordTestOrders)
-  --stack NAME        the deployed stack (default ${DEFAULT_STACK})`;
+  --stack NAME        the deployed stack (default ${DEFAULT_STACK}), unless
+                      ${neededVariables(CLI_NEEDS.report).join(', ')} are set`;
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const SOURCES: readonly SourceChoice[] = ['auto', 'raw', 'rollups'];
@@ -106,9 +108,11 @@ async function main(): Promise<void> {
   const from = startOfDay(fromDay, timeZone);
   const to = startOfDay(nextDay(toDay), timeZone);
   const machine = values.json === true || values.csv === true;
+  const showProgress = process.stderr.isTTY === true && !machine;
   const now = new Date();
 
-  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  // A report reads clicks, conversions, the catalog and the rollups: no queue, no other table (CLI_NEEDS.report).
+  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) }, CLI_NEEDS.report);
   try {
     // Campaigns and retention as deployed: the catalog (every campaign ever deployed, the
     // retention histories); the config alone for a local data directory older than the catalog.
@@ -118,6 +122,10 @@ async function main(): Promise<void> {
     const campaigns = values.campaign ? values.campaign.split(',').map((c) => c.trim()).filter(Boolean) : known.campaigns;
     const groupBy = by as GroupKey[];
     const stats = newStats();
+    // A long read shows how far it got (a terminal only: machine output stays clean).
+    const progress = showProgress
+      ? setInterval(() => process.stderr.write(`\r\x1b[Kread ${stats.items} items, ${stats.capacityUnits.toFixed(1)} RCU`), 500)
+      : undefined;
     const result = await runReport(
       {
         by: groupBy,
@@ -141,7 +149,12 @@ async function main(): Promise<void> {
         ...(values.html ? { chartBy: [groupBy.includes('hour') ? 'hour' : 'day'] as GroupKey[] } : {}),
       },
       reportPorts(tracker.client, tracker.tables, stats),
-    );
+    ).finally(() => {
+      if (progress) {
+        clearInterval(progress);
+        process.stderr.write('\r\x1b[K');
+      }
+    });
     const { rows, notice, stats: read } = result;
     if (values.json) process.stdout.write(`${formatJson(rows)}\n`);
     else if (values.csv) process.stdout.write(`${formatCsv(rows, groupBy)}\n`);
@@ -154,6 +167,10 @@ async function main(): Promise<void> {
       process.stderr.write(
         `\n${fromDay} to ${toDay} (${timeZone}); conversions counted on their click's day. ` +
           `Read ${read.items} items in ${read.queries} queries, ${read.readUnits.toFixed(1)} read capacity units, ${read.ms} ms: ${where}.\n` +
+          (rows.some((r) => r.costSource === 'clickUrl' || r.costSource === 'clickUrl+spend')
+            ? `Cost: from the click URLs' cost= parameter, taken only for campaigns with cost.fromUrl and capped at their cost.max (${config.defaults.currency}).\n`
+            : '') +
+          (rows.some((r) => r.costSource === 'spend' || r.costSource === 'clickUrl+spend') ? `Cost: imported ad spend (npm run spend) included (${config.defaults.currency}).\n` : '') +
           (values['include-tests'] ? `Including ${result.tests} test conversion(s) (Digistore24 api_mode=test).\n` : ''),
       );
     }

@@ -5,6 +5,7 @@
  * the days FROM..TO (UTC) of every campaign, so they are computed again from the raw data (a
  * repair: hours whose clicks may have expired keep their rollups).
  */
+import './cli-setup';
 import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../config/load';
@@ -17,7 +18,7 @@ import { UNATTRIBUTED_CLICK_ID } from '../lambda/core/model';
 import { MARK_SETTLE_MS, type MarkKey } from '../lambda/core/rollup-marks';
 import { HOUR_MS } from '../lambda/core/rollups';
 import type { UpkeepReport } from '../lambda/core/rollup-upkeep';
-import { DEFAULT_STACK, openTracker } from './tracker-context';
+import { CLI_NEEDS, DEFAULT_STACK, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run rollups -- [options]
   --local              the local tracker's data (.data/), else the deployed stack (AWS credentials)
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
     return;
   }
   const config = loadConfig();
-  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) }, CLI_NEEDS.rollups);
   try {
     const { client, tables } = tracker;
     if (!values.local) {

@@ -4,6 +4,7 @@
  * campaign, ad set (sub1), ad (sub2/sub3) and day, for channels that put no cost in the click URL.
  * It becomes `cost` (and profit and ROI) in the report rows it belongs to.
  */
+import './cli-setup';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,7 +12,7 @@ import { loadConfig } from '../config/load';
 import { readCatalog } from '../lambda/adapters/catalog';
 import { importSpend, readSpend } from '../lambda/adapters/spend-store';
 import { parseSpendCsv, SpendFileError, type SpendRow } from '../lambda/core/spend';
-import { DEFAULT_STACK, openTracker } from './tracker-context';
+import { CLI_NEEDS, DEFAULT_STACK, openTracker } from './tracker-context';
 
 const USAGE = `Usage:
   npm run spend -- import FILE.csv [--local] [--dry-run]
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     if (!file) throw new Error('import: name the CSV file, e.g. npm run spend -- import spend.csv --local');
     text = readFileSync(file, 'utf8');
   }
-  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) }, CLI_NEEDS.spend);
   try {
     const catalog = await readCatalog(tracker.client, tracker.tables.catalog);
     const campaigns = new Set([...config.campaigns.map((c) => c.id), ...(catalog?.campaigns.map((c) => c.id) ?? [])]);

@@ -1,9 +1,11 @@
 /** `npm start`: the tracker on this machine, no AWS account needed. */
-import { resolve } from 'node:path';
+import './cli-setup';
+import { relative, resolve } from 'node:path';
 import { configPath, loadConfig } from '../config/load';
-import { ConfigError } from '../config/schema';
+import { ConfigError, protectionWarnings } from '../config/schema';
 import type { CatalogSyncResult } from '../lambda/adapters/catalog';
-import { startLocalTracker, trackerUrls } from '../lambda/local/server';
+import { DataDirInUse } from '../lambda/local/dynalite';
+import { localUrlKey, startLocalTracker, trackerUrls } from '../lambda/local/server';
 
 // CloudWatch embedded metrics make sense in Lambda only; set POWERTOOLS_METRICS_DISABLED=false to see them.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -28,8 +30,11 @@ async function main(): Promise<void> {
     port: Number(process.env.PORT ?? 3000),
     dynamoPort: Number(process.env.DYNAMODB_PORT ?? 8000),
   });
-  const urls = trackerUrls(tracker.url, config);
+  const urls = trackerUrls(tracker.url, config, localUrlKey(config, dataDir));
   const sync = tracker.typesSync;
+  const key = tracker.postbackKey;
+  const shown = (p: string) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p));
+  const warnings = protectionWarnings(config);
   process.stderr.write(
     [
       '',
@@ -38,17 +43,23 @@ async function main(): Promise<void> {
       `  data:          ${dataDir} (DynamoDB on ${tracker.dynamo.endpoint})`,
       `  conversion types: ${config.conversionTypes.length} (${sync.created.length} created, ${sync.updated.length} updated, ${sync.deleted.length} deleted)`,
       `  campaigns:     ${config.campaigns.length}${catalogChanges(tracker.catalogSync)}`,
+      ...(key ? [`  postback key:  ${shown(key.path)} (${key.created ? 'made now' : 'kept from the last run'}; only its owner can read it)`] : []),
+      ...(warnings.length > 0 ? ['', ...warnings] : []),
       '',
-      'Campaign click URLs (use as the ad\'s destination; sub1..sub20 and cost are optional):',
-      ...urls.clicks.map((c) => `  ${c.campaignId}: ${c.url}?sub1=...`),
+      "Campaign click URLs (use as the ad's destination; sub1..sub20 are optional):",
+      ...urls.clicks.map((c) => `  ${c.campaignId}: ${c.url}?sub1=...${c.cost ? '&cost=...' : ''}`),
       '',
-      'Digistore24 S2S postback URL (append ONE macro, e.g. {transaction_type}, or a type name):',
-      `  ${urls.postback}`,
+      'Digistore24 S2S postback URLs (append ONE macro, e.g. {transaction_type}, or a type name):',
+      `  affiliates (sum = your commission):`,
+      `    ${urls.affiliateS2S}`,
+      `  vendors, your own product (sum = net amount without VAT):`,
+      `    ${urls.vendorS2S}`,
       '',
-      'Digistore24 order-form pixel URL (Initiate Checkout):',
+      'Digistore24 order-form pixel URL (Initiate Checkout; it never carries the key):',
       `  ${urls.pixel}`,
+      ...(config.digistore24?.ipn ? ['', 'Digistore24 IPN URL (vendors; signed with your passphrase):', `  ${urls.ipn}`] : []),
       '',
-      'Report: npm run report -- --local    Queue: npm run dlq -- --local    Stop: Ctrl-C',
+      'URLs again: npm run urls -- --local    Report: npm run report -- --local    Queue: npm run dlq -- --local    Stop: Ctrl-C',
       '',
     ].join('\n'),
   );
@@ -61,7 +72,10 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
-  else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+  else if (err instanceof DataDirInUse) {
+    const owner = err.owner ? ` (process ${err.owner.pid}, DynamoDB on port ${err.owner.port})` : '';
+    process.stderr.write(`Another tracker has this data directory open${owner}: stop it, or give this one another TRACKER_DATA_DIR.\n`);
+  } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     process.stderr.write(`Port in use: ${(err as Error).message}. Set PORT / DYNAMODB_PORT, or stop the other tracker.\n`);
   } else process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);

@@ -2,14 +2,20 @@
  * `npm run trace -- <clickid> [--local] [--json]`: the whole story of one click.
  * `npm run trace -- --recent 50 [--local] [--json]`: the latest inbound postbacks and outcomes.
  */
+import './cli-setup';
 import { parseArgs } from 'node:util';
 import { DynamoClickStore } from '../lambda/adapters/dynamodb-store';
 import { clickConversions, clickInbound, recentInbound } from '../lambda/adapters/trace-source';
+import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
 import { formatRecent, formatTrace, type ClickTrace } from '../lambda/core/trace';
-import { DEFAULT_STACK, openTracker } from './tracker-context';
+import { collapseCopies } from './dlq';
+import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run trace -- <clickid> [--local] [--json] [--stack NAME]
-       npm run trace -- --recent N [--local] [--json] [--stack NAME]`;
+       npm run trace -- --recent N [--local] [--json] [--stack NAME]
+In AWS the tables and the queue come from the stack's outputs (--stack, default ${DEFAULT_STACK}),
+unless ${neededVariables(CLI_NEEDS.trace).join(', ')} are set
+(--recent: ${neededVariables(CLI_NEEDS.traceRecent).join(', ')}).`;
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -21,28 +27,40 @@ async function main(): Promise<void> {
     if (!values.help) process.exitCode = 2;
     return;
   }
-  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
-  try {
-    if (values.recent !== undefined) {
-      const count = Number(values.recent);
-      if (!Number.isInteger(count) || count < 1 || count > 1000) throw new Error(`--recent takes a number from 1 to 1000, got "${values.recent}"`);
+  const options = { local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) };
+  if (values.recent !== undefined) {
+    const count = Number(values.recent);
+    if (!Number.isInteger(count) || count < 1 || count > 1000) throw new Error(`--recent takes a number from 1 to 1000, got "${values.recent}"`);
+    // --recent reads the inbound log only (CLI_NEEDS.traceRecent).
+    const tracker = await openTracker(options, CLI_NEEDS.traceRecent);
+    try {
       const entries = await recentInbound(tracker.client, tracker.tables.inbound, count, new Date());
-      process.stdout.write(values.json ? `${JSON.stringify(entries, null, 2)}\n` : `${formatRecent(entries)}\n`);
-      return;
+      process.stdout.write(values.json ? `${terminalJson(entries)}\n` : `${formatRecent(entries)}\n`);
+    } finally {
+      await tracker.close();
     }
-    const clickId = positionals[0] ?? '';
-    if (!/^[A-Za-z0-9._,~-]{1,64}$/.test(clickId)) throw new Error(`"${clickId}" is not a click id`);
+    return;
+  }
+  const clickId = positionals[0] ?? '';
+  if (!/^[A-Za-z0-9._,~-]{1,64}$/.test(clickId)) throw new Error(`"${terminalSafe(clickId.slice(0, 64))}" is not a click id`);
+  // A click's story: its click, inbound requests, conversions and the dead letters (queue and
+  // archive) that name it (CLI_NEEDS.trace).
+  const tracker = await openTracker(options, CLI_NEEDS.trace);
+  try {
     const received = await tracker.queue.receive(1000);
     await Promise.all(received.map((r) => tracker.queue.release(r.handle)));
+    // Messages that waited 10 days are in the archive: still waiting for this click.
+    received.push(...(await tracker.archive.receive(1000)));
     const click = await new DynamoClickStore(tracker.client, tracker.tables.clicks).getClick(clickId);
     const trace: ClickTrace = {
       clickId,
       ...(click ? { click } : {}),
       inbound: await clickInbound(tracker.client, tracker.tables.inbound, clickId),
       conversions: await clickConversions(tracker.client, tracker.tables.conversions, clickId),
-      queued: received.map((r) => r.message).filter((m) => m.clickId === clickId || m.forward?.clickId === clickId),
+      // One entry per message (copies of an updated one collapse), with where it waits.
+      queued: collapseCopies(received).filter((m) => m.clickId === clickId || m.forward?.clickId === clickId),
     };
-    process.stdout.write(values.json ? `${JSON.stringify(trace, null, 2)}\n` : `${formatTrace(trace)}\n`);
+    process.stdout.write(values.json ? `${terminalJson(trace)}\n` : `${formatTrace(trace)}\n`);
   } finally {
     await tracker.close();
   }

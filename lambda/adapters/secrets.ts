@@ -5,6 +5,8 @@
  * The SDK clients load on first use: functions without secrets never pay for them.
  */
 import type { SecretRef } from '../../config/schema';
+import { ENV } from '../contract';
+import { CALL_BUDGETS, boundToDeadline, sdkClientConfig } from './aws-clients';
 
 export type SecretMode = 'aws' | 'local';
 
@@ -20,10 +22,12 @@ export class CachedSecretReader implements SecretReader {
     private readonly env: NodeJS.ProcessEnv = process.env,
     private readonly ttlMs = 5 * 60_000,
     private readonly now: () => number = Date.now,
+    /** The local run's generated postback key (from its data directory, lambda/local/postback-key.ts). */
+    private readonly localGeneratedKey?: string,
   ) {}
 
   read(ref: SecretRef): Promise<string | undefined> {
-    const key = JSON.stringify([ref.secretsManager, ref.ssmParameter, ref.env]);
+    const key = JSON.stringify([ref.secretsManager, ref.ssmParameter, ref.env, ref.generated]);
     const hit = this.cache.get(key);
     if (hit && hit.until > this.now()) return hit.value;
     const value = this.fetch(ref);
@@ -34,6 +38,13 @@ export class CachedSecretReader implements SecretReader {
   }
 
   private async fetch(ref: SecretRef): Promise<string | undefined> {
+    if (ref.generated) {
+      if (this.mode === 'local') return this.localGeneratedKey || undefined;
+      // The stack generated it in Secrets Manager and names it (an ARN, never the value) here.
+      const arn = this.env[ENV.postbackKeySecretArn];
+      if (!arn) throw new Error(`${ENV.postbackKeySecretArn} is not set: the stack names the generated postback key there`);
+      return this.fetch({ secretsManager: arn });
+    }
     if (this.mode === 'local') {
       if (!ref.env) return undefined;
       const value = this.env[ref.env];
@@ -41,12 +52,14 @@ export class CachedSecretReader implements SecretReader {
     }
     if (ref.secretsManager) {
       const sm = await import('@aws-sdk/client-secrets-manager');
-      const out = await new sm.SecretsManagerClient({}).send(new sm.GetSecretValueCommand({ SecretId: ref.secretsManager }));
+      const client = boundToDeadline(new sm.SecretsManagerClient(sdkClientConfig(CALL_BUDGETS.secrets)), 'Secrets Manager', CALL_BUDGETS.secrets);
+      const out = await client.send(new sm.GetSecretValueCommand({ SecretId: ref.secretsManager }));
       return out.SecretString || undefined;
     }
     if (ref.ssmParameter) {
       const ssm = await import('@aws-sdk/client-ssm');
-      const out = await new ssm.SSMClient({}).send(new ssm.GetParameterCommand({ Name: ref.ssmParameter, WithDecryption: true }));
+      const client = boundToDeadline(new ssm.SSMClient(sdkClientConfig(CALL_BUDGETS.secrets)), 'SSM', CALL_BUDGETS.secrets);
+      const out = await client.send(new ssm.GetParameterCommand({ Name: ref.ssmParameter, WithDecryption: true }));
       return out.Parameter?.Value || undefined;
     }
     return undefined;

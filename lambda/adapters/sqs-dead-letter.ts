@@ -1,29 +1,45 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { DeadLetterMessage, DeadLetterQueue, DeadLetterSink, ReceivedMessage } from '../core/model';
+import type { DeadLetterMessage, DeadLetterQueue, DeadLetterSendResult, DeadLetterSink, ReceivedMessage } from '../core/model';
+import { CALL_BUDGETS, boundToDeadline, sdkClientConfig, type CallBudget } from './aws-clients';
 
 type Sqs = typeof import('@aws-sdk/client-sqs');
 
 /**
  * The dead-letter queue in AWS. The SQS client is loaded on first use: the click path only
- * needs it when DynamoDB fails, so a healthy cold start does not pay for it.
+ * needs it when DynamoDB fails, so a healthy cold start does not pay for it. It queues every
+ * message it is given: dedupe and the per-source cap are core/dead-letters' GuardedDeadLetterSink,
+ * which wraps it.
  */
 export class SqsDeadLetterSink implements DeadLetterSink {
   private loaded?: Promise<{ client: SQSClient; sqs: Sqs }>;
 
+  /**
+   * `budget`: per attempt, attempts, per call (adapters/aws-clients); every call also ends at
+   * the request's deadline. The request functions' default: a fallback nobody may wait long for.
+   */
   constructor(
     protected readonly queueUrl: string,
     private readonly makeClient?: () => SQSClient,
+    protected readonly budget: CallBudget = CALL_BUDGETS.sqs,
   ) {}
 
   protected load() {
     this.loaded ??= import('@aws-sdk/client-sqs').then((sqs) => ({
-      client: this.makeClient ? this.makeClient() : new sqs.SQSClient({}),
+      client: boundToDeadline(this.makeClient ? this.makeClient() : new sqs.SQSClient(sdkClientConfig(this.budget)), 'SQS', this.budget),
       sqs,
     }));
     return this.loaded;
   }
 
-  async send(message: DeadLetterMessage): Promise<void> {
+  /**
+   * Loads the client ahead of need: the click function calls this when its DynamoDB write is
+   * slow, so a cold instance does not spend its fallback's time budget loading the SDK.
+   */
+  prepare(): void {
+    this.load().catch(() => undefined);
+  }
+
+  async send(message: DeadLetterMessage): Promise<DeadLetterSendResult> {
     const { client, sqs } = await this.load();
     await client.send(
       new sqs.SendMessageCommand({
@@ -35,6 +51,7 @@ export class SqsDeadLetterSink implements DeadLetterSink {
         },
       }),
     );
+    return { status: 'queued', messageId: message.id };
   }
 }
 
@@ -53,12 +70,17 @@ export class SqsDeadLetterQueue extends SqsDeadLetterSink implements DeadLetterQ
   /** Bodies that are not our messages: left in the queue, reported by id. */
   readonly unreadable: string[] = [];
 
+  /**
+   * `budget`: a CLI's by default (ReceiveMessage long-polls, and nobody waits on a redirect);
+   * the archiver passes its own.
+   */
   constructor(
     queueUrl: string,
     makeClient?: () => SQSClient,
     private readonly visibilitySeconds = 300,
+    budget: CallBudget = CALL_BUDGETS.tool,
   ) {
-    super(queueUrl, makeClient);
+    super(queueUrl, makeClient, budget);
   }
 
   async receive(limit: number): Promise<ReceivedMessage[]> {
@@ -72,6 +94,8 @@ export class SqsDeadLetterQueue extends SqsDeadLetterSink implements DeadLetterQ
           MaxNumberOfMessages: Math.min(10, limit - out.length),
           VisibilityTimeout: this.visibilitySeconds,
           WaitTimeSeconds: 1,
+          // When this copy was sent: SQS retention (and the archive move) counts from it.
+          MessageSystemAttributeNames: ['SentTimestamp'],
         }),
       );
       const messages = page.Messages ?? [];
@@ -85,7 +109,10 @@ export class SqsDeadLetterQueue extends SqsDeadLetterSink implements DeadLetterQ
         } catch {
           body = undefined;
         }
-        if (m.ReceiptHandle && isDeadLetterMessage(body)) out.push({ handle: m.ReceiptHandle, message: body });
+        const sent = Number(m.Attributes?.SentTimestamp);
+        if (m.ReceiptHandle && isDeadLetterMessage(body)) {
+          out.push({ handle: m.ReceiptHandle, message: body, place: 'queue', ...(Number.isFinite(sent) && sent > 0 ? { sentAt: new Date(sent).toISOString() } : {}) });
+        }
         else {
           this.unreadable.push(m.MessageId ?? '?');
           if (m.ReceiptHandle) await this.release(m.ReceiptHandle);
@@ -109,5 +136,22 @@ export class SqsDeadLetterQueue extends SqsDeadLetterSink implements DeadLetterQ
   async release(handle: string): Promise<void> {
     const { client, sqs } = await this.load();
     await client.send(new sqs.ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }));
+  }
+
+  /**
+   * Redrive heartbeat: hides received messages `seconds` longer (10 per call), so a long redrive
+   * keeps what it is working through and no other reader receives a second handle to it.
+   */
+  async keepHidden(handles: readonly string[], seconds: number): Promise<void> {
+    const { client, sqs } = await this.load();
+    for (let i = 0; i < handles.length; i += 10) {
+      const batch = handles.slice(i, i + 10);
+      await client.send(
+        new sqs.ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: batch.map((ReceiptHandle, j) => ({ Id: String(j), ReceiptHandle, VisibilityTimeout: seconds })),
+        }),
+      );
+    }
   }
 }

@@ -2,7 +2,8 @@
  * The click redirect: record the click, mint its id, send the visitor to a configured offer.
  * Exactly one store write and no reads; the visitor is redirected even when storage fails.
  */
-import { parseDecimal } from './decimal';
+import type { Campaign } from '../../config/schema';
+import { parseDecimal, toMicros } from './decimal';
 import { mintClickId, mintId } from './ids';
 import { storableIp } from './ip';
 import {
@@ -59,6 +60,19 @@ function bounded(value: string | undefined | null, max: number): string | undefi
   return clean.length > max ? clean.slice(0, max) : clean;
 }
 
+/**
+ * The click's cost from the URL's `cost` parameter: only for a campaign that opts in
+ * (`cost: { fromUrl: true, max }`), capped at its `max`; anything else is ignored, so an
+ * anonymous visitor cannot put a cost of their choosing into the reports.
+ */
+export function clickCost(campaign: Campaign, text: string | null): string | undefined {
+  if (!campaign.cost?.fromUrl || text === null) return undefined;
+  const cost = parseDecimal(text);
+  const max = parseDecimal(campaign.cost.max);
+  if (cost === undefined || cost.startsWith('-') || max === undefined) return undefined;
+  return toMicros(cost) > toMicros(max) ? max : cost;
+}
+
 /** Builds the click record from the request; pure, so it can be tested alone. */
 export function buildClick(input: ClickInput, deps: Pick<ClickDeps, 'config' | 'random' | 'newId'>, clickId?: string): ClickRecord | undefined {
   const compiled = deps.config.campaigns.get(input.campaignId);
@@ -84,9 +98,8 @@ export function buildClick(input: ClickInput, deps: Pick<ClickDeps, 'config' | '
   const param = compiled.channel.clickIdParam;
   const channelClickId = param ? bounded(params.get(param), CLICK_LIMITS.channelClickId) : undefined;
   if (channelClickId) click.channelClickId = channelClickId;
-  const costText = params.get('cost');
-  const cost = costText === null ? undefined : parseDecimal(costText);
-  if (cost !== undefined && !cost.startsWith('-')) click.cost = cost;
+  const cost = clickCost(compiled.campaign, params.get('cost'));
+  if (cost !== undefined) click.cost = cost;
   const userAgent = bounded(input.userAgent, CLICK_LIMITS.userAgent);
   if (userAgent) click.userAgent = userAgent;
   const referer = bounded(input.referer, CLICK_LIMITS.referer);
@@ -122,17 +135,21 @@ export async function handleClick(input: ClickInput, deps: ClickDeps): Promise<C
     // Never lose the sale: the visitor is redirected anyway and the click waits in the queue.
     const detail = `click could not be stored: ${(err as Error).name}: ${(err as Error).message}`;
     try {
-      await deps.deadLetters().send({
-        version: 1,
-        id: (deps.newId ?? mintId)(Date.now()),
-        kind: 'click',
-        reason: 'storage_error',
-        detail,
-        receivedAt: input.now.toISOString(),
-        clickId: click.clickId,
-        request: input.request,
-        click,
-      });
+      // Never capped and never deduped: each is a real visitor with a fresh click id.
+      await deps.deadLetters().send(
+        {
+          version: 1,
+          id: (deps.newId ?? mintId)(Date.now()),
+          kind: 'click',
+          reason: 'storage_error',
+          detail,
+          receivedAt: input.now.toISOString(),
+          clickId: click.clickId,
+          request: input.request,
+          click,
+        },
+        { uncapped: 'click' },
+      );
       stored = 'queued';
       deps.log.warn('click queued', { clickId: click.clickId, reason: 'storage_error', detail });
     } catch (queueErr) {

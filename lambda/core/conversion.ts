@@ -7,6 +7,7 @@ import type { ConversionType } from '../../config/schema';
 import { abs, negate, parseDecimal, toMicros } from './decimal';
 import type { ForwardResult } from './forward';
 import { mintId } from './ids';
+import { quote } from './quote';
 import {
   UNATTRIBUTED_CLICK_ID,
   type ClickReader,
@@ -16,6 +17,7 @@ import {
   type ConversionSource,
   type ConversionStore,
   type ConversionTypeSource,
+  type CapRefusal,
   type DeadLetterReason,
   type PastConversion,
 } from './model';
@@ -33,6 +35,8 @@ export interface ConversionDeps {
   history?: ConversionHistory;
   types: ConversionTypeSource;
   defaultCurrency: string;
+  /** The config's `defaults.currencies`; undefined: every ISO 4217 currency is accepted. */
+  currencies?: ReadonlySet<string>;
   newId?: (now: number) => string;
 }
 
@@ -60,6 +64,12 @@ export interface ConversionRequest {
    */
   eventId?: string;
   /**
+   * An unauthenticated request (a pixel without the postback key): only for a stored click,
+   * keyed by click and type alone (one item per click and type, whatever txid it sends), never
+   * organic, never attributed from the click's past conversions and never forwarded.
+   */
+  keyless?: true;
+  /**
    * What identifies an organic sale without txid across retries and replays (the IPN derives
    * it from order id, event, pay sequence number and amount).
    */
@@ -74,14 +84,19 @@ export interface AmountConflict {
   sent: { revenue: string; currency: string };
 }
 
-/** What `keep` reports: the failure was kept for replay, or it could not be. */
-export type KeepResult = { kept: true } | { kept: false; error: string };
+/**
+ * What `keep` reports: the failure was kept for replay (`duplicateOf`: the same failure was
+ * queued before, as that message), it could not be kept, or it was refused by the per-source
+ * cap on distinct failures (nothing kept: the sender should retry later).
+ */
+export type KeepResult = { kept: true; duplicateOf?: string } | { kept: false; error: string } | { kept: false; capped: CapRefusal };
 
 export type ConversionOutcome =
   | { status: 'recorded'; conversion: ConversionRecord; type: ConversionType; forward?: ForwardResult }
   | { status: 'duplicate'; conversion: ConversionRecord; stored: ConversionRecord; conflict?: AmountConflict }
-  | { status: 'queued'; reason: DeadLetterReason; detail: string; advice: string }
+  | { status: 'queued'; reason: DeadLetterReason; detail: string; advice: string; duplicateOf?: string }
   | { status: 'unavailable'; reason: DeadLetterReason; detail: string; error: string }
+  | { status: 'capped'; reason: DeadLetterReason; detail: string; refusal: CapRefusal }
   | { status: 'forbidden'; detail: string };
 
 /** Revenue as stored: the sign comes from the type, never from the sender. */
@@ -176,7 +191,9 @@ export async function recordConversion(
 ): Promise<ConversionOutcome> {
   const fail = async (reason: DeadLetterReason, detail: string, advice: string): Promise<ConversionOutcome> => {
     const kept = await keep(reason, detail);
-    return kept.kept ? { status: 'queued', reason, detail, advice } : { status: 'unavailable', reason, detail, error: kept.error };
+    if (kept.kept) return { status: 'queued', reason, detail, advice, ...(kept.duplicateOf !== undefined ? { duplicateOf: kept.duplicateOf } : {}) };
+    if ('capped' in kept) return { status: 'capped', reason, detail, refusal: kept.capped };
+    return { status: 'unavailable', reason, detail, error: kept.error };
   };
   const retryAdvice = 'It will be recorded when the queue is replayed.';
 
@@ -191,7 +208,7 @@ export async function recordConversion(
   if (!type) {
     return fail(
       'unknown_type',
-      `unknown conversion type "${request.type}" (names are case-sensitive)`,
+      `unknown conversion type "${quote(request.type, 64)}" (names are case-sensitive)`,
       'Add it to conversionTypes in the tracker config, deploy, then replay the queue.',
     );
   }
@@ -223,6 +240,11 @@ export async function recordConversion(
     // DynamoDB's TTL deletes late (hours to days): an expired click is treated as gone.
     const expiredOn = click && click.expiresAt * 1000 < now.getTime() ? new Date(click.expiresAt * 1000) : undefined;
     const clickGone = !click || expiredOn !== undefined;
+    if (clickGone && (guard || request.keyless)) {
+      // Nothing unauthenticated is kept for later, nor attributed from the click's past
+      // conversions: no history read, no queue message for a click that is not here.
+      return { status: 'forbidden', detail: `no click with id "${quote(request.clickId, 64)}" is stored, and a pixel without the postback key is not kept` };
+    }
     // The click's earlier conversions, read only when needed: its click is gone (they carry its
     // attribution: a refund, chargeback or rebill months after the sale still lands on the
     // sale's campaign, subs and day), or a refund needs its payment's currency.
@@ -244,12 +266,11 @@ export async function recordConversion(
       if (earlier) {
         attribution = attributionFromPast(earlier);
       } else if (expiredOn) {
-        return fail('unknown_click', `click "${request.clickId}" expired on ${expiredOn.toISOString()} (clickRetentionDays) and has no conversions`, 'Nothing will be recorded for it unless the retention is raised and the queue replayed.');
+        return fail('unknown_click', `click "${quote(request.clickId, 64)}" expired on ${expiredOn.toISOString()} (clickRetentionDays) and has no conversions`, 'Nothing will be recorded for it unless the retention is raised and the queue replayed.');
       } else {
-        if (guard) return { status: 'forbidden', detail: `no click with id "${request.clickId}" is stored, and a pixel without the postback key is not kept` };
         return fail(
           'unknown_click',
-          `no click with id "${request.clickId}" is stored (never made here, expired, or its own write is still queued)`,
+          `no click with id "${quote(request.clickId, 64)}" is stored (never made here, expired, or its own write is still queued)`,
           'Replay the queue once the click is stored.',
         );
       }
@@ -258,10 +279,12 @@ export async function recordConversion(
       ...base,
       ...(currencyFromPayment ? { currency: paymentCurrency(past) ?? base.currency } : {}),
       clickId: request.clickId,
-      conversionKey: `${type.name}|${request.txid ?? ''}${keySuffix}`,
+      conversionKey: `${type.name}|${request.keyless ? '' : (request.txid ?? '')}${keySuffix}`,
       attributed: true,
       ...attribution,
     };
+  } else if (request.keyless) {
+    return { status: 'forbidden', detail: 'a request without the postback key must name a stored click; organic conversions need the key' };
   } else {
     // An organic sale: counted so revenue totals match Digistore24's. Without a txid it is keyed
     // by what identifies the sale (saleKey) when the sender gives that, else by the request.
@@ -285,8 +308,8 @@ export async function recordConversion(
   } catch (err) {
     return fail('storage_error', `the conversion could not be stored (${errorText(err)})`, retryAdvice);
   }
-  // Test orders never reach a traffic channel or ad platform.
-  if (!type.forwardToChannel || request.secondary || request.test || !deps.forward) return { status: 'recorded', conversion, type };
+  // Test orders never reach a traffic channel or ad platform; nor does a request without the key.
+  if (!type.forwardToChannel || request.secondary || request.test || request.keyless || !deps.forward) return { status: 'recorded', conversion, type };
   let forward: ForwardResult;
   try {
     forward = await deps.forward(conversion, now);

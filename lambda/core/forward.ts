@@ -6,6 +6,8 @@
  */
 import type { TrafficChannel } from '../../config/schema';
 import { errorText } from './conversion';
+import { pause } from './deadline';
+import { fingerprintOf } from './dead-letters';
 import { mintId } from './ids';
 import type { ChannelPostback, ConversionRecord, DeadLetterSink, ForwardStore } from './model';
 
@@ -54,7 +56,7 @@ async function sendWithRetries(url: string, deps: ForwardDeps): Promise<string |
   const attempts = deps.attempts ?? 2;
   let last = '';
   for (let i = 0; i < attempts; i++) {
-    if (i > 0) await new Promise((r) => setTimeout(r, deps.pauseMs ?? 200));
+    if (i > 0) await pause(deps.pauseMs ?? 200);
     const result = await deps.channel.send(url);
     if (result.ok) return undefined;
     last = result.error;
@@ -92,17 +94,24 @@ export async function sendForward(
   const detail = `forward of ${conversionKey.split('|')[0] ?? 'conversion'} to the traffic channel failed: ${error}`;
   if (from === 'failed') return { status: 'failed', detail };
   try {
-    await deps.deadLetters().send({
-      version: 1,
-      id: (deps.newId ?? mintId)(Date.now()),
-      kind: 'forward',
-      reason: 'forward_failed',
-      detail,
-      receivedAt: at,
-      clickId,
-      request: { method: 'GET', path: '/postback', query: '', body: '', headers: {} },
-      forward: { clickId, conversionKey, url },
-    });
+    // One forward per conversion, so a second failed forward of it is the same failure. Never
+    // capped: it follows a recorded (authenticated) conversion, and dropping it would leave the
+    // conversion marked failed with nothing to retry it.
+    await deps.deadLetters().send(
+      {
+        version: 1,
+        id: (deps.newId ?? mintId)(Date.now()),
+        kind: 'forward',
+        reason: 'forward_failed',
+        detail,
+        receivedAt: at,
+        clickId,
+        request: { method: 'GET', path: '/postback', query: '', body: '', headers: {} },
+        forward: { clickId, conversionKey, url },
+        fingerprint: fingerprintOf(['forward', clickId, conversionKey]),
+      },
+      { uncapped: 'forward' },
+    );
     return { status: 'queued', detail };
   } catch (err) {
     return { status: 'failed', detail: `${detail}; it could not be queued either (${errorText(err)}); the conversion is marked forwardState=failed` };

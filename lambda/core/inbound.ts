@@ -30,7 +30,7 @@ export function clickIdOfQuery(query: string): string {
 
 export function postbackEntry(
   outcome: PostbackOutcome,
-  base: { receivedAt: string; requestId: string; pixel: boolean; query: string; source?: string },
+  base: { receivedAt: string; requestId: string; pixel: boolean; query: string; source?: string; keyIndex?: number },
 ): InboundEntry {
   const entry: InboundEntry = {
     clickId: clickIdOfQuery(base.query),
@@ -41,6 +41,7 @@ export function postbackEntry(
     httpStatus: outcome.httpStatus,
     answer: answer(outcome.message),
     ...(base.source !== undefined ? { source: base.source } : {}),
+    ...(base.keyIndex !== undefined ? { keyIndex: base.keyIndex } : {}),
   };
   switch (outcome.status) {
     case 'recorded':
@@ -58,7 +59,8 @@ export function postbackEntry(
       };
     }
     case 'test':
-    case 'queued': {
+    case 'queued':
+    case 'capped': {
       const p = outcome.params;
       return {
         ...entry,
@@ -66,6 +68,7 @@ export function postbackEntry(
         ...(p.type !== undefined ? { type: p.type } : {}),
         ...(p.txid !== undefined ? { txid: p.txid } : {}),
         ...(outcome.status === 'queued' ? { reason: outcome.reason } : {}),
+        ...(outcome.status === 'capped' ? { reason: `dead_letters_capped:${outcome.reason}` } : {}),
       };
     }
     case 'rejected':

@@ -21,6 +21,7 @@
  * and is refused unless its as-sent signature matches. Every comparison is constant-time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { quote } from './quote';
 
 export type IpnForm = ReadonlyMap<string, string>;
 
@@ -174,7 +175,7 @@ export function verifyIpnSignature(form: IpnForm, passphrase: string): Signature
     return {
       valid: false,
       reason: 'key_collision',
-      detail: `fields "${collision[0].slice(0, 40)}" and "${collision[1].slice(0, 40)}" are one name when upper-cased`,
+      detail: `fields "${quote(collision[0], 40)}" and "${quote(collision[1], 40)}" are one name when upper-cased`,
     };
   }
   return { valid: false, reason: 'bad_signature' };

@@ -2,8 +2,10 @@
  * Reads and validates postback parameters from the query string and the body (form-encoded or
  * JSON). Every refusal names the parameter and the reason.
  */
+import { acceptedCurrency } from './currencies';
 import { parseDecimal } from './decimal';
 import type { RawRequest } from './model';
+import { quote } from './quote';
 
 export const POSTBACK_LIMITS = {
   /** Largest body accepted (bytes of UTF-8 text). */
@@ -32,11 +34,16 @@ export interface PostbackParams {
 }
 
 export class InvalidInput extends Error {
+  /** The parameter's name, quoted (a request may choose any name: it is cut and cleaned). */
+  readonly parameter: string;
+
   constructor(
-    readonly parameter: string,
+    parameter: string,
     readonly problem: string,
   ) {
-    super(`${parameter}: ${problem}`);
+    const name = quote(parameter, 64);
+    super(`${name}: ${problem}`);
+    this.parameter = name;
     this.name = 'InvalidInput';
   }
 }
@@ -78,7 +85,7 @@ export function collectParams(request: RawRequest): Map<string, string> {
     }
     const previous = params.get(name);
     if (previous !== undefined && previous !== text) {
-      throw new InvalidInput(name, `was given twice with different values ("${clip(previous)}" and "${clip(text)}")`);
+      throw new InvalidInput(name, `was given twice with different values ("${quote(previous)}" and "${quote(text)}")`);
     }
     params.set(name, text);
   };
@@ -103,14 +110,10 @@ export function collectParams(request: RawRequest): Map<string, string> {
     } else if (type === 'application/x-www-form-urlencoded' || type === '' || type === 'text/plain') {
       for (const [name, value] of new URLSearchParams(request.body)) add(name, value, 'body');
     } else {
-      throw new InvalidInput('content-type', `"${clip(type)}" is not supported; send form-encoded or JSON`);
+      throw new InvalidInput('content-type', `"${quote(type)}" is not supported; send form-encoded or JSON`);
     }
   }
   return params;
-}
-
-function clip(text: string, max = 40): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 /** One logical parameter from its aliases; two aliases with different values are refused. */
@@ -121,7 +124,7 @@ function pick(params: Map<string, string>, logical: string): { name: string; val
     if (value === undefined) continue;
     const trimmed = value.trim();
     if (found && trimmed !== '' && found.value !== '' && found.value !== trimmed) {
-      throw new InvalidInput(name, `conflicts with ${found.name} ("${clip(trimmed)}" vs "${clip(found.value)}")`);
+      throw new InvalidInput(name, `conflicts with ${found.name} ("${quote(trimmed)}" vs "${quote(found.value)}")`);
     }
     if (!found || found.value === '') found = { name, value: trimmed };
   }
@@ -136,17 +139,22 @@ function checked(
 ): string | undefined {
   if (!found || found.value === '') return undefined;
   if (found.value.length > max) throw new InvalidInput(found.name, `is longer than ${max} characters`);
-  if (!pattern.test(found.value)) throw new InvalidInput(found.name, `"${clip(found.value)}" has characters other than ${allowed}`);
+  if (!pattern.test(found.value)) throw new InvalidInput(found.name, `"${quote(found.value)}" has characters other than ${allowed}`);
   return found.value;
 }
 
+export interface ParseOptions {
+  /** The config's `defaults.currencies`: when set, only these currencies are accepted. */
+  currencies?: ReadonlySet<string>;
+}
+
 /** Parses and validates a postback. Throws InvalidInput naming the parameter at fault. */
-export function parsePostback(request: RawRequest): PostbackParams {
+export function parsePostback(request: RawRequest, options: ParseOptions = {}): PostbackParams {
   const params = collectParams(request);
   const format = pick(params, 'format');
   const out: PostbackParams = { sum: '0', isTest: false };
   if (format && format.value !== '') {
-    if (format.value !== 'img') throw new InvalidInput('format', `"${clip(format.value)}" is not supported; use format=img for the pixel`);
+    if (format.value !== 'img') throw new InvalidInput('format', `"${quote(format.value)}" is not supported; use format=img for the pixel`);
     out.format = 'img';
   }
 
@@ -178,15 +186,23 @@ export function parsePostback(request: RawRequest): PostbackParams {
   if (sum && sum.value !== '' && !isPlaceholder(sum.value)) {
     const value = parseDecimal(sum.value.replace(/^\+/, ''));
     if (value === undefined) {
-      throw new InvalidInput(sum.name, `"${clip(sum.value)}" is not a decimal number (examples: 47, 47.00, -47.00; at most 6 decimals)`);
+      throw new InvalidInput(sum.name, `"${quote(sum.value)}" is not a decimal number (examples: 47, 47.00, -47.00; at most 6 decimals)`);
     }
     out.sum = value;
   }
 
   const currency = pick(params, 'currency');
   if (currency && currency.value !== '' && !isPlaceholder(currency.value)) {
-    if (!/^[A-Za-z]{3}$/.test(currency.value)) throw new InvalidInput(currency.name, `"${clip(currency.value)}" is not a 3-letter currency code such as EUR`);
-    out.currency = currency.value.toUpperCase();
+    const code = acceptedCurrency(currency.value, options.currencies);
+    if (code === undefined) {
+      throw new InvalidInput(
+        currency.name,
+        options.currencies
+          ? `"${quote(currency.value)}" is not one of this tracker's currencies (${[...options.currencies].join(', ')})`
+          : `"${quote(currency.value)}" is not an ISO 4217 currency code such as EUR`,
+      );
+    }
+    out.currency = code;
   }
 
   const txid = pick(params, 'txid');

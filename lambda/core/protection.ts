@@ -4,6 +4,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import type { IpStorage } from '../../config/schema';
+import { storableIp } from './ip';
 
 export interface ProtectedSource {
   id: string;
@@ -19,7 +21,8 @@ export interface Protection {
 }
 
 export type AuthResult =
-  | { ok: true; source?: string }
+  /** `source` and `keyIndex` (position in its keys) when a key matched; neither when none was needed. */
+  | { ok: true; source?: string; keyIndex?: number }
   | { ok: false; reason: 'missing_key' | 'bad_key' | 'ip_not_allowed' | 'keys_unavailable'; message: string };
 
 function digest(value: string): Buffer {
@@ -49,7 +52,11 @@ export function ipAllowed(ip: string | undefined, list: BlockList): boolean {
   return false;
 }
 
-export function createProtection(protection: Protection): (key: string | undefined, ip: string | undefined) => Promise<AuthResult> {
+/**
+ * The check every postback passes. `ipStorage` is the config's policy: the refusal of an address
+ * quotes it only as far as the policy lets it be stored (the answer is kept in the inbound log).
+ */
+export function createProtection(protection: Protection, ipStorage: IpStorage = 'truncated'): (key: string | undefined, ip: string | undefined) => Promise<AuthResult> {
   const lists = new Map(protection.sources.map((s) => [s.id, s.allowedIps ? blockListOf(s.allowedIps) : undefined]));
   return async (key, ip) => {
     if (key === undefined || key === '') {
@@ -58,6 +65,7 @@ export function createProtection(protection: Protection): (key: string | undefin
         : { ok: true };
     }
     let matched: ProtectedSource | undefined;
+    let matchedIndex = -1;
     let readable = false;
     for (const source of protection.sources) {
       let keys: (string | undefined)[];
@@ -66,12 +74,15 @@ export function createProtection(protection: Protection): (key: string | undefin
       } catch {
         continue;
       }
-      for (const expected of keys) {
-        if (expected === undefined) continue;
+      keys.forEach((expected, index) => {
+        if (expected === undefined) return;
         readable = true;
         // No early exit: every configured key is compared.
-        if (secretEquals(key, expected) && !matched) matched = source;
-      }
+        if (secretEquals(key, expected) && !matched) {
+          matched = source;
+          matchedIndex = index;
+        }
+      });
     }
     if (!matched) {
       if (!readable) return { ok: false, reason: 'keys_unavailable', message: 'Unavailable: the postback keys could not be read. Please retry.' };
@@ -79,8 +90,10 @@ export function createProtection(protection: Protection): (key: string | undefin
     }
     const list = lists.get(matched.id);
     if (list && !ipAllowed(ip, list)) {
-      return { ok: false, reason: 'ip_not_allowed', message: `Forbidden: ${ip ?? 'this address'} may not send postbacks for source ${matched.id}. Nothing was recorded.` };
+      const stored = storableIp(ip, ipStorage);
+      const who = stored === undefined ? 'this address' : ipStorage === 'full' ? stored : `an address in ${stored}/${stored.includes(':') ? 48 : 24}`;
+      return { ok: false, reason: 'ip_not_allowed', message: `Forbidden: ${who} may not send postbacks for source ${matched.id}. Nothing was recorded.` };
     }
-    return { ok: true, source: matched.id };
+    return { ok: true, source: matched.id, keyIndex: matchedIndex };
   };
 }

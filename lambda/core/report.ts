@@ -12,6 +12,7 @@
  * day they arrived.
  */
 import { formatMicros, toMicros } from './decimal';
+import { terminalJson, terminalSafe } from './terminal-safe';
 
 export const GROUP_KEYS = ['campaign', 'offer', 'lander', 'channel', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'clickid', 'country', 'day', 'hour'] as const;
 export type GroupKey = (typeof GROUP_KEYS)[number];
@@ -101,6 +102,12 @@ export interface ReportRow {
    * present where clicks carried a cost or spend was imported, null when the click count is partial.
    */
   cost?: string | null;
+  /**
+   * Where `cost` came from: `clickUrl`, the click URL's cost= parameter, taken only for campaigns
+   * with `cost.fromUrl` and capped at their `cost.max`; `spend`, ad spend imported with
+   * `npm run spend`; `clickUrl+spend`, both.
+   */
+  costSource?: 'clickUrl' | 'spend' | 'clickUrl+spend';
   profit?: string | null;
   /** profit / cost; null when cost is 0 or the click count is partial. */
   roi?: number | null;
@@ -358,6 +365,8 @@ interface Accumulator {
   revenue: Map<string, bigint>;
   cost: bigint;
   costSeen: boolean;
+  /** Imported ad spend is part of `cost`. */
+  spendSeen: boolean;
 }
 
 type Source = ClickAttributes & { campaignId?: string };
@@ -458,7 +467,7 @@ export class ReportBuilder {
     const id = JSON.stringify(keys);
     let acc = this.acc.get(id);
     if (!acc) {
-      acc = { keys, clicks: 0, bots: 0, lpViews: 0, lpClicks: 0, converted: new Set(), convertedCount: 0, conversions: new Map(), revenue: new Map(), cost: 0n, costSeen: false };
+      acc = { keys, clicks: 0, bots: 0, lpViews: 0, lpClicks: 0, converted: new Set(), convertedCount: 0, conversions: new Map(), revenue: new Map(), cost: 0n, costSeen: false, spendSeen: false };
       this.acc.set(id, acc);
     }
     return acc;
@@ -532,14 +541,14 @@ export class ReportBuilder {
     const acc = this.rowOf(source, { day });
     if (!acc) return;
     acc.cost += micros;
-    acc.costSeen = true;
+    acc.spendSeen = true;
   }
 
   rows(): ReportRow[] {
     const { options } = this;
     const fields = options.by.map((k) => GROUP_FIELDS[k]);
     const all = [...this.acc.values()];
-    const anyCost = all.some((a) => a.costSeen);
+    const anyCost = all.some((a) => a.costSeen || a.spendSeen);
     // Like cost: the columns appear when the report has anything to show in them.
     const anyBots = all.some((a) => a.bots > 0);
     const anyLander = all.some((a) => a.lpViews > 0 || a.lpClicks > 0);
@@ -566,10 +575,11 @@ export class ReportBuilder {
         if (partial) {
           // Cost and profit come from clicks too: some of them may be gone.
           if (anyCost) Object.assign(out, { cost: null, profit: null, roi: null });
-        } else if (acc.costSeen) {
+        } else if (acc.costSeen || acc.spendSeen) {
           const net = revenue.get(options.costCurrency) ?? 0n;
           const profit = net - acc.cost;
           out.cost = formatMicros(acc.cost, 2);
+          out.costSource = acc.costSeen && acc.spendSeen ? 'clickUrl+spend' : acc.spendSeen ? 'spend' : 'clickUrl';
           out.profit = formatMicros(profit, 2);
           out.roi = acc.cost === 0n ? null : round(Number(profit) / Number(acc.cost), 4);
         }
@@ -621,7 +631,8 @@ export function formatJson(rows: ReportRow[]): string {
       }),
     ),
   );
-  return JSON.stringify(replaced, null, 2).replace(new RegExp(`"${token}(\\d+)"`, 'g'), (_, i: string) => decimals[Number(i)] ?? 'null');
+  // terminalJson: C1, DEL and bidi controls in subs or types escaped as \uXXXX (same values).
+  return terminalJson(replaced).replace(new RegExp(`"${token}(\\d+)"`, 'g'), (_, i: string) => decimals[Number(i)] ?? 'null');
 }
 
 /**
@@ -695,15 +706,18 @@ export function formatTable(rows: ReportRow[], by: GroupKey[], notice?: string):
   const fields = by.map((k) => GROUP_FIELDS[k]);
   const metrics = metricHeaders(rows);
   const header = [...by, ...metrics];
-  const lines = rows.map((r) => [...fields.map((f) => keyText(r, f)), ...metricTexts(r)]);
+  // Subs, countries and types came from requests: nothing in them may act on the terminal.
+  const lines = rows.map((r) => [...fields.map((f) => keyText(r, f)), ...metricTexts(r)].map(terminalSafe));
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const numeric = new Set(metrics.map((m, i) => (NUMERIC_METRICS.has(m) ? by.length + i : -1)));
   const fmt = (c: string[]) => c.map((v, i) => (numeric.has(i) ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt), ...(notice ? ['', notice] : [])].join('\n');
 }
 
-function csvCell(value: string): string {
-  // Quote as RFC 4180, and defuse spreadsheet formulas (=, +, -, @ at the start of text).
+function csvCell(raw: string): string {
+  // No control characters (they would act on a terminal showing the file), quoted as RFC 4180,
+  // and spreadsheet formulas (=, +, -, @ at the start of text) defused.
+  const value = terminalSafe(raw);
   const plainNumber = /^-?\d+(\.\d+)?$/.test(value);
   const safe = /^[=+\-@\t\r]/.test(value) && !plainNumber ? `'${value}` : value;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;

@@ -1,12 +1,17 @@
-/** The story of one click, as `npm run trace` prints it. Pure formatting. */
-import type { ClickRecord, DeadLetterMessage, InboundEntry } from './model';
+/**
+ * The story of one click, as `npm run trace` prints it. Pure formatting. Everything shown came
+ * from requests (subs, types, txids, answers), so every line goes through terminalSafe.
+ */
+import type { ClickRecord, DeadLetterMessage, DeadLetterPlace, InboundEntry } from './model';
+import { terminalSafe } from './terminal-safe';
 
 export interface ClickTrace {
   clickId: string;
   click?: ClickRecord;
   inbound: InboundEntry[];
   conversions: Record<string, unknown>[];
-  queued: DeadLetterMessage[];
+  /** Dead letters naming the click; `place` archive: moved out of the queue after 10 days, still waiting. */
+  queued: (DeadLetterMessage & { place?: DeadLetterPlace })[];
 }
 
 function inboundLine(e: InboundEntry): string {
@@ -41,12 +46,14 @@ export function formatTrace(t: ClickTrace): string {
         })
       : ['  none']),
   );
-  lines.push('', `Waiting in the dead-letter queue (${t.queued.length}):`);
-  lines.push(...(t.queued.length ? t.queued.map((m) => `  ${m.receivedAt}  ${m.kind} ${m.reason}: ${m.detail}${m.attempts ? ` (${m.attempts} replays failed)` : ''}`) : ['  none']));
-  return lines.join('\n');
+  lines.push('', `Waiting in the dead-letter queue or its archive (${t.queued.length}):`);
+  lines.push(...(t.queued.length ? t.queued.map((m) => `  ${m.receivedAt}  ${m.place === 'archive' ? '[archive] ' : ''}${m.kind} ${m.reason}: ${m.detail}${m.attempts ? ` (${m.attempts} replays failed)` : ''}`) : ['  none']));
+  return lines.map(terminalSafe).join('\n');
 }
 
 export function formatRecent(entries: InboundEntry[]): string {
   if (entries.length === 0) return 'No postbacks, pixels or IPNs in the last 31 days.';
-  return entries.map((e) => `${e.receivedAt}  ${e.clickId.padEnd(26)}  ${e.channel.padEnd(8)} ${(e.type ?? '-').padEnd(16)} ${e.outcome}${e.reason ? ` (${e.reason})` : ''}  ${e.httpStatus}`).join('\n');
+  return entries
+    .map((e) => terminalSafe(`${e.receivedAt}  ${e.clickId.padEnd(26)}  ${e.channel.padEnd(8)} ${(e.type ?? '-').padEnd(16)} ${e.outcome}${e.reason ? ` (${e.reason})` : ''}  ${e.httpStatus}`))
+    .join('\n');
 }

@@ -3,10 +3,13 @@
  * (Lambda, from the environment) or by `createClickHandler` (local server and tests).
  */
 import { handleClick, type ClickDeps } from '../core/click';
+import { quote } from '../core/quote';
 import { logger } from '../logger';
 import { clickMetrics, publish } from '../metrics';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, header, redirect, requestId, text, toRawRequest, viewerIp, type HttpEvent, type HttpResult } from './http';
 import { clickDepsFromEnv, originSecretFromEnv } from './runtime';
+import { HANDLER_DEADLINE_MS } from '../contract';
+import { withDeadline, type InvocationContext } from './deadline';
 
 export interface ClickHandlerOptions {
   originSecret?: string;
@@ -14,10 +17,11 @@ export interface ClickHandlerOptions {
 }
 
 export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions = {}) {
-  return async (event: HttpEvent): Promise<HttpResult> => {
+  const handle = async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
     if (!fromTrustedOrigin(event, options.originSecret)) {
-      logger.warn('click refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_verify_failed' });
+      // Not through CloudFront (the raw execute-api URL): one log line, nothing written anywhere.
+      logger.warn('click refused', { requestId: reqId, outcome: 'forbidden', httpStatus: 403, reason: 'origin_verify_failed' });
       return text(403, FORBIDDEN_ORIGIN);
     }
     const campaignId = event.pathParameters?.campaignId ?? '';
@@ -35,8 +39,8 @@ export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions
     );
     await publish(clickMetrics(outcome));
     if (outcome.kind === 'not_found') {
-      logger.info('click refused', { requestId: reqId, outcome: 'not_found', campaignId: campaignId.slice(0, 64) });
-      return text(404, `${outcome.message}: "${campaignId.slice(0, 64)}" is not a campaign of this tracker`);
+      logger.info('click refused', { requestId: reqId, outcome: 'not_found', campaignId: quote(campaignId, 64) });
+      return text(404, `${outcome.message}: "${quote(campaignId, 64)}" is not a campaign of this tracker`);
     }
     const { click } = outcome;
     // A stored click is in DynamoDB already: its log line is DEBUG, so the per-click log bytes
@@ -51,6 +55,7 @@ export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions
     });
     return redirect(outcome.location);
   };
+  return withDeadline(HANDLER_DEADLINE_MS.click, handle);
 }
 
 const build = () => createClickHandler(clickDepsFromEnv(), { originSecret: originSecretFromEnv() });
@@ -60,7 +65,7 @@ const build = () => createClickHandler(clickDepsFromEnv(), { originSecret: origi
 let built: ReturnType<typeof createClickHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point. */
-export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+export const handler = async (event: HttpEvent, context?: InvocationContext): Promise<HttpResult> => {
   built ??= build();
-  return built(event);
+  return built(event, context);
 };

@@ -5,11 +5,13 @@
  */
 import { handleIpn, IPN_OK, type IpnDeps, type IpnOutcome } from '../core/ipn';
 import { logger } from '../logger';
-import { ipnEntry, refusedEntry } from '../core/inbound';
+import { ipnEntry } from '../core/inbound';
 import { ipnMetrics, publish } from '../metrics';
 import { keepInbound, type InboundSink } from './inbound';
 import { FORBIDDEN_ORIGIN, exactText, fromTrustedOrigin, requestId, text, toRawRequest, type HttpEvent, type HttpResult } from './http';
 import { inboundFromEnv, ipnDepsFromEnv, originSecretFromEnv } from './runtime';
+import { HANDLER_DEADLINE_MS } from '../contract';
+import { withDeadline, type InvocationContext } from './deadline';
 
 export interface IpnHandlerOptions {
   originSecret?: string;
@@ -20,17 +22,18 @@ export interface IpnHandlerOptions {
 const NOT_CONFIGURED = 'Not found: this tracker has no digistore24.ipn section in its config.';
 
 export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerOptions = {}) {
-  return async (event: HttpEvent): Promise<HttpResult> => {
+  const handle = async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
-    const now = (options.now ?? (() => new Date()))();
     const method = (event.requestContext?.http?.method ?? 'POST').toUpperCase();
     const check = method === 'GET' || method === 'HEAD';
+    // Not through CloudFront (the raw execute-api URL), whatever the method: one log line,
+    // nothing written anywhere (no inbound entry, no metric, no queue message).
+    if (!fromTrustedOrigin(event, options.originSecret)) {
+      logger.warn(check ? 'ipn url check refused' : 'ipn refused', { requestId: reqId, outcome: 'forbidden', httpStatus: 403, reason: 'origin_verify_failed', method });
+      return method === 'HEAD' ? exactText(403, false) : text(403, FORBIDDEN_ORIGIN);
+    }
     if (check) {
       // Digistore24's URL check (setup and its ipnSetup API): 200 OK, nothing stored.
-      if (!fromTrustedOrigin(event, options.originSecret)) {
-        logger.warn('ipn url check refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_verify_failed' });
-        return method === 'HEAD' ? exactText(403, false) : text(403, FORBIDDEN_ORIGIN);
-      }
       if (!deps) {
         logger.warn('ipn url check', { requestId: reqId, outcome: 'not_configured', httpStatus: 404 });
         return method === 'HEAD' ? exactText(404, false) : text(404, NOT_CONFIGURED);
@@ -38,14 +41,7 @@ export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerO
       logger.info('ipn url check', { requestId: reqId, outcome: 'url_check', method, httpStatus: 200 });
       return exactText(200, method === 'HEAD' ? false : IPN_OK);
     }
-    if (!fromTrustedOrigin(event, options.originSecret)) {
-      logger.warn('ipn refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_verify_failed' });
-      await keepInbound(
-        options.inbound,
-        refusedEntry({ receivedAt: now.toISOString(), requestId: reqId, channel: 'ipn', query: '', httpStatus: 403, reason: 'origin_verify_failed', answer: FORBIDDEN_ORIGIN }),
-      );
-      return text(403, FORBIDDEN_ORIGIN);
-    }
+    const now = (options.now ?? (() => new Date()))();
     if (!deps) {
       logger.warn('ipn refused', { requestId: reqId, outcome: 'not_configured' });
       return text(404, NOT_CONFIGURED);
@@ -74,9 +70,12 @@ export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerO
     else if (outcome.httpStatus >= 400 || outcome.status === 'queued' || outcome.reason === 'amount_conflict') logger.warn('ipn', fields);
     else logger.info('ipn', fields);
     await Promise.all([keepInbound(options.inbound, ipnEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId })), publish(ipnMetrics(outcome))]);
-    // Success is exactly "OK": Digistore24 shows any line after it to the buyer.
-    return outcome.httpStatus === 200 ? exactText(200, IPN_OK) : text(outcome.httpStatus, outcome.message);
+    // Success is exactly "OK": Digistore24 shows any line after it to the buyer. Refused by the
+    // cap: nothing was kept, so Digistore24 must come back after the hour.
+    if (outcome.httpStatus === 200) return exactText(200, IPN_OK);
+    return text(outcome.httpStatus, outcome.message, outcome.retryAfterSeconds !== undefined ? { 'retry-after': String(outcome.retryAfterSeconds) } : {});
   };
+  return withDeadline(HANDLER_DEADLINE_MS.ipn, handle);
 }
 
 const build = () => createIpnHandler(ipnDepsFromEnv(), { originSecret: originSecretFromEnv(), ...inboundFromEnv() });
@@ -86,7 +85,7 @@ const build = () => createIpnHandler(ipnDepsFromEnv(), { originSecret: originSec
 let built: ReturnType<typeof createIpnHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point. */
-export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+export const handler = async (event: HttpEvent, context?: InvocationContext): Promise<HttpResult> => {
   built ??= build();
-  return built(event);
+  return built(event, context);
 };

@@ -2,7 +2,7 @@
  * GET|POST /postback: thin handler over core/postback. Answers plain text with the outcome, or
  * a 1x1 GIF for the pixel (format=img) whatever happened inside.
  */
-import { handlePostback, type PostbackDeps, type PostbackOutcome } from '../core/postback';
+import { handlePostback, keyOf, type PostbackDeps, type PostbackOutcome } from '../core/postback';
 import { collectParams } from '../core/postback-params';
 import { logger } from '../logger';
 import type { AuthResult } from '../core/protection';
@@ -11,6 +11,8 @@ import { postbackMetrics, publish, refusalMetrics } from '../metrics';
 import { keepInbound, type InboundSink } from './inbound';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, gif, requestId, text, toRawRequest, viewerIp, type HttpEvent, type HttpResult } from './http';
 import { inboundFromEnv, originSecretFromEnv, postbackAuthFromEnv, postbackDepsFromEnv } from './runtime';
+import { HANDLER_DEADLINE_MS } from '../contract';
+import { withDeadline, type InvocationContext } from './deadline';
 
 export interface PostbackHandlerOptions {
   originSecret?: string;
@@ -61,15 +63,24 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
       return { reason: outcome.reason, answer: outcome.message };
     case 'unavailable':
       return { reason: outcome.reason, answer: outcome.message };
+    case 'capped':
+      return { clickId: outcome.params.clickId, type: outcome.params.type, reason: outcome.reason, capSource: outcome.source, answer: outcome.message };
   }
 }
 
 export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandlerOptions = {}) {
-  return async (event: HttpEvent): Promise<HttpResult> => {
+  const handle = async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
+    // A request that did not come through CloudFront (the raw execute-api URL) is answered
+    // before anything else: one log line, nothing written anywhere.
+    if (!fromTrustedOrigin(event, options.originSecret)) {
+      logger.warn('postback refused', { requestId: reqId, outcome: 'forbidden', httpStatus: 403, reason: 'origin_verify_failed' });
+      return text(403, FORBIDDEN_ORIGIN);
+    }
     const image = wantsImage(event);
     const now = (options.now ?? (() => new Date()))();
     const query = event.rawQueryString ?? '';
+    const request = toRawRequest(event);
     const refuse = async (httpStatus: number, reason: string, answer: string) => {
       logger.warn('postback refused', { requestId: reqId, outcome: 'forbidden', httpStatus, reason });
       await Promise.all([
@@ -78,33 +89,75 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
       ]);
       return image ? gif() : text(httpStatus, answer);
     };
-    if (!fromTrustedOrigin(event, options.originSecret)) return refuse(403, 'origin_verify_failed', FORBIDDEN_ORIGIN);
-    let pixelWithoutKey = false;
+    // The protection source that authenticated this request, and which of its keys matched (an
+    // index into its keys, never the key): logged, so a key rotation can be watched.
     let source: string | undefined;
+    let keyIndex: number | undefined;
     if (options.authenticate) {
-      const key = event.pathParameters?.key ?? new URLSearchParams(event.rawQueryString ?? '').get('key') ?? undefined;
-      const auth = await options.authenticate(key, viewerIp(event));
-      if (auth.ok) source = auth.source;
-      else if (image && auth.reason === 'missing_key') pixelWithoutKey = true;
-      else return refuse(auth.reason === 'keys_unavailable' ? 503 : 403, auth.reason, auth.message);
+      const auth = await options.authenticate(keyOf(request, event.pathParameters?.key), viewerIp(event));
+      if (auth.ok) {
+        source = auth.source;
+        keyIndex = auth.keyIndex;
+      } else if (!(image && auth.reason === 'missing_key')) {
+        return refuse(auth.reason === 'keys_unavailable' ? 503 : 403, auth.reason, auth.message);
+      }
     }
+    // The pixel runs in the buyer's browser: without a valid key it is anonymous, whatever the
+    // protection mode, and gets the pixel's restrictions (core/postback).
+    const pixelWithoutKey = image && source === undefined;
     let outcome: PostbackOutcome;
     try {
-      outcome = await handlePostback({ request: toRawRequest(event), now, pixelWithoutKey }, deps);
+      const ip = viewerIp(event);
+      // The cap on distinct queued failures counts per protection source, or per network without a key.
+      const sender = { ...(source !== undefined ? { protectionSource: source } : {}), ...(ip !== undefined ? { ip } : {}) };
+      outcome = await handlePostback({ request, now, pixelWithoutKey, sender }, deps);
     } catch (err) {
       logger.error('postback failed', { requestId: reqId, outcome: 'error', error: err as Error });
       return image ? gif() : text(500, 'Internal error: nothing was recorded. Please retry.');
     }
-    const fields = { requestId: reqId, outcome: outcome.status, httpStatus: outcome.httpStatus, source, ...logFields(outcome) };
+    const fields = {
+      requestId: reqId,
+      outcome: outcome.status,
+      httpStatus: outcome.httpStatus,
+      ...logFields(outcome),
+      // Which protection source and which of its keys (an index, never the key) let it in.
+      protectionSource: source,
+      keyIndex,
+      ...(pixelWithoutKey ? { keyless: true } : {}),
+    };
     if (outcome.status === 'unavailable') logger.error('postback', fields);
-    else if (outcome.status === 'queued' || outcome.status === 'rejected' || outcome.status === 'forbidden' || (outcome.status === 'duplicate' && outcome.conflict)) logger.warn('postback', fields);
+    else if (
+      outcome.status === 'queued' ||
+      outcome.status === 'rejected' ||
+      outcome.status === 'forbidden' ||
+      outcome.status === 'capped' ||
+      (outcome.status === 'duplicate' && outcome.conflict)
+    )
+      logger.warn('postback', fields);
     else logger.info('postback', fields);
+    // An anonymous pixel leaves an inbound entry only when it recorded something (at most one
+    // per click and type) or our storage failed and it was queued now: repeating it (also a
+    // repeat answered as queued already), aiming it at clicks or types that do not exist, or
+    // passing its network's cap grows nothing.
+    const keep =
+      !pixelWithoutKey ||
+      outcome.status === 'recorded' ||
+      (outcome.status === 'queued' && outcome.duplicateOf === undefined) ||
+      outcome.status === 'unavailable';
     await Promise.all([
-      keepInbound(options.inbound, postbackEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId, pixel: image, query, ...(source ? { source } : {}) })),
+      keep
+        ? keepInbound(
+            options.inbound,
+            postbackEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId, pixel: image, query, ...(source ? { source } : {}), ...(keyIndex !== undefined ? { keyIndex } : {}) }),
+          )
+        : undefined,
       publish(postbackMetrics(outcome)),
     ]);
-    return image ? gif() : text(outcome.httpStatus, outcome.message);
+    if (image) return gif();
+    // Refused by the cap: nothing was kept, so the sender must come back after the hour.
+    return text(outcome.httpStatus, outcome.message, outcome.status === 'capped' ? { 'retry-after': String(outcome.retryAfterSeconds) } : {});
   };
+  return withDeadline(HANDLER_DEADLINE_MS.postback, handle);
 }
 
 const build = () => createPostbackHandler(postbackDepsFromEnv(), { originSecret: originSecretFromEnv(), ...postbackAuthFromEnv(), ...inboundFromEnv() });
@@ -114,7 +167,7 @@ const build = () => createPostbackHandler(postbackDepsFromEnv(), { originSecret:
 let built: ReturnType<typeof createPostbackHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point. */
-export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+export const handler = async (event: HttpEvent, context?: InvocationContext): Promise<HttpResult> => {
   built ??= build();
-  return built(event);
+  return built(event, context);
 };

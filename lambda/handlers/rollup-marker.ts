@@ -3,15 +3,18 @@
  * hour was rolled up (a lander click) marks that hour (core/rollup-marks clickChangeMarks). The
  * event source mapping passes only MODIFY records (TTL deletions never reach this code: a rollup
  * never forgets a click). Marks are idempotent puts, so a batch delivered twice only marks twice;
- * a failure throws, and the mapping retries the batch (split in halves) until it succeeds.
+ * a failure throws, and the mapping retries the batch (split in halves) until it succeeds. Under
+ * its deadline like every handler (HANDLER_DEADLINE_MS.rollupMarker).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { createDynamoClient } from '../adapters/dynamodb-store';
 import { DynamoRollupStore } from '../adapters/rollup-store';
-import { TABLE_ENV } from '../contract';
+import { CALL_BUDGETS } from '../adapters/aws-clients';
+import { HANDLER_DEADLINE_MS, TABLE_ENV } from '../contract';
 import { clickChangeMarks, markSortKey } from '../core/rollup-marks';
 import { logger } from '../logger';
+import { withDeadline, type InvocationContext } from './deadline';
 import { requireEnv } from './runtime';
 
 /** The records of a stream event as the marking core reads them: changed click ids and when. */
@@ -30,21 +33,22 @@ export function clickChanges(event: DynamoDBStreamEvent): { clickId: string; at:
 
 export function createMarkerHandler(deps: { client: DynamoDBClient; rollupsTable: string }) {
   const store = new DynamoRollupStore(deps.client, deps.rollupsTable);
-  return async (event: DynamoDBStreamEvent): Promise<{ marked: number }> => {
+  const handle = async (event: DynamoDBStreamEvent): Promise<{ marked: number }> => {
     const changes = clickChanges(event);
     const marks = clickChangeMarks(changes);
     if (marks.length > 0) await store.mark(marks);
     if (marks.length > 0) logger.info('rollup marks', { records: event.Records?.length ?? 0, marks: marks.map(markSortKey) });
     return { marked: marks.length };
   };
+  return withDeadline(HANDLER_DEADLINE_MS.rollupMarker, handle);
 }
 
-let built: ReturnType<typeof createMarkerHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME
-  ? createMarkerHandler({ client: createDynamoClient(), rollupsTable: requireEnv(TABLE_ENV.rollups) })
-  : undefined;
+const fromEnv = () => createMarkerHandler({ client: createDynamoClient(undefined, CALL_BUDGETS.rollups), rollupsTable: requireEnv(TABLE_ENV.rollups) });
+
+let built: ReturnType<typeof createMarkerHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? fromEnv() : undefined;
 
 /** Lambda entry point (DynamoDB Streams event source mapping on the clicks table). */
-export const handler = async (event: DynamoDBStreamEvent): Promise<{ marked: number }> => {
-  built ??= createMarkerHandler({ client: createDynamoClient(), rollupsTable: requireEnv(TABLE_ENV.rollups) });
-  return built(event);
+export const handler = async (event: DynamoDBStreamEvent, context: InvocationContext): Promise<{ marked: number }> => {
+  built ??= fromEnv();
+  return built(event, context);
 };

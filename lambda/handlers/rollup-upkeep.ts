@@ -1,6 +1,6 @@
 /**
  * The rollup upkeep on its schedule (EventBridge, every few minutes): one run of
- * core/rollup-upkeep with a deadline below the function's timeout, logged as one line, with the
+ * core/rollup-upkeep under the handler's deadline (HANDLER_DEADLINE_MS.rollupUpkeep, withDeadline), logged as one line, with the
  * lag of the rollups as metrics (the stale-rollups alarm watches them). A failure throws: the
  * function's error alarm sees it, and the next run starts over from the stored state.
  */
@@ -12,10 +12,13 @@ import { readCatalog } from '../adapters/catalog';
 import { createDynamoClient } from '../adapters/dynamodb-store';
 import { upkeepReader } from '../adapters/report-ports';
 import { DynamoRollupStore } from '../adapters/rollup-store';
-import { ENV, TABLE_ENV } from '../contract';
+import { CALL_BUDGETS } from '../adapters/aws-clients';
+import { ENV, HANDLER_DEADLINE_MS, TABLE_ENV } from '../contract';
+import { currentDeadline } from '../core/deadline';
 import { runUpkeep, upkeepSettings, type UpkeepReport } from '../core/rollup-upkeep';
 import { logger } from '../logger';
 import { publishRollupLag } from '../metrics';
+import { withDeadline, type InvocationContext } from './deadline';
 import { requireEnv } from './runtime';
 
 /** Work stops this long before the function would time out (a write in flight, the log line). */
@@ -28,23 +31,20 @@ export interface UpkeepHandlerDeps {
   now?: () => number;
 }
 
-/** What Lambda's context gives the handler (a subset). */
-export interface UpkeepContext {
-  awsRequestId: string;
-  getRemainingTimeInMillis(): number;
-}
-
 export function createUpkeepHandler(deps: UpkeepHandlerDeps) {
   const now = deps.now ?? Date.now;
   const store = new DynamoRollupStore(deps.client, deps.tables.rollups, now);
   const reader = upkeepReader(deps.client, deps.tables);
-  return async (_event: unknown, context: UpkeepContext): Promise<UpkeepReport> => {
+  const handle = async (_event: unknown): Promise<UpkeepReport> => {
     const start = now();
-    const deadline = start + context.getRemainingTimeInMillis() - UPKEEP_SAFETY_MS;
+    // The handler's deadline (withDeadline: its budget, or Lambda's remaining time if shorter),
+    // on real time; the work stops UPKEEP_SAFETY_MS before it (a write in flight, the log line).
+    const deadline = currentDeadline();
+    const leftMs = (deadline ? deadline.at - Date.now() : HANDLER_DEADLINE_MS.rollupUpkeep) - UPKEEP_SAFETY_MS;
     const catalog = await readCatalog(deps.client, deps.tables.catalog);
     const { defaults, campaigns } = deps.config;
     const settings = upkeepSettings(catalog, { campaigns, clickRetentionDays: defaults.clickRetentionDays, rollupRetentionDays: defaults.rollupRetentionDays }, start);
-    const report = await runUpkeep({ store, reader, settings, now, deadline, owner: context.awsRequestId || randomUUID(), log: logger });
+    const report = await runUpkeep({ store, reader, settings, now, deadline: start + leftMs, owner: randomUUID(), log: logger });
     logger.info('rollup upkeep', {
       ran: report.ran,
       ...(report.heldUntil ? { heldUntil: report.heldUntil } : {}),
@@ -59,12 +59,14 @@ export function createUpkeepHandler(deps: UpkeepHandlerDeps) {
     if (report.state) await publishRollupLag(report.state, now());
     return report;
   };
+  return withDeadline(HANDLER_DEADLINE_MS.rollupUpkeep, handle);
 }
 
 function build() {
   const env = process.env;
   return createUpkeepHandler({
-    client: createDynamoClient(),
+    // Its own budget: nobody waits on it, and its queries read pages of up to 1 MB.
+    client: createDynamoClient(undefined, CALL_BUDGETS.rollups),
     tables: {
       clicks: requireEnv(TABLE_ENV.clicks, env),
       conversions: requireEnv(TABLE_ENV.conversions, env),
@@ -78,7 +80,7 @@ function build() {
 let built: ReturnType<typeof createUpkeepHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point (EventBridge schedule). */
-export const handler = async (event: unknown, context: UpkeepContext): Promise<UpkeepReport> => {
+export const handler = async (event: unknown, context: InvocationContext): Promise<UpkeepReport> => {
   built ??= build();
   return built(event, context);
 };

@@ -9,18 +9,23 @@ import type { InboundSink } from './inbound';
 import { SqsDeadLetterSink } from '../adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../contract';
 import type { ClickDeps } from '../core/click';
-import type { DeadLetterSink } from '../core/model';
+import type { DeadLetterLedger, DeadLetterSink } from '../core/model';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDeadLetterLedger } from '../adapters/dead-letter-ledger';
+import { GuardedDeadLetterSink } from '../core/dead-letters';
 import type { PostbackDeps } from '../core/postback';
 import type { IpnDeps } from '../core/ipn';
 import { CachedSecretReader, type SecretReader } from '../adapters/secrets';
 import { createProtection, type AuthResult } from '../core/protection';
-import type { PostbackProtection, TrackerConfig } from '../../config/schema';
+import type { IpStorage, PostbackProtection, TrackerConfig } from '../../config/schema';
 import { FetchChannelPostback } from '../adapters/channel-postback';
 import { forwardConversion, type ForwardDeps } from '../core/forward';
 import type { ConversionDeps } from '../core/conversion';
 import type { ForwardStore } from '../core/model';
 import { compileConfig } from '../core/tracker-config';
 import { logger } from '../logger';
+import { CALL_BUDGETS } from '../adapters/aws-clients';
+import { whenSlow } from './deadline';
 
 const configs = new Map<string, TrackerConfig>();
 
@@ -43,17 +48,36 @@ export function originSecretFromEnv(env: NodeJS.ProcessEnv = process.env): strin
   return env[ENV.originVerifySecret] || undefined;
 }
 
-function deadLettersFromEnv(env: NodeJS.ProcessEnv): () => DeadLetterSink {
-  const sink = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
+/**
+ * The dead-letter queue behind its guard (core/dead-letters): with the ledger, repeats of a
+ * queued failure are not queued again and each source's distinct failures per hour are capped;
+ * without one (the click function: clicks are never capped) the guard passes everything on.
+ */
+export function guardedDeadLetters(queue: DeadLetterSink, ledger: DeadLetterLedger | undefined, config: TrackerConfig): () => DeadLetterSink {
+  const sink = new GuardedDeadLetterSink(queue, ledger, { maxDistinctPerHour: config.deadLetters.maxDistinctPerHour, log: logger });
   return () => sink;
+}
+
+function deadLettersFromEnv(env: NodeJS.ProcessEnv, config: TrackerConfig, ledger: { client: DynamoDBClient }): () => DeadLetterSink {
+  const queue = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
+  return guardedDeadLetters(queue, new DynamoDeadLetterLedger(ledger.client, requireEnv(TABLE_ENV.deadLetterLedger, env)), config);
 }
 
 export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDeps {
   const client = createDynamoClient();
+  const config = bundledConfig(env);
+  // The click's queue is never guarded (clicks are never capped), so the SQS sink is at hand.
+  const queue = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
+  const clicks = new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env));
   return {
-    config: compileConfig(bundledConfig(env)),
-    clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
-    deadLetters: deadLettersFromEnv(env),
+    config: compileConfig(config),
+    clicks: {
+      // The SQS client loads on first use, which on a cold 256 MB instance takes a good part
+      // of the fallback's time: once the write's first attempt has timed out, load it while
+      // the retry runs, so a hanging DynamoDB still leaves time to queue the click.
+      putClick: (click) => whenSlow(clicks.putClick(click), CALL_BUDGETS.dynamodb.attemptTimeoutMs, () => queue.prepare()),
+    },
+    deadLetters: guardedDeadLetters(queue, undefined, config),
     log: logger,
   };
 }
@@ -79,6 +103,7 @@ export function conversionDeps(
     ...stores,
     deadLetters,
     defaultCurrency: config.defaults.currency,
+    ...(config.defaults.currencies ? { currencies: new Set(config.defaults.currencies) } : {}),
     ...(forwarding ? { forward: (c, now) => forwardConversion(c, now, forwarding) } : {}),
   };
 }
@@ -94,7 +119,7 @@ function conversionDepsFromEnv(config: TrackerConfig, env: NodeJS.ProcessEnv) {
       history: new DynamoConversionHistory(client, conversionsTable),
       types: new DynamoConversionTypes(client, requireEnv(TABLE_ENV.conversionTypes, env)),
     },
-    deadLettersFromEnv(env),
+    deadLettersFromEnv(env, config, { client }),
   );
 }
 
@@ -115,8 +140,10 @@ export function ipnDepsFromEnv(env: NodeJS.ProcessEnv = process.env): IpnDeps | 
 export function postbackAuth(
   protection: PostbackProtection | undefined,
   secrets: SecretReader,
+  ipStorage: IpStorage = 'truncated',
 ): { authenticate?: (key: string | undefined, ip: string | undefined) => Promise<AuthResult> } {
-  if (!protection) return {};
+  // Acknowledged unprotected mode: nothing to check (every pixel is then anonymous).
+  if (!protection?.sources) return {};
   return {
     authenticate: createProtection({
       required: protection.required,
@@ -126,13 +153,13 @@ export function postbackAuth(
         keys: async () => (await Promise.allSettled(source.keys.map((ref) => secrets.read(ref)))).map((r) => (r.status === 'fulfilled' ? r.value : undefined)),
         ...(source.allowedIps ? { allowedIps: source.allowedIps } : {}),
       })),
-    }),
+    }, ipStorage),
   };
 }
 
 export function postbackAuthFromEnv(env: NodeJS.ProcessEnv = process.env) {
   const config = bundledConfig(env);
-  return postbackAuth(config.postbackProtection, new CachedSecretReader('aws', env));
+  return postbackAuth(config.postbackProtection, new CachedSecretReader('aws', env), config.defaults.ipStorage);
 }
 
 /** The inbound log from INBOUND_TABLE (optional: without it nothing is kept for trace). */

@@ -37,14 +37,26 @@ function matchPath(pattern: string, path: string): Record<string, string> | unde
   return params;
 }
 
-export function toEvent(req: IncomingMessage, body: Buffer, route: Route, pathParameters: Record<string, string>): HttpEvent {
+export interface RouterOptions {
+  /**
+   * Pass `CloudFront-Viewer-*` headers (viewer address and country) on to the handlers. Off by
+   * default: without CloudFront in front, anyone can send them and choose the address an
+   * allowlist checks and the country a click records (TRUST_CLOUDFRONT_HEADERS=1 turns it on,
+   * e.g. behind a proxy that sets them).
+   */
+  trustCloudFrontHeaders?: boolean;
+}
+
+export function toEvent(req: IncomingMessage, body: Buffer, route: Route, pathParameters: Record<string, string>, options: RouterOptions = {}): HttpEvent {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const rawPath = q === -1 ? url : url.slice(0, q);
   const rawQueryString = q === -1 ? '' : url.slice(q + 1);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+    const lower = name.toLowerCase();
+    if (lower.startsWith('cloudfront-viewer-') && options.trustCloudFrontHeaders !== true) continue;
+    if (value !== undefined) headers[lower] = Array.isArray(value) ? value.join(',') : value;
   }
   const queryStringParameters: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(rawQueryString)) {
@@ -104,7 +116,7 @@ function send(res: ServerResponse, result: HttpResult): void {
 }
 
 /** A request listener that dispatches to routes, answering like API Gateway when none matches. */
-export function router(routes: Route[], onError: (err: unknown) => void) {
+export function router(routes: Route[], onError: (err: unknown) => void, options: RouterOptions = {}) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     void (async () => {
       try {
@@ -119,7 +131,7 @@ export function router(routes: Route[], onError: (err: unknown) => void) {
             send(res, { statusCode: 413, headers: { 'content-type': 'application/json' }, body: '{"message":"Request Entity Too Large"}' });
             return;
           }
-          send(res, await route.handler(toEvent(req, body, route, params)));
+          send(res, await route.handler(toEvent(req, body, route, params, options)));
           return;
         }
         send(res, { statusCode: 404, headers: { 'content-type': 'application/json' }, body: '{"message":"Not Found"}' });

@@ -11,12 +11,17 @@ import { syncCatalog, type CatalogSyncResult } from '../adapters/catalog';
 import { syncConversionTypes, type SyncResult } from '../adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../adapters/file-dead-letter';
+import { CALL_BUDGETS } from '../adapters/aws-clients';
 import { DynamoConversionHistory } from '../adapters/conversion-history';
 import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
 import { createPostbackHandler } from '../handlers/postback';
 import { createIpnHandler } from '../handlers/ipn';
-import { conversionDeps, postbackAuth } from '../handlers/runtime';
+import { conversionDeps, guardedDeadLetters, postbackAuth } from '../handlers/runtime';
+import { DynamoDeadLetterArchive } from '../adapters/dead-letter-archive';
+import { DynamoDeadLetterLedger } from '../adapters/dead-letter-ledger';
+import { archiveRun } from '../handlers/archive-dead-letters';
+import { ARCHIVER } from '../contract';
 import { CachedSecretReader } from '../adapters/secrets';
 import { logger } from '../logger';
 import { describeRun, runRollupUpkeep } from '../adapters/rollup-runner';
@@ -25,6 +30,8 @@ import { router } from './api-gateway';
 import { attachChangeFeed } from './change-feed';
 import { startDynalite, type EmbeddedDynamo } from './dynalite';
 import { ensureTables, localTableNames, type TableNames } from './tables';
+import { ensureLocalPostbackKey } from './postback-key';
+import { digistore24Urls, urlKeyRef, type UrlKey } from '../core/urls';
 
 export interface LocalTrackerOptions {
   config: TrackerConfig;
@@ -39,6 +46,10 @@ export interface LocalTrackerOptions {
   tablePrefix?: string;
   /** Where local secrets (DS24_IPN_PASSPHRASE, postback keys) are read from; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** How often the dead-letter archiver runs (default every ARCHIVER.everyHours, and at start); 0: never. */
+  archiveEveryMs?: number;
+  /** Pass CloudFront-Viewer-* request headers to the handlers; default: env TRUST_CLOUDFRONT_HEADERS=1. */
+  trustCloudFrontHeaders?: boolean;
   /**
    * Where the handlers reach DynamoDB (default: the embedded one directly). `npm run bench:load`
    * puts a proxy here that it can stop or black-hole mid-run; table setup and sync go direct.
@@ -59,10 +70,19 @@ export interface LocalTracker {
   dynamo: EmbeddedDynamo;
   tables: TableNames;
   deadLetters: FileDeadLetterQueue;
+  archive: DynamoDeadLetterArchive;
+  ledger: DynamoDeadLetterLedger;
   typesSync: SyncResult;
+  /** The generated postback key (`keys: [{ generated: true }]`), kept in dataDir. */
+  postbackKey?: { key: string; path: string; created: boolean };
   /** What the catalog recorded: campaigns added, retired, restored; a retention change. */
   catalogSync: CatalogSyncResult;
   close(): Promise<void>;
+}
+
+/** Whether the config names a generated postback key. */
+export function usesGeneratedKey(config: TrackerConfig): boolean {
+  return (config.postbackProtection.sources ?? []).some((source) => source.keys.some((ref) => ref.generated === true));
 }
 
 export async function startLocalTracker(options: LocalTrackerOptions): Promise<LocalTracker> {
@@ -72,7 +92,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
   });
   let server: Server | undefined;
   try {
-    const client = createDynamoClient(dynamo.endpoint);
+    const client = createDynamoClient(dynamo.endpoint, CALL_BUDGETS.embedded);
     const tables = localTableNames(options.tablePrefix);
     await ensureTables(client, tables);
     const typesSync = await syncConversionTypes(client, tables.conversionTypes, options.config.conversionTypes);
@@ -83,12 +103,18 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       rollupRetentionDays: options.config.defaults.rollupRetentionDays,
     });
     const deadLetters = new FileDeadLetterQueue(options.dataDir);
-    const store = options.storeEndpoint ? createDynamoClient(options.storeEndpoint) : client;
+    const store = options.storeEndpoint ? createDynamoClient(options.storeEndpoint, CALL_BUDGETS.embedded) : client;
+    // The ledger is asked on the request path, so it shares the handlers' store (and its faults:
+    // the guard then queues unchecked); the archive belongs to the archiver and the CLIs.
+    const ledger = new DynamoDeadLetterLedger(store, tables.deadLetterLedger);
+    const archive = new DynamoDeadLetterArchive(client, tables.deadLetterArchive);
     // The local stand-in for the clicks stream: updates of clicks (lander clicks) mark their hour.
     attachChangeFeed(store, tables.clicks, new DynamoRollupStore(client, tables.rollups), logger);
     const clicks = new DynamoClickStore(store, tables.clicks);
 
-    const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: () => deadLetters, log: logger });
+    // As in AWS: clicks go to the queue unguarded (never capped), postbacks and IPN through the
+    // ledger's dedupe and per-source cap.
+    const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: guardedDeadLetters(deadLetters, undefined, options.config), log: logger });
     const shared = conversionDeps(
       options.config,
       {
@@ -98,11 +124,13 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
         // Local edits to the config take effect on restart, so the type cache can be short.
         types: new DynamoConversionTypes(store, tables.conversionTypes, 1000),
       },
-      () => deadLetters,
+      guardedDeadLetters(deadLetters, ledger, options.config),
     );
-    const secrets = new CachedSecretReader('local', options.env ?? process.env);
+    const env = options.env ?? process.env;
+    const postbackKey = usesGeneratedKey(options.config) ? ensureLocalPostbackKey(options.dataDir) : undefined;
+    const secrets = new CachedSecretReader('local', env, undefined, undefined, postbackKey?.key);
     const inbound = { log: new DynamoInboundLog(store, tables.inbound), retentionDays: options.config.defaults.clickRetentionDays };
-    const postback = createPostbackHandler(shared, { ...postbackAuth(options.config.postbackProtection, secrets), inbound });
+    const postback = createPostbackHandler(shared, { ...postbackAuth(options.config.postbackProtection, secrets, options.config.defaults.ipStorage), inbound });
     const ipnConfig = options.config.digistore24?.ipn;
     const ipn = createIpnHandler(ipnConfig ? { ...shared, ipn: ipnConfig, passphrase: () => secrets.read(ipnConfig.passphrase) } : undefined, { inbound });
     server = createServer(
@@ -118,6 +146,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
           { method: 'HEAD', path: '/ipn/digistore24', handler: ipn },
         ],
         (err) => logger.error('local server error', { error: err as Error }),
+        { trustCloudFrontHeaders: options.trustCloudFrontHeaders ?? env.TRUST_CLOUDFRONT_HEADERS === '1' },
       ),
     );
     const listening = server;
@@ -141,15 +170,32 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const timer = every > 0 ? setInterval(runUpkeep, every) : undefined;
     timer?.unref();
     if (every > 0) runUpkeep();
+    // The same archiver as the scheduled function in AWS, on the same schedule. Local files never
+    // expire, so it only keeps the two runs alike (and `npm run dlq -- --local` shows both places).
+    const archiveNow = async () => {
+      try {
+        const summary = await archiveRun({ queue: deadLetters, archive, ledger });
+        if (summary.archived > 0 || summary.staleCopies > 0) logger.info('dead letters archived', { ...summary });
+      } catch (err) {
+        logger.warn('dead-letter archiver failed', { error: (err as Error).message });
+      }
+    };
+    const archiving = options.archiveEveryMs === 0 ? undefined : setInterval(() => void archiveNow(), options.archiveEveryMs ?? ARCHIVER.everyHours * 3600_000);
+    archiving?.unref();
+    if (options.archiveEveryMs !== 0) void archiveNow();
     return {
       url: `http://127.0.0.1:${port}`,
       dynamo,
       tables,
       deadLetters,
       typesSync,
+      archive,
+      ledger,
+      ...(postbackKey ? { postbackKey } : {}),
       catalogSync,
       close: async () => {
         if (timer) clearInterval(timer);
+        if (archiving) clearInterval(archiving);
         await new Promise<void>((resolve) => {
           listening.close(() => resolve());
           listening.closeAllConnections();
@@ -166,11 +212,25 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
   }
 }
 
-/** The URLs a user needs, for the start banner (and the stack's outputs say the same). */
-export function trackerUrls(baseUrl: string, config: TrackerConfig) {
+/**
+ * The key the local URLs carry (lambda/core/urls urlKeyRef): the generated key from the data
+ * directory, or the environment variable a key names. A key that lives only in AWS cannot be
+ * printed here: the URL then shows where it goes.
+ */
+export function localUrlKey(config: TrackerConfig, dataDir: string, env: NodeJS.ProcessEnv = process.env): UrlKey {
+  const chosen = urlKeyRef(config.postbackProtection);
+  if (!chosen) return undefined;
+  const { ref } = chosen;
+  if (ref.generated) return { value: ensureLocalPostbackKey(dataDir).key };
+  const value = ref.env ? env[ref.env] : undefined;
+  if (value) return { value };
+  return { placeholder: ref.env ? `<the key in ${ref.env}>` : '<your postback key>' };
+}
+
+/** The URLs a user needs, for the start banner and `npm run urls -- --local` (the stack's outputs say the same). */
+export function trackerUrls(baseUrl: string, config: TrackerConfig, key: UrlKey) {
   return {
-    clicks: config.campaigns.map((c) => ({ campaignId: c.id, url: `${baseUrl}/click/${c.id}` })),
-    postback: `${baseUrl}/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&type=`,
-    pixel: `${baseUrl}/postback?format=img&clickid=__cid__&type=InitiateCheckout`,
+    clicks: config.campaigns.map((c) => ({ campaignId: c.id, url: `${baseUrl}/click/${c.id}`, cost: c.cost?.fromUrl === true })),
+    ...digistore24Urls(baseUrl, key),
   };
 }

@@ -22,6 +22,8 @@ export function localTableNames(prefix = 'clickvault'): TableNames {
     inbound: `${prefix}-inbound`,
     catalog: `${prefix}-catalog`,
     rollups: `${prefix}-rollups`,
+    deadLetterLedger: `${prefix}-deadLetterLedger`,
+    deadLetterArchive: `${prefix}-deadLetterArchive`,
   };
 }
 

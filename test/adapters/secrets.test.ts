@@ -33,6 +33,21 @@ describe('CachedSecretReader', () => {
     expect(await reader.read({ secretsManager: 's' })).toBe('ok');
   });
 
+  it('reads the generated postback key: in AWS from the secret the stack names (by ARN), locally from the data directory', async () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:PostbackKeySecret-AbCdEf';
+    sm.on(GetSecretValueCommand, { SecretId: arn }).resolves({ SecretString: 'generated-in-aws' });
+    expect(await new CachedSecretReader('aws', { POSTBACK_KEY_SECRET_ARN: arn }).read({ generated: true })).toBe('generated-in-aws');
+    // Not named: a deployment bug, said so (answered 503 keys_unavailable, never "any key goes").
+    await expect(new CachedSecretReader('aws', {}).read({ generated: true })).rejects.toThrow(/POSTBACK_KEY_SECRET_ARN is not set/);
+    sm.reset();
+    const local = new CachedSecretReader('local', {}, undefined, undefined, 'generated-locally');
+    expect(await local.read({ generated: true })).toBe('generated-locally');
+    expect(await new CachedSecretReader('local', {}).read({ generated: true })).toBeUndefined();
+    // A generated key and a reference naming nothing else are different cache entries.
+    expect(await local.read({ env: 'NOPE' })).toBeUndefined();
+    expect(sm.calls()).toHaveLength(0);
+  });
+
   it('reads only the environment locally, and never calls AWS', async () => {
     const reader = new CachedSecretReader('local', { DS24_IPN_PASSPHRASE: 'local-pp', EMPTY: '' });
     expect(await reader.read({ secretsManager: 'x', env: 'DS24_IPN_PASSPHRASE' })).toBe('local-pp');

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configPath, loadConfig } from '../../config/load';
-import { ConfigError, parseConfig, type TrackerConfigInput } from '../../config/schema';
+import { ConfigError, parseConfig, protectionWarnings, type TrackerConfigInput } from '../../config/schema';
 import shipped from '../../config/tracker.config';
 import { digistore24IpnConversionTypes } from '../../config/digistore24';
 
@@ -29,6 +29,78 @@ describe('the shipped config', () => {
     ]);
     expect(config.conversionTypes.filter((t) => t.revenue === 'subtract').map((t) => t.name)).toEqual(['refund', 'chargeback']);
     expect(config.defaults).toEqual({ currency: 'EUR', clickRetentionDays: 90, ipStorage: 'truncated', rollupRetentionDays: 1095 });
+  });
+
+  it('requires a postback key the tracker generates: protected by default', () => {
+    expect(loadConfig().postbackProtection).toEqual({ required: true, sources: [{ id: 'digistore24', keys: [{ generated: true }] }] });
+  });
+});
+
+describe('postback protection is required', () => {
+  it('refuses a config without postbackProtection, saying why and how', () => {
+    const { postbackProtection: _none, ...c } = valid();
+    const [problem, ...rest] = problems(c);
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(/^postbackProtection: is required: without it anyone who learns the postback URL can record fake sales\./);
+    expect(problem).toContain("keys: [{ generated: true }]");
+    expect(problem).toContain('npm run urls');
+    expect(problem).toContain('{ required: false, acknowledgeUnprotected: true }');
+  });
+
+  it('runs unprotected only when acknowledged, and then (and in the switch-over) warns', () => {
+    expect(problems({ ...valid(), postbackProtection: { required: false } })).toEqual([
+      'postbackProtection.acknowledgeUnprotected: without sources every postback is accepted unauthenticated (anyone can record fake sales): add sources with keys, or set acknowledgeUnprotected: true',
+    ]);
+    expect(problems({ ...valid(), postbackProtection: {} })).toEqual([
+      "postbackProtection.sources: name at least one source with its keys, e.g. [{ id: 'digistore24', keys: [{ generated: true }] }]",
+    ]);
+    expect(problems({ ...valid(), postbackProtection: { required: true, acknowledgeUnprotected: true, sources: [{ id: 's', keys: [{ generated: true }] }] } })).toEqual([
+      'postbackProtection.acknowledgeUnprotected: contradicts required: true; set required: false to run unprotected',
+    ]);
+    const open = parseConfig({ ...valid(), postbackProtection: { required: false, acknowledgeUnprotected: true } });
+    expect(open.postbackProtection).toEqual({ required: false, acknowledgeUnprotected: true });
+    expect(protectionWarnings(open)).toEqual([expect.stringMatching(/^WARNING: postbacks are NOT protected/)]);
+    // The switch-over: keys checked when sent, keyless postbacks still accepted (README, "Postback protection").
+    const switchOver = parseConfig({ ...valid(), postbackProtection: { required: false, sources: [{ id: 's', keys: [{ generated: true }] }] } });
+    expect(protectionWarnings(switchOver)).toEqual([expect.stringMatching(/^WARNING: postbacks without a key are accepted .*switch-over/)]);
+    expect(protectionWarnings(loadConfig())).toEqual([]);
+  });
+
+  it('generates one key at most, never an IPN passphrase, and nothing beside generated: true', () => {
+    expect(
+      problems({ ...valid(), postbackProtection: { sources: [{ id: 'a', keys: [{ generated: true }] }, { id: 'b', keys: [{ generated: true }, { generated: true, env: 'X' }] }] } }),
+    ).toEqual([
+      'postbackProtection.sources[1].keys[1]: a generated key is made by the tracker: name nothing else beside generated: true',
+      'postbackProtection.sources[1].keys[0]: only one key can be generated: rotate with a key of your own (secretsManager or ssmParameter) beside it',
+      'postbackProtection.sources[1].keys[1]: only one key can be generated: rotate with a key of your own (secretsManager or ssmParameter) beside it',
+    ]);
+    const c = valid();
+    c.digistore24 = { ipn: { passphrase: { generated: true }, events: { on_payment: { types: ['payment'] } } } };
+    expect(problems(c)).toEqual(['digistore24.ipn.passphrase: the IPN passphrase is set in Digistore24 and cannot be generated: name secretsManager, ssmParameter and/or env']);
+  });
+});
+
+describe('currencies and click cost', () => {
+  it('takes only ISO 4217 codes, and an allowlist that holds the default', () => {
+    expect(problems({ ...valid(), defaults: { currency: 'BTC' } })).toEqual(['defaults.currency: currency must be an ISO 4217 code in upper case, such as EUR']);
+    expect(problems({ ...valid(), defaults: { currency: 'EUR', currencies: ['USD', 'XYZ'] } })).toEqual([
+      'defaults.currencies[1]: currencies must be ISO 4217 codes in upper case, such as EUR',
+      'defaults.currency: "EUR" must be one of defaults.currencies (USD, XYZ)',
+    ]);
+    expect(problems({ ...valid(), defaults: { currency: 'EUR', currencies: ['USD'] } })).toEqual(['defaults.currency: "EUR" must be one of defaults.currencies (USD)']);
+    expect(parseConfig({ ...valid(), defaults: { currency: 'EUR', currencies: ['EUR', 'USD'] } }).defaults.currencies).toEqual(['EUR', 'USD']);
+  });
+
+  it('lets a campaign opt in to the URL cost only with a cap', () => {
+    const with_ = (cost: unknown) => {
+      const c = valid();
+      (c.campaigns[0] as Record<string, unknown>).cost = cost;
+      return c;
+    };
+    expect(parseConfig(with_({ fromUrl: true, max: '2.00' })).campaigns[0]?.cost).toEqual({ fromUrl: true, max: '2.00' });
+    expect(problems(with_({ fromUrl: true }))).toEqual(['campaigns[0].cost.max: Invalid input: expected string, received undefined']);
+    expect(problems(with_({ fromUrl: true, max: '-1' }))).toEqual(["campaigns[0].cost.max: cost.max must be a non-negative decimal such as '2.00'"]);
+    expect(problems(with_({ fromUrl: true, max: '0.00' }))).toEqual(['campaigns[0].cost.max: must be above 0 when fromUrl is true']);
   });
 });
 
@@ -70,7 +142,7 @@ describe('validation', () => {
   it('refuses unknown keys and bad defaults', () => {
     const c = { ...valid(), defaults: { currency: 'euro', clickRetentionDays: 0, ipStorage: 'half', rollupRetentionDays: 3651 } };
     expect(problems(c)).toEqual([
-      'defaults.currency: currency must be a 3-letter ISO code such as EUR',
+      'defaults.currency: currency must be an ISO 4217 code in upper case, such as EUR',
       'defaults.clickRetentionDays: Too small: expected number to be >=1',
       'defaults.ipStorage: Invalid option: expected one of "full"|"truncated"|"none"',
       'defaults.rollupRetentionDays: Too big: expected number to be <=3650',
@@ -108,7 +180,8 @@ describe('digistore24.ipn and postbackProtection', () => {
     const parsed = parseConfig({ ...c, conversionTypes: [...c.conversionTypes, ...ipnTypes] });
     expect(parsed.digistore24?.ipn).toMatchObject({
       passphrase: { env: 'DS24_IPN_PASSPHRASE' },
-      // Real IPNs carry the click id in click_id; amount_netto is never 0 on a vendor's own sale.
+      // Real IPNs carry the click id in click_id; amount_netto is never 0 on a vendor's own sale
+      // and is what the vendor S2S URL sends as sum=: a sale that arrives by both is one amount.
       clickIdFields: ['click_id', 'cid', 'custom', 'trackingkey'],
       revenueField: 'amount_netto',
       storeBuyerData: false,
@@ -143,7 +216,7 @@ describe('digistore24.ipn and postbackProtection', () => {
     };
     expect(problems(c)).toEqual([
       'postbackProtection.sources[0].keys[0]: name either secretsManager or ssmParameter, not both',
-      'postbackProtection.sources[0].keys[1]: name where the secret lives: secretsManager, ssmParameter and/or env',
+      'postbackProtection.sources[0].keys[1]: name where the secret lives: generated: true, or secretsManager, ssmParameter and/or env',
       'postbackProtection.sources[0].allowedIps[1]: "2001:db8::/129" is not an IP address or CIDR range',
       'postbackProtection.sources[0].allowedIps[2]: "nope" is not an IP address or CIDR range',
     ]);
@@ -151,6 +224,14 @@ describe('digistore24.ipn and postbackProtection', () => {
 });
 
 describe('campaign click-id codes', () => {
+  it('caps distinct dead letters per source and hour at 1,000 by default, and takes only a whole number >= 1', () => {
+    expect(loadConfig().deadLetters).toEqual({ maxDistinctPerHour: 1000 });
+    expect(parseConfig({ ...valid(), deadLetters: { maxDistinctPerHour: 50 } }).deadLetters.maxDistinctPerHour).toBe(50);
+    expect(problems({ ...valid(), deadLetters: { maxDistinctPerHour: 0 } })).toEqual(['deadLetters.maxDistinctPerHour: maxDistinctPerHour must be at least 1']);
+    expect(problems({ ...valid(), deadLetters: { maxDistinctPerHour: 2.5 } })).toEqual(['deadLetters.maxDistinctPerHour: maxDistinctPerHour must be a whole number']);
+    expect(problems({ ...valid(), deadLetters: { maxDistinctPerHour: 1000, perSource: 3 } })).toEqual([expect.stringMatching(/^deadLetters: Unrecognized key/)]);
+  });
+
   it('refuses two campaigns whose 20-bit codes collide, naming both', () => {
     const c = valid();
     const campaign = c.campaigns[0];

@@ -17,7 +17,7 @@ describe('offer choice', () => {
 });
 
 describe('buildClick', () => {
-  it('records subs, channel click id, cost, country, truncated IP and TTL', () => {
+  it('records subs, channel click id, country, truncated IP and TTL (and no cost: split does not opt in)', () => {
     const click = buildClick(
       {
         campaignId: 'split',
@@ -39,12 +39,24 @@ describe('buildClick', () => {
       expiresAt: Math.floor(now.getTime() / 1000) + 30 * 86400,
       subs: { sub1: 'adset 1', sub20: 'z' },
       channelClickId: 'G-123',
-      cost: '0.05',
       userAgent: 'Mozilla/5.0',
       referer: 'https://news.example/',
       country: 'DE',
       ip: '203.0.113.0',
     });
+  });
+
+  it('takes the URL cost only for a campaign that opts in, capped at its max', () => {
+    const cost = (campaignId: string, value: string) =>
+      buildClick({ campaignId, request: request(`cost=${encodeURIComponent(value)}`), now }, { config, random: () => 0 })?.cost;
+    // demo: cost: { fromUrl: true, max: '2.00' }
+    expect(cost('demo', '0.050')).toBe('0.05');
+    expect(cost('demo', '2.00')).toBe('2');
+    expect(cost('demo', '999999999')).toBe('2');
+    expect(cost('demo', '-1')).toBeUndefined();
+    // split has no cost opt-in: whatever the URL says is ignored.
+    expect(cost('split', '0.05')).toBeUndefined();
+    expect(cost('split', '999999999')).toBeUndefined();
   });
 
   it('bounds lengths, strips control characters and drops a cost that is not a decimal', () => {

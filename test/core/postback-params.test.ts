@@ -68,7 +68,7 @@ describe('parsePostback', () => {
     [`clickid=${'a'.repeat(65)}&type=payment`, 'clickid', 'longer than 64'],
     ['clickid=A&type=payment&sum=abc', 'sum', 'is not a decimal number'],
     ['clickid=A&type=payment&sum=1e5', 'sum', 'is not a decimal number'],
-    ['clickid=A&type=payment&currency=EURO', 'currency', '3-letter'],
+    ['clickid=A&type=payment&currency=EURO', 'currency', 'is not an ISO 4217 currency code'],
     ['clickid=A&type=pay%00ment', 'type', 'has characters other than'],
     ['clickid=A', 'type', 'is missing'],
     ['clickid=A&type=payment&txid=a%20b', 'txid', 'has characters other than'],
@@ -88,6 +88,36 @@ describe('parsePostback', () => {
     expect(refusal(post('{"clickid":{"$gt":""},"type":"payment"}', 'application/json')).parameter).toBe('clickid');
     expect(refusal(post('x', 'multipart/form-data; boundary=x')).parameter).toBe('content-type');
     expect(refusal(post(`a=${'x'.repeat(20000)}`, 'application/x-www-form-urlencoded')).parameter).toBe('body');
+  });
+
+  it('takes only ISO 4217 currencies (in any case), or only the config allowlist when it has one', () => {
+    expect(parsePostback(get('clickid=A&type=payment&currency=usd')).currency).toBe('USD');
+    for (const made_up of ['XYZ', 'ABC', 'BTC', 'XTS', 'XXX', 'EU1', 'E%C3%9CR']) {
+      const r = refusal(get(`clickid=A&type=payment&currency=${made_up}`));
+      expect(r.parameter).toBe('currency');
+      expect(r.message).toMatch(/is not an ISO 4217 currency code such as EUR$/);
+    }
+    const allowed = new Set(['EUR', 'USD']);
+    expect(parsePostback(get('clickid=A&type=payment&currency=usd'), { currencies: allowed }).currency).toBe('USD');
+    try {
+      parsePostback(get('clickid=A&type=payment&currency=GBP'), { currencies: allowed });
+      throw new Error('expected a refusal');
+    } catch (err) {
+      expect((err as InvalidInput).message).toBe('currency: "GBP" is not one of this tracker\'s currencies (EUR, USD)');
+    }
+  });
+
+  it('never echoes raw input: quoted values and parameter names are cut, without controls or markup', () => {
+    const script = refusal(get(`clickid=A&type=payment&sum=${encodeURIComponent('<script>alert(1)</script>')}`));
+    expect(script.message).toBe('sum: "scriptalert(1)/script" is not a decimal number (examples: 47, 47.00, -47.00; at most 6 decimals)');
+    const escape = refusal(get(`clickid=A&type=payment&currency=${encodeURIComponent('\u001b]0;pwned\u0007\u202e')}`));
+    expect(escape.message).toBe('currency: "]0;pwned" is not an ISO 4217 currency code such as EUR');
+    const long = refusal(get(`clickid=A&type=payment&sum=${'9'.repeat(500)}`));
+    expect(long.message).toMatch(/^sum: "9{40}…" is not a decimal number/);
+    // A parameter's name is chosen by the request too.
+    const name = refusal(get(`${encodeURIComponent('<b>\u001b[2J')}=1&${encodeURIComponent('<b>\u001b[2J')}=2&type=payment`));
+    expect(name.parameter).toBe('b[2J');
+    expect(name.message).toBe('b[2J: was given twice with different values ("1" and "2")');
   });
 
   it('accepts the same value given as two aliases', () => {

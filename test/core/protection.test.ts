@@ -10,9 +10,10 @@ describe('postback protection', () => {
   });
 
   it('accepts any of a source\'s keys (rotation) from an allowed address', async () => {
-    expect(await protect('new-key-2026', '203.0.113.7')).toEqual({ ok: true, source: 'ds24' });
-    expect(await protect('old-key-2025', '2001:db8::1')).toEqual({ ok: true, source: 'ds24' });
-    expect(await protect('custom-key', '198.51.100.1')).toEqual({ ok: true, source: 'custom' });
+    // keyIndex says which of the source's keys matched (its position), never the key: rotation can be watched.
+    expect(await protect('new-key-2026', '203.0.113.7')).toEqual({ ok: true, source: 'ds24', keyIndex: 0 });
+    expect(await protect('old-key-2025', '2001:db8::1')).toEqual({ ok: true, source: 'ds24', keyIndex: 1 });
+    expect(await protect('custom-key', '198.51.100.1')).toEqual({ ok: true, source: 'custom', keyIndex: 0 });
   });
 
   it('refuses a missing key, a wrong key, and an address outside the allowlist', async () => {
@@ -21,6 +22,22 @@ describe('postback protection', () => {
     expect(await protect('new-key-202', '203.0.113.7')).toMatchObject({ ok: false, reason: 'bad_key' });
     expect(await protect('new-key-2026', '198.51.100.1')).toMatchObject({ ok: false, reason: 'ip_not_allowed' });
     expect(await protect('new-key-2026', undefined)).toMatchObject({ ok: false, reason: 'ip_not_allowed' });
+  });
+
+  it('quotes a refused address only as ipStorage allows it to be stored (the answer goes to the inbound log)', async () => {
+    const sources = [{ id: 'ds24', keys: async () => ['k'], allowedIps: ['203.0.113.0/24'] }];
+    const answer = async (ipStorage: 'full' | 'truncated' | 'none', ip: string) => {
+      const result = await createProtection({ required: true, sources }, ipStorage)('k', ip);
+      if (result.ok) throw new Error('expected a refusal');
+      return result.message;
+    };
+    expect(await answer('full', '198.51.100.77')).toBe('Forbidden: 198.51.100.77 may not send postbacks for source ds24. Nothing was recorded.');
+    expect(await answer('truncated', '198.51.100.77')).toBe('Forbidden: an address in 198.51.100.0/24 may not send postbacks for source ds24. Nothing was recorded.');
+    expect(await answer('truncated', '2001:db8:aaaa:bbbb::1')).toBe('Forbidden: an address in 2001:db8:aaaa::/48 may not send postbacks for source ds24. Nothing was recorded.');
+    expect(await answer('none', '198.51.100.77')).toBe('Forbidden: this address may not send postbacks for source ds24. Nothing was recorded.');
+    // The default is the config's default (truncated): never the full address.
+    const refused = await createProtection({ required: true, sources })('k', '198.51.100.77');
+    expect(JSON.stringify(refused)).not.toContain('198.51.100.77');
   });
 
   it('lets postbacks without a key through when keys are not required, but still checks a given key', async () => {

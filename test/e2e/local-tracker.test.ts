@@ -3,7 +3,7 @@
  * postback -> pixel -> duplicate -> refund -> report, with the queue and the refusals.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,10 +17,13 @@ import { scanAll } from '../support/dynamo';
 const run = promisify(execFile);
 let tracker: LocalTracker;
 let dataDir: string;
+/** The postback key npm start generated (shipped config: keys: [{ generated: true }]). */
+let key: string;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'cv-e2e-'));
   tracker = await startLocalTracker({ config: loadConfig(), dataDir, port: 0, dynamoPort: 0 });
+  key = tracker.postbackKey?.key ?? '';
 });
 
 afterAll(async () => {
@@ -52,7 +55,23 @@ async function report() {
 }
 
 describe('npm start, end to end', () => {
+  it('refuses a forged sale by default: no key, no sale (the shipped config generates one)', async () => {
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const forged = '/postback?type=payment&sum=999999999999&currency=EUR';
+    for (const attempt of [forged, forged, `${forged}&key=guess`, `/postback/guess?type=payment&sum=999999999999`]) {
+      const answer = await http(attempt);
+      expect(answer.status).toBe(403);
+      expect(await answer.text()).toMatch(/^Forbidden: .*Nothing was recorded/);
+    }
+    // A forged sale on a click of one's own: refused too, so nothing reaches the ad platform either.
+    const cid = await click('?fbclid=FORGER');
+    expect((await http(`/postback?clickid=${cid}&type=payment&sum=1000&txid=F1`)).status).toBe(403);
+    expect(await scanAll(createDynamoClient(tracker.dynamo.endpoint), tracker.tables.conversions)).toEqual([]);
+    expect(await tracker.deadLetters.list()).toEqual([]);
+  });
+
   it('counts a Digistore24 sale once, its refund against it, and explains everything else', async () => {
+    // The shipped demo campaign does not opt in to URL costs: cost=0.10 is ignored (no cost in the report).
     const cid = await click('?sub1=adset-1&fbclid=FB1&cost=0.10');
     await click('?sub1=adset-2');
 
@@ -63,7 +82,7 @@ describe('npm start, end to end', () => {
     expect(Buffer.from(await pixel.arrayBuffer()).subarray(0, 6).toString()).toBe('GIF89a');
 
     // The S2S postback URL from the README with {transaction_type} appended, as Digistore24 fills it.
-    const sale = `/postback?clickid=${cid}&sum=23.50&currency=EUR&txid=98765431&type=payment`;
+    const sale = `/postback?clickid=${cid}&sum=23.50&currency=EUR&txid=98765431&key=${key}&type=payment`;
     expect(await (await http(sale)).text()).toBe('OK\n');
     const again = await http(sale);
     expect(again.status).toBe(200);
@@ -72,26 +91,27 @@ describe('npm start, end to end', () => {
     const refund = await http('/postback', {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: `clickid=${cid}&sum=-23.50&currency=EUR&txid=98765999&type=refund`,
+      // The key may travel in a POST body too.
+      body: `clickid=${cid}&sum=-23.50&currency=EUR&txid=98765999&type=refund&key=${key}`,
     });
     expect(refund.status).toBe(200);
 
     // Digistore24's "Test" button: the click id is still the macro.
-    const test = await http('/postback?clickid=%7Bcid%7D&type=payment');
+    const test = await http(`/postback?clickid=%7Bcid%7D&key=${key}&type=payment`);
     expect(test.status).toBe(200);
     expect(await test.text()).toMatch(/^Test postback received/);
 
     // Bad input: 400, named parameter, nothing stored.
-    const bad = await http(`/postback?clickid=${cid}&type=payment&sum=12abc`);
+    const bad = await http(`/postback?clickid=${cid}&type=payment&sum=12abc&key=${key}`);
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('sum: "12abc" is not a decimal number');
 
     // Unknown type and unknown click are kept in the queue.
-    expect((await http(`/postback?clickid=${cid}&type=Purchase&sum=1`)).status).toBe(202);
-    expect((await http('/postback?clickid=01AAAAAAAAAAAAAAAAAAAAAAAA&type=payment&sum=1')).status).toBe(202);
+    expect((await http(`/postback?clickid=${cid}&type=Purchase&sum=1&key=${key}`)).status).toBe(202);
+    expect((await http(`/postback?clickid=01AAAAAAAAAAAAAAAAAAAAAAAA&type=payment&sum=1&key=${key}`)).status).toBe(202);
 
     expect(await report()).toEqual([
-      { campaignId: 'demo', retired: false, clicks: 2, conversions: { payment: 1, refund: 1 }, revenue: { EUR: 0 }, cr: 0.5, epc: { EUR: 0 }, cost: 0.1, profit: -0.1, roi: -1, partial: false },
+      { campaignId: 'demo', retired: false, clicks: 3, conversions: { payment: 1, refund: 1 }, revenue: { EUR: 0 }, cr: 0.3333, epc: { EUR: 0 }, partial: false },
     ]);
     const stored = await scanAll(createDynamoClient(tracker.dynamo.endpoint), tracker.tables.conversions);
     expect(stored.map((c) => c.conversionKey).sort()).toEqual(['InitiateCheckout|', 'payment|98765431', 'refund|98765999']);
@@ -99,6 +119,7 @@ describe('npm start, end to end', () => {
     const queued = await tracker.deadLetters.list();
     expect(queued.map((m) => m.reason)).toEqual(['unknown_type', 'unknown_click']);
     expect(queued[0]?.request.query).toBe(`clickid=${cid}&type=Purchase&sum=1`);
+    expect(JSON.stringify(queued)).not.toContain(key);
   });
 
   it('prints the report and the queue from the CLIs', async () => {
@@ -120,13 +141,41 @@ describe('npm start, end to end', () => {
 
     const dlq = await run(tsx, ['scripts/dlq.ts', '--local', '--json'], { env, cwd: join(__dirname, '../..') });
     expect((JSON.parse(dlq.stdout) as { reason: string }[]).map((m) => m.reason)).toEqual(['unknown_type', 'unknown_click']);
+
+    // npm run urls -- --local --json: exactly the four URLs; only the two S2S URLs carry the key.
+    const port = new URL(tracker.url).port;
+    const urls = await run(tsx, ['scripts/urls.ts', '--local', '--json'], { env: { ...env, PORT: port }, cwd: join(__dirname, '../..') });
+    const base = `http://127.0.0.1:${port}`;
+    expect(JSON.parse(urls.stdout)).toEqual({
+      affiliateS2S: `${base}/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&key=${key}&type=`,
+      vendorS2S: `${base}/postback?clickid={cid}&sum={amount_netto}&currency={currency}&txid={transaction_id}&key=${key}&type=`,
+      pixel: `${base}/postback?format=img&clickid=__cid__&type=InitiateCheckout`,
+      ipn: `${base}/ipn/digistore24`,
+    });
+    // The printed URL works as Digistore24 would fill it.
+    const cid = await click('?sub1=urls');
+    const filled = (JSON.parse(urls.stdout) as { affiliateS2S: string }).affiliateS2S
+      .replace('{cid}', cid).replace('{amount_affiliate}', '12.00').replace('{currency}', 'EUR').replace('{transaction_id}', 'URLS-1');
+    expect(await (await fetch(`${filled}payment`)).text()).toBe('OK\n');
   }, 60_000);
+
+  it('keeps the generated key in the data directory (owner-only), and reuses it after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cv-e2e-key-'));
+    const first = await startLocalTracker({ config: loadConfig(), dataDir: dir, port: 0, dynamoPort: 0, inMemory: true });
+    await first.close();
+    expect(first.postbackKey).toMatchObject({ created: true, path: join(dir, 'postback-key') });
+    expect(statSync(join(dir, 'postback-key')).mode & 0o777).toBe(0o600);
+    const second = await startLocalTracker({ config: loadConfig(), dataDir: dir, port: 0, dynamoPort: 0, inMemory: true });
+    await second.close();
+    expect(second.postbackKey).toEqual({ key: first.postbackKey?.key, path: join(dir, 'postback-key'), created: false });
+    expect(second.postbackKey?.key).not.toBe(key);
+  });
 
   it('keeps redirecting when storage is down, and queues the click and the postback', async () => {
     const before = (await tracker.deadLetters.list()).length;
     await tracker.dynamo.close();
     const cid = await click('?sub1=during-outage');
-    const postback = await http(`/postback?clickid=${cid}&type=payment&sum=5&txid=OUT-1`);
+    const postback = await http(`/postback?clickid=${cid}&type=payment&sum=5&txid=OUT-1&key=${key}`);
     expect(postback.status).toBe(202);
     const queued = (await tracker.deadLetters.list()).slice(before);
     expect(queued).toEqual([

@@ -19,6 +19,7 @@ import { createPostbackHandler } from '../../lambda/handlers/postback';
 import { conversionDeps, forwardingFor } from '../../lambda/handlers/runtime';
 import type { TableNames } from '../../lambda/local/tables';
 import { freshTables, scanAll } from '../support/dynamo';
+import { UNPROTECTED } from '../support/config';
 import { httpEvent } from '../support/events';
 
 const CID = '01JDZ8Q3V6W0K1X2Y3Z4A5B6C7';
@@ -49,6 +50,7 @@ beforeEach(async () => {
     offers: [{ id: 'o', name: 'O', source: 'digistore24', url: 'https://www.digistore24.com/redir/1/a/?cid={clickid}' }],
     campaigns: [{ id: 'c', name: 'C', trafficChannel: 'fb', offers: [{ offer: 'o' }] }],
     conversionTypes: [...digistore24ConversionTypes],
+    postbackProtection: UNPROTECTED,
   });
   ({ client, tables } = await freshTables());
   queue = new FileDeadLetterQueue(mkdtempSync(join(tmpdir(), 'cv-fwd-')));

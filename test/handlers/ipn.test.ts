@@ -17,6 +17,7 @@ import type { TableNames } from '../../lambda/local/tables';
 import { freshTables, scanAll, unreachableClient } from '../support/dynamo';
 import { httpEvent } from '../support/events';
 import { fixture, formBody, referenceSigned, signed } from '../support/ipn';
+import { TEST_PROTECTION } from '../support/config';
 
 const sqs = mockClient(SQSClient);
 const PASS = 'Zx9-public-example';
@@ -33,6 +34,7 @@ function ipnConfig(overrides: Partial<IpnConfig> = {}) {
     campaigns: [{ id: 'c', name: 'C', trafficChannel: 'fb', offers: [{ offer: 'o' }] }],
     conversionTypes: [...digistore24ConversionTypes, ...digistore24IpnConversionTypes],
     digistore24: { ipn: { passphrase: { env: 'DS24_IPN_PASSPHRASE' } } },
+    postbackProtection: TEST_PROTECTION,
   });
   const ipn = config.digistore24?.ipn;
   if (!ipn) throw new Error('no ipn config');
@@ -216,6 +218,69 @@ describe('POST /ipn/digistore24', () => {
       expect(await conversions()).toEqual([]);
       expect(sqs.calls()).toHaveLength(0);
     });
+  });
+
+  it('quotes what it echoes cut and clean: content-type, a field given twice, an event, an amount, colliding keys', async () => {
+    // Everything a refusal or a detail quotes came from the request: it reaches the answer, the
+    // log line, the inbound record (npm run trace) and the queue. No control, bidi or markup.
+    // eslint-disable-next-line no-control-regex
+    const unsafe = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069<>]/;
+    const hostile = '<script>\u001b]0;pwned\u0007\u001b[2J\u202e';
+    const handler = ipnHandler();
+    const answers = [
+      await handler(httpEvent({ method: 'POST', path: '/ipn/digistore24', body: 'event=on_payment', headers: { 'content-type': `text/html${hostile}` } })),
+      await handler(httpEvent({ method: 'POST', path: '/ipn/digistore24', body: `${encodeURIComponent(`f${hostile}`)}=1&${encodeURIComponent(`f${hostile}`)}=2`, headers: { 'content-type': 'application/x-www-form-urlencoded' } })),
+      await handler(post({ ...referenceSigned({ event: 'on_payment', transaction_id: 'Q0', click_id: CID }, PASS, { upper: true }), [`k${hostile}`]: '1', [`K${hostile}`]: '2' })),
+    ];
+    expect(answers.map((a) => a.statusCode)).toEqual([400, 400, 403]);
+    expect(answers.map((a) => a.body)).toEqual([
+      // The media type ends at the first ';'.
+      expect.stringContaining('content-type "text/htmlscript]0" is not form-encoded'),
+      expect.stringContaining('field "fscript]0;pwned[2J" was given twice'),
+      expect.stringContaining('fields "kscript]0;pwned[2J" and "Kscript]0;pwned[2J" are one name when upper-cased'),
+    ]);
+    for (const a of answers) expect(a.body).not.toMatch(unsafe);
+    // Signed, so answered OK: the detail goes to the trace and (for the amount) the queue.
+    expect(await handler(post(signed({ event: `on_${hostile}`, transaction_id: 'Q1', cid: CID }, PASS)))).toMatchObject({ statusCode: 200, body: 'OK' });
+    expect(await handler(post(signed({ event: 'on_payment', transaction_id: 'Q2', cid: CID, amount_netto: `12${hostile}`, currency: 'EUR' }, PASS)))).toMatchObject({ statusCode: 200, body: 'OK' });
+    const details = (await trace(CID)).map((e) => e.detail ?? '');
+    expect(details).toEqual(
+      expect.arrayContaining([
+        'event "on_script]0;pwned[2J" is not tracked',
+        'kept in the dead-letter queue: amount_netto "12script]0;pwned[2J" is not a decimal number',
+      ]),
+    );
+    for (const d of details) expect(d).not.toMatch(unsafe);
+    expect(queued().map((m) => m.detail)).toEqual(['amount_netto "12script]0;pwned[2J" is not a decimal number']);
+    expect(await conversions()).toEqual([]);
+  });
+
+  it('never records signed money in a currency it does not accept as the default currency: kept for a person (invalid_input), answered OK', async () => {
+    const handler = ipnHandler();
+    const hostile = 'b\u001b]0;x\u0007<t>';
+    for (const [txid, currency] of [['CUR1', 'BTC'], ['CUR2', 'XTS'], ['CUR3', hostile]] as const) {
+      expect(await handler(post(signed({ event: 'on_payment', transaction_id: txid, cid: CID, amount_netto: '47.00', currency, pay_sequence_no: '2' }, PASS)))).toMatchObject({
+        statusCode: 200,
+        body: 'OK',
+      });
+    }
+    // Nothing was recorded in EUR (the default) or any other currency.
+    expect(await conversions()).toEqual([]);
+    const messages = queued();
+    expect(messages.map((m) => [m.kind, m.reason, m.detail])).toEqual([
+      ['ipn', 'invalid_input', 'currency "BTC" is not an ISO 4217 currency code'],
+      ['ipn', 'invalid_input', 'currency "XTS" is not an ISO 4217 currency code'],
+      // Quoted: cut, no control characters, no markup.
+      ['ipn', 'invalid_input', 'currency "B]0;XT" is not an ISO 4217 currency code'],
+    ]);
+    expect((await trace(CID)).map((e) => e.detail)).toEqual(expect.arrayContaining(['kept in the dead-letter queue: currency "BTC" is not an ISO 4217 currency code']));
+    // The queue keeps what was signed: a replay still refuses to guess the currency, and the message stays.
+    const [first] = messages;
+    if (!first) throw new Error('not queued');
+    expect(new URLSearchParams(first.request.body).get('currency')).toBe('BTC');
+    const replayDeps = { ...deps(), clickStore: new DynamoClickStore(client, tables.clicks) };
+    expect(await replayMessage(first, replayDeps)).toEqual({ done: false, reason: 'invalid_input', detail: 'currency "BTC" is not an ISO 4217 currency code' });
+    expect(await conversions()).toEqual([]);
   });
 
   it('HTML-decoded signature: stores and queues the decoded values that were signed', async () => {

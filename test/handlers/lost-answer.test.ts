@@ -19,10 +19,11 @@ import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes } from '
 import { FileDeadLetterQueue } from '../../lambda/adapters/file-dead-letter';
 import { createIpnHandler } from '../../lambda/handlers/ipn';
 import { createPostbackHandler } from '../../lambda/handlers/postback';
-import { conversionDeps } from '../../lambda/handlers/runtime';
+import { conversionDeps, postbackAuth } from '../../lambda/handlers/runtime';
 import type { TableNames } from '../../lambda/local/tables';
 import { freshTables, scanAll, testEndpoint } from '../support/dynamo';
 import { httpEvent } from '../support/events';
+import { TEST_POSTBACK_KEY, TEST_PROTECTION, testSecrets } from '../support/config';
 import { formBody, signed } from '../support/ipn';
 
 const CID = '01JDZ8Q3V6W0K1X2Y3Z4A5B6C7';
@@ -84,6 +85,7 @@ beforeEach(async () => {
     campaigns: [{ id: 'c', name: 'C', trafficChannel: 'fb', offers: [{ offer: 'o' }] }],
     conversionTypes: [...digistore24ConversionTypes, ...digistore24IpnConversionTypes],
     digistore24: { ipn: {} },
+    postbackProtection: TEST_PROTECTION,
   });
   const fresh = await freshTables();
   tables = fresh.tables;
@@ -102,12 +104,15 @@ function stores(client: DynamoDBClient) {
   };
 }
 const conversions = async () => scanAll((await freshTables()).client, tables.conversions);
-const s2s = () => httpEvent({ path: '/postback', query: `clickid=${CID}&sum=47.00&currency=EUR&txid=T1&type=payment` });
+const s2s = () => httpEvent({ path: '/postback', query: `clickid=${CID}&sum=47.00&currency=EUR&txid=T1&type=payment&key=${TEST_POSTBACK_KEY}` });
+/** The postback handler as deployed: protected by the generated key the S2S URL carries. */
+const postbackHandler = (client: DynamoDBClient) =>
+  createPostbackHandler(conversionDeps(config, stores(client), () => queue), postbackAuth(config.postbackProtection, testSecrets()));
 
 describe('an answer lost after a committed write', () => {
   it('postback: the retried conversion put recognises its own write — recorded, forwarded once', async () => {
     const faulty = losingClient('PutItemCommand', (input) => input.TableName === tables.conversions);
-    const result = await createPostbackHandler(conversionDeps(config, stores(faulty.client), () => queue))(s2s());
+    const result = await postbackHandler(faulty.client)(s2s());
     expect(faulty.lost()).toBe(1);
     expect(faulty.attempts).toEqual(['PutItemCommand', 'PutItemCommand']);
     expect(result).toMatchObject({ statusCode: 200, body: 'OK\n' });
@@ -134,7 +139,7 @@ describe('an answer lost after a committed write', () => {
 
   it('forward claim: the retried claim recognises its own claim — sent once, not stuck in "sending"', async () => {
     const faulty = losingClient('UpdateItemCommand', (input) => String(input.UpdateExpression).includes('forwardClaimToken'));
-    const result = await createPostbackHandler(conversionDeps(config, stores(faulty.client), () => queue))(s2s());
+    const result = await postbackHandler(faulty.client)(s2s());
     expect(faulty.lost()).toBe(1);
     expect(faulty.attempts).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
     expect(result).toMatchObject({ statusCode: 200, body: 'OK\n' });
@@ -146,7 +151,7 @@ describe('an answer lost after a committed write', () => {
 
   it('a different request with the same sale is still a duplicate, and never forwards again', async () => {
     const faulty = losingClient('PutItemCommand', (input) => input.TableName === tables.conversions);
-    const handler = createPostbackHandler(conversionDeps(config, stores(faulty.client), () => queue));
+    const handler = postbackHandler(faulty.client);
     await handler(s2s());
     const again = await handler(s2s());
     expect(again.body).toMatch(/^OK duplicate: payment for this click and txid T1 was recorded before; nothing changed/);

@@ -51,7 +51,7 @@ describe('review regressions', () => {
   it('keeps a source working when one of its keys cannot be read (an old secret deleted mid-rotation)', async () => {
     const reader = { read: (ref: { env?: string }) => (ref.env === 'OLD' ? Promise.reject(new Error('ResourceNotFoundException')) : Promise.resolve('n3w')) };
     const { authenticate } = postbackAuth({ required: true, sources: [{ id: 'ds24', keys: [{ env: 'OLD' }, { env: 'NEW' }] }] }, reader);
-    expect(await authenticate?.('n3w', undefined)).toEqual({ ok: true, source: 'ds24' });
+    expect(await authenticate?.('n3w', undefined)).toEqual({ ok: true, source: 'ds24', keyIndex: 1 });
     expect(await authenticate?.('guess', undefined)).toMatchObject({ ok: false, reason: 'bad_key' });
   });
 

@@ -38,6 +38,7 @@ describe('report over a known data set', () => {
         cr: 1,
         epc: { EUR: 10 },
         cost: 1,
+        costSource: 'clickUrl',
         profit: 29,
         roi: 29,
         partial: false,
@@ -53,13 +54,13 @@ describe('report over a known data set', () => {
   it('by day in UTC and in Europe/Berlin: the click at 23:30 UTC moves to the next day', async () => {
     const utc = json((await report(['day'])).rows);
     expect(utc).toEqual([
-      { day: '2026-11-24', clicks: 2, conversions: { payment: 2, refund: 1 }, revenue: { EUR: 30 }, cr: 1, epc: { EUR: 15 }, cost: 1, profit: 29, roi: 29, partial: false },
+      { day: '2026-11-24', clicks: 2, conversions: { payment: 2, refund: 1 }, revenue: { EUR: 30 }, cr: 1, epc: { EUR: 15 }, cost: 1, costSource: 'clickUrl', profit: 29, roi: 29, partial: false },
       { day: '2026-11-25', clicks: 2, conversions: { chargeback: 1, payment: 3, upsell: 1 }, revenue: { EUR: 5, USD: 100 }, cr: 1, epc: { EUR: 2.5, USD: 50 }, partial: false },
     ]);
     const berlin = json((await report(['day'], 'Europe/Berlin')).rows);
     expect(berlin).toEqual([
-      { day: '2026-11-24', clicks: 1, conversions: { payment: 1, refund: 1 }, revenue: { EUR: 0 }, cr: 1, epc: { EUR: 0 }, cost: 0.5, profit: -0.5, roi: -1, partial: false },
-      { day: '2026-11-25', clicks: 3, conversions: { chargeback: 1, payment: 4, upsell: 1 }, revenue: { EUR: 35, USD: 100 }, cr: 1, epc: { EUR: 11.6667, USD: 33.3333 }, cost: 0.5, profit: 34.5, roi: 69, partial: false },
+      { day: '2026-11-24', clicks: 1, conversions: { payment: 1, refund: 1 }, revenue: { EUR: 0 }, cr: 1, epc: { EUR: 0 }, cost: 0.5, costSource: 'clickUrl', profit: -0.5, roi: -1, partial: false },
+      { day: '2026-11-25', clicks: 3, conversions: { chargeback: 1, payment: 4, upsell: 1 }, revenue: { EUR: 35, USD: 100 }, cr: 1, epc: { EUR: 11.6667, USD: 33.3333 }, cost: 0.5, costSource: 'clickUrl', profit: 34.5, roi: 69, partial: false },
     ]);
   });
 

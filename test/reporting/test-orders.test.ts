@@ -12,6 +12,7 @@ import { createIpnHandler } from '../../lambda/handlers/ipn';
 import { loadReportData } from '../../scripts/report-data';
 import { freshTables } from '../support/dynamo';
 import { httpEvent } from '../support/events';
+import { TEST_PROTECTION } from '../support/config';
 import { formBody, signed } from '../support/ipn';
 
 const CID = mintClickId('c', Date.parse('2026-11-25T10:00:00.000Z'));
@@ -25,6 +26,7 @@ it('reports leave test orders out unless asked, and then count them in their cam
     campaigns: [{ id: 'c', name: 'C', trafficChannel: 'fb', offers: [{ offer: 'o' }] }],
     conversionTypes: [...digistore24ConversionTypes, ...digistore24IpnConversionTypes],
     digistore24: { ipn: { recordTestOrders: true } },
+    postbackProtection: TEST_PROTECTION,
   });
   const ipn = config.digistore24?.ipn;
   if (!ipn) throw new Error('no ipn');
@@ -38,7 +40,7 @@ it('reports leave test orders out unless asked, and then count them in their cam
       clicks,
       conversions: new DynamoConversionStore(client, tables.conversions),
       types: new DynamoConversionTypes(client, tables.conversionTypes),
-      deadLetters: () => ({ send: async () => undefined }),
+      deadLetters: () => ({ send: async (m) => ({ status: 'queued', messageId: m.id }) }),
       defaultCurrency: 'EUR',
     },
     { now: () => new Date('2026-11-25T11:00:00.000Z') },

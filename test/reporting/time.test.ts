@@ -155,7 +155,7 @@ describe('expired clicks: partial counts, no ratios from them', () => {
     const rows = buildReport(clicks, conversions, options);
     expect(json(rows)).toEqual([
       { day: '2026-08-21', clicks: 1, conversions: { payment: 3 }, revenue: { EUR: 90 }, cr: null, epc: null, cost: null, profit: null, roi: null, partial: true },
-      { day: '2026-08-28', clicks: 2, conversions: { payment: 1 }, revenue: { EUR: 50 }, cr: 0.5, epc: { EUR: 25 }, cost: 2, profit: 48, roi: 24, partial: false },
+      { day: '2026-08-28', clicks: 2, conversions: { payment: 1 }, revenue: { EUR: 50 }, cr: 0.5, epc: { EUR: 25 }, cost: 2, costSource: 'clickUrl', profit: 48, roi: 24, partial: false },
     ]);
     expect(partialNotice(options)).toMatch(/^\* Partial click counts: .*Rows marked \* count only the clicks still stored/);
   });

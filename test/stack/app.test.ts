@@ -3,13 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../config/load';
 import { digistore24IpnConversionTypes } from '../../config/digistore24';
 import { ConfigError, parseConfig } from '../../config/schema';
 import { buildClickvault } from '../../lib/clickvault-app';
 import { writeBundledConfig } from '../../lib/bundled-config';
 import { ContextError } from '../../lib/settings';
-import { clickUrlPattern, digistore24PixelUrl, digistore24PostbackUrl } from '../../lib/tracker-urls';
+import { clickUrlPattern, digistore24OutputUrls } from '../../lib/tracker-urls';
 import { CDK_JSON_CONTEXT } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'clickvault-app-test-'));
@@ -58,6 +59,40 @@ describe('the tracker config at synth', () => {
   });
 });
 
+describe('postback protection at synth', () => {
+  const withProtection = (postbackProtection: unknown) => parseConfig({ ...loadConfig(), postbackProtection });
+  const synth = (postbackProtection: unknown) => {
+    const { tracker } = buildClickvault(newApp(), { nag: false, config: withProtection(postbackProtection) });
+    return { tracker, template: Template.fromStack(tracker), warnings: Annotations.fromStack(tracker).findWarning('*', Match.anyValue()) };
+  };
+  const outputs = (template: Template) => template.toJSON().Outputs as Record<string, { Value: unknown }>;
+
+  it('warns, makes no key and shows S2S URLs without one when unprotected on purpose', () => {
+    const { template, warnings } = synth({ required: false, acknowledgeUnprotected: true });
+    expect(warnings.map((w) => String(w.entry.data))).toEqual([expect.stringMatching(/^postbacks are NOT protected/)]);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1); // the origin-verify secret only
+    expect(JSON.stringify(outputs(template).Digistore24AffiliatePostbackUrl?.Value)).not.toContain('key=');
+    expect(outputs(template).PostbackKeySecret).toBeUndefined();
+  });
+
+  it('warns in the switch-over (required: false with sources) and still shows where the key goes', () => {
+    const { template, warnings } = synth({ required: false, sources: [{ id: 'ds24', keys: [{ generated: true }] }] });
+    expect(warnings.map((w) => String(w.entry.data))).toEqual([expect.stringMatching(/switch-over/)]);
+    expect(JSON.stringify(outputs(template).Digistore24AffiliatePostbackUrl?.Value)).toContain('key=<see npm run urls>');
+  });
+
+  it('says nothing for the shipped config, and names where a key of your own lives (the newest key of the first source)', () => {
+    expect(synth({ sources: [{ id: 'ds24', keys: [{ generated: true }] }] }).warnings).toEqual([]);
+    const own = synth({ sources: [{ id: 'ds24', keys: [{ generated: true }, { secretsManager: 'clickvault/postback-2027' }] }] }).template;
+    expect(outputs(own).PostbackKeySecret?.Value).toBe('clickvault/postback-2027');
+    const ssm = synth({ sources: [{ id: 'ds24', keys: [{ ssmParameter: '/clickvault/postback' }] }] }).template;
+    expect(outputs(ssm).PostbackKeyParameter?.Value).toBe('/clickvault/postback');
+    expect(outputs(ssm).PostbackKeySecret).toBeUndefined();
+    // No generated key in the config: no generated secret either.
+    ssm.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  });
+});
+
 describe('the context at synth', () => {
   it('fails before building anything when inconsistent', () => {
     const app = newApp({ domainName: 'trk.example.org', hostedZoneName: 'example.com' });
@@ -77,10 +112,16 @@ describe('the context at synth', () => {
 describe('user-facing URLs', () => {
   it('are exactly what Digistore24 and the ad platforms need', () => {
     expect(clickUrlPattern('trk.example.com')).toBe('https://trk.example.com/click/<campaignId>');
-    expect(digistore24PostbackUrl('trk.example.com')).toBe(
+    expect(digistore24OutputUrls('trk.example.com', true)).toEqual({
+      affiliateS2S: 'https://trk.example.com/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&key=<see npm run urls>&type=',
+      vendorS2S: 'https://trk.example.com/postback?clickid={cid}&sum={amount_netto}&currency={currency}&txid={transaction_id}&key=<see npm run urls>&type=',
+      pixel: 'https://trk.example.com/postback?format=img&clickid=__cid__&type=InitiateCheckout',
+      ipn: 'https://trk.example.com/ipn/digistore24',
+    });
+    // Unprotected (acknowledged): no key at all.
+    expect(digistore24OutputUrls('trk.example.com', false).affiliateS2S).toBe(
       'https://trk.example.com/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&type=',
     );
-    expect(digistore24PixelUrl('trk.example.com')).toBe('https://trk.example.com/postback?format=img&clickid=__cid__&type=InitiateCheckout');
   });
 });
 
