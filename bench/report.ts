@@ -26,6 +26,7 @@ import { parseConfig, type TrackerConfig } from '../config/schema';
 import { digistore24ConversionTypes } from '../config/digistore24';
 import { syncCatalog } from '../lambda/adapters/catalog';
 import { syncConversionTypes } from '../lambda/adapters/conversion-types-sync';
+import { CALL_BUDGETS } from '../lambda/adapters/aws-clients';
 import { clickToItem, conversionToItem, createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { reportPorts } from '../lambda/adapters/report-ports';
 import { newStats } from '../lambda/adapters/report-source';
@@ -253,7 +254,7 @@ async function main(): Promise<void> {
   const to = startOfDay(nextDay(toDay), 'UTC');
 
   const store = await startStore(join(dir, 'dynamodb'));
-  const client = createDynamoClient(store.endpoint);
+  const client = createDynamoClient(store.endpoint, CALL_BUDGETS.tool);
   try {
     const tables = localTableNames('bench');
     await ensureTables(client, tables);

@@ -116,12 +116,12 @@ describe('while npm start holds the data directory', () => {
     expect(code).toBe(0);
   });
 
-  it('in AWS mode a report asks for its tables only (clicks, conversions, catalog): no queue, no inbound table, no stack lookup', async () => {
+  it('in AWS mode a report asks for its tables only (clicks, conversions, catalog, rollups): no queue, no inbound table, no stack lookup', async () => {
     const tables = localTableNames();
     // Any stack lookup would fail: CloudFormation points at a closed port.
     const cloudFormation = `http://127.0.0.1:${await freePort()}`;
     const base = { DYNAMODB_ENDPOINT: tracker.dynamo.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', AWS_ENDPOINT_URL_CLOUDFORMATION: cloudFormation };
-    const report = await run('report', ['--json'], { ...base, [TABLE_ENV.clicks]: tables.clicks, [TABLE_ENV.conversions]: tables.conversions, [TABLE_ENV.catalog]: tables.catalog });
+    const report = await run('report', ['--json'], { ...base, [TABLE_ENV.clicks]: tables.clicks, [TABLE_ENV.conversions]: tables.conversions, [TABLE_ENV.catalog]: tables.catalog, [TABLE_ENV.rollups]: tables.rollups });
     expect(report.stderr).toBe('');
     expect(report.code).toBe(0);
     // A trace needs the inbound log and the queue too: without INBOUND_TABLE it goes to the stack.

@@ -23,6 +23,8 @@ it('each function times out at least a margin after its handler deadline', () =>
     ['PostbackFunction', HANDLER_DEADLINE_MS.postback],
     ['IpnFunction', HANDLER_DEADLINE_MS.ipn],
     ['ConversionTypesSyncFunction', HANDLER_DEADLINE_MS.syncConversionTypes],
+    ['RollupsUpkeepFunction', HANDLER_DEADLINE_MS.rollupUpkeep],
+    ['RollupsMarkerFunction', HANDLER_DEADLINE_MS.rollupMarker],
   ];
   for (const [prefix, deadline] of pairs) expect(timeoutMs(prefix)).toBeGreaterThanOrEqual(deadline + DEADLINE_MARGIN_MS);
   // The README's promise rests on this one: a redirect within 1.5 s even when everything hangs.
