@@ -6,7 +6,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ReportPorts } from '../core/report-run';
 import type { UpkeepReader } from '../core/rollup-upkeep';
 import type { TableDefinition } from './table-definitions';
-import { arrivedConversions, campaignClicks, clickTimeConversions, newStats, type ReadStats } from './report-source';
+import { arrivedConversions, campaignClicks, clickTimeConversions, newStats, oldestClickTime, type ReadStats } from './report-source';
 import { DynamoRollupStore } from './rollup-store';
 import { readSpend } from './spend-store';
 
@@ -41,6 +41,7 @@ export function reportPorts(client: DynamoDBClient, tables: Tables, stats: ReadS
 export function upkeepReader(client: DynamoDBClient, tables: Tables, stats: ReadStats = newStats()): UpkeepReader {
   return {
     clicks: (campaignId, from, to) => campaignClicks(client, tables.clicks, campaignId, new Date(from), new Date(to), stats),
+    oldestClick: (campaignId) => oldestClickTime(client, tables.clicks, campaignId, stats),
     conversionsByClickTime: (key, from, to) => clickTimeConversions(client, tables.conversions, key, new Date(from), new Date(to), stats),
     conversionsArrived: (key, from, to) => arrivedConversions(client, tables.conversions, key, new Date(from), new Date(to), stats),
   };

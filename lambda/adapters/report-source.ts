@@ -7,7 +7,7 @@
  */
 import { BatchGetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { campaignPartitions, mintId } from '../core/ids';
+import { campaignPartitions, idTime, mintId } from '../core/ids';
 import { TEST_CAMPAIGN_PREFIX, UNATTRIBUTED_CLICK_ID } from '../core/model';
 import type { ReportClick, ReportConversion } from '../core/report';
 import { decimalOf, wrapStoredNumber } from './stored-number';
@@ -93,6 +93,33 @@ const CLICK_FIELDS = ['clickId', 'campaignId', 'offerId', 'landerId', 'channelId
  * Clicks of one campaign made in [from, to): 32 key-range queries, one per partition of the
  * campaign (click ids begin with a ULID, so the time range is a sort-key range), read side by side.
  */
+/**
+ * When the oldest stored click of a campaign (its code) was made: one `Limit 1` query per
+ * partition (click ids sort by time). Undefined when it has none.
+ */
+export async function oldestClickTime(client: DynamoDBClient, table: string, campaignId: string, stats: ReadStats): Promise<number | undefined> {
+  let oldest: number | undefined;
+  for (const partition of campaignPartitions(campaignId)) {
+    const out = await client.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': 'pk', '#k': 'clickId' },
+        ExpressionAttributeValues: { ':pk': { S: partition } },
+        ProjectionExpression: '#k',
+        Limit: 1,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    stats.queries++;
+    stats.capacityUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
+    const id = out.Items?.[0]?.clickId?.S;
+    const t = id ? idTime(id.slice(0, 26)) : undefined;
+    if (t !== undefined && (oldest === undefined || t < oldest)) oldest = t;
+  }
+  return oldest;
+}
+
 export async function* campaignClicks(
   client: DynamoDBClient,
   table: string,

@@ -69,6 +69,8 @@ export interface UpkeepStore {
 export interface UpkeepReader {
   /** The clicks of a campaign made in [from, to). */
   clicks(campaignId: string, from: number, to: number): AsyncIterable<ReportClick>;
+  /** When the oldest stored click of a campaign was made (epoch ms), undefined without any. */
+  oldestClick(campaignId: string): Promise<number | undefined>;
   /** Conversions indexed under `key` (a campaign id or `~test:<id>`) whose click was made in [from, to). */
   conversionsByClickTime(key: string, from: number, to: number): AsyncIterable<ReportConversion>;
   /** Conversions indexed under `key` (also `~unattributed`, `~test:...`) that arrived in [from, to). */
@@ -133,12 +135,23 @@ function frozenSpans(coverage: ClickCoverage): Span[] {
  * Where a new tracker's rollups start: the oldest hour whose clicks are all surely kept, so the
  * first runs roll up the whole history still stored. Not the first deploy of a campaign: a
  * tracker that upgrades to rollups holds clicks older than its catalog entries, and they must
- * outlive their TTL too. The hours before any click cost one empty query per campaign a day.
+ * outlive their TTL too.
  */
 export function firstHour(settings: UpkeepSettings, now: number): number {
   const frozen = frozenSpans(settings.clickCoverage).filter((s) => s.from <= now);
   const since = frozen.length > 0 ? ceilHour(Math.max(...frozen.map((s) => Math.min(s.to, now)))) : 0;
   return Math.min(since, hourOf(now));
+}
+
+/**
+ * Where the first run starts closing hours: the hour of the oldest stored click (none: now), not
+ * before `since`. The hours between hold no click, so they are closed as they are (no part), and
+ * a new tracker does not walk 90 days of empty partitions; a click replayed into them later
+ * marks its hour like any other.
+ */
+export function firstClose(since: number, now: number, oldestClick: number | undefined): number {
+  // Never an hour whose clicks may still be being written (the close waits CLOSE_AFTER_MS too).
+  return Math.max(since, Math.min(hourOf(oldestClick ?? now), hourOf(now - CLOSE_AFTER_MS)));
 }
 
 const testKey = (key: string) => `${TEST_CAMPAIGN_PREFIX}${key}`;
@@ -164,8 +177,13 @@ export async function runUpkeep(deps: UpkeepDeps): Promise<UpkeepReport> {
     const { settings } = deps;
     let state = lease.state;
     if (!state) {
+      let oldest: number | undefined;
+      for (const c of settings.campaigns) {
+        const t = await deps.reader.oldestClick(c.id);
+        if (t !== undefined && (oldest === undefined || t < oldest)) oldest = t;
+      }
       const since = firstHour(settings, start);
-      state = { since, closedUntil: since, cut: iso(since) };
+      state = { since, closedUntil: firstClose(since, start, oldest), cut: iso(since) };
       await deps.store.saveState(deps.owner, state);
       report.started = iso(since);
     }
