@@ -314,7 +314,7 @@ export async function recordConversion(
     forward = await deps.forward(conversion, now);
   } catch (err) {
     // The conversion is recorded; a forward that breaks must not turn that into a failure.
-    forward = { status: 'failed', detail: errorText(err) };
+    forward = { status: 'failed', reason: 'forward_unknown', detail: errorText(err) };
   }
   return { status: 'recorded', conversion, type, forward };
 }
