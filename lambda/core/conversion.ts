@@ -135,8 +135,13 @@ export function conflictDetail(conflict: AmountConflict): string {
   return `amount_conflict: stored ${stored.revenue} ${stored.currency}, this one says ${sent.revenue} ${sent.currency}; the first amount stays`;
 }
 
-/** How many of a click's conversions are read to find its payment's currency. */
-export const HISTORY_LIMIT = 25;
+/**
+ * How many of a click's conversions are read (page after page) to find its payment's currency.
+ * They come in key order (type, then txid), not by time: a subscription's `paying` or
+ * `InitiateCheckout` items sort before `payment|...`, so one short page could miss the payment.
+ * Years of monthly rebills with their status postbacks stay far below it.
+ */
+export const HISTORY_LIMIT = 1000;
 
 /** The click attribution a stored conversion carries, as the attributed part of a new one. */
 function attributionOf(click: ClickRecord): Partial<ConversionRecord> {
