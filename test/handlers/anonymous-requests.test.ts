@@ -24,7 +24,7 @@ import { DynamoDeadLetterLedger } from '../../lambda/adapters/dead-letter-ledger
 import { logger } from '../../lambda/logger';
 import type { TableNames } from '../../lambda/local/tables';
 import { TEST_POSTBACK_KEY, testConfig, testSecrets } from '../support/config';
-import { countingClient, freshTables, scanAll } from '../support/dynamo';
+import { countingClient, freshTables, scanAll, unreachableClient } from '../support/dynamo';
 import { httpEvent } from '../support/events';
 import { formBody, signed } from '../support/ipn';
 
@@ -125,6 +125,16 @@ describe('the pixel without a key', () => {
     expect(await inbound()).toEqual([]);
     expect(sqs.calls()).toHaveLength(0);
   }, 60_000);
+
+  it('queues nothing for keyless pixels of made-up types and clicks while DynamoDB is down (their click and type are unknown)', async () => {
+    const h = postbackHandler({ dynamo: unreachableClient(), guarded: true });
+    for (let i = 0; i < 20; i++) {
+      const type = i % 2 === 0 ? `whatever${i}` : 'InitiateCheckout';
+      const r = await h(get(`format=img&clickid=01NOCLICK${String(i).padStart(17, '0')}&type=${type}&txid=X${i}`));
+      expect(r.headers?.['content-type']).toBe('image/gif');
+    }
+    expect(sqs.calls()).toHaveLength(0);
+  });
 
   it('gets the same rules when postbacks are unprotected on purpose: every pixel is anonymous then', async () => {
     const h = postbackHandler({ protectedBy: { required: false, acknowledgeUnprotected: true } });
