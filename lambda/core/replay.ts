@@ -93,7 +93,7 @@ export async function replayMessage(message: DeadLetterMessage, deps: ReplayDeps
       }
       if (result.status === 'sent') return { done: true, outcome: 'forwarded' };
       if (result.status === 'already_claimed') return { done: true, outcome: 'already forwarded or in flight' };
-      return { done: false, reason: 'forward_failed', detail: result.detail };
+      return { done: false, reason: 'reason' in result ? result.reason : 'forward_failed', detail: result.detail };
     }
     case 'ipn': {
       if (!deps.ipn) return { done: false, reason: 'not_configured', detail: 'the config has no digistore24.ipn section' };
@@ -114,8 +114,18 @@ export type RedriveProgress = ReplayResult | 'skipped' | 'stale' | 'busy';
 export interface RedriveOptions {
   limit: number;
   dryRun: boolean;
-  /** Only replay messages queued for this reason. */
+  /**
+   * Only replay messages queued for this reason. Without it, every reason but
+   * `forward_unknown`: a forward that may have arrived is sent again only when asked by name.
+   */
   reason?: string;
+  /**
+   * Discard these messages (by id) instead of replaying them: a person decided they are not
+   * to be recorded (a test, a signed IPN with an amount nobody can read). Every other message is
+   * left as it is. Discarded messages go through the same leases, so a redrive running at the
+   * same time never replays one being discarded.
+   */
+  discard?: ReadonlySet<string>;
   now?: () => Date;
   /**
    * Per copy: its replay result, `skipped` (filtered by reason), `stale` (an older copy of a
@@ -141,9 +151,13 @@ export interface RedriveSummary {
   /** Of those, from the archive. */
   fromArchive: number;
   replayed: number;
+  /** Deleted on a person's word (--discard), not replayed. */
+  discarded: number;
   outcomes: Record<string, number>;
   stillFailing: Record<string, number>;
   skipped: number;
+  /** Forwards that may have arrived (`forward_unknown`), left queued: replayed only with that --reason. */
+  heldUnknownForwards: number;
   /** Older copies of messages updated since, dropped without a replay. */
   staleCopies: number;
   /** Left to another redrive running at the same time (it held them, or had just replayed them). */
@@ -177,9 +191,11 @@ export async function redrive(queue: DeadLetterQueue, deps: ReplayDeps, options:
     received: 0,
     fromArchive: 0,
     replayed: 0,
+    discarded: 0,
     outcomes: {},
     stillFailing: {},
     skipped: 0,
+    heldUnknownForwards: 0,
     staleCopies: 0,
     busy: 0,
     dryRun: options.dryRun,
@@ -241,8 +257,14 @@ export async function redrive(queue: DeadLetterQueue, deps: ReplayDeps, options:
 
   /** Replays one id; false when another redrive holds it. */
   const processGroup = async (id: string, group: Copy[]): Promise<boolean> => {
-    if (options.reason !== undefined && !group.some((c) => c.received.message.reason === options.reason)) {
+    const discarding = options.discard?.has(id) === true;
+    if ((options.discard !== undefined && !discarding) || (options.reason !== undefined && !group.some((c) => c.received.message.reason === options.reason))) {
       summary.skipped += group.length;
+      await giveBack(group, 'skipped');
+      return true;
+    }
+    if (!discarding && options.reason === undefined && group.some((c) => c.received.message.reason === 'forward_unknown')) {
+      summary.heldUnknownForwards += group.length;
       await giveBack(group, 'skipped');
       return true;
     }
@@ -295,15 +317,18 @@ export async function redrive(queue: DeadLetterQueue, deps: ReplayDeps, options:
     const { message, handle } = keeper.received;
     let result: ReplayResult;
     try {
-      result = await replayMessage(message, deps);
+      result = discarding ? { done: true, outcome: 'discarded' } : await replayMessage(message, deps);
     } catch (err) {
       await ledger?.unlease(id, owner);
       throw err;
     }
     options.onProgress?.(keeper.received, result);
     if (result.done) {
-      summary.replayed++;
-      summary.outcomes[result.outcome] = (summary.outcomes[result.outcome] ?? 0) + 1;
+      if (discarding) summary.discarded++;
+      else {
+        summary.replayed++;
+        summary.outcomes[result.outcome] = (summary.outcomes[result.outcome] ?? 0) + 1;
+      }
       if (options.dryRun) await keeper.from.release(handle);
       else {
         // The same failure may be queued again from now on; then the message is gone for good.
