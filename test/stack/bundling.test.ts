@@ -29,7 +29,7 @@ it('bundles every function with esbuild and ships the validated config with the 
     ([id, r]) => r.Type === 'AWS::Lambda::Function' && !id.includes('Providerframework'),
   );
   expect(functions.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(
-    ['ClickFunction', 'ConversionTypesSyncFunction', 'DeadLetterArchiverFunction', 'IpnFunction', 'PostbackFunction'].sort(),
+    ['ClickFunction', 'ConversionTypesSyncFunction', 'DeadLetterArchiverFunction', 'IpnFunction', 'PostbackFunction', 'RollupsMarkerFunction', 'RollupsUpkeepFunction'].sort(),
   );
   for (const [id, fn] of functions) {
     const key = fn.Properties.Code?.S3Key;
