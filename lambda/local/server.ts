@@ -169,7 +169,8 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     };
     const timer = every > 0 ? setInterval(runUpkeep, every) : undefined;
     timer?.unref();
-    if (every > 0) runUpkeep();
+    // The first run one interval after start, not at once: a server started and stopped right
+    // away (tests, a quick look) does no rollup work, and start-up stays quick.
     // The same archiver as the scheduled function in AWS, on the same schedule. Local files never
     // expire, so it only keeps the two runs alike (and `npm run dlq -- --local` shows both places).
     const archiveNow = async () => {
