@@ -5,27 +5,13 @@
  * before its old copy was deleted) are shown once: the newest.
  */
 import { parseArgs } from 'node:util';
-import type { DeadLetterMessage, DeadLetterPlace, ReceivedMessage } from '../lambda/core/model';
+import type { DeadLetterMessage, DeadLetterPlace } from '../lambda/core/model';
 import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
 import { openQueue } from './tracker-context';
 
-export interface ListedMessage extends DeadLetterMessage {
-  /** Where it waits: the queue, or the archive. */
-  place: DeadLetterPlace;
-}
+import { collapseCopies } from '../lambda/core/dead-letter-list';
 
-/** One entry per message id (the copy with the most attempts), in arrival order. */
-export function collapseCopies(received: readonly ReceivedMessage[]): ListedMessage[] {
-  const byId = new Map<string, ListedMessage>();
-  for (const r of received) {
-    const listed: ListedMessage = { ...r.message, place: r.place ?? 'queue' };
-    const seen = byId.get(listed.id);
-    if (!seen || (listed.attempts ?? 0) > (seen.attempts ?? 0) || ((listed.attempts ?? 0) === (seen.attempts ?? 0) && (listed.lastAttemptAt ?? '') > (seen.lastAttemptAt ?? ''))) {
-      byId.set(listed.id, listed);
-    }
-  }
-  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
+export { collapseCopies, type ListedMessage } from '../lambda/core/dead-letter-list';
 
 /** The table `npm run dlq` prints; every cell is terminal-safe (details quote requests). A message without `place` is in the queue. */
 export function table(messages: readonly (DeadLetterMessage & { place?: DeadLetterPlace })[]): string {

@@ -5,25 +5,11 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load';
-import { readCatalog } from '../lambda/adapters/catalog';
-import {
-  GROUP_KEYS,
-  ReportBuilder,
-  clickCoverage,
-  formatCsv,
-  formatJson,
-  formatTable,
-  isTimeZone,
-  nextDay,
-  partialNotice,
-  reportCampaigns,
-  startOfDay,
-  zonedParts,
-  type GroupKey,
-  type ReportOptions,
-} from '../lambda/core/report';
+import { GROUP_KEYS, formatCsv, formatJson, formatTable } from '../lambda/core/report';
+import { InvalidInput } from '../lambda/core/postback-params';
+import { parseReportQuery, reportSettings, runReport, type ReportQuery } from '../lambda/core/report-query';
 import { reportHtml } from './report-html';
-import { streamReportData } from './report-data';
+import { reportPorts } from '../lambda/adapters/report-data';
 import { DEFAULT_STACK, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run report -- [options]
@@ -38,8 +24,6 @@ const USAGE = `Usage: npm run report -- [options]
   --html FILE         also write a self-contained page with the table and a daily chart
   --include-tests     also count Digistore24 test orders (api_mode=test, kept with recordTestOrders)
   --stack NAME        the deployed stack (default ${DEFAULT_STACK})`;
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -62,64 +46,33 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const by = (values.by ?? 'campaign').split(',').map((k) => k.trim()).filter(Boolean);
-  const unknown = by.filter((k) => !(GROUP_KEYS as readonly string[]).includes(k));
-  if (unknown.length > 0) throw new Error(`--by: unknown key(s) ${unknown.join(', ')}; use ${GROUP_KEYS.join(', ')}`);
-  const timeZone = values.tz ?? 'UTC';
-  if (!isTimeZone(timeZone)) throw new Error(`--tz: "${timeZone}" is not a time zone (e.g. UTC, Europe/Berlin, America/New_York)`);
   if (values.json && values.csv) throw new Error('choose one of --json and --csv');
-  const toDay = values.to ?? zonedParts(new Date().toISOString(), timeZone).day;
-  if (!DAY.test(toDay)) throw new Error(`--to: "${toDay}" is not a date (YYYY-MM-DD)`);
-  let fromDay = values.from;
-  if (fromDay === undefined) {
-    const d = new Date(`${toDay}T00:00:00Z`);
-    d.setUTCDate(d.getUTCDate() - 29);
-    fromDay = d.toISOString().slice(0, 10);
+  // The same parsing and the same report as the dashboard's GET /api/report (core/report-query).
+  let query: ReportQuery;
+  try {
+    query = parseReportQuery({ from: values.from, to: values.to, tz: values.tz, by: values.by, tests: values['include-tests'] ? '1' : '0' });
+  } catch (err) {
+    if (err instanceof InvalidInput) throw new Error(`--${err.parameter === 'tests' ? 'include-tests' : err.parameter}: ${err.problem}`);
+    throw err;
   }
-  if (!DAY.test(fromDay)) throw new Error(`--from: "${fromDay}" is not a date (YYYY-MM-DD)`);
-  if (fromDay > toDay) throw new Error(`--from ${fromDay} is after --to ${toDay}`);
+  if (values.campaign) query.campaigns = values.campaign.split(',').map((c) => c.trim()).filter(Boolean);
+  const groupBy = query.by;
+  const { fromDay, toDay, timeZone } = query;
 
   const config = loadConfig();
-  const from = startOfDay(fromDay, timeZone);
-  const to = startOfDay(nextDay(toDay), timeZone);
   const machine = values.json === true || values.csv === true;
   const showProgress = process.stderr.isTTY === true && !machine;
-  const now = new Date();
 
   // A report reads clicks, conversions and the catalog: no queue, no other table.
   const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}), needs: ['clicks', 'conversions', 'catalog'] });
   try {
+    const result = await runReport(query, reportSettings(config), reportPorts(tracker.client, tracker.tables), new Date(), showProgress ? (m: string) => process.stderr.write(`\r\x1b[K${m}`) : undefined);
     // Campaigns and retention as deployed: the catalog (every campaign ever deployed, the
     // retention history); the config alone for a local data directory older than the catalog.
-    const catalog = await readCatalog(tracker.client, tracker.tables.catalog);
-    if (!catalog) process.stderr.write('report: no catalog table yet (start `npm start` once): campaigns come from the config only.\n');
-    const known = reportCampaigns(config.campaigns.map((c) => c.id), catalog?.campaigns);
-    const campaigns = values.campaign ? values.campaign.split(',').map((c) => c.trim()).filter(Boolean) : known.campaigns;
-    const groupBy = by as GroupKey[];
-    const options: ReportOptions = {
-      by: groupBy,
-      timeZone,
-      costCurrency: config.defaults.currency,
-      completeness: { range: { from, to }, coverage: clickCoverage(catalog?.retention ?? [], config.defaults.clickRetentionDays, now) },
-      retired: known.retired,
-    };
-    const main = new ReportBuilder(options);
-    // The chart follows the report's finest time grouping: hours when it is grouped by hour.
-    const chart = new ReportBuilder({ ...options, by: [groupBy.includes('hour') ? 'hour' : 'day'] });
-    const data = await streamReportData({
-      client: tracker.client,
-      tables: tracker.tables,
-      campaigns,
-      from,
-      to,
-      // Organic sales belong to no campaign: they are shown when the report is not narrowed to some.
-      includeUnattributed: values.campaign === undefined,
-      includeTests: values['include-tests'] === true,
-      ...(showProgress ? { onProgress: (m: string) => process.stderr.write(`\r\x1b[K${m}`) } : {}),
-    }, values.html ? [main, chart] : [main]);
+    if (!result.catalog) process.stderr.write('report: no catalog table yet (start `npm start` once): campaigns come from the config only.\n');
+    const data = result.read;
     if (showProgress) process.stderr.write('\r\x1b[K');
-    const rows = main.rows();
-    const notice = partialNotice(options);
+    const { rows, notice } = result;
     // formatJson escapes C1 and bidi controls like terminalJson, and keeps money exact.
     if (values.json) process.stdout.write(`${formatJson(rows)}\n`);
     else if (values.csv) process.stdout.write(`${formatCsv(rows, groupBy)}\n`);
@@ -137,7 +90,7 @@ async function main(): Promise<void> {
       );
     }
     if (values.html) {
-      writeFileSync(values.html, reportHtml({ rows, by: groupBy, chart: chart.rows(), title: `Clickvault report ${fromDay} to ${toDay} (${timeZone})`, ...(notice ? { notice } : {}) }));
+      writeFileSync(values.html, reportHtml({ rows, by: groupBy, chart: result.chart, title: `Clickvault report ${fromDay} to ${toDay} (${timeZone})`, ...(notice ? { notice } : {}) }));
       if (!machine) process.stderr.write(`Wrote ${values.html}\n`);
     }
   } finally {

@@ -331,6 +331,15 @@ function keysOf(source: Source, at: string, options: ReportOptions): Record<stri
   return keys;
 }
 
+/**
+ * The grouping values of a click or conversion (`at`: the click's time) for `by`, by JSON field
+ * name: exactly what a report row is keyed by, so a filter on them (the dashboard's drill-down,
+ * core/report-query.ts) selects exactly one row's items.
+ */
+export function groupValues(source: Source, at: string, by: GroupKey[], timeZone: string): Record<string, string | boolean | null> {
+  return keysOf(source, at, { by, timeZone, costCurrency: '' });
+}
+
 function compareKeys(a: Record<string, string | boolean | null>, b: Record<string, string | boolean | null>, fields: string[]): number {
   for (const field of fields) {
     const x = a[field];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createDynamoClient } from '../../lambda/adapters/dynamodb-store';
 import { buildReport, formatJson, startOfDay } from '../../lambda/core/report';
-import { loadReportData } from '../../scripts/report-data';
+import { loadReportData } from '../../lambda/adapters/report-data';
 import { startLocalTracker, type LocalTracker } from '../../lambda/local/server';
 import { loadConfig } from '../../config/load';
 import { scanAll } from '../support/dynamo';

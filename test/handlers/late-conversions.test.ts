@@ -16,7 +16,7 @@ import { createPostbackHandler } from '../../lambda/handlers/postback';
 import { conversionDeps } from '../../lambda/handlers/runtime';
 import { logger } from '../../lambda/logger';
 import type { TableNames } from '../../lambda/local/tables';
-import { loadReportData } from '../../scripts/report-data';
+import { loadReportData } from '../../lambda/adapters/report-data';
 import { testConfig } from '../support/config';
 import { countingClient, freshTables, scanAll } from '../support/dynamo';
 import { httpEvent } from '../support/events';

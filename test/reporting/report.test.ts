@@ -1,4 +1,4 @@
-import { loadReportData } from '../../scripts/report-data';
+import { loadReportData } from '../../lambda/adapters/report-data';
 import { buildReport, formatCsv, formatJson, formatTable, startOfDay, zonedParts, type GroupKey, type ReportRow } from '../../lambda/core/report';
 import { buildDataset, type Dataset } from './dataset';
 import { DynamoClickStore, DynamoConversionStore } from '../../lambda/adapters/dynamodb-store';

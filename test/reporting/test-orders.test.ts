@@ -9,7 +9,7 @@ import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes } from '
 import { mintClickId } from '../../lambda/core/ids';
 import { buildReport, rowToJson, startOfDay } from '../../lambda/core/report';
 import { createIpnHandler } from '../../lambda/handlers/ipn';
-import { loadReportData } from '../../scripts/report-data';
+import { loadReportData } from '../../lambda/adapters/report-data';
 import { freshTables } from '../support/dynamo';
 import { httpEvent } from '../support/events';
 import { TEST_PROTECTION } from '../support/config';

@@ -1,8 +1,10 @@
 /** Streams a report's clicks and conversions through the indexes into builders, with progress and read stats. */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { campaignClicks, campaignConversions, newStats, unattributedConversions, type ReadStats } from '../lambda/adapters/report-source';
-import type { ReportClick, ReportConversion } from '../lambda/core/report';
-import type { TableNames } from '../lambda/local/tables';
+import { campaignClicks, campaignConversions, newStats, unattributedConversions, type ReadStats } from './report-source';
+import type { ReportClick, ReportConversion } from '../core/report';
+import type { TableNames } from '../local/tables';
+import type { ReportPorts } from '../core/report-query';
+import { readCatalog } from './catalog';
 
 export interface ReportSink {
   addClick(click: ReportClick): void;
@@ -17,7 +19,7 @@ export interface ReportData {
 
 export interface ReadOptions {
   client: DynamoDBClient;
-  tables: TableNames;
+  tables: Pick<TableNames, 'clicks' | 'conversions'>;
   campaigns: string[];
   from: Date;
   to: Date;
@@ -67,4 +69,12 @@ export async function loadReportData(options: ReadOptions): Promise<ReportData> 
   const conversions: ReportConversion[] = [];
   const { stats } = await streamReportData(options, [{ addClick: (c) => clicks.push(c), addConversion: (c) => conversions.push(c) }]);
   return { clicks, conversions, stats };
+}
+
+/** The report's ports on the tracker's tables: the catalog and the streamed reads above. */
+export function reportPorts(client: DynamoDBClient, tables: Pick<TableNames, 'clicks' | 'conversions' | 'catalog'>): ReportPorts {
+  return {
+    catalog: () => readCatalog(client, tables.catalog),
+    read: (request, sinks) => streamReportData({ client, tables, ...request }, sinks),
+  };
 }
