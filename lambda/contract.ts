@@ -14,6 +14,8 @@ export const ENV = {
   originVerifySecret: 'ORIGIN_VERIFY_SECRET',
   /** ARN of the Secrets Manager secret the stack generated for `{ generated: true }` postback keys (the ARN, not the value). */
   postbackKeySecretArn: 'POSTBACK_KEY_SECRET_ARN',
+  /** The tracking domain (`trk.example.com`) when the stack knows it, for the dashboard's setup URLs. */
+  trackingHost: 'TRACKING_HOST',
 } as const;
 
 /** Header CloudFront adds to every origin request; proves the request came through the distribution. */
@@ -33,6 +35,41 @@ export const ROUTES = {
   ipnCheck: 'GET /ipn/digistore24',
   ipnCheckHead: 'HEAD /ipn/digistore24',
 } as const;
+
+/**
+ * The dashboard's API (lambda/handlers/dashboard-api.ts): read-only routes behind the Cognito
+ * JWT authorizer in AWS (lib/dashboard-auth.ts), behind the Host check locally. Kept apart from
+ * ROUTES, whose routes are public by design.
+ */
+export const DASHBOARD_API_ROUTES = {
+  report: 'GET /api/report',
+  inbound: 'GET /api/inbound',
+  trace: 'GET /api/trace/{clickId}',
+  dlq: 'GET /api/dlq',
+  setup: 'GET /api/setup',
+} as const;
+
+/** Where the dashboard's static files are served (CloudFront behaviour, local server). */
+export const DASHBOARD_PATH = '/dashboard/';
+
+/**
+ * The dashboard's Content Security Policy (CloudFront's response headers policy in AWS, the local
+ * server's headers): scripts and styles only from the page's own origin (no inline script, no
+ * eval), data only from its own API and, with a login, the user pool's token endpoint.
+ */
+export function dashboardCsp(authOrigin?: string): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `connect-src 'self'${authOrigin ? ` ${authOrigin}` : ''}`,
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "object-src 'none'",
+  ].join('; ');
+}
 
 /**
  * The dead-letter archiver (lambda/handlers/archive-dead-letters.ts): a scheduled function that

@@ -4,6 +4,7 @@ import { configPath, loadConfig } from '../config/load';
 import { ConfigError, protectionWarnings } from '../config/schema';
 import type { CatalogSyncResult } from '../lambda/adapters/catalog';
 import { localUrlKey, startLocalTracker, trackerUrls } from '../lambda/local/server';
+import { buildDashboard } from './build-dashboard';
 
 // CloudWatch embedded metrics make sense in Lambda only; set POWERTOOLS_METRICS_DISABLED=false to see them.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -22,9 +23,12 @@ async function main(): Promise<void> {
   const path = configPath();
   const config = loadConfig(path);
   const dataDir = resolve(process.env.TRACKER_DATA_DIR ?? '.data');
+  // The dashboard's page, built now (esbuild, well under a second) so it always matches the code.
+  const dashboard = buildDashboard();
   const tracker = await startLocalTracker({
     config,
     dataDir,
+    dashboardDir: dashboard.dir,
     port: Number(process.env.PORT ?? 3000),
     dynamoPort: Number(process.env.DYNAMODB_PORT ?? 8000),
   });
@@ -37,6 +41,7 @@ async function main(): Promise<void> {
     [
       '',
       `Clickvault is running at ${tracker.url}`,
+      `  dashboard:     ${tracker.url}/dashboard/ (no login locally: it answers only on 127.0.0.1 / localhost)`,
       `  config:        ${path}`,
       `  data:          ${dataDir} (DynamoDB on ${tracker.dynamo.endpoint})`,
       `  conversion types: ${config.conversionTypes.length} (${sync.created.length} created, ${sync.updated.length} updated, ${sync.deleted.length} deleted)`,

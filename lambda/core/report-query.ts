@@ -85,6 +85,8 @@ export interface ReportResult {
   rows: ReportRow[];
   /** The same data by day (or by hour when the report is grouped by hour): the daily chart. */
   chart: ReportRow[];
+  /** Everything in one row (no grouping): the totals above the table. */
+  totals: ReportRow | undefined;
   /** The partial-click-count notice, when the range reaches past the click retention. */
   notice?: string;
   /** Whether the catalog was there (else campaigns came from the config alone). */
@@ -222,12 +224,13 @@ export async function runReport(
   const table = new ReportBuilder(options);
   // The chart follows the report's finest time grouping: hours when it is grouped by hour.
   const chart = new ReportBuilder({ ...options, by: [query.by.includes('hour') ? 'hour' : 'day'] });
+  const totals = new ReportBuilder({ ...options, by: [] });
   const read = await ports.read(
     { campaigns, from, to, includeUnattributed, includeTests: query.includeTests, ...(onProgress ? { onProgress } : {}) },
-    [filtered(table, query.filter, query.timeZone), filtered(chart, query.filter, query.timeZone)],
+    [table, chart, totals].map((sink) => filtered(sink, query.filter, query.timeZone)),
   );
   const notice = partialNotice(options);
-  return { query, rows: table.rows(), chart: chart.rows(), ...(notice ? { notice } : {}), catalog: catalog !== undefined, read, options };
+  return { query, rows: table.rows(), chart: chart.rows(), totals: totals.rows()[0], ...(notice ? { notice } : {}), catalog: catalog !== undefined, read, options };
 }
 
 /** What a report takes from the tracker config. */

@@ -28,6 +28,14 @@ import { startDynalite, type EmbeddedDynamo } from './dynalite';
 import { ensureTables, localTableNames, type TableNames } from './tables';
 import { ensureLocalPostbackKey } from './postback-key';
 import { digistore24Urls, urlKeyRef, type UrlKey } from '../core/urls';
+import { protectionWarnings } from '../../config/schema';
+import { ArchiveQueue } from '../core/archive';
+import { buildSetup } from '../core/dashboard-api';
+import { reportSettings } from '../core/report-query';
+import { dashboardPorts } from '../adapters/dashboard-ports';
+import { createDashboardApiHandler } from '../handlers/dashboard-api';
+import { DASHBOARD_API_ROUTES, DASHBOARD_PATH } from '../contract';
+import { hostAllowed, refuseHost, serveDashboard } from './dashboard-static';
 
 export interface LocalTrackerOptions {
   config: TrackerConfig;
@@ -51,6 +59,11 @@ export interface LocalTrackerOptions {
    * puts a proxy here that it can stop or black-hole mid-run; table setup and sync go direct.
    */
   storeEndpoint?: string;
+  /**
+   * The built dashboard (scripts/build-dashboard.ts), served under /dashboard/; its API is served
+   * either way. @default - no dashboard page (the API still answers)
+   */
+  dashboardDir?: string;
 }
 
 export interface LocalTracker {
@@ -115,9 +128,31 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const postback = createPostbackHandler(shared, { ...postbackAuth(options.config.postbackProtection, secrets, options.config.defaults.ipStorage), inbound });
     const ipnConfig = options.config.digistore24?.ipn;
     const ipn = createIpnHandler(ipnConfig ? { ...shared, ipn: ipnConfig, passphrase: () => secrets.read(ipnConfig.passphrase) } : undefined, { inbound });
-    server = createServer(
-      router(
-        [
+    // The dashboard's API over the same store, read-only, answered only for this server's own Host.
+    let port = 0;
+    const dashboardApi = createDashboardApiHandler(
+      dashboardPorts({
+        client,
+        tables,
+        queue: deadLetters,
+        archive: new ArchiveQueue(archive),
+        settings: reportSettings(options.config),
+        setup: async () => {
+          const base = `http://127.0.0.1:${port}`;
+          const key = localUrlKey(options.config, options.dataDir, env);
+          const warnings = [...protectionWarnings(options.config)];
+          if (key !== undefined && 'placeholder' in key) warnings.push(`The key of these URLs is not readable here: put it where ${key.placeholder} stands.`);
+          return buildSetup(base, options.config, key, warnings);
+        },
+      }),
+    );
+    const apiRoutes = Object.values(DASHBOARD_API_ROUTES).map((routeKey) => {
+      const [method = 'GET', path = '/'] = routeKey.split(' ');
+      return { method, path, handler: dashboardApi };
+    });
+    const routes = router(
+      [
+        ...apiRoutes,
           { method: 'GET', path: '/click/{campaignId}', handler: click },
           { method: 'GET', path: '/postback', handler: postback },
           { method: 'POST', path: '/postback', handler: postback },
@@ -126,17 +161,24 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
           { method: 'POST', path: '/ipn/digistore24', handler: ipn },
           { method: 'GET', path: '/ipn/digistore24', handler: ipn },
           { method: 'HEAD', path: '/ipn/digistore24', handler: ipn },
-        ],
-        (err) => logger.error('local server error', { error: err as Error }),
-        { trustCloudFrontHeaders: options.trustCloudFrontHeaders ?? env.TRUST_CLOUDFRONT_HEADERS === '1' },
-      ),
+      ],
+      (err) => logger.error('local server error', { error: err as Error }),
+      { trustCloudFrontHeaders: options.trustCloudFrontHeaders ?? env.TRUST_CLOUDFRONT_HEADERS === '1' },
     );
+    const dashboardDir = options.dashboardDir;
+    server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const dashboard = path.startsWith('/api/') || path === DASHBOARD_PATH.slice(0, -1) || path.startsWith(DASHBOARD_PATH);
+      if (dashboard && !hostAllowed(req, port)) return refuseHost(res, port);
+      if (dashboardDir !== undefined && serveDashboard(req, res, dashboardDir)) return;
+      routes(req, res);
+    });
     const listening = server;
     await new Promise<void>((resolve, reject) => {
       listening.once('error', reject);
       listening.listen(options.port ?? 3000, '127.0.0.1', () => resolve());
     });
-    const { port } = listening.address() as AddressInfo;
+    ({ port } = listening.address() as AddressInfo);
     // The same archiver as the scheduled function in AWS, on the same schedule. Local files never
     // expire, so it only keeps the two runs alike (and `npm run dlq -- --local` shows both places).
     const archiveNow = async () => {
