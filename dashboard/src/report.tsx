@@ -32,9 +32,22 @@ function nextKeys(groupKeys: string[], path: Step[]): string[] {
   return order.filter((k) => !used.has(k));
 }
 
-function Chart({ rows, currency }: { rows: Row[]; currency: string }) {
+/** Every day of the range, those without data as empty rows, so the chart's axis is the range. */
+function allDays(rows: Row[], from: string, to: string): Row[] {
+  const byDay = new Map(rows.map((r) => [String(r.day), r]));
+  const out: Row[] = [];
+  for (let d = new Date(`${from}T00:00:00Z`); out.length < 400; d.setUTCDate(d.getUTCDate() + 1)) {
+    const day = d.toISOString().slice(0, 10);
+    if (day > to) break;
+    out.push(byDay.get(day) ?? { day, clicks: 0 });
+  }
+  return out;
+}
+
+function Chart({ rows: data, currency, from, to }: { rows: Row[]; currency: string; from: string; to: string }) {
+  const field = data.some((r) => 'hour' in r) ? 'hour' : 'day';
+  const rows = field === 'day' ? allDays(data, from, to) : data;
   if (rows.length === 0) return <p class="muted">No data in this range.</p>;
-  const field = rows.some((r) => 'hour' in r) ? 'hour' : 'day';
   const clicks = rows.map((r) => (typeof r.clicks === 'number' ? r.clicks : 0));
   const revenue = rows.map((r) => {
     const v = (r.revenue as Record<string, number> | undefined)?.[currency];
@@ -88,10 +101,12 @@ export function ReportView({ state, go }: { state: State; go: (next: Partial<Sta
     };
   }, [days.from, days.to, state.tz, state.by, filter, state.tests]);
 
-  const keyField = answer?.groupFields[state.by] ?? state.by;
+  // The table shows what the answer was asked for (the next one may still be loading).
+  const shownBy = answer?.query.by[0] ?? state.by;
+  const keyField = answer?.groupFields[shownBy] ?? shownBy;
   const rows = answer?.rows ?? [];
   const columns = metricColumns([...(answer?.totals ? [answer.totals] : []), ...rows], Object.values(answer?.groupFields ?? {}));
-  const choices = answer ? nextKeys(answer.groupKeys, [...state.path, { key: state.by, value: null }]) : [];
+  const choices = answer && !loading ? nextKeys(answer.groupKeys, [...state.path, { key: shownBy, value: null }]) : [];
 
   return (
     <section>
@@ -171,14 +186,14 @@ export function ReportView({ state, go }: { state: State; go: (next: Partial<Sta
           ))}
         </dl>
       )}
-      {answer && <Chart rows={answer.chart} currency={answer.costCurrency} />}
+      {answer && <Chart rows={answer.chart} currency={answer.costCurrency} from={answer.query.from} to={answer.query.to} />}
 
       {answer && (
         <div class="scroll">
-          <table id="report" data-by={state.by}>
+          <table id="report" data-by={shownBy} aria-busy={loading}>
             <thead>
               <tr>
-                <th scope="col">{state.by}</th>
+                <th scope="col">{shownBy}</th>
                 {columns.map((c) => (
                   <th scope="col" data-col={c.id}>
                     {c.label}
@@ -201,7 +216,7 @@ export function ReportView({ state, go }: { state: State; go: (next: Partial<Sta
                       <span class="menu">
                         drill down by{' '}
                         {choices.map((k) => (
-                          <button type="button" data-drill={k} onClick={() => go({ path: [...state.path, { key: state.by, value: (row[keyField] ?? null) as Step['value'] }], by: k })}>
+                          <button type="button" data-drill={k} onClick={() => go({ path: [...state.path, { key: shownBy, value: (row[keyField] ?? null) as Step['value'] }], by: k })}>
                             {k}
                           </button>
                         ))}
