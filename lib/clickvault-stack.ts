@@ -23,6 +23,16 @@ import { TrackingDomain } from './tracking-domain';
 import { clickUrlPattern, digistore24OutputUrls } from './tracker-urls';
 import { GeneratedPostbackKey } from './postback-key';
 import { urlKeyRef } from '../lambda/core/urls';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DashboardApi } from './dashboard-api';
+import { DashboardAuth } from './dashboard-auth';
+import { buildDashboard } from './dashboard-build';
+import { DashboardSite } from './dashboard-site';
+
+/** The CloudFront behaviour of the dashboard's API (Authorization passed, nothing cached). */
+export const DASHBOARD_API_PATH_PATTERN = '/api/*';
 
 export const HANDLER_ENTRIES = {
   click: 'lambda/handlers/click.ts',
@@ -101,6 +111,12 @@ export class ClickvaultStack extends Stack {
   readonly trackingHost: string;
   /** The generated postback key, when the config asks for one (`keys: [{ generated: true }]`). */
   readonly postbackKey?: GeneratedPostbackKey;
+  /** The dashboard's login (user pool, client, JWT authorizer). */
+  readonly dashboardAuth: DashboardAuth;
+  /** The dashboard's read-only API function and its authorized routes. */
+  readonly dashboardApi: DashboardApi;
+  /** The dashboard's page: private bucket, CloudFront behaviour, strict CSP. */
+  readonly dashboardSite: DashboardSite;
   private readonly config: TrackerConfig;
 
   constructor(scope: Construct, id: string, props: ClickvaultStackProps) {
@@ -203,6 +219,33 @@ export class ClickvaultStack extends Stack {
       webAclArn: settings.webAclArn,
     });
     this.domain?.addAliasRecords(this.cdn.distribution);
+    this.trackingHost = this.domain?.domainName ?? this.cdn.distribution.distributionDomainName;
+
+    // The team's dashboard at https://TRACKING_DOMAIN/dashboard/: the page from a private bucket,
+    // its read-only API under /api/* behind the user pool's JWT authorizer.
+    this.dashboardAuth = new DashboardAuth(this, 'DashboardAuth', {
+      trackingHost: this.trackingHost,
+      ...(settings.dashboardLoginPrefix ? { domainPrefix: settings.dashboardLoginPrefix } : {}),
+    });
+    this.dashboardApi = new DashboardApi(this, 'DashboardApi', {
+      api: this.api,
+      authorizer: this.dashboardAuth.authorizer,
+      tables: this.tables,
+      queue: this.deadLetters.queue,
+      config,
+      configFile,
+      originVerifyValue: originVerify.headerValue,
+      ...(this.domain ? { trackingDomain: this.domain.domainName } : {}),
+      ...(this.postbackKey ? { postbackKey: this.postbackKey } : {}),
+      ...common,
+    });
+    this.cdn.addAuthorizedApiBehavior(DASHBOARD_API_PATH_PATTERN);
+    this.dashboardSite = new DashboardSite(this, 'DashboardSite', {
+      distribution: this.cdn.distribution,
+      assetDir: buildDashboard(mkdtempSync(join(tmpdir(), 'clickvault-dashboard-'))).dir,
+      pageConfig: { auth: 'cognito', domain: this.dashboardAuth.loginOrigin, clientId: this.dashboardAuth.client.userPoolClientId },
+      loginOrigin: this.dashboardAuth.loginOrigin,
+    });
 
     // Nothing may be dropped by SQS retention: old messages move to the archive table.
     this.archiver = new DeadLetterArchiver(this, 'DeadLetterArchiver', {
@@ -235,7 +278,6 @@ export class ClickvaultStack extends Stack {
       alarms: allAlarms,
     });
 
-    this.trackingHost = this.domain?.domainName ?? this.cdn.distribution.distributionDomainName;
     this.addOutputs();
   }
 
@@ -274,6 +316,9 @@ export class ClickvaultStack extends Stack {
     } else if (chosen?.ref.ssmParameter !== undefined) {
       out('PostbackKeyParameter', chosen.ref.ssmParameter, 'SSM SecureString parameter holding the postback key of the URLs; npm run urls reads it (your AWS credentials) and prints the complete URLs');
     }
+    out('DashboardPageUrl', `https://${host}/dashboard/`, 'The team dashboard (login: npm run users -- add <email> sends an invitation)');
+    out('DashboardUserPoolId', this.dashboardAuth.userPool.userPoolId, 'Cognito user pool of the dashboard logins (npm run users reads it)');
+    out('DashboardLoginDomain', this.dashboardAuth.loginOrigin, 'Managed login of the dashboard (Cognito user pool domain)');
     out('DistributionDomainName', this.cdn.distribution.distributionDomainName, 'CloudFront domain (the alias records point here)');
     out('DashboardUrl', this.dashboard.url, 'CloudWatch dashboard: clicks, conversions, revenue, API and Lambda health, the dead-letter queue');
     out('DeadLetterQueueUrl', this.deadLetters.queue.queueUrl, 'Requests that could not be stored; inspect with npm run dlq');

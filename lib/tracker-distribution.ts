@@ -36,18 +36,21 @@ export interface TrackerDistributionProps {
  */
 export class TrackerDistribution extends Construct {
   readonly distribution: cloudfront.Distribution;
+  /** The API origin (with the origin-verify header), shared by every behaviour that reaches the API. */
+  readonly apiOrigin: origins.HttpOrigin;
+  private readonly originRequestPolicy: cloudfront.OriginRequestPolicy;
   /** Security headers on every answer; every behaviour uses it (a new behaviour must too: test/stack). */
   readonly responseHeadersPolicy: cloudfront.ResponseHeadersPolicy;
 
   constructor(scope: Construct, id: string, props: TrackerDistributionProps) {
     super(scope, id);
 
-    const origin = new origins.HttpOrigin(props.originDomainName, {
+    const origin = (this.apiOrigin = new origins.HttpOrigin(props.originDomainName, {
       protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
       originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
       customHeaders: { [props.originVerifyHeader.name]: props.originVerifyHeader.value },
       readTimeout: Duration.seconds(30),
-    });
+    }));
 
     // On every answer: HSTS for two years (the tracking host is HTTPS only), nosniff (every body
     // is plain text, a GIF or a redirect: never to be sniffed into HTML or script), no framing,
@@ -68,12 +71,12 @@ export class TrackerDistribution extends Construct {
       },
     });
 
-    const originRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'OriginRequests', {
+    const originRequestPolicy = (this.originRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'OriginRequests', {
       comment: 'Clickvault: all query strings, the headers the handlers read, viewer country and address; no Host, no cookies',
       queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
       cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
       headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList(...FORWARDED_HEADERS),
-    });
+    }));
 
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'Clickvault tracking domain',
@@ -134,5 +137,35 @@ export class TrackerDistribution extends Construct {
       });
     }
     Validations.of(this.distribution).acknowledge(...suppressions);
+  }
+
+  /**
+   * A behaviour for an API path that needs the viewer's `Authorization` header (the dashboard's
+   * `/api/*`). CloudFront forwards Authorization only through a cache policy that keys on it
+   * (an origin request policy may not name it), so this one does, and caches nothing: TTLs of
+   * 0 (a maximum of 1 s is what lets a policy name a header at all) under answers that say
+   * `no-store`. Same origin, origin-verify header and security headers as the tracking paths;
+   * no CORS headers (the page calls its own origin).
+   */
+  addAuthorizedApiBehavior(pathPattern: string): cloudfront.CachePolicy {
+    const cachePolicy = new cloudfront.CachePolicy(this, 'AuthorizedApiCache', {
+      comment: 'Clickvault /api: keyed on Authorization so CloudFront forwards it; nothing cached (TTL 0, answers are no-store)',
+      minTtl: Duration.seconds(0),
+      defaultTtl: Duration.seconds(0),
+      maxTtl: Duration.seconds(1),
+      headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization'),
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.all(),
+      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+    });
+    this.distribution.addBehavior(pathPattern, this.apiOrigin, {
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+      cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
+      cachePolicy,
+      originRequestPolicy: this.originRequestPolicy,
+      responseHeadersPolicy: this.responseHeadersPolicy,
+      compress: true,
+    });
+    return cachePolicy;
   }
 }

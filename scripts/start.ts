@@ -4,7 +4,7 @@ import { configPath, loadConfig } from '../config/load';
 import { ConfigError, protectionWarnings } from '../config/schema';
 import type { CatalogSyncResult } from '../lambda/adapters/catalog';
 import { localUrlKey, startLocalTracker, trackerUrls } from '../lambda/local/server';
-import { buildDashboard } from './build-dashboard';
+import { buildDashboard } from '../lib/dashboard-build';
 
 // CloudWatch embedded metrics make sense in Lambda only; set POWERTOOLS_METRICS_DISABLED=false to see them.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';

@@ -9,6 +9,8 @@ import { DASHBOARD_API_ROUTES } from '../contract';
 import { DASHBOARD_ROUTES, answerDashboard, type DashboardPorts, type DashboardRoute } from '../core/dashboard-api';
 import { logger } from '../logger';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, requestId, text, type HttpEvent, type HttpResult } from './http';
+import { dashboardPortsFromEnv } from './dashboard-runtime';
+import { originSecretFromEnv } from './runtime';
 
 export interface DashboardApiOptions {
   originSecret?: string;
@@ -45,3 +47,14 @@ export function createDashboardApiHandler(ports: DashboardPorts, options: Dashbo
     return { statusCode: answer.status, headers: { ...API_HEADERS }, body: answer.json };
   };
 }
+
+const build = () => createDashboardApiHandler(dashboardPortsFromEnv(), { originSecret: originSecretFromEnv() });
+
+// Built during the init phase in Lambda; on first use anywhere else.
+let built: ReturnType<typeof createDashboardApiHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
+
+/** Lambda entry point. */
+export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+  built ??= build();
+  return built(event);
+};

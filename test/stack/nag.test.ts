@@ -73,7 +73,7 @@ describe.each(SCENARIOS)('AwsSolutions checks: %s', (_name, context, env, config
 
 it('acknowledges only these rules, each where it applies', () => {
   const acks = acknowledgements(appFor({ ...ZONE, tracing: 'true' }, undefined));
-  const ids = [...new Set(acks.map((a) => a.id.replace(/^Annotation::/i, '').replace(/SyncFunction[0-9A-F]{8}/, 'SyncFunction<hash>')))].sort();
+  const ids = [...new Set(acks.map((a) => a.id.replace(/^Annotation::/i, '').replace(/SyncFunction[0-9A-F]{8}/, 'SyncFunction<hash>').replace(/DashboardSiteBucket[0-9A-F]{8}/, 'DashboardSiteBucket<hash>')))].sort();
   expect(ids).toEqual(
     [
       'AwsSolutions-APIG4', // public tracking endpoints, per route
@@ -84,6 +84,20 @@ it('acknowledges only these rules, each where it applies', () => {
       'AwsSolutions-IAM5[Resource::*]', // X-Ray, only with tracing
       'AwsSolutions-SMG4', // origin-verify rotation
       'AwsSolutions-SQS3', // the DLQ itself
+      'AwsSolutions-COG2', // dashboard: TOTP optional, not required
+      'AwsSolutions-COG3', // dashboard: no threat protection (Plus plan)
+      'AwsSolutions-COG8', // dashboard: Essentials plan
+      'AwsSolutions-S1', // dashboard bucket: no server access logs
+      // The CDK's BucketDeployment helper (deploy time only), finding by finding:
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AwsSolutions-IAM5[Action::s3:Abort*]',
+      'AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+      'AwsSolutions-IAM5[Action::s3:GetBucket*]',
+      'AwsSolutions-IAM5[Action::s3:GetObject*]',
+      'AwsSolutions-IAM5[Action::s3:List*]',
+      'AwsSolutions-IAM5[Resource::<DashboardSiteBucket<hash>.Arn>/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
+      'AwsSolutions-L1',
     ].sort(),
   );
   // CFR4 (default certificate's TLS policy) only without a custom domain.

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startLocalTracker, type LocalTracker } from '../../lambda/local/server';
-import { buildDashboard } from '../../scripts/build-dashboard';
+import { buildDashboard } from '../../lib/dashboard-build';
 import { testConfig } from '../support/config';
 
 const run = promisify(execFile);
