@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TrackerConfig } from '../config/schema';
-import { DASHBOARD_API_ROUTES, ENV, TABLE_ENV } from '../lambda/contract';
+import { DASHBOARD_API_ROUTES, ENV, HANDLER_DEADLINE_MS, TABLE_ENV } from '../lambda/contract';
 import { urlKeyRef } from '../lambda/core/urls';
 import { grantSecretRefs } from './config-secrets';
 import type { GeneratedPostbackKey } from './postback-key';
@@ -52,6 +52,7 @@ export class DashboardApi extends Construct {
       entry: DASHBOARD_API_ENTRY,
       description: 'Clickvault: GET /api/* - the dashboard API (read-only; JWT authorizer)',
       ...DASHBOARD_API_SIZING,
+      deadlineMs: HANDLER_DEADLINE_MS.dashboardApi,
       logRetention: props.logRetention,
       logLevel: props.logLevel,
       tracing: props.tracing,

@@ -59,7 +59,8 @@ export interface ApiAnswer {
 
 const CLICK_ID = /^[A-Za-z0-9._,~-]{1,64}$/;
 export const INBOUND_LIMIT = { default: 50, max: 500 } as const;
-export const DLQ_LIMIT = 1000;
+/** Messages read per dead-letter view (the counts say when there are more). */
+export const DLQ_LIMIT = 300;
 
 function intParam(value: string | undefined, name: string, fallback: number, max: number): number {
   if (value === undefined || value === '') return fallback;

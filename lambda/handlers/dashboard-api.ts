@@ -5,7 +5,8 @@
  * request came through CloudFront. Locally the server checks the Host instead
  * (lambda/local/server.ts): there is no login.
  */
-import { DASHBOARD_API_ROUTES } from '../contract';
+import { DASHBOARD_API_ROUTES, HANDLER_DEADLINE_MS } from '../contract';
+import { withDeadline, type InvocationContext } from './deadline';
 import { DASHBOARD_ROUTES, answerDashboard, type DashboardPorts, type DashboardRoute } from '../core/dashboard-api';
 import { logger } from '../logger';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, requestId, text, type HttpEvent, type HttpResult } from './http';
@@ -31,7 +32,7 @@ export function dashboardRouteOf(event: HttpEvent): DashboardRoute | undefined {
 }
 
 export function createDashboardApiHandler(ports: DashboardPorts, options: DashboardApiOptions = {}) {
-  return async (event: HttpEvent): Promise<HttpResult> => {
+  const handle = async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
     if (!fromTrustedOrigin(event, options.originSecret)) {
       logger.warn('dashboard api refused', { requestId: reqId, outcome: 'forbidden', httpStatus: 403, reason: 'origin_verify_failed' });
@@ -42,10 +43,17 @@ export function createDashboardApiHandler(ports: DashboardPorts, options: Dashbo
     const params: Record<string, string | undefined> = { ...(event.queryStringParameters ?? {}) };
     if (route === 'trace') params.clickId = event.pathParameters?.clickId;
     const started = Date.now();
-    const answer = await answerDashboard(route, params, ports, (options.now ?? (() => new Date()))());
-    logger.info('dashboard api', { requestId: reqId, route, httpStatus: answer.status, ms: Date.now() - started });
-    return { statusCode: answer.status, headers: { ...API_HEADERS }, body: answer.json };
+    try {
+      const answer = await answerDashboard(route, params, ports, (options.now ?? (() => new Date()))());
+      logger.info('dashboard api', { requestId: reqId, route, httpStatus: answer.status, ms: Date.now() - started });
+      return { statusCode: answer.status, headers: { ...API_HEADERS }, body: answer.json };
+    } catch (err) {
+      // A read that failed or ran out of time (the deadline aborts every call): say so, no details.
+      logger.error('dashboard api failed', { requestId: reqId, route, ms: Date.now() - started, error: (err as Error).message });
+      return { statusCode: 503, headers: { ...API_HEADERS }, body: JSON.stringify({ error: 'The data could not be read just now; try again (a long range takes longer).', requestId: reqId }) };
+    }
   };
+  return withDeadline(HANDLER_DEADLINE_MS.dashboardApi, handle);
 }
 
 const build = () => createDashboardApiHandler(dashboardPortsFromEnv(), { originSecret: originSecretFromEnv() });
@@ -54,7 +62,7 @@ const build = () => createDashboardApiHandler(dashboardPortsFromEnv(), { originS
 let built: ReturnType<typeof createDashboardApiHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point. */
-export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+export const handler = async (event: HttpEvent, context?: InvocationContext): Promise<HttpResult> => {
   built ??= build();
-  return built(event);
+  return built(event, context);
 };

@@ -6,6 +6,7 @@
 import { readBundledConfig } from '../../config/bundled';
 import { protectionWarnings } from '../../config/schema';
 import { DynamoDeadLetterArchive } from '../adapters/dead-letter-archive';
+import { CALL_BUDGETS } from '../adapters/aws-clients';
 import { dashboardPorts } from '../adapters/dashboard-ports';
 import { createDynamoClient } from '../adapters/dynamodb-store';
 import { CachedSecretReader } from '../adapters/secrets';
@@ -22,7 +23,7 @@ export const DASHBOARD_QUEUE_VISIBILITY_SECONDS = 30;
 
 export function dashboardPortsFromEnv(env: NodeJS.ProcessEnv = process.env): DashboardPorts {
   const config = readBundledConfig(requireEnv(ENV.trackerConfig, env));
-  const client = createDynamoClient();
+  const client = createDynamoClient(undefined, CALL_BUDGETS.dashboard);
   const tables = {
     clicks: requireEnv(TABLE_ENV.clicks, env),
     conversions: requireEnv(TABLE_ENV.conversions, env),
@@ -37,7 +38,7 @@ export function dashboardPortsFromEnv(env: NodeJS.ProcessEnv = process.env): Das
   return dashboardPorts({
     client,
     tables,
-    queue: new SqsDeadLetterQueue(requireEnv(ENV.deadLetterQueueUrl, env), undefined, DASHBOARD_QUEUE_VISIBILITY_SECONDS),
+    queue: new SqsDeadLetterQueue(requireEnv(ENV.deadLetterQueueUrl, env), undefined, DASHBOARD_QUEUE_VISIBILITY_SECONDS, CALL_BUDGETS.dashboard),
     archive: new ArchiveQueue(new DynamoDeadLetterArchive(client, requireEnv(TABLE_ENV.deadLetterArchive, env))),
     settings: reportSettings(config),
     setup: async () => {
