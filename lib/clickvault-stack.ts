@@ -249,6 +249,7 @@ export class ClickvaultStack extends Stack {
       assetDir: buildDashboard(mkdtempSync(join(tmpdir(), 'clickvault-dashboard-'))).dir,
       pageConfig: { auth: 'cognito', domain: this.dashboardAuth.loginOrigin, clientId: this.dashboardAuth.client.userPoolClientId },
       loginOrigin: this.dashboardAuth.loginOrigin,
+      logRetention: settings.logRetention,
     });
 
     // Nothing may be dropped by SQS retention: old messages move to the archive table.

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
@@ -35,6 +36,8 @@ export interface DashboardSiteProps {
   readonly pageConfig: { auth: 'cognito'; domain: string; clientId: string };
   /** The user pool's login origin, the one other place the page may connect to (token exchange). */
   readonly loginOrigin: string;
+  /** Retention of the deploy helper's log group (the stack's setting). */
+  readonly logRetention: logs.RetentionDays;
 }
 
 /**
@@ -106,6 +109,7 @@ export class DashboardSite extends Construct {
       functionAssociations: [{ function: this.router, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
     });
 
+    const deployLogs = new logs.LogGroup(this, 'DeployLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     // Assets first (never pruned: a page still open from the last deploy keeps loading its own),
     // then the page and its config, which name them.
     const assets = new s3deploy.BucketDeployment(this, 'Assets', {
@@ -115,6 +119,7 @@ export class DashboardSite extends Construct {
       cacheControl: [s3deploy.CacheControl.fromString('public, max-age=31536000, immutable')],
       prune: false,
       memoryLimit: 256,
+      logGroup: deployLogs,
     });
     const page = new s3deploy.BucketDeployment(this, 'Page', {
       sources: [s3deploy.Source.asset(props.assetDir, { exclude: ['assets', 'assets/*'] }), s3deploy.Source.jsonData('config.json', props.pageConfig)],
@@ -123,6 +128,7 @@ export class DashboardSite extends Construct {
       cacheControl: [s3deploy.CacheControl.fromString('no-cache')],
       prune: false,
       memoryLimit: 256,
+      logGroup: deployLogs,
       distribution: props.distribution,
       distributionPaths: ['/dashboard/', '/dashboard/index.html', '/dashboard/config.json'],
     });

@@ -16,7 +16,7 @@ import {
   TABLE_DEFINITIONS,
   type TableDefinition,
 } from '../../lambda/adapters/table-definitions';
-import { ARCHIVER, BUNDLED_CONFIG_FILE, HANDLER_DEADLINE_MS, ORIGIN_VERIFY_HEADER, ROUTES } from '../../lambda/contract';
+import { ARCHIVER, BUNDLED_CONFIG_FILE, DASHBOARD_API_ROUTES, HANDLER_DEADLINE_MS, ORIGIN_VERIFY_HEADER, ROUTES } from '../../lambda/contract';
 import { ACCESS_LOG_FIELDS } from '../../lib/tracker-api';
 import { tableConstructId } from '../../lib/tracker-tables';
 import { arnOf, build, grants, logicalId, resources, roleStatements } from './helpers';
@@ -33,6 +33,7 @@ let ids: Record<
   | 'ipn'
   | 'sync'
   | 'archiver'
+  | 'dashboardApi'
   | 'clicks'
   | 'conversions'
   | 'types'
@@ -58,6 +59,7 @@ beforeAll(() => {
     ipn: fn('IpnFunction'),
     sync: fn('ConversionTypesSyncFunction'),
     archiver: fn('DeadLetterArchiverFunction'),
+    dashboardApi: fn('DashboardApiFunction'),
     clicks: table(CLICKS_TABLE),
     conversions: table(CONVERSIONS_TABLE),
     types: table(CONVERSION_TYPES_TABLE),
@@ -151,8 +153,9 @@ describe('Lambda functions', () => {
     }
   });
 
-  it('have roles without managed policies (no AWSLambdaBasicExecutionRole)', () => {
-    for (const role of Object.values(resources(template, 'AWS::IAM::Role'))) {
+  it('have roles without managed policies (no AWSLambdaBasicExecutionRole), but for the CDK\'s deploy-time page copier', () => {
+    for (const [id, role] of Object.entries(resources(template, 'AWS::IAM::Role'))) {
+      if (id.startsWith('CustomCDKBucketDeployment')) continue; // runs only during a deploy (lib/dashboard-site.ts)
       expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
     }
   });
@@ -217,11 +220,12 @@ describe('least-privilege IAM', () => {
     for (const limit of ledgerKeyLimits(roleOf(ids.archiver))) expect(limit).toEqual(['msg#*']);
   });
 
-  it('lets only the archiver touch the archive, and nothing delete from it', () => {
+  it('lets only the archiver write the archive, the dashboard API only Query it, and nothing delete from it', () => {
     const touching = Object.keys(resources(template, 'AWS::IAM::Role')).filter((roleId) =>
       grants(roleStatements(template, roleId)).some((g) => g.includes(ids.archive)),
     );
-    expect(touching).toEqual([roleOf(ids.archiver)]);
+    expect(touching.sort()).toEqual([roleOf(ids.archiver), roleOf(ids.dashboardApi)].sort());
+    expect(grants(roleStatements(template, roleOf(ids.dashboardApi))).filter((g) => g.includes(ids.archive))).toEqual([`dynamodb:Query ${JSON.stringify(arnOf(ids.archive))}`]);
   });
 
   it('postback function: GetItem on clicks and conversion types, PutItem on conversions and the inbound log, the ledger, SendMessage, its generated key - nothing else', () => {
@@ -236,7 +240,11 @@ describe('least-privilege IAM', () => {
       const onKey = grants(roleStatements(template, roleId)).filter((g) => g.includes(ids.postbackKey));
       if (onKey.length > 0) readers[roleId] = onKey;
     }
-    expect(readers).toEqual({ [roleOf(ids.postback)]: [`secretsmanager:GetSecretValue ${JSON.stringify({ Ref: ids.postbackKey })}`] });
+    // ...and the dashboard API, for the setup view's S2S URLs (what npm run urls prints).
+    expect(readers).toEqual({
+      [roleOf(ids.postback)]: [`secretsmanager:GetSecretValue ${JSON.stringify({ Ref: ids.postbackKey })}`],
+      [roleOf(ids.dashboardApi)]: [`secretsmanager:GetSecretValue ${JSON.stringify({ Ref: ids.postbackKey })}`],
+    });
   });
 
   it.each(['postback', 'ipn'] as const)('%s function: its one Query reads a click\'s conversions on the table (no index), only the history attributes', (key) => {
@@ -272,7 +280,7 @@ describe('least-privilege IAM', () => {
     );
   });
 
-  it('lets only the postback and IPN functions touch the inbound log, and only with PutItem', () => {
+  it('lets only the postback and IPN functions write the inbound log, only with PutItem; the dashboard API reads it', () => {
     const inbound = JSON.stringify(arnOf(ids.inbound));
     const touching: Record<string, string[]> = {};
     for (const roleId of Object.keys(resources(template, 'AWS::IAM::Role'))) {
@@ -282,6 +290,7 @@ describe('least-privilege IAM', () => {
     expect(touching).toEqual({
       [roleOf(ids.postback)]: [`dynamodb:PutItem ${inbound}`],
       [roleOf(ids.ipn)]: [`dynamodb:PutItem ${inbound}`],
+      [roleOf(ids.dashboardApi)]: [`dynamodb:Query ${inbound}`, `dynamodb:Query ${JSON.stringify({ 'Fn::Join': ['', [arnOf(ids.inbound), '/index/byDay']] })}`],
     });
   });
 
@@ -311,7 +320,7 @@ describe('least-privilege IAM', () => {
 describe('HTTP API', () => {
   it('has exactly the routes of the contract, each on its function (payload 2.0)', () => {
     const routes = Object.values(resources(template, 'AWS::ApiGatewayV2::Route')).map((r) => r.Properties?.RouteKey);
-    expect(routes.sort()).toEqual(Object.values(ROUTES).sort());
+    expect(routes.sort()).toEqual([...Object.values(ROUTES), ...Object.values(DASHBOARD_API_ROUTES)].sort());
     const integrations = resources(template, 'AWS::ApiGatewayV2::Integration');
     const targetOf = (routeKey: string) => {
       const route = Object.values(resources(template, 'AWS::ApiGatewayV2::Route')).find((r) => r.Properties?.RouteKey === routeKey);
@@ -330,6 +339,10 @@ describe('HTTP API', () => {
     for (const [name, routeKey] of Object.entries(ROUTES)) {
       const fn = name.startsWith('click') ? ids.click : name.startsWith('postback') ? ids.postback : ids.ipn;
       expect(targetOf(routeKey)).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: arnOf(fn) });
+    }
+    // The dashboard's routes, all on its API function (their authorizer: test/stack/dashboard.test.ts).
+    for (const routeKey of Object.values(DASHBOARD_API_ROUTES)) {
+      expect(targetOf(routeKey)).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.dashboardApi) });
     }
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
@@ -355,7 +368,7 @@ describe('HTTP API', () => {
   it('lets only API Gateway invoke the request functions, and only the schedule the archiver', () => {
     const permissions = Object.values(resources(template, 'AWS::Lambda::Permission'));
     const api = permissions.filter((p) => p.Properties?.Principal === 'apigateway.amazonaws.com');
-    expect(api).toHaveLength(Object.keys(ROUTES).length); // one per route
+    expect(api).toHaveLength(Object.keys(ROUTES).length + Object.keys(DASHBOARD_API_ROUTES).length); // one per route
     for (const permission of api) {
       expect(permission.Properties).toMatchObject({ Action: 'lambda:InvokeFunction' });
       expect(JSON.stringify(permission.Properties?.FunctionName)).not.toContain(ids.archiver);
@@ -398,7 +411,12 @@ describe('CloudFront distribution (no custom domain)', () => {
     });
     const headers = JSON.stringify(resources(template));
     expect(headers).not.toMatch(/"Host"/i);
-    template.resourceCountIs('AWS::CloudFront::CachePolicy', 0);
+    // The only cache policies are the dashboard's: its page (static files) and /api/* (keyed on
+    // Authorization so it is forwarded, TTL 0): test/stack/dashboard.test.ts.
+    expect(Object.keys(resources(template, 'AWS::CloudFront::CachePolicy')).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['CdnAuthorizedApiCache', 'DashboardSiteCache']);
+    for (const behaviour of (config().CacheBehaviors ?? []) as { PathPattern: string; CachePolicyId: unknown }[]) {
+      expect(['/dashboard*', '/api/*']).toContain(behaviour.PathPattern);
+    }
     expect(JSON.stringify(config())).not.toMatch(/"ForwardedValues"/);
   });
 
@@ -407,7 +425,10 @@ describe('CloudFront distribution (no custom domain)', () => {
   });
 
   it('reaches the API over HTTPS (TLS 1.2) on its execute-api host, with the secret origin header', () => {
-    const origins = config().Origins as Record<string, unknown>[];
+    // The API, and the dashboard's private bucket (test/stack/dashboard.test.ts).
+    const all = config().Origins as Record<string, unknown>[];
+    expect(all).toHaveLength(2);
+    const origins = all.filter((o) => o.CustomOriginConfig !== undefined);
     expect(origins).toHaveLength(1);
     expect(origins[0]).toMatchObject({
       DomainName: {
@@ -422,11 +443,21 @@ describe('CloudFront distribution (no custom domain)', () => {
   });
 
   it('puts a response headers policy on every behaviour: HSTS of at least a year, nosniff, no-store unless the function says otherwise', () => {
-    const behaviours = [config().DefaultCacheBehavior, ...((config().CacheBehaviors ?? []) as unknown[])] as { ResponseHeadersPolicyId?: { Ref: string } }[];
-    expect(behaviours.length).toBeGreaterThan(0);
-    template.resourceCountIs('AWS::CloudFront::ResponseHeadersPolicy', 1);
+    const all = [config().DefaultCacheBehavior, ...((config().CacheBehaviors ?? []) as unknown[])] as { PathPattern?: string; ResponseHeadersPolicyId?: { Ref: string } }[];
+    // The dashboard's page has its own policy with the same security headers and its CSP.
+    const behaviours = all.filter((b) => b.PathPattern !== '/dashboard*');
+    expect(behaviours.length).toBe(all.length - 1);
+    template.resourceCountIs('AWS::CloudFront::ResponseHeadersPolicy', 2);
     const policyId = logicalId(template, 'AWS::CloudFront::ResponseHeadersPolicy', 'CdnResponseHeaders');
     for (const behaviour of behaviours) expect(behaviour.ResponseHeadersPolicyId).toEqual({ Ref: policyId });
+    const page = resources(template)[logicalId(template, 'AWS::CloudFront::ResponseHeadersPolicy', 'DashboardSiteHeaders')]?.Properties as {
+      ResponseHeadersPolicyConfig: { SecurityHeadersConfig: Record<string, unknown> };
+    };
+    expect(page.ResponseHeadersPolicyConfig.SecurityHeadersConfig).toMatchObject({
+      StrictTransportSecurity: { Override: true, IncludeSubdomains: true, AccessControlMaxAgeSec: 730 * 86400 },
+      ContentTypeOptions: { Override: true },
+      FrameOptions: { FrameOption: 'DENY', Override: true },
+    });
     interface PolicyConfig {
       SecurityHeadersConfig: Record<string, Record<string, unknown>> & { StrictTransportSecurity: { AccessControlMaxAgeSec: number } };
       CustomHeadersConfig: { Items: unknown[] };
@@ -460,7 +491,7 @@ describe('origin-verify secret', () => {
     // The only places the value is used are dynamic references.
     const json = JSON.stringify(template.toJSON());
     const uses = json.match(/\{\{resolve:secretsmanager:/g) ?? [];
-    expect(uses).toHaveLength(4); // click, postback and IPN env, CloudFront origin header
+    expect(uses).toHaveLength(5); // click, postback, IPN and dashboard API env, CloudFront origin header
   });
 });
 
@@ -473,9 +504,10 @@ describe('generated postback key (the shipped config: keys: [{ generated: true }
     });
     expect(secret?.Properties?.SecretString).toBeUndefined();
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
-    // Its value is never resolved into the template: the only dynamic references are the origin secret's 4.
+    // Its value is never resolved into the template: the only dynamic references are the origin secret's 5.
     const json = JSON.stringify(template.toJSON());
-    expect(json.match(/\{\{resolve:secretsmanager:/g)).toHaveLength(4);
+    expect(json.match(/\{\{resolve:secretsmanager:/g)).toHaveLength(5);
+    expect(json.match(new RegExp(`resolve:secretsmanager:",\\{"Ref":"${ids.postbackKey}`, 'g'))).toBeNull();
   });
 });
 
