@@ -84,6 +84,9 @@ export class DashboardAuth extends Construct {
       idTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.hours(12),
     });
+    // No password flow on this client at all (Cognito's default would allow SRP and custom auth):
+    // the managed login signs in, the page only ever exchanges a code.
+    (this.client.node.defaultChild as cognito.CfnUserPoolClient).explicitAuthFlows = ['ALLOW_REFRESH_TOKEN_AUTH'];
     new cognito.CfnManagedLoginBranding(this, 'LoginBranding', {
       userPoolId: this.userPool.userPoolId,
       clientId: this.client.userPoolClientId,

@@ -1,5 +1,5 @@
 /** The dashboard's API calls: same origin, the access token (when there is a login) in memory only. */
-import { accessToken, signIn } from './auth';
+import { accessToken, freshToken, signIn } from './auth';
 
 export class ApiError extends Error {
   constructor(
@@ -19,6 +19,8 @@ export async function api<T>(path: string, params: Record<string, string | undef
   if (token) headers.authorization = `Bearer ${token}`;
   const response = await fetch(`/api/${path}${qs ? `?${qs}` : ''}`, { headers, credentials: 'omit', cache: 'no-store' });
   if (response.status === 401) {
+    // Refused right after signing in: the API does not accept this login (never loop through it).
+    if (freshToken()) throw new ApiError(401, 'The API refused the login token: check the stack (user pool client and authorizer) and sign in again.');
     // The token expired (an hour): the user pool's session signs in again without a password.
     await signIn();
     throw new ApiError(401, 'Signing in again…');

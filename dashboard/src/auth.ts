@@ -15,11 +15,18 @@ export interface PageConfig {
 let config: PageConfig = { auth: 'none' };
 let token: string | undefined;
 let email: string | undefined;
+/** When the token was obtained: a 401 right after a login is a configuration problem, not an expiry. */
+let obtainedAt = 0;
 
 const PENDING = 'clickvault.login';
 
 export function accessToken(): string | undefined {
   return token;
+}
+
+/** Whether the token in memory was obtained in the last minute. */
+export function freshToken(): boolean {
+  return token !== undefined && Date.now() - obtainedAt < 60_000;
 }
 
 export function signedInAs(): string | undefined {
@@ -101,6 +108,7 @@ export async function startAuth(): Promise<void> {
     if (!out.ok) throw new Error(`The login could not be completed (${out.status}): sign in again.`);
     const tokens = (await out.json()) as { access_token?: string; id_token?: string };
     token = tokens.access_token;
+    obtainedAt = Date.now();
     const id = tokens.id_token ? claims(tokens.id_token) : {};
     email = typeof id.email === 'string' ? id.email : undefined;
     // Back to the view the user was on, without the code in the address bar.

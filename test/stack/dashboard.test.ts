@@ -77,7 +77,8 @@ describe('dashboard login', () => {
       PreventUserExistenceErrors: 'ENABLED',
     });
     expect(JSON.stringify(client.CallbackURLs)).toContain('/dashboard/');
-    expect(client.ExplicitAuthFlows ?? []).not.toEqual(expect.arrayContaining(['ALLOW_USER_PASSWORD_AUTH']));
+    // No password flow on the client: only the managed login's code, and refreshing it.
+    expect(client.ExplicitAuthFlows).toEqual(['ALLOW_REFRESH_TOKEN_AUTH']);
     // With a custom domain the redirect is on it.
     const withDomain = build(ZONE).template;
     withDomain.hasResourceProperties('AWS::Cognito::UserPoolClient', { CallbackURLs: ['https://trk.example.com/dashboard/'], LogoutURLs: ['https://trk.example.com/dashboard/'] });
