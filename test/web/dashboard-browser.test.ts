@@ -70,6 +70,9 @@ async function tableCells(): Promise<string[][]> {
   return page.$$eval('#report tr', (rows) => rows.map((r) => [...r.querySelectorAll('th, td')].map((c) => (c.querySelector('button.drill')?.textContent ?? c.textContent ?? '').trim())));
 }
 
+// A browser, a CLI run and a local tracker on a shared, busy machine: minutes, not the default 30 s.
+jest.setTimeout(180_000);
+
 suite('dashboard in headless Chromium', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'cv-dashboard-'));
