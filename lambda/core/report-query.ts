@@ -6,6 +6,7 @@
  * (the DynamoDB adapter in AWS and locally), so this file stays free of AWS shapes.
  */
 import { InvalidInput } from './postback-params';
+import { quote } from './quote';
 import {
   GROUP_FIELDS,
   GROUP_KEYS,
@@ -151,11 +152,11 @@ export function parseFilter(text: string, parameter = 'filter'): ReportFilter {
  */
 export function parseReportQuery(params: Readonly<Record<string, string | undefined>>, now: Date = new Date()): ReportQuery {
   const timeZone = params.tz || 'UTC';
-  if (timeZone.length > 64 || !isTimeZone(timeZone)) throw new InvalidInput('tz', 'is not a time zone (e.g. UTC, Europe/Berlin, America/New_York)');
+  if (timeZone.length > 64 || !isTimeZone(timeZone)) throw new InvalidInput('tz', `"${quote(timeZone, 64)}" is not a time zone (e.g. UTC, Europe/Berlin, America/New_York)`);
   const toDay = params.to || zonedParts(now.toISOString(), timeZone).day;
-  if (!isDay(toDay)) throw new InvalidInput('to', 'is not a date (YYYY-MM-DD)');
+  if (!isDay(toDay)) throw new InvalidInput('to', `"${quote(toDay, 64)}" is not a date (YYYY-MM-DD)`);
   const fromDay = params.from || addDays(toDay, -29);
-  if (!isDay(fromDay)) throw new InvalidInput('from', 'is not a date (YYYY-MM-DD)');
+  if (!isDay(fromDay)) throw new InvalidInput('from', `"${quote(fromDay, 64)}" is not a date (YYYY-MM-DD)`);
   if (fromDay > toDay) throw new InvalidInput('from', `${fromDay} is after to ${toDay}`);
   if (fromDay < addDays(toDay, -(MAX_RANGE_DAYS - 1))) throw new InvalidInput('from', `the range may span at most ${MAX_RANGE_DAYS} days`);
   const by = parseGroupKeys(params.by || 'campaign', 'by');
