@@ -41,6 +41,8 @@ export const REASON_ADVICE: Record<DeadLetterReason, string> = {
     'No stored click has this id: usually a click still waiting in the queue itself (redrive replays clicks first), a click id from elsewhere, or a click that expired before it converted. Run npm run redrive; what still fails, look up with npm run trace.',
   storage_error: 'DynamoDB did not answer: once it does, npm run redrive stores these.',
   forward_failed: 'The traffic channel did not take the conversion: check its postbackUrl in the config, then npm run redrive.',
+  forward_unknown:
+    'The traffic channel got the conversion but its answer was lost: it may have counted it. Check in the channel first; send it again only if it is missing there (npm run redrive -- --reason forward_unknown).',
   invalid_input:
     'A signed request carried a value we cannot record (e.g. a currency outside defaults.currencies): fix the config if the value is right, then npm run redrive; otherwise ask the sender.',
 };
