@@ -13,6 +13,8 @@ import { syncConversionTypes } from '../lambda/adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
 import { compileConfig } from '../lambda/core/tracker-config';
+import { DynamoIpKeyStore } from '../lambda/adapters/ip-keys';
+import { IpKeyRing } from '../lambda/core/sealed-ip';
 import { createClickHandler } from '../lambda/handlers/click';
 import type { HttpEvent } from '../lambda/handlers/http';
 import { createPostbackHandler } from '../lambda/handlers/postback';
@@ -145,7 +147,16 @@ export async function warmLatency(requests: number): Promise<{ click: WarmResult
     const clicks = new DynamoClickStore(client, tables.clicks);
     const campaign = config.campaigns[0]?.id ?? 'demo';
 
-    const clickHandler = createClickHandler({ config: compileConfig(config), clicks, deadLetters: () => queue, log: logger });
+    // A config with a Meta or TikTok conversion API seals the full address of clicks that carry
+    // its click id: the day's key is read once by the handler (per instance and day in Lambda).
+    const seals = config.trafficChannels.some((c) => c.conversionApi?.platform === 'meta' || c.conversionApi?.platform === 'tiktok');
+    const clickHandler = createClickHandler({
+      config: compileConfig(config),
+      clicks,
+      deadLetters: () => queue,
+      log: logger,
+      ...(seals ? { ipKeys: new IpKeyRing(new DynamoIpKeyStore(client, tables.ipKeys)) } : {}),
+    });
     const clickIds: string[] = [];
     const click = await measure(
       requests,

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ISO_4217_CURRENCIES } from '../lambda/core/currencies';
 import { parseDecimal, toMicros } from '../lambda/core/decimal';
 import { campaignCode } from '../lambda/core/ids';
+import { CONVERSION_ACTION_RESOURCE, GOOGLE_ADS, PLATFORM_CLICK_ID, clickIdParams, isLoopbackHost, platformEventFor } from '../lambda/core/platforms';
 
 /** `203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32` */
 export function isCidr(range: string): boolean {
@@ -64,8 +65,19 @@ const httpUrlTemplate = (what: string) =>
 export const trafficChannelSchema = z.strictObject({
   id: id('traffic channel id'),
   name: z.string().min(1).max(128),
-  /** Query parameter on the click URL that carries the channel's own click id (fbclid, gclid, ttclid). */
-  clickIdParam: z.string().regex(PARAM, 'clickIdParam must be a query parameter name').optional(),
+  /**
+   * Query parameter(s) on the click URL that carry the channel's own click id (fbclid, gclid,
+   * ttclid). A list is looked up in order and the first one present wins: Google's `gclid`,
+   * `gbraid`, `wbraid`.
+   */
+  clickIdParam: z
+    .union([
+      z.string().regex(PARAM, 'clickIdParam must be a query parameter name'),
+      z.array(z.string().regex(PARAM, 'clickIdParam must be a query parameter name')).min(1).max(5),
+    ])
+    .optional(),
+  /** The channel's server-side conversion API; a channel has either a postbackUrl or a conversionApi. */
+  conversionApi: z.lazy(() => conversionApiSchema).optional(),
   /**
    * The channel's S2S postback URL. Conversions of types with forwardToChannel are sent here,
    * with {clickid} (the channel's own click id), {payout}, {type}, {currency}, {txid} filled in.
@@ -144,6 +156,26 @@ export const conversionTypeSchema = z.strictObject({
   revenue: z.enum(['add', 'subtract', 'ignore']).default('add'),
   /** Whether a recorded conversion is sent on to the click's traffic channel (its postbackUrl), at most once. */
   forwardToChannel: z.boolean().default(false),
+  /**
+   * The event this type is sent as on each conversion API: Meta `Purchase`, `Lead`...; TikTok
+   * `CompletePayment`, `SubmitForm`...; Google Ads the conversion action's resource name
+   * `customers/{id}/conversionActions/{id}` (a plain conversion action name is accepted for `npm
+   * run export -- --google-ads` only). Absent: only `payment` maps (Meta Purchase, TikTok
+   * CompletePayment); a type with no event for a channel's platform is not sent there.
+   */
+  platformEvents: z
+    .strictObject({
+      meta: z.string().regex(/^[A-Za-z0-9_ ]{1,50}$/, 'a Meta event name is 1-50 letters, digits, "_" or spaces (Purchase, Lead, ...)').optional(),
+      tiktok: z.string().regex(/^[A-Za-z0-9_]{1,50}$/, 'a TikTok event name is 1-50 letters, digits or "_" (CompletePayment, SubmitForm, ...)').optional(),
+      'google-ads': z
+        .string()
+        .regex(
+          /^[^\u0000-\u001f",]{1,100}$/,
+          'a Google Ads conversion action is its resource name customers/{id}/conversionActions/{id} (or, for the export only, its name: no commas or quotes)',
+        )
+        .optional(),
+    })
+    .optional(),
 });
 
 /**
@@ -176,6 +208,80 @@ export const secretRefSchema = z
       ctx.addIssue({ code: 'custom', message: 'name where the secret lives: generated: true, or secretsManager, ssmParameter and/or env' });
     }
   });
+
+/**
+ * The base URL of a platform API (or its OAuth token endpoint): `https://` only, except loopback
+ * addresses (tests, a local proxy), with no credentials, query or fragment: tokens travel in
+ * headers or bodies, never in a URL.
+ */
+const apiUrl = (what: string) =>
+  z.string().max(2048).superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${what} must be an absolute https:// URL, got "${value}"` });
+      return;
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+      ctx.addIssue({ code: 'custom', message: `${what} must use https:// (plain http only on a loopback address such as 127.0.0.1), got "${value}"` });
+    }
+    if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+      ctx.addIssue({ code: 'custom', message: `${what} must not carry credentials, a query or a fragment, got "${value}"` });
+    }
+  });
+
+/** Google Ads customer ids are 10 digits, written with or without dashes (123-456-7890); kept as digits. */
+const customerId = (what: string) =>
+  z
+    .string()
+    .regex(/^\d{3}-?\d{3}-?\d{4}$/, `${what} must be a 10-digit Google Ads customer id such as 123-456-7890`)
+    .transform((v) => v.replace(/-/g, ''));
+
+const testEventCode = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'testEventCode must be the code Events Manager shows (letters, digits, "_", "-")');
+
+/**
+ * A channel's server-side conversion API (README, "Sales back to the ad platforms"): recorded
+ * sales of mapped types are sent to the platform by the sender function, at most once per
+ * conversion. Tokens are secret references; versions default to lambda/core/platforms.ts.
+ */
+export const conversionApiSchema = z.discriminatedUnion('platform', [
+  z.strictObject({
+    platform: z.literal('meta'),
+    /** The Meta pixel (dataset) id. */
+    pixelId: z.string().regex(/^\d{5,25}$/, 'pixelId must be the numeric pixel (dataset) id'),
+    accessToken: secretRefSchema,
+    /** Sends to the Events Manager "Test events" tab. */
+    testEventCode: testEventCode.optional(),
+    apiVersion: z.string().regex(/^v\d{1,3}\.\d$/, 'apiVersion must look like v26.0').optional(),
+    apiBaseUrl: apiUrl('apiBaseUrl').optional(),
+  }),
+  z.strictObject({
+    platform: z.literal('tiktok'),
+    /** The TikTok pixel code (event_source_id). */
+    pixelCode: z.string().regex(/^[A-Za-z0-9]{8,40}$/, 'pixelCode must be the TikTok pixel code (letters and digits)'),
+    accessToken: secretRefSchema,
+    testEventCode: testEventCode.optional(),
+    apiVersion: z.string().regex(/^v\d{1,2}\.\d{1,2}$/, 'apiVersion must look like v1.3').optional(),
+    apiBaseUrl: apiUrl('apiBaseUrl').optional(),
+  }),
+  z.strictObject({
+    platform: z.literal('google-ads'),
+    /** The Google Ads account the conversions are uploaded to. */
+    customerId: customerId('customerId'),
+    /** The manager account acting for it, when access goes through one (the login-customer-id header). */
+    loginCustomerId: customerId('loginCustomerId').optional(),
+    developerToken: secretRefSchema,
+    /** OAuth client id: plain text (it is not a secret) or a secret reference. */
+    clientId: z.union([z.string().regex(/^[A-Za-z0-9_.-]{1,256}$/, 'clientId must be the OAuth client id'), secretRefSchema]),
+    clientSecret: secretRefSchema,
+    refreshToken: secretRefSchema,
+    apiVersion: z.string().regex(/^v\d{1,3}$/, 'apiVersion must look like v26').optional(),
+    apiBaseUrl: apiUrl('apiBaseUrl').optional(),
+    /** Google's OAuth token endpoint. @default https://oauth2.googleapis.com/token */
+    tokenUrl: apiUrl('tokenUrl').optional(),
+  }),
+]);
 
 const IPN_EVENT = /^[a-z_]{1,64}$/;
 
@@ -380,6 +486,60 @@ export const trackerConfigSchema = z
     });
     unique(config.postbackProtection.sources ?? [], 'id', 'postbackProtection.sources');
 
+    // Conversion APIs (README, "Sales back to the ad platforms").
+    const apiPlatforms = new Set<string>();
+    config.trafficChannels.forEach((channel, i) => {
+      const api = channel.conversionApi;
+      if (!api) return;
+      apiPlatforms.add(api.platform);
+      if (channel.postbackUrl !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['trafficChannels', i, 'conversionApi'], message: 'a channel has either a postbackUrl or a conversionApi, not both' });
+      }
+      // Platform tokens are issued by the platform: they cannot be generated.
+      const refs: [string, SecretRef | string][] =
+        api.platform === 'google-ads'
+          ? [['developerToken', api.developerToken], ['clientId', api.clientId], ['clientSecret', api.clientSecret], ['refreshToken', api.refreshToken]]
+          : [['accessToken', api.accessToken]];
+      for (const [field, ref] of refs) {
+        if (typeof ref !== 'string' && ref.generated) {
+          ctx.addIssue({ code: 'custom', path: ['trafficChannels', i, 'conversionApi', field], message: `the ${field} comes from the platform and cannot be generated: name secretsManager, ssmParameter and/or env` });
+        }
+      }
+      const params = clickIdParams(channel);
+      if (api.platform === 'google-ads') {
+        if (params.length === 0 || params.some((p) => !GOOGLE_ADS.clickIdParams.includes(p))) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['trafficChannels', i, 'clickIdParam'],
+            message: `a Google Ads channel takes its click id from gclid, gbraid and/or wbraid, e.g. clickIdParam: ['gclid', 'gbraid', 'wbraid']; got ${JSON.stringify(channel.clickIdParam ?? null)}`,
+          });
+        }
+      } else {
+        const want = PLATFORM_CLICK_ID[api.platform];
+        if (params.length !== 1 || params[0] !== want) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['trafficChannels', i, 'clickIdParam'],
+            message: `a ${api.platform === 'meta' ? 'Meta' : 'TikTok'} channel takes its click id from "${want}" (clickIdParam: '${want}'); got ${JSON.stringify(channel.clickIdParam ?? null)}`,
+          });
+        }
+      }
+    });
+    config.conversionTypes.forEach((type, i) => {
+      const events = type.platformEvents ?? {};
+      if (type.revenue === 'subtract' && Object.values(events).some((e) => e !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['conversionTypes', i, 'platformEvents'], message: `"${type.name}" takes revenue back (a refund or chargeback), and those are never sent to an ad platform: remove platformEvents` });
+      }
+      const google = platformEventFor(type, 'google-ads');
+      if (google !== undefined && apiPlatforms.has('google-ads') && !CONVERSION_ACTION_RESOURCE.test(google)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['conversionTypes', i, 'platformEvents', 'google-ads'],
+          message: `the google-ads conversionApi uploads to a conversion action by its resource name customers/{customerId}/conversionActions/{id}, got "${google}"`,
+        });
+      }
+    });
+
     // Click ids carry a 4-character code of their campaign (the clicks table's partition key).
     const codes = new Map<string, string>();
     config.campaigns.forEach((campaign, i) => {
@@ -426,6 +586,10 @@ export type IpStorage = TrackerConfig['defaults']['ipStorage'];
 export type SecretRef = z.output<typeof secretRefSchema>;
 export type IpnConfig = z.output<typeof ipnSchema>;
 export type PostbackProtection = z.output<typeof postbackProtectionSchema>;
+export type ConversionApi = z.output<typeof conversionApiSchema>;
+export type MetaApi = Extract<ConversionApi, { platform: 'meta' }>;
+export type TikTokApi = Extract<ConversionApi, { platform: 'tiktok' }>;
+export type GoogleAdsApi = Extract<ConversionApi, { platform: 'google-ads' }>;
 
 export class ConfigError extends Error {
   constructor(

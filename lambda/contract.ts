@@ -14,6 +14,8 @@ export const ENV = {
   originVerifySecret: 'ORIGIN_VERIFY_SECRET',
   /** ARN of the Secrets Manager secret the stack generated for `{ generated: true }` postback keys (the ARN, not the value). */
   postbackKeySecretArn: 'POSTBACK_KEY_SECRET_ARN',
+  /** URL of the SQS queue of send jobs (conversion APIs, channel postbacks); set when the config sends anything. */
+  sendQueueUrl: 'SEND_QUEUE_URL',
 } as const;
 
 /** Header CloudFront adds to every origin request; proves the request came through the distribution. */

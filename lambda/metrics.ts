@@ -10,6 +10,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { ClickOutcome } from './core/click';
 import type { IpnOutcome } from './core/ipn';
 import type { PostbackOutcome } from './core/postback';
+import type { SendResult } from './core/send';
 
 export const METRICS_NAMESPACE = 'Clickvault';
 
@@ -29,11 +30,21 @@ export const METRIC_NAMES = {
   forwarded: 'Forwards', // dimension: status
 } as const;
 
+/**
+ * Sends to the ad platforms, by `platform` (meta, tiktok, google-ads) and `outcome` (sent,
+ * failed, queued = retries ran out, retry, later, skipped): written by the sender function. Two
+ * dimensions, so it has its own dashboard widget and alarm (lib/conversion-sender.ts).
+ */
+export const PLATFORM_SENDS_METRIC = 'PlatformSends';
+export const SEND_OUTCOMES = ['sent', 'failed', 'queued', 'retry', 'later', 'skipped'] as const;
+
 export interface MetricPoint {
-  name: (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
+  name: (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES] | typeof PLATFORM_SENDS_METRIC;
   value: number;
   unit: 'Count' | 'None';
   dimension?: { name: 'type' | 'currency' | 'reason' | 'status'; value: string };
+  /** Several dimensions at once (PlatformSends). */
+  dimensions?: { name: 'platform' | 'outcome'; value: string }[];
 }
 
 const count = (name: MetricPoint['name'], dimension?: MetricPoint['dimension']): MetricPoint => ({ name, value: 1, unit: 'Count', ...(dimension ? { dimension } : {}) });
@@ -57,9 +68,8 @@ export function postbackMetrics(outcome: PostbackOutcome): MetricPoint[] {
   switch (outcome.status) {
     case 'recorded': {
       const c = outcome.conversion;
-      const points = conversionPoints(c.type, c.revenue, c.currency, c.counted);
-      if (outcome.forward && outcome.forward.status !== 'not_applicable') points.push(count(METRIC_NAMES.forwarded, { name: 'status', value: outcome.forward.status }));
-      return points;
+      // Its send (to a platform or the channel's postback URL) is counted by the sender.
+      return conversionPoints(c.type, c.revenue, c.currency, c.counted);
     }
     case 'duplicate':
       return outcome.conflict ? [count(METRIC_NAMES.duplicates), count(METRIC_NAMES.amountConflicts)] : [count(METRIC_NAMES.duplicates)];
@@ -92,6 +102,27 @@ export function ipnMetrics(outcome: IpnOutcome): MetricPoint[] {
     else if (r.outcome === 'recorded') points.push(...conversionPoints(r.type, r.revenue ?? '0', r.currency ?? '', r.counted === true));
     else if (r.outcome === 'duplicate') points.push(count(METRIC_NAMES.duplicates), ...(r.conflict ? [count(METRIC_NAMES.amountConflicts)] : []));
     else if (r.outcome === 'queued') points.push(count(METRIC_NAMES.queued, { name: 'reason', value: 'ipn' }));
+  }
+  return points;
+}
+
+/** The sender's results: PlatformSends by platform and outcome; generic postbacks as Forwards by status. */
+export function sendMetrics(results: readonly SendResult[]): MetricPoint[] {
+  const points: MetricPoint[] = [];
+  for (const r of results) {
+    if (r.outcome === 'busy' || r.outcome === 'gone' || r.to === undefined) continue;
+    if (r.to === 'postback') points.push(count(METRIC_NAMES.forwarded, { name: 'status', value: r.outcome }));
+    else {
+      points.push({
+        name: PLATFORM_SENDS_METRIC,
+        value: 1,
+        unit: 'Count',
+        dimensions: [
+          { name: 'platform', value: r.to },
+          { name: 'outcome', value: r.outcome },
+        ],
+      });
+    }
   }
   return points;
 }
@@ -138,10 +169,10 @@ export async function publish(points: MetricPoint[], now: number = Date.now()): 
   }
   for (const p of immediate) {
     const unit = p.unit === 'Count' ? MetricUnit.Count : MetricUnit.NoUnit;
-    if (p.dimension) {
-      // A single metric is written at once, with its own dimension.
+    if (p.dimension || p.dimensions) {
+      // A single metric is written at once, with its own dimension(s).
       const single = metrics.singleMetric();
-      single.addDimension(p.dimension.name, p.dimension.value.slice(0, 64));
+      for (const d of [...(p.dimension ? [p.dimension] : []), ...(p.dimensions ?? [])]) single.addDimension(d.name, d.value.slice(0, 64));
       single.addMetric(p.name, unit, p.value);
     } else {
       metrics.addMetric(p.name, unit, p.value);

@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
   try {
     const dryRun = values['dry-run'] === true;
-    const summary = await redrive(tracker.queue, replayDeps(tracker.client, tracker.tables, dryRun, tracker.queue), {
+    const summary = await redrive(tracker.queue, replayDeps(tracker.client, tracker.tables, dryRun, tracker.queue, tracker.local === true), {
       limit,
       dryRun,
       ...(values.reason ? { reason: values.reason } : {}),

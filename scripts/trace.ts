@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import { DynamoClickStore } from '../lambda/adapters/dynamodb-store';
 import { clickConversions, clickInbound, recentInbound } from '../lambda/adapters/trace-source';
 import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
-import { formatRecent, formatTrace, type ClickTrace } from '../lambda/core/trace';
+import { formatRecent, formatTrace, traceSafeClick, traceSafeConversion, type ClickTrace } from '../lambda/core/trace';
+import type { ClickRecord } from '../lambda/core/model';
 import { DEFAULT_STACK, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run trace -- <clickid> [--local] [--json] [--stack NAME]
@@ -38,9 +39,10 @@ async function main(): Promise<void> {
     const click = await new DynamoClickStore(tracker.client, tracker.tables.clicks).getClick(clickId);
     const trace: ClickTrace = {
       clickId,
-      ...(click ? { click } : {}),
+      // Never the sealed full address (only whether one is kept), never a store token.
+      ...(click ? { click: traceSafeClick(click as unknown as Record<string, unknown>) as unknown as ClickRecord } : {}),
       inbound: await clickInbound(tracker.client, tracker.tables.inbound, clickId),
-      conversions: await clickConversions(tracker.client, tracker.tables.conversions, clickId),
+      conversions: (await clickConversions(tracker.client, tracker.tables.conversions, clickId)).map(traceSafeConversion),
       queued: received.map((r) => r.message).filter((m) => m.clickId === clickId || m.forward?.clickId === clickId),
     };
     process.stdout.write(values.json ? `${terminalJson(trace)}\n` : `${formatTrace(trace)}\n`);

@@ -15,7 +15,10 @@ import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutConversionResul
 import type { ReplayDeps } from '../lambda/core/replay';
 import type { TableNames } from '../lambda/local/tables';
 import { dataDir, openLocalStore } from './local-store';
-import { conversionDeps, forwardingFor } from '../lambda/handlers/runtime';
+import { conversionDeps, forwardingFor, sendDeps } from '../lambda/handlers/runtime';
+import { CachedSecretReader } from '../lambda/adapters/secrets';
+import { configSends, processSend } from '../lambda/core/send';
+import type { SendQueue } from '../lambda/core/send-model';
 
 export const DEFAULT_STACK = 'Clickvault';
 
@@ -24,6 +27,8 @@ export interface TrackerContext {
   client?: DynamoDBClient;
   tables?: TableNames;
   where: string;
+  /** The local run's data (secrets from the environment) or the deployed stack's (Secrets Manager / SSM). */
+  local?: boolean;
   close(): Promise<void>;
 }
 
@@ -53,9 +58,9 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
   if (options.local) {
     const store = await openLocalStore(env);
     const queue = new FileDeadLetterQueue(dataDir(env));
-    return { queue, client: store.client, tables: store.tables, where: queue.dir, close: store.close };
+    return { queue, client: store.client, tables: store.tables, where: queue.dir, local: true, close: store.close };
   }
-  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound, TABLE_ENV.catalog].some((name) => !env[name]);
+  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound, TABLE_ENV.catalog, TABLE_ENV.ipKeys].some((name) => !env[name]);
   const outputs = needsOutputs ? await stackOutputs(options.stack ?? DEFAULT_STACK) : {};
   const pick = (name: string, output: string): string => {
     const value = env[name] || outputs[output];
@@ -73,8 +78,10 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
       conversionTypes: pick(TABLE_ENV.conversionTypes, 'ConversionTypesTableName'),
       inbound: pick(TABLE_ENV.inbound, 'InboundTableName'),
       catalog: pick(TABLE_ENV.catalog, 'CatalogTableName'),
+      ipKeys: pick(TABLE_ENV.ipKeys, 'IpKeysTableName'),
     },
     where: url,
+    local: false,
     close: async () => client.destroy(),
   };
 }
@@ -84,7 +91,7 @@ export async function openTracker(options: { local: boolean; stack?: string }, e
  * "stores" if it is not there yet, a conversion would be recorded (types and clicks are read
  * for real, so a dry run shows whether the cause is fixed).
  */
-export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: boolean, queue?: DeadLetterQueue): ReplayDeps {
+export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: boolean, queue?: DeadLetterQueue, local = false): ReplayDeps {
   const config = loadConfig();
   const clicks = new DynamoClickStore(client, tables.clicks);
   const conversions = new DynamoConversionStore(client, tables.conversions);
@@ -113,5 +120,15 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
     return queue;
   };
   const forwarding = forwardingFor(config, conversions, sink);
-  return { ...conversionDeps(config, { clicks, conversions, types, history }, sink), clickStore: clicks, ...ipn, ...(forwarding ? { forwarding } : {}) };
+  // Conversion API sends: retried from the queue (kind forward), and sent at once for conversions
+  // a replay records (no send queue here: the CLI is the sender).
+  const sending = configSends(config) ? sendDeps(config, { client, tables, secrets: new CachedSecretReader(local ? 'local' : 'aws'), deadLetters: sink }) : undefined;
+  const inline: SendQueue | undefined = sending ? { enqueue: async (job) => void (await processSend(job, sending, 'queue')) } : undefined;
+  return {
+    ...conversionDeps(config, { clicks, conversions, types, history }, sink, inline),
+    clickStore: clicks,
+    ...ipn,
+    ...(forwarding ? { forwarding } : {}),
+    ...(sending ? { sending } : {}),
+  };
 }

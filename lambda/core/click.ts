@@ -2,10 +2,12 @@
  * The click redirect: record the click, mint its id, send the visitor to a configured offer.
  * Exactly one store write and no reads; the visitor is redirected even when storage fails.
  */
+import { isIP } from 'node:net';
 import type { Campaign } from '../../config/schema';
 import { parseDecimal, toMicros } from './decimal';
 import { mintClickId, mintId } from './ids';
 import { storableIp } from './ip';
+import { clickIdParams } from './platforms';
 import {
   SUB_COUNT,
   type ClickRecord,
@@ -43,6 +45,11 @@ export interface ClickDeps {
   clicks: ClickStore;
   deadLetters: () => DeadLetterSink;
   log: Log;
+  /**
+   * Seals the full address of clicks that carry a Meta or TikTok conversion API channel's click
+   * id (core/sealed-ip); absent, no full address is kept.
+   */
+  ipKeys?: { seal(ip: string, clickId: string, at: Date): Promise<string | undefined> };
   random?: () => number;
   newId?: (now: number) => string;
 }
@@ -95,9 +102,15 @@ export function buildClick(input: ClickInput, deps: Pick<ClickDeps, 'config' | '
     expiresAt: Math.floor(nowMs / 1000) + defaults.clickRetentionDays * 86400,
     subs,
   };
-  const param = compiled.channel.clickIdParam;
-  const channelClickId = param ? bounded(params.get(param), CLICK_LIMITS.channelClickId) : undefined;
-  if (channelClickId) click.channelClickId = channelClickId;
+  // The channel's click id: the first of its parameters present (Google: gclid, gbraid, wbraid).
+  const names = clickIdParams(compiled.channel);
+  for (const name of names) {
+    const channelClickId = bounded(params.get(name), CLICK_LIMITS.channelClickId);
+    if (!channelClickId) continue;
+    click.channelClickId = channelClickId;
+    if (names.length > 1) click.channelClickIdParam = name;
+    break;
+  }
   const cost = clickCost(compiled.campaign, params.get('cost'));
   if (cost !== undefined) click.cost = cost;
   const userAgent = bounded(input.userAgent, CLICK_LIMITS.userAgent);
@@ -118,6 +131,30 @@ export function offerLocation(template: string, click: ClickRecord): string {
   });
 }
 
+/**
+ * Whether the click keeps its full address for a conversion API: the campaign's channel sends to
+ * Meta or TikTok (Google's click conversions take no address), the click carries that channel's
+ * click id, and the config stores addresses at all.
+ */
+export function needsFullIp(click: ClickRecord, config: CompiledConfig): boolean {
+  const platform = config.campaigns.get(click.campaignId)?.channel.conversionApi?.platform;
+  return (platform === 'meta' || platform === 'tiktok') && click.channelClickId !== undefined && config.config.defaults.ipStorage !== 'none';
+}
+
+/** Adds the sealed full address when the click needs it; a key that cannot be had never fails the click. */
+async function sealFullIp(click: ClickRecord, input: ClickInput, deps: ClickDeps): Promise<void> {
+  if (!deps.ipKeys || input.ip === undefined || isIP(input.ip) === 0 || !needsFullIp(click, deps.config)) return;
+  try {
+    const sealed = await deps.ipKeys.seal(input.ip, click.clickId, input.now);
+    if (sealed) click.sealedIp = sealed;
+  } catch (err) {
+    deps.log.warn('click stored without its full address for the conversion API: the day key could not be read', {
+      clickId: click.clickId,
+      error: `${(err as Error).name}: ${(err as Error).message}`,
+    });
+  }
+}
+
 export async function handleClick(input: ClickInput, deps: ClickDeps): Promise<ClickOutcome> {
   if (!CAMPAIGN_ID.test(input.campaignId) || !deps.config.campaigns.has(input.campaignId)) {
     return { kind: 'not_found', message: 'Unknown campaign' };
@@ -127,6 +164,7 @@ export async function handleClick(input: ClickInput, deps: ClickDeps): Promise<C
   const offer = deps.config.config.offers.find((o) => o.id === click.offerId);
   if (!offer) throw new Error(`offer ${click.offerId} vanished from the config`);
   const location = offerLocation(offer.url, click);
+  await sealFullIp(click, input, deps);
 
   let stored: 'stored' | 'duplicate' | 'queued' | 'lost';
   try {

@@ -31,6 +31,13 @@ export interface ClickRecord {
   subs: Partial<Record<SubKey, string>>;
   /** The traffic channel's own click id (fbclid, gclid, ...). */
   channelClickId?: string;
+  /** Which parameter it came from, when the channel names several (Google: gclid, gbraid, wbraid). */
+  channelClickIdParam?: string;
+  /**
+   * The full visitor address for a Meta or TikTok conversion API, sealed with its day's key
+   * (core/sealed-ip): unreadable after 7 days, removed once the click's sends are done.
+   */
+  sealedIp?: string;
   /** Cost of the click as a canonical decimal string. */
   cost?: string;
   userAgent?: string;
@@ -67,6 +74,8 @@ export interface ConversionRecord {
   buyer?: Record<string, string>;
   /** The traffic channel's own click id, copied from the click (used to forward). */
   channelClickId?: string;
+  /** Which parameter the channel click id came from, when the channel names several. */
+  channelClickIdParam?: string;
   /** Copied from the click so reports group conversions without reading clicks. */
   clickCreatedAt?: string;
   country?: string;
@@ -156,6 +165,7 @@ export interface PastConversion {
   offerId?: string;
   channelId?: string;
   channelClickId?: string;
+  channelClickIdParam?: string;
   clickCreatedAt?: string;
   country?: string;
   sub1?: string;
@@ -228,8 +238,11 @@ export interface DeadLetterMessage {
   request: RawRequest;
   /** For kind "click": the click exactly as it was to be stored (the visitor already has its id). */
   click?: ClickRecord;
-  /** For kind "forward": the conversion to send on and the channel URL it goes to. */
-  forward?: { clickId: string; conversionKey: string; url: string };
+  /**
+   * For kind "forward": the conversion to send on, and the channel URL it goes to (a generic
+   * postback) or the ad platform (a conversion API; no token, no address travels).
+   */
+  forward?: { clickId: string; conversionKey: string; url?: string; platform?: 'meta' | 'tiktok' | 'google-ads' };
   /** A pixel that arrived without the postback key: replayed under the same restriction. */
   pixelWithoutKey?: true;
   /** How many replays have failed so far, and when the last one ran. */

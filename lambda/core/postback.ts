@@ -9,7 +9,7 @@
  * - unavailable          -> 503, nothing could be kept: the sender should retry
  */
 import { errorText, recordConversion, type AmountConflict, type ConversionDeps } from './conversion';
-import type { ForwardResult } from './forward';
+import type { SendNotice } from './conversion';
 import { mintId } from './ids';
 import type { ConversionRecord, DeadLetterReason, DeadLetterSink, RawRequest } from './model';
 import { InvalidInput, parsePostback, type PostbackParams } from './postback-params';
@@ -17,7 +17,7 @@ import { quote } from './quote';
 
 
 export type PostbackOutcome =
-  | { status: 'recorded'; httpStatus: 200; message: string; conversion: ConversionRecord; forward?: ForwardResult }
+  | { status: 'recorded'; httpStatus: 200; message: string; conversion: ConversionRecord; send?: SendNotice }
   | { status: 'duplicate'; httpStatus: 200; message: string; conversion: ConversionRecord; conflict?: AmountConflict }
   | { status: 'test'; httpStatus: 200; message: string; params: PostbackParams }
   | { status: 'queued'; httpStatus: 202; message: string; reason: DeadLetterReason; params: PostbackParams }
@@ -187,7 +187,7 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
 
   switch (outcome.status) {
     case 'recorded':
-      return { status: 'recorded', httpStatus: 200, conversion: outcome.conversion, message: 'OK', ...(outcome.forward ? { forward: outcome.forward } : {}) };
+      return { status: 'recorded', httpStatus: 200, conversion: outcome.conversion, message: 'OK', ...(outcome.send ? { send: outcome.send } : {}) };
     case 'duplicate': {
       const c = outcome.conversion;
       const before = `${quote(c.type, 64)} for this click${c.txid ? ` and txid ${quote(c.txid, 128)}` : ''} was recorded before`;

@@ -9,6 +9,7 @@ import { errorText, type ConversionDeps } from './conversion';
 import { handlePostback } from './postback';
 import { handleIpn, type IpnDeps } from './ipn';
 import { sendForward, type ForwardDeps } from './forward';
+import { processSend, type SendDeps } from './send';
 
 export interface ReplayDeps extends ConversionDeps {
   clickStore: ClickStore;
@@ -16,6 +17,8 @@ export interface ReplayDeps extends ConversionDeps {
   ipn?: Pick<IpnDeps, 'ipn'>['ipn'];
   /** Retrying queued forwards; undefined: forward messages stay queued. */
   forwarding?: Omit<ForwardDeps, 'deadLetters'>;
+  /** Retrying queued conversion API sends; undefined: those messages stay queued. */
+  sending?: Omit<SendDeps, 'deadLetters'>;
 }
 
 export type ReplayResult =
@@ -67,10 +70,39 @@ export async function replayMessage(message: DeadLetterMessage, deps: ReplayDeps
     }
     case 'forward': {
       if (!message.forward) return { done: false, reason: 'invalid_input', detail: 'the message holds no forward' };
+      if (message.forward.platform !== undefined || message.forward.url === undefined) {
+        // A conversion API send whose retries ran out: claimed from failed, sent once more.
+        if (!deps.sending) return { done: false, reason: 'not_configured', detail: 'the conversion APIs are not set up for this replay' };
+        let sent;
+        try {
+          sent = await processSend({ clickId: message.forward.clickId, conversionKey: message.forward.conversionKey }, { ...deps.sending, deadLetters: () => sink }, 'redrive');
+        } catch (err) {
+          return { done: false, reason: 'storage_error', detail: `the send state could not be updated: ${errorText(err)}` };
+        }
+        switch (sent.outcome) {
+          case 'sent':
+            return { done: true, outcome: `sent to ${sent.to ?? 'the platform'}` };
+          case 'busy':
+            return { done: true, outcome: 'already sent or in flight' };
+          case 'gone':
+            return { done: true, outcome: 'nothing to send any more' };
+          case 'later':
+            return { done: true, outcome: 'due again later (the sweep sends it)' };
+          case 'skipped':
+            return { done: true, outcome: `not sent: ${sent.detail ?? 'skipped'}` };
+          case 'failed':
+            // Final refusals are done (never retried forever); failures that may pass stay queued.
+            return sent.retryable
+              ? { done: false, reason: 'forward_failed', detail: sent.detail ?? 'failed' }
+              : { done: true, outcome: `refused by ${sent.to ?? 'the platform'}: ${sent.detail ?? ''}` };
+          default:
+            return { done: false, reason: 'forward_failed', detail: sent.detail ?? sent.outcome };
+        }
+      }
       if (!deps.forwarding) return { done: false, reason: 'not_configured', detail: 'forwarding is not set up for this replay' };
       let result;
       try {
-        result = await sendForward(message.forward, 'failed', new Date(), { ...deps.forwarding, deadLetters: () => sink });
+        result = await sendForward({ ...message.forward, url: message.forward.url }, 'failed', new Date(), { ...deps.forwarding, deadLetters: () => sink });
       } catch (err) {
         return { done: false, reason: 'storage_error', detail: `the forward state could not be updated: ${errorText(err)}` };
       }

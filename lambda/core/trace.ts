@@ -30,6 +30,9 @@ export function formatTrace(t: ClickTrace): string {
     lines.push(`Click ${c.clickId}`);
     lines.push(`  ${c.createdAt}  campaign ${c.campaignId}, offer ${c.offerId}, channel ${c.channelId}${c.channelClickId ? ` (channel click id ${c.channelClickId})` : ''}`);
     lines.push(`  ${[c.country ? `country ${c.country}` : undefined, c.cost ? `cost ${c.cost}` : undefined, subs || undefined].filter(Boolean).join(', ') || 'no subs, country or cost'}`);
+    if ((c as { fullAddressKept?: boolean }).fullAddressKept) {
+      lines.push('  full address kept, sealed, for the conversion API (removed once its sends are done; unreadable 7 days after the click)');
+    }
   } else {
     lines.push(`Click ${t.clickId}: not stored (never made here, expired, or its own write is still in the queue)`);
   }
@@ -39,15 +42,44 @@ export function formatTrace(t: ClickTrace): string {
   lines.push(
     ...(t.conversions.length
       ? t.conversions.map((c) => {
-          const forward = c.forwardState ? `, forward ${String(c.forwardState)}` : '';
+          const forward = c.forwardState && !c.forwardTo ? `, forward ${String(c.forwardState)}` : '';
           const test = c.test ? ', TEST ORDER (not in reports unless --include-tests, never forwarded)' : '';
-          return `  ${String(c.createdAt)}  ${String(c.type)} ${String(c.revenue)} ${String(c.currency)}${c.txid ? `, txid ${String(c.txid)}` : ''}, ${c.counted ? 'counted' : 'not counted'}, via ${String(c.source)}${forward}${test}`;
+          const line = `  ${String(c.createdAt)}  ${String(c.type)} ${String(c.revenue)} ${String(c.currency)}${c.txid ? `, txid ${String(c.txid)}` : ''}, ${c.counted ? 'counted' : 'not counted'}, via ${String(c.source)}${forward}${test}`;
+          return [line, ...sendLines(c)].join('\n');
         })
       : ['  none']),
   );
   lines.push('', `Waiting in the dead-letter queue (${t.queued.length}):`);
   lines.push(...(t.queued.length ? t.queued.map((m) => `  ${m.receivedAt}  ${m.kind} ${m.reason}: ${m.detail}${m.attempts ? ` (${m.attempts} replays failed)` : ''}`) : ['  none']));
-  return lines.map(terminalSafe).join('\n');
+  return lines.flatMap((l) => l.split('\n')).map(terminalSafe).join('\n');
+}
+
+/**
+ * Where a conversion was sent (a platform or the channel's postback URL), what became of it, what
+ * was sent and the platform's answer — as the send path stored them: no token, no address.
+ */
+export function sendLines(c: Record<string, unknown>): string[] {
+  if (!c.forwardTo) return [];
+  const to = String(c.forwardTo);
+  const state = String(c.forwardState ?? 'queued');
+  const attempts = typeof c.forwardAttempts === 'number' && c.forwardAttempts > 0 ? `, ${c.forwardAttempts} earlier attempt(s)` : '';
+  const when =
+    state === 'sent' ? ` ${String(c.forwardedAt ?? '')}` : state === 'failed' ? ` ${String(c.forwardFailedAt ?? '')}` : state === 'skipped' ? '' : c.sendDue ? `, due ${String(c.sendDue)}` : '';
+  const out = [`      -> ${to}: ${state}${when}${attempts}${c.forwardError ? `: ${String(c.forwardError)}` : ''}`];
+  if (c.forwardRequest) out.push(`         sent: ${String(c.forwardRequest)}`);
+  if (c.forwardAnswer) out.push(`         answer: ${String(c.forwardAnswer)}`);
+  return out;
+}
+
+/** What trace may print of stored items: never a store token, never the sealed address. */
+export function traceSafeClick<T extends Record<string, unknown>>(click: T): Omit<T, 'sealedIp'> & { fullAddressKept?: true } {
+  const { sealedIp, ...rest } = click;
+  return { ...rest, ...(sealedIp !== undefined ? { fullAddressKept: true as const } : {}) };
+}
+
+export function traceSafeConversion(conversion: Record<string, unknown>): Record<string, unknown> {
+  const { writeToken: _w, forwardClaimToken: _f, ...rest } = conversion;
+  return rest;
 }
 
 export function formatRecent(entries: InboundEntry[]): string {

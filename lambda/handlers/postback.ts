@@ -38,7 +38,7 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
     case 'recorded':
     case 'duplicate': {
       const c = outcome.conversion;
-      const forward = outcome.status === 'recorded' ? outcome.forward : undefined;
+      const send = outcome.status === 'recorded' ? outcome.send : undefined;
       return {
         clickId: c.clickId,
         type: c.type,
@@ -47,7 +47,7 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
         currency: c.currency,
         source: c.source,
         campaignId: c.campaignId,
-        ...(forward ? { forward: forward.status, ...('detail' in forward ? { forwardDetail: forward.detail } : {}) } : {}),
+        ...(send ? { sendTo: send.to, send: send.status, ...(send.detail !== undefined ? { sendDetail: send.detail } : {}) } : {}),
         ...(outcome.status === 'duplicate' && outcome.conflict ? { reason: 'amount_conflict', conflict: outcome.conflict } : {}),
       };
     }

@@ -16,7 +16,16 @@ import { CachedSecretReader, type SecretReader } from '../adapters/secrets';
 import { createProtection, type AuthResult } from '../core/protection';
 import type { IpStorage, PostbackProtection, TrackerConfig } from '../../config/schema';
 import { FetchChannelPostback } from '../adapters/channel-postback';
-import { forwardConversion, type ForwardDeps } from '../core/forward';
+import type { ForwardDeps } from '../core/forward';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoIpKeyStore } from '../adapters/ip-keys';
+import { FetchHttpClient } from '../adapters/http-client';
+import { SqsSendQueue } from '../adapters/send-queue';
+import { DynamoSendClicks, DynamoSendState } from '../adapters/send-state';
+import { GoogleTokens } from '../core/platform-google-ads';
+import { IpKeyRing } from '../core/sealed-ip';
+import { configSends, sendConfig, sendMark, type SendDeps } from '../core/send';
+import type { HttpClient, SecretSource, SendQueue } from '../core/send-model';
 import type { ConversionDeps } from '../core/conversion';
 import type { ForwardStore } from '../core/model';
 import { compileConfig } from '../core/tracker-config';
@@ -50,11 +59,14 @@ function deadLettersFromEnv(env: NodeJS.ProcessEnv): () => DeadLetterSink {
 
 export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDeps {
   const client = createDynamoClient();
+  const ipKeysTable = env[TABLE_ENV.ipKeys];
   return {
     config: compileConfig(bundledConfig(env)),
     clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
     deadLetters: deadLettersFromEnv(env),
     log: logger,
+    // Only with a Meta or TikTok conversion API: the day key that seals their clicks' addresses.
+    ...(ipKeysTable ? { ipKeys: new IpKeyRing(new DynamoIpKeyStore(client, ipKeysTable)) } : {}),
   };
 }
 
@@ -68,19 +80,62 @@ export function forwardingFor(config: TrackerConfig, store: ForwardStore, deadLe
   return { channels: new Map(config.trafficChannels.map((c) => [c.id, c])), store, channel: new FetchChannelPostback(), deadLetters };
 }
 
+/**
+ * The send path as the recording functions see it (core/send): each recorded conversion is marked
+ * with where it goes, and a job is put on the send queue. Undefined when the config sends nothing.
+ */
+export function sendsFor(config: TrackerConfig, queue: SendQueue | undefined): ConversionDeps['sends'] {
+  if (!queue || !configSends(config)) return undefined;
+  const indexed = sendConfig(config);
+  return { mark: (conversion, type, now) => sendMark(conversion, type, indexed, now), enqueue: (job) => queue.enqueue(job) };
+}
+
 /** The dependencies every conversion-recording function shares. */
 export function conversionDeps(
   config: TrackerConfig,
   stores: Pick<ConversionDeps, 'clicks' | 'types' | 'history'> & { conversions: DynamoConversionStore },
   deadLetters: ForwardDeps['deadLetters'],
+  sendQueue?: SendQueue,
 ): ConversionDeps & { deadLetters: ForwardDeps['deadLetters'] } {
-  const forwarding = forwardingFor(config, stores.conversions, deadLetters);
+  const sends = sendsFor(config, sendQueue);
   return {
     ...stores,
     deadLetters,
     defaultCurrency: config.defaults.currency,
     ...(config.defaults.currencies ? { currencies: new Set(config.defaults.currencies) } : {}),
-    ...(forwarding ? { forward: (c, now) => forwardConversion(c, now, forwarding) } : {}),
+    ...(sends ? { sends } : {}),
+  };
+}
+
+/**
+ * The sender's dependencies (the sender function, the local run, the sweep and redrive CLIs):
+ * send state and clicks on DynamoDB, the day keys that open sealed addresses, the platforms over
+ * HTTP with the config's secrets.
+ */
+export function sendDeps(
+  config: TrackerConfig,
+  parts: {
+    client: DynamoDBClient;
+    tables: { clicks: string; conversions: string; ipKeys?: string };
+    secrets: SecretSource;
+    deadLetters: ForwardDeps['deadLetters'];
+    queue?: SendQueue;
+    http?: HttpClient;
+  },
+): SendDeps & { state: DynamoSendState } {
+  const http = parts.http ?? new FetchHttpClient();
+  return {
+    config: sendConfig(config),
+    state: new DynamoSendState(parts.client, parts.tables.conversions),
+    clicks: new DynamoSendClicks(parts.client, parts.tables.clicks, parts.tables.conversions),
+    ...(parts.tables.ipKeys ? { ipKeys: new IpKeyRing(new DynamoIpKeyStore(parts.client, parts.tables.ipKeys)) } : {}),
+    http,
+    secrets: parts.secrets,
+    google: new GoogleTokens(http),
+    ...(parts.queue ? { queue: parts.queue } : {}),
+    deadLetters: parts.deadLetters,
+    channel: new FetchChannelPostback(),
+    log: logger,
   };
 }
 
@@ -96,7 +151,29 @@ function conversionDepsFromEnv(config: TrackerConfig, env: NodeJS.ProcessEnv) {
       types: new DynamoConversionTypes(client, requireEnv(TABLE_ENV.conversionTypes, env)),
     },
     deadLettersFromEnv(env),
+    sendQueueFromEnv(env),
   );
+}
+
+/** The send queue named by SEND_QUEUE_URL (set only when the config sends anything). */
+export function sendQueueFromEnv(env: NodeJS.ProcessEnv = process.env): SendQueue | undefined {
+  const url = env[ENV.sendQueueUrl];
+  return url ? new SqsSendQueue(url) : undefined;
+}
+
+/** The sender function's dependencies, and the day-key store its schedule maintains. */
+export function senderDepsFromEnv(env: NodeJS.ProcessEnv = process.env): { deps: SendDeps; keys?: DynamoIpKeyStore } {
+  const config = bundledConfig(env);
+  const client = createDynamoClient();
+  const ipKeys = env[TABLE_ENV.ipKeys];
+  const deps = sendDeps(config, {
+    client,
+    tables: { clicks: requireEnv(TABLE_ENV.clicks, env), conversions: requireEnv(TABLE_ENV.conversions, env), ...(ipKeys ? { ipKeys } : {}) },
+    secrets: new CachedSecretReader('aws', env),
+    deadLetters: deadLettersFromEnv(env),
+    ...(env[ENV.sendQueueUrl] ? { queue: new SqsSendQueue(requireEnv(ENV.sendQueueUrl, env)) } : {}),
+  });
+  return { deps, ...(ipKeys ? { keys: new DynamoIpKeyStore(client, ipKeys) } : {}) };
 }
 
 export function postbackDepsFromEnv(env: NodeJS.ProcessEnv = process.env): PostbackDeps {

@@ -16,7 +16,11 @@ import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
 import { createPostbackHandler } from '../handlers/postback';
 import { createIpnHandler } from '../handlers/ipn';
-import { conversionDeps, postbackAuth } from '../handlers/runtime';
+import { conversionDeps, postbackAuth, sendDeps } from '../handlers/runtime';
+import { DynamoIpKeyStore } from '../adapters/ip-keys';
+import { IpKeyRing, maintainIpKeys } from '../core/sealed-ip';
+import { configSends, processSend, sweep, type SendDeps, type SendResult, type SweepOptions, type SweepSummary } from '../core/send';
+import { InProcessSendQueue } from './send-queue';
 import { CachedSecretReader } from '../adapters/secrets';
 import { logger } from '../logger';
 import { router } from './api-gateway';
@@ -45,6 +49,14 @@ export interface LocalTrackerOptions {
    * puts a proxy here that it can stop or black-hole mid-run; table setup and sync go direct.
    */
   storeEndpoint?: string;
+  /** Multiplies the send queue's retry delays (tests: 0.001). Default 1. */
+  sendDelayScale?: number;
+  /** Retry delays of Meta/TikTok sends in seconds (before delayScale); default core/send's. */
+  sendRetryDelaysSeconds?: readonly number[];
+  /** How often the local sweep runs (default hourly, as in AWS); 0 turns it off. */
+  sweepIntervalMs?: number;
+  /** Called with every send's result (tests, the start banner's log). */
+  onSend?: (result: SendResult) => void;
 }
 
 export interface LocalTracker {
@@ -57,6 +69,8 @@ export interface LocalTracker {
   postbackKey?: { key: string; path: string; created: boolean };
   /** What the catalog recorded: campaigns added, retired, restored; a retention change. */
   catalogSync: CatalogSyncResult;
+  /** The send path: its in-process queue and the sweep, run on demand (tests; `npm run sweep -- --local` does the same). */
+  sender: { queue: InProcessSendQueue; deps: SendDeps; sweep(options?: SweepOptions): Promise<SweepSummary> };
   close(): Promise<void>;
 }
 
@@ -82,7 +96,44 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const store = options.storeEndpoint ? createDynamoClient(options.storeEndpoint) : client;
     const clicks = new DynamoClickStore(store, tables.clicks);
 
-    const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: () => deadLetters, log: logger });
+    const env = options.env ?? process.env;
+    const postbackKey = usesGeneratedKey(options.config) ? ensureLocalPostbackKey(options.dataDir) : undefined;
+    const secrets = new CachedSecretReader('local', env, undefined, undefined, postbackKey?.key);
+    // Sends (conversion APIs, channel postbacks): the same core as the sender function, fed by an
+    // in-process queue; retries wait in it, and the sweep below finds anything it lost.
+    let senderDeps: SendDeps | undefined;
+    const sendQueue = new InProcessSendQueue({
+      handle: async (job) => {
+        if (!senderDeps) throw new Error('the sender is not ready');
+        const result = await processSend(job, senderDeps, 'queue');
+        logger.info('send', { clickId: result.clickId, conversionKey: result.conversionKey, to: result.to, outcome: result.outcome, detail: result.detail });
+        options.onSend?.(result);
+      },
+      ...(options.sendDelayScale !== undefined ? { delayScale: options.sendDelayScale } : {}),
+      onError: (job, err) => logger.error('send job failed; tried again in 30 s', { clickId: job.clickId, conversionKey: job.conversionKey, error: (err as Error).message }),
+    });
+    senderDeps = {
+      ...sendDeps(options.config, { client: store, tables, secrets, deadLetters: () => deadLetters, queue: sendQueue }),
+      ...(options.sendRetryDelaysSeconds ? { retryDelaysSeconds: options.sendRetryDelaysSeconds } : {}),
+    };
+    const sender = senderDeps;
+    const ipKeys = new DynamoIpKeyStore(store, tables.ipKeys);
+    await maintainIpKeys(ipKeys, new Date());
+    const runSweep = async (sweepOptions: SweepOptions = {}) => {
+      await maintainIpKeys(ipKeys, new Date());
+      const summary = await sweep(sender, sweepOptions);
+      for (const r of summary.results) options.onSend?.(r);
+      return summary;
+    };
+    const sweepEvery = options.sweepIntervalMs ?? 3_600_000;
+    const sweepTimer =
+      sweepEvery > 0 && configSends(options.config)
+        ? setInterval(() => void runSweep().catch((err: unknown) => logger.error('local sweep failed', { error: (err as Error).message })), sweepEvery)
+        : undefined;
+    sweepTimer?.unref();
+    sendQueue.start();
+
+    const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: () => deadLetters, log: logger, ipKeys: new IpKeyRing(ipKeys) });
     const shared = conversionDeps(
       options.config,
       {
@@ -93,10 +144,8 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
         types: new DynamoConversionTypes(store, tables.conversionTypes, 1000),
       },
       () => deadLetters,
+      sendQueue,
     );
-    const env = options.env ?? process.env;
-    const postbackKey = usesGeneratedKey(options.config) ? ensureLocalPostbackKey(options.dataDir) : undefined;
-    const secrets = new CachedSecretReader('local', env, undefined, undefined, postbackKey?.key);
     const inbound = { log: new DynamoInboundLog(store, tables.inbound), retentionDays: options.config.defaults.clickRetentionDays };
     const postback = createPostbackHandler(shared, { ...postbackAuth(options.config.postbackProtection, secrets, options.config.defaults.ipStorage), inbound });
     const ipnConfig = options.config.digistore24?.ipn;
@@ -131,7 +180,10 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       typesSync,
       ...(postbackKey ? { postbackKey } : {}),
       catalogSync,
+      sender: { queue: sendQueue, deps: sender, sweep: runSweep },
       close: async () => {
+        sendQueue.stop();
+        if (sweepTimer) clearInterval(sweepTimer);
         await new Promise<void>((resolve) => {
           listening.close(() => resolve());
           listening.closeAllConnections();
