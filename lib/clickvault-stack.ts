@@ -7,7 +7,9 @@ import { CONVERSION_HISTORY_ATTRIBUTES } from '../lambda/adapters/table-definiti
 import { ENV, ORIGIN_VERIFY_HEADER, ROUTES, TABLE_ENV } from '../lambda/contract';
 import { AlarmTopic } from './alarm-topic';
 import { writeBundledConfig } from './bundled-config';
-import { configSecretRefs, forwardsConversions, grantSecretRefs } from './config-secrets';
+import { configSecretRefs, grantSecretRefs } from './config-secrets';
+import { ConversionSender, sealsAddresses } from './conversion-sender';
+import { configSends } from '../lambda/core/send';
 import { ConversionTypes } from './conversion-types';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { OriginVerifySecret } from './origin-verify';
@@ -80,6 +82,8 @@ export class ClickvaultStack extends Stack {
   readonly clickFunction: TrackerFunction;
   readonly postbackFunction: TrackerFunction;
   readonly ipnFunction: TrackerFunction;
+  /** The send queue, sender function and sweep schedule; only when the config sends anything. */
+  readonly sender?: ConversionSender;
   readonly api: TrackerApi;
   readonly cdn: TrackerDistribution;
   readonly domain?: TrackingDomain;
@@ -101,9 +105,9 @@ export class ClickvaultStack extends Stack {
     const { settings, config } = props;
     this.config = config;
     const common = { logRetention: settings.logRetention, logLevel: settings.logLevel, tracing: settings.tracing };
-    // Recording a conversion is one conditional PutItem; forwarding it to the traffic channel
-    // (only when the config asks for it) claims and marks the item with conditional UpdateItems.
-    const conversionActions = forwardsConversions(config) ? ['dynamodb:PutItem', 'dynamodb:UpdateItem'] : ['dynamodb:PutItem'];
+    // Recording a conversion is one conditional PutItem (with its send mark, when it is sent
+    // anywhere); sending it is the sender's job, so the recording functions never update it.
+    const conversionActions = ['dynamodb:PutItem'];
     // The inbound log is append-only from the request path: one PutItem per postback, pixel or
     // IPN call (reading it is `npm run trace`, with the operator's credentials).
     const inboundActions = ['dynamodb:PutItem'];
@@ -124,6 +128,22 @@ export class ClickvaultStack extends Stack {
     })
       .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:PutItem'])
       .useDeadLetterQueue(this.deadLetters.queue);
+    if (sealsAddresses(config)) {
+      // Meta/TikTok clicks seal their full address with the day's key: read once per instance and
+      // day (made by the sender's schedule ahead of time; by the click function if it is missing).
+      this.clickFunction.useTable(this.tables.ipKeys, TABLE_ENV.ipKeys, ['dynamodb:GetItem', 'dynamodb:PutItem']);
+    }
+
+    // Sales back to the ad platforms and the channels' postback URLs: a queue, the sender, its schedule.
+    if (configSends(config)) {
+      this.sender = new ConversionSender(this, 'Sender', {
+        config,
+        configFile,
+        tables: this.tables,
+        deadLetterQueue: this.deadLetters.queue,
+        ...common,
+      });
+    }
 
     // Postback and IPN record conversions the same way, so they get the same data access.
     const recordingFunction = (id: string, entry: string, description: string, sizing: (typeof FUNCTION_SIZING)['postback']) => {
@@ -133,6 +153,11 @@ export class ClickvaultStack extends Stack {
         .useTable(this.tables.conversions, TABLE_ENV.conversions, conversionActions)
         .useTable(this.tables.inbound, TABLE_ENV.inbound, inboundActions)
         .useDeadLetterQueue(this.deadLetters.queue);
+      if (this.sender) {
+        // A recorded conversion that is sent anywhere becomes a job on the send queue.
+        iam.Grant.addToPrincipal({ grantee: fn, actions: ['sqs:SendMessage'], resourceArns: [this.sender.queue.queueArn] });
+        fn.addEnvironment(ENV.sendQueueUrl, this.sender.queue.queueUrl);
+      }
       // A click's earlier conversions, read when its click has expired (a late refund,
       // chargeback or rebill is attributed like its sale) or a refund names no currency: Query on
       // the table itself (no index), only the attribution and money attributes.
@@ -202,17 +227,18 @@ export class ClickvaultStack extends Stack {
     // of them, and one dashboard shows the business numbers beside the operational ones.
     const requestFunctions = { click: this.clickFunction, postback: this.postbackFunction, ipn: this.ipnFunction };
     this.alarms = new TrackerAlarms(this, 'Alarms', { stage: this.api.stage, functions: requestFunctions });
-    const allAlarms = [this.deadLetters.alarm, ...this.alarms.all];
+    const allAlarms = [this.deadLetters.alarm, ...this.alarms.all, ...(this.sender?.alarms ?? [])];
     if (settings.alarmEmail !== undefined) {
       this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: settings.alarmEmail });
       this.alarmTopic.notify(...allAlarms);
     }
     this.dashboard = new TrackerDashboard(this, 'Dashboard', {
       stage: this.api.stage,
-      functions: requestFunctions,
+      functions: { ...requestFunctions, ...(this.sender ? { sender: this.sender.fn } : {}) },
       deadLetterQueue: this.deadLetters.queue,
       alarms: allAlarms,
     });
+    if (this.sender) this.dashboard.dashboard.addWidgets(this.sender.widget());
 
     this.trackingHost = this.domain?.domainName ?? this.cdn.distribution.distributionDomainName;
     this.addOutputs();
@@ -259,6 +285,8 @@ export class ClickvaultStack extends Stack {
     out('ClicksTableName', this.tables.clicks.tableName, 'DynamoDB table of clicks (retained on stack delete)');
     out('ConversionsTableName', this.tables.conversions.tableName, 'DynamoDB table of conversions (retained on stack delete)');
     out('ConversionTypesTableName', this.tables.conversionTypes.tableName, 'DynamoDB table of conversion types (synced from the config)');
+    out('IpKeysTableName', this.tables.ipKeys.tableName, 'DynamoDB table of the daily keys sealing conversion-API clicks\' full IP addresses (deleted after 7 days)');
+    if (this.sender) out('SendQueueUrl', this.sender.queue.queueUrl, 'Send jobs for the ad platforms and channel postbacks (consumed by the sender function)');
     out('CatalogTableName', this.tables.catalog.tableName, 'DynamoDB table of every campaign ever deployed and the click retention history (read by npm run report)');
     out(
       'InboundTableName',
