@@ -480,7 +480,10 @@ async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: 
 }
 
 export interface SweepOptions {
-  /** Google: only conversions whose click is at least this old (default 6 hours; 0 for tests). */
+  /**
+   * Google: only conversions whose click is at least this old (default 6 hours). 0 takes every
+   * Google conversion now, retries waiting for their backoff included (tests, or after a fix).
+   */
   minClickAgeMs?: number;
   /** Meta, TikTok, postback: sends due longer than this ago, whose job must have been lost (default 10 minutes). */
   graceMs?: number;
@@ -529,7 +532,8 @@ export async function sweep(deps: SendDeps, options: SweepOptions = {}): Promise
       if (seen.has(key)) return false;
       seen.add(key);
       const clickMs = Date.parse(d.clickCreatedAt ?? d.createdAt);
-      const retryNotDue = (d.forwardAttempts ?? 0) > 0 && d.forwardState === 'pending' && d.sendDue > now.toISOString();
+      // A retry waits for its backoff — unless the sweep was asked for everything now (minimum age 0).
+      const retryNotDue = minAge > 0 && (d.forwardAttempts ?? 0) > 0 && d.forwardState === 'pending' && d.sendDue > now.toISOString();
       return now.getTime() - clickMs >= minAge && !retryNotDue;
     });
     for (const r of await uploadGoogle(candidates, deps, 'sweep')) count(r);

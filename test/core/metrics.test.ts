@@ -1,4 +1,4 @@
-import { CLICKS_BATCH, CLICKS_FLUSH_MS, clickMetrics, ipnMetrics, postbackMetrics, publish } from '../../lambda/metrics';
+import { CLICKS_BATCH, CLICKS_FLUSH_MS, clickMetrics, ipnMetrics, postbackMetrics, publish, sendMetrics } from '../../lambda/metrics';
 import type { ConversionRecord } from '../../lambda/core/model';
 
 const conversion: ConversionRecord = {
@@ -82,5 +82,14 @@ describe('publish', () => {
     expect(emf[0]).toMatchObject({ service: 'clickvault', type: 'payment', Conversions: 1 });
     expect(emf[1]).toMatchObject({ currency: 'EUR', Revenue: 47.5 });
     expect(emf[0]?._aws.CloudWatchMetrics[0]?.Dimensions[0]).toEqual(expect.arrayContaining(['service', 'type']));
+  });
+});
+
+describe('publish, sends', () => {
+  it('writes PlatformSends with the platform and the outcome as dimensions (what the alarm and the widget search)', async () => {
+    const emf = await emfOf(() => publish(sendMetrics([{ clickId: 'C', conversionKey: 'k', to: 'tiktok', outcome: 'failed' }])));
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({ service: 'clickvault', platform: 'tiktok', outcome: 'failed', PlatformSends: 1 });
+    expect(emf[0]?._aws.CloudWatchMetrics[0]?.Dimensions[0]?.sort()).toEqual(['outcome', 'platform', 'service']);
   });
 });
