@@ -78,6 +78,11 @@ export interface ConversionRequest {
    */
   keyless?: true;
   /**
+   * A postback accepted without a valid key (protection not required): recorded, but never sent
+   * to an ad platform (core/send), which would otherwise learn forged sales.
+   */
+  unauthenticated?: true;
+  /**
    * What identifies an organic sale without txid across retries and replays (the IPN derives
    * it from order id, event, pay sequence number and amount).
    */
@@ -316,7 +321,10 @@ export async function recordConversion(
 
   // Where it is sent, decided now and written with it: test orders, the IPN's second type of a
   // sale and anything a request without the postback key recorded never go anywhere.
-  const mark = request.secondary || request.test || request.keyless ? undefined : deps.sends?.mark(conversion, type, now);
+  let mark = request.secondary || request.test || request.keyless ? undefined : deps.sends?.mark(conversion, type, now);
+  if (mark && request.unauthenticated && mark.to !== 'postback') {
+    mark = { to: mark.to, skipped: 'recorded by a postback without a valid key (postbackProtection not required): an ad platform is never told an unauthenticated sale' };
+  }
   if (mark) {
     const marked: SendConversion = {
       ...conversion,

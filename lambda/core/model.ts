@@ -245,6 +245,8 @@ export interface DeadLetterMessage {
   forward?: { clickId: string; conversionKey: string; url?: string; platform?: 'meta' | 'tiktok' | 'google-ads' };
   /** A pixel that arrived without the postback key: replayed under the same restriction. */
   pixelWithoutKey?: true;
+  /** A postback accepted without a valid key: replayed the same way (never sent to an ad platform). */
+  unauthenticated?: true;
   /** How many replays have failed so far, and when the last one ran. */
   attempts?: number;
   lastAttemptAt?: string;

@@ -41,6 +41,13 @@ export interface PostbackInput {
    */
   pixelWithoutKey?: boolean;
   /**
+   * Set for a postback accepted without a valid key (postbackProtection `required: false`, or no
+   * protection at all): recorded as before, but never sent to an ad platform's conversion API —
+   * an anonymous request must not be able to teach the user's Meta, TikTok or Google Ads bidding a
+   * forged sale. (A channel's generic postback URL still gets it, as the user chose.)
+   */
+  unauthenticated?: boolean;
+  /**
    * Stable id of this postback: the dead-letter message id when it is queued, and the key of an
    * organic conversion without txid. A replay passes the queued message's id, so replaying
    * twice records once.
@@ -154,6 +161,7 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
           ...(params.currency !== undefined ? { currency: params.currency } : {}),
           ...(params.txid !== undefined ? { txid: params.txid } : {}),
           ...(params.status !== undefined ? { status: params.status } : {}),
+          ...(input.unauthenticated ? { unauthenticated: true as const } : {}),
         },
     input.now,
     deps,
@@ -169,6 +177,7 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
           ...(params.clickId !== undefined ? { clickId: params.clickId } : {}),
           request: withoutKey(input.request),
           ...(input.pixelWithoutKey ? { pixelWithoutKey: true as const } : {}),
+          ...(input.unauthenticated && !input.pixelWithoutKey ? { unauthenticated: true as const } : {}),
         });
         return { kept: true };
       } catch (err) {

@@ -51,7 +51,7 @@ export async function replayMessage(message: DeadLetterMessage, deps: ReplayDeps
     }
     case 'postback': {
       const outcome = await handlePostback(
-        { request: message.request, now: receivedAt, eventId: message.id, ...(message.pixelWithoutKey ? { pixelWithoutKey: true } : {}) },
+        { request: message.request, now: receivedAt, eventId: message.id, ...(message.pixelWithoutKey ? { pixelWithoutKey: true } : {}), ...(message.unauthenticated ? { unauthenticated: true } : {}) },
         { ...deps, deadLetters: () => sink },
       );
       switch (outcome.status) {

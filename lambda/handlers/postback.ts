@@ -103,7 +103,9 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
     const pixelWithoutKey = image && source === undefined;
     let outcome: PostbackOutcome;
     try {
-      outcome = await handlePostback({ request, now, pixelWithoutKey }, deps);
+      // Accepted without a valid key (protection not required): recorded, never sent to an ad platform.
+      const unauthenticated = source === undefined && !pixelWithoutKey;
+      outcome = await handlePostback({ request, now, pixelWithoutKey, ...(unauthenticated ? { unauthenticated } : {}) }, deps);
     } catch (err) {
       logger.error('postback failed', { requestId: reqId, outcome: 'error', error: err as Error });
       return image ? gif() : text(500, 'Internal error: nothing was recorded. Please retry.');

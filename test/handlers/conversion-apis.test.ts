@@ -267,6 +267,27 @@ describe('Meta Conversions API', () => {
     expect(standIns.of('meta')).toEqual([]);
     expect((await conversions())[0]).toMatchObject({ forwardState: 'skipped', forwardError: expect.stringContaining('did not consent') });
   });
+
+  it('never tells Meta a sale that a postback without a valid key recorded (protection not required), replayed ones included', async () => {
+    await setUp({ config: capiConfig({ postbackProtection: { required: false, sources: [{ id: 'digistore24', keys: [{ generated: true }] }] } }) });
+    const c = await click('fb', `fbclid=${FBCLID}`);
+    const unkeyed = createPostbackHandler(recording(), postbackAuth(config.postbackProtection, testSecrets()));
+    // Anyone who knows a click id (it is in the offer URL) can send this: recorded, as the config allows, but not sent.
+    expect((await unkeyed(httpEvent({ path: '/postback', query: `clickid=${c.clickId}&type=payment&sum=999&currency=EUR&txid=FORGED` }))).statusCode).toBe(200);
+    // The same without a key, queued when storage failed and replayed later: still not sent.
+    const failing = { ...recording(), conversions: { putConversion: () => Promise.reject(new Error('down')) } } as unknown as ReturnType<typeof recording>;
+    expect((await createPostbackHandler(failing, postbackAuth(config.postbackProtection, testSecrets()))(httpEvent({ path: '/postback', query: `clickid=${c.clickId}&type=payment&sum=5&currency=EUR&txid=LATER` }))).statusCode).toBe(202);
+    const replay = { ...recording(), clickStore: stores().clicks, sending: sender.deps };
+    expect(await redrive(queue, replay, { limit: 10, dryRun: false })).toMatchObject({ received: 1 });
+    // With the key: sent.
+    await postback(`clickid=${c.clickId}&type=payment&sum=47&currency=EUR&txid=REAL`);
+    await sender.drain();
+    expect(standIns.violations).toEqual([]);
+    expect(standIns.of('meta').map((r) => ((r.body as { data: { event_id: string }[] }).data[0] ?? { event_id: '' }).event_id)).toEqual([`${c.clickId}:REAL`]);
+    const byTx = Object.fromEntries((await conversions()).map((x) => [x.txid, x]));
+    for (const tx of ['FORGED', 'LATER']) expect(byTx[tx]).toMatchObject({ forwardTo: 'meta', forwardState: 'skipped', forwardError: expect.stringContaining('without a valid key') });
+    expect(byTx.REAL).toMatchObject({ forwardState: 'sent' });
+  });
 });
 
 describe('TikTok Events API', () => {
