@@ -160,8 +160,9 @@ export const conversionTypeSchema = z.strictObject({
    * The event this type is sent as on each conversion API: Meta `Purchase`, `Lead`...; TikTok
    * `CompletePayment`, `SubmitForm`...; Google Ads the conversion action's resource name
    * `customers/{id}/conversionActions/{id}` (a plain conversion action name is accepted for `npm
-   * run export -- --google-ads` only). Absent: only `payment` maps (Meta Purchase, TikTok
-   * CompletePayment); a type with no event for a channel's platform is not sent there.
+   * run export -- --google-ads` only). A platform not named keeps its default: only `payment`
+   * maps (Meta Purchase, TikTok CompletePayment); a type with no event for a channel's platform is
+   * not sent there.
    */
   platformEvents: z
     .strictObject({

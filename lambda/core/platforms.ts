@@ -65,10 +65,13 @@ export const DEFAULT_PLATFORM_EVENTS: Readonly<Record<string, Partial<Record<Pla
   payment: { meta: 'Purchase', tiktok: 'CompletePayment' },
 };
 
-/** The event a type is sent as on `platform`, or undefined when it is not sent there. */
+/**
+ * The event a type is sent as on `platform`, or undefined when it is not sent there: the type's
+ * own `platformEvents` entry for that platform, else the default. Per platform, so mapping
+ * `payment` to a Google Ads action does not silently stop its Meta `Purchase`.
+ */
 export function platformEventFor(type: { name: string; platformEvents?: Partial<Record<Platform, string>> | undefined }, platform: Platform): string | undefined {
-  const events = type.platformEvents ?? DEFAULT_PLATFORM_EVENTS[type.name];
-  return events?.[platform];
+  return type.platformEvents?.[platform] ?? DEFAULT_PLATFORM_EVENTS[type.name]?.[platform];
 }
 
 /** A channel's click id parameters, in the order they are looked for. */

@@ -229,7 +229,11 @@ describe('where a recorded conversion goes (the send mark)', () => {
     expect(platformEventFor({ name: 'payment' }, 'tiktok')).toBe('CompletePayment');
     expect(platformEventFor({ name: 'payment' }, 'google-ads')).toBeUndefined();
     expect(platformEventFor({ name: 'upsell' }, 'meta')).toBeUndefined();
-    expect(platformEventFor({ name: 'payment', platformEvents: { tiktok: 'CompletePayment' } }, 'meta')).toBeUndefined();
+    // Per platform: mapping payment to a Google Ads action keeps its Meta and TikTok defaults.
+    expect(platformEventFor({ name: 'payment', platformEvents: { 'google-ads': 'customers/1/conversionActions/2' } }, 'meta')).toBe('Purchase');
+    expect(platformEventFor({ name: 'payment', platformEvents: { 'google-ads': 'customers/1/conversionActions/2' } }, 'tiktok')).toBe('CompletePayment');
+    expect(platformEventFor({ name: 'payment', platformEvents: { meta: 'Subscribe' } }, 'meta')).toBe('Subscribe');
+    expect(platformEventFor({ name: 'lead', platformEvents: { meta: 'Lead' } }, 'tiktok')).toBeUndefined();
   });
 });
 
