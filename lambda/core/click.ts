@@ -138,6 +138,8 @@ export function offerLocation(template: string, click: ClickRecord): string {
  */
 export function needsFullIp(click: ClickRecord, config: CompiledConfig): boolean {
   const platform = config.campaigns.get(click.campaignId)?.channel.conversionApi?.platform;
+  // A bot (issue 12 flags link previewers such as facebookexternalhit, which carry the fbclid) never buys: no address kept.
+  if ((click as { bot?: unknown }).bot === true) return false;
   return (platform === 'meta' || platform === 'tiktok') && click.channelClickId !== undefined && config.config.defaults.ipStorage !== 'none';
 }
 

@@ -13,6 +13,8 @@ import { tiktokOutcome } from '../../lambda/core/platform-tiktok';
 import { API_VERSIONS, platformEventFor } from '../../lambda/core/platforms';
 import { IpKeyRing, ipReadable, keyDay, keyExpiry, maintainIpKeys, openIp, sealIp, type IpKeyStore } from '../../lambda/core/sealed-ip';
 import { sendConfig, sendMark } from '../../lambda/core/send';
+import { needsFullIp } from '../../lambda/core/click';
+import { compileConfig } from '../../lambda/core/tracker-config';
 import type { HttpAnswer, SendClick, SendConversion } from '../../lambda/core/send-model';
 import { TEST_PROTECTION } from '../support/config';
 
@@ -182,6 +184,40 @@ describe('the sealed address (crypto-shredding)', () => {
     const sealed = sealIp('198.51.100.9', 'C', '2026-11-02', key);
     expect(await ring.open(sealed, 'C', '2026-11-02T10:00:00Z', new Date('2026-11-09T09:00:00Z'))).toEqual({ ip: '198.51.100.9' });
     expect(await ring.open(sealed, 'C', '2026-11-02T10:00:00Z', new Date('2026-11-09T10:00:01Z'))).toEqual({ unavailable: expect.stringContaining('older than 7 days') });
+  });
+});
+
+describe('which clicks keep their full address', () => {
+  const input = (ipStorage: 'full' | 'truncated' | 'none') =>
+    compileConfig(
+      parseConfig({
+        defaults: { ipStorage },
+        trafficChannels: [
+          { id: 'meta', name: 'M', clickIdParam: 'fbclid', conversionApi: { platform: 'meta', pixelId: '123456', accessToken: { env: 'T' } } },
+          { id: 'tt', name: 'T', clickIdParam: 'ttclid', conversionApi: { platform: 'tiktok', pixelCode: 'ABCDEFGH12', accessToken: { env: 'T' } } },
+          { id: 'g', name: 'G', clickIdParam: 'gclid', conversionApi: { platform: 'google-ads', customerId: '1234567890', developerToken: { env: 'D' }, clientId: 'c', clientSecret: { env: 'S' }, refreshToken: { env: 'R' } } },
+          { id: 'pb', name: 'P', clickIdParam: 'cid', postbackUrl: 'https://x.example/pb?c={clickid}' },
+        ],
+        offers: [{ id: 'o', name: 'O', source: 'custom', url: 'https://x.example/?c={clickid}' }],
+        campaigns: ['meta', 'tt', 'g', 'pb'].map((ch) => ({ id: ch, name: ch, trafficChannel: ch, offers: [{ offer: 'o' }] })),
+        conversionTypes: digistore24ConversionTypes,
+        postbackProtection: TEST_PROTECTION,
+      }),
+    );
+  const click = (campaignId: string, extra: Record<string, unknown> = {}) =>
+    ({ clickId: 'C', campaignId, offerId: 'o', channelId: campaignId, createdAt: '2026-11-25T12:00:00Z', expiresAt: 0, subs: {}, channelClickId: 'X', ...extra }) as ConversionRecord & Parameters<typeof needsFullIp>[0];
+
+  it('only a Meta or TikTok click that carries the click id, where addresses are stored at all, and never a bot', () => {
+    const config = input('truncated');
+    expect(needsFullIp(click('meta'), config)).toBe(true);
+    expect(needsFullIp(click('tt'), config)).toBe(true);
+    expect(needsFullIp(click('meta', { channelClickId: undefined }), config)).toBe(false);
+    // Google's click conversions take no address; a postback URL neither.
+    expect(needsFullIp(click('g'), config)).toBe(false);
+    expect(needsFullIp(click('pb'), config)).toBe(false);
+    expect(needsFullIp(click('meta'), input('none'))).toBe(false);
+    // A link previewer (facebookexternalhit) carries the fbclid too (issue 12 flags it bot: true).
+    expect(needsFullIp(click('meta', { bot: true }), config)).toBe(false);
   });
 });
 
