@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type { Construct } from 'constructs';
 import type { TrackerConfig } from '../config/schema';
-import { CONVERSION_HISTORY_ATTRIBUTES } from '../lambda/adapters/table-definitions';
+import { CONVERSION_HISTORY_ATTRIBUTES, LEDGER_PREFIX } from '../lambda/adapters/table-definitions';
 import { ENV, ORIGIN_VERIFY_HEADER, ROUTES, TABLE_ENV } from '../lambda/contract';
 import { AlarmTopic } from './alarm-topic';
 import { writeBundledConfig } from './bundled-config';
@@ -11,6 +11,7 @@ import { configSecretRefs, grantSecretRefs } from './config-secrets';
 import { ConversionSender, sealsAddresses } from './conversion-sender';
 import { configSends } from '../lambda/core/send';
 import { ConversionTypes } from './conversion-types';
+import { DeadLetterArchiver } from './dead-letter-archiver';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { OriginVerifySecret } from './origin-verify';
 import type { TrackerSettings } from './settings';
@@ -46,6 +47,13 @@ export const FUNCTION_SIZING = {
   postback: { memorySize: 256, timeout: Duration.seconds(10) },
   ipn: { memorySize: 256, timeout: Duration.seconds(10) },
 } as const;
+
+/**
+ * What the dead-letter guard of the postback and IPN functions does on its ledger items: claim a
+ * failure's marker (PutItem), read its holder where a failed condition does not return it
+ * (GetItem), mark it queued and count per source (UpdateItem), release it (DeleteItem).
+ */
+export const LEDGER_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 
 export interface ClickvaultStackProps extends StackProps {
   readonly settings: TrackerSettings;
@@ -84,6 +92,8 @@ export class ClickvaultStack extends Stack {
   readonly ipnFunction: TrackerFunction;
   /** The send queue, sender function and sweep schedule; only when the config sends anything. */
   readonly sender?: ConversionSender;
+  /** The scheduled function that moves old dead letters to the archive table. */
+  readonly archiver: DeadLetterArchiver;
   readonly api: TrackerApi;
   readonly cdn: TrackerDistribution;
   readonly domain?: TrackingDomain;
@@ -145,13 +155,16 @@ export class ClickvaultStack extends Stack {
       });
     }
 
-    // Postback and IPN record conversions the same way, so they get the same data access.
+    // Postback and IPN record conversions the same way, so they get the same data access. Their
+    // failures pass the dead-letter guard: dedupe markers and per-source counters in the ledger
+    // (its `fp#` and `cap#` items only; leases are the archiver's and the operator's).
     const recordingFunction = (id: string, entry: string, description: string, sizing: (typeof FUNCTION_SIZING)['postback']) => {
       const fn = new TrackerFunction(this, id, { entry, description, ...sizing, ...common, configFile, environment: originEnv })
         .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:GetItem'])
         .useTable(this.tables.conversionTypes, TABLE_ENV.conversionTypes, ['dynamodb:GetItem'])
         .useTable(this.tables.conversions, TABLE_ENV.conversions, conversionActions)
         .useTable(this.tables.inbound, TABLE_ENV.inbound, inboundActions)
+        .useTableItems(this.tables.deadLetterLedger, TABLE_ENV.deadLetterLedger, LEDGER_ACTIONS, [LEDGER_PREFIX.marker, LEDGER_PREFIX.count])
         .useDeadLetterQueue(this.deadLetters.queue);
       if (this.sender) {
         // A recorded conversion that is sent anywhere becomes a job on the send queue.
@@ -216,6 +229,14 @@ export class ClickvaultStack extends Stack {
     });
     this.domain?.addAliasRecords(this.cdn.distribution);
 
+    // Nothing may be dropped by SQS retention: old messages move to the archive table.
+    this.archiver = new DeadLetterArchiver(this, 'DeadLetterArchiver', {
+      queue: this.deadLetters.queue,
+      archive: this.tables.deadLetterArchive,
+      ledger: this.tables.deadLetterLedger,
+      ...common,
+    });
+
     new ConversionTypes(this, 'ConversionTypes', {
       table: this.tables.conversionTypes,
       types: config.conversionTypes,
@@ -227,7 +248,7 @@ export class ClickvaultStack extends Stack {
     // of them, and one dashboard shows the business numbers beside the operational ones.
     const requestFunctions = { click: this.clickFunction, postback: this.postbackFunction, ipn: this.ipnFunction };
     this.alarms = new TrackerAlarms(this, 'Alarms', { stage: this.api.stage, functions: requestFunctions });
-    const allAlarms = [this.deadLetters.alarm, ...this.alarms.all, ...(this.sender?.alarms ?? [])];
+    const allAlarms = [...this.deadLetters.alarms, this.archiver.errorsAlarm, ...this.alarms.all, ...(this.sender?.alarms ?? [])];
     if (settings.alarmEmail !== undefined) {
       this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: settings.alarmEmail });
       this.alarmTopic.notify(...allAlarms);
@@ -288,6 +309,16 @@ export class ClickvaultStack extends Stack {
     out('IpKeysTableName', this.tables.ipKeys.tableName, 'DynamoDB table of the daily keys sealing conversion-API clicks\' full IP addresses (deleted after 7 days)');
     if (this.sender) out('SendQueueUrl', this.sender.queue.queueUrl, 'Send jobs for the ad platforms and channel postbacks (consumed by the sender function)');
     out('CatalogTableName', this.tables.catalog.tableName, 'DynamoDB table of every campaign ever deployed and the click retention history (read by npm run report)');
+    out(
+      'DeadLetterArchiveTableName',
+      this.tables.deadLetterArchive.tableName,
+      'DynamoDB table of dead letters older than 10 days, moved out of the queue (npm run dlq / redrive read it; retained on stack delete)',
+    );
+    out(
+      'DeadLetterLedgerTableName',
+      this.tables.deadLetterLedger.tableName,
+      'DynamoDB table of dead-letter dedupe markers, per-source counts and redrive leases (expires by TTL)',
+    );
     out(
       'InboundTableName',
       this.tables.inbound.tableName,

@@ -26,6 +26,10 @@ const PROTECTION: Record<TableDefinition['id'], { deletionProtection: boolean; d
   // point-in-time recovery (a restorable backup would bring deleted keys back) and no deletion
   // protection. Losing it only loses addresses that are at most 7 days old.
   ipKeys: { deletionProtection: false, description: 'daily keys sealing full IP addresses (7 days)', pointInTimeRecovery: false },
+  // Markers, counters and leases that expire within days; losing them loses no failure.
+  deadLetterLedger: { deletionProtection: false, description: 'dead-letter ledger' },
+  // Failures older than the queue may keep: sales not recorded yet, kept until replayed.
+  deadLetterArchive: { deletionProtection: true, description: 'dead-letter archive' },
 };
 
 const attributeType = (key: KeyDefinition): dynamodb.Attribute => ({
@@ -36,8 +40,9 @@ const attributeType = (key: KeyDefinition): dynamodb.Attribute => ({
 /**
  * The DynamoDB tables, built from the same TABLE_DEFINITIONS the local run and the tests use:
  * on-demand, encrypted at rest with an AWS-owned key (no KMS cost, no key to manage),
- * point-in-time recovery on every table, deletion protection on the data tables (not on the
- * expiring inbound log), and all of them retained when the stack is deleted. CDK generates the physical names.
+ * point-in-time recovery on every table, deletion protection on the data tables (clicks,
+ * conversions, the dead-letter archive; not on the expiring inbound log and dead-letter ledger),
+ * and all of them retained when the stack is deleted. CDK generates the physical names.
  */
 export class TrackerTables extends Construct {
   readonly clicks: dynamodb.Table;
@@ -49,6 +54,10 @@ export class TrackerTables extends Construct {
   readonly catalog: dynamodb.Table;
   /** The day keys sealing conversion-API clicks' full addresses (no backups: see PROTECTION). */
   readonly ipKeys: dynamodb.Table;
+  /** Dedupe markers, per-source counters and redrive leases of the dead-letter queue (TTL). */
+  readonly deadLetterLedger: dynamodb.Table;
+  /** Dead letters older than 10 days, moved out of the queue before SQS retention drops them. */
+  readonly deadLetterArchive: dynamodb.Table;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -93,6 +102,8 @@ export class TrackerTables extends Construct {
         'Crypto-shredding: a deleted day key must make the addresses it sealed unreadable for good, so the key table ' +
         'has no point-in-time recovery (a backup would bring deleted keys back). Every other table has it.',
     });
+    this.deadLetterLedger = get('deadLetterLedger');
+    this.deadLetterArchive = get('deadLetterArchive');
   }
 }
 

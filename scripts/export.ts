@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const from = startOfDay(fromDay, timeZone);
   const to = startOfDay(nextDay(toDay), timeZone);
-  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}), needs: ['catalog', 'conversions'] });
   try {
     const catalog = await readCatalog(tracker.client, tracker.tables.catalog);
     const { campaigns } = reportCampaigns(config.campaigns.map((c) => c.id), catalog?.campaigns);

@@ -55,7 +55,9 @@ async function main(): Promise<void> {
     return;
   }
   const local = values.local === true;
-  const tracker = await openTracker({ local, ...(values.stack ? { stack: values.stack } : {}) });
+  // Sending reads and updates conversions, reads clicks (and removes their sealed address), opens
+  // addresses with the day keys, and queues what runs out of retries for redrive.
+  const tracker = await openTracker({ local, ...(values.stack ? { stack: values.stack } : {}), needs: ['queue', 'clicks', 'conversions', 'ipKeys'] });
   try {
     const deps = sendDeps(config, { client: tracker.client, tables: tracker.tables, secrets: new CachedSecretReader(local ? 'local' : 'aws'), deadLetters: () => tracker.queue });
     await maintainIpKeys(new DynamoIpKeyStore(tracker.client, tracker.tables.ipKeys), new Date());

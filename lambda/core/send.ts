@@ -14,6 +14,7 @@
  */
 import type { ConversionType, GoogleAdsApi, MetaApi, Offer, TikTokApi, TrackerConfig, TrafficChannel } from '../../config/schema';
 import { errorText } from './conversion';
+import { fingerprintOf } from './dead-letters';
 import { forwardUrl } from './forward';
 import { mintId } from './ids';
 import type { ChannelPostback, ConversionRecord, DeadLetterSink, Log } from './model';
@@ -272,7 +273,10 @@ async function queueForRedrive(conversion: SendConversion, platform: Platform, d
       clickId: conversion.clickId,
       request: { method: 'POST', path: `/send/${platform}`, query: '', body: '', headers: {} },
       forward: { clickId: conversion.clickId, conversionKey: conversion.conversionKey, platform },
-    });
+      // One message per conversion, however often its send runs out of retries; never capped (a
+      // platform down for a day must not lose sales to a per-source limit).
+      fingerprint: fingerprintOf(['forward', conversion.clickId, conversion.conversionKey]),
+    }, { uncapped: 'forward' });
     return true;
   } catch (err) {
     deps.log.error('send failed and could not be queued for redrive', { clickId: conversion.clickId, conversionKey: conversion.conversionKey, platform, error: errorText(err) });
@@ -324,7 +328,8 @@ async function sendPostback(conversion: SendConversion, token: string, deps: Sen
       clickId: conversion.clickId,
       request: { method: 'GET', path: '/postback', query: '', body: '', headers: {} },
       forward: { clickId: conversion.clickId, conversionKey: conversion.conversionKey, url },
-    });
+      fingerprint: fingerprintOf(['forward', conversion.clickId, conversion.conversionKey]),
+    }, { uncapped: 'forward' });
     return { ...base, outcome: 'queued', detail: error };
   } catch (err) {
     return { ...base, outcome: 'failed', detail: `${error}; it could not be queued either (${errorText(err)})` };

@@ -9,7 +9,10 @@ import type { InboundSink } from './inbound';
 import { SqsDeadLetterSink } from '../adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../contract';
 import type { ClickDeps } from '../core/click';
-import type { DeadLetterSink } from '../core/model';
+import type { DeadLetterLedger, DeadLetterSink } from '../core/model';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDeadLetterLedger } from '../adapters/dead-letter-ledger';
+import { GuardedDeadLetterSink } from '../core/dead-letters';
 import type { PostbackDeps } from '../core/postback';
 import type { IpnDeps } from '../core/ipn';
 import { CachedSecretReader, type SecretReader } from '../adapters/secrets';
@@ -17,7 +20,6 @@ import { createProtection, type AuthResult } from '../core/protection';
 import type { IpStorage, PostbackProtection, TrackerConfig } from '../../config/schema';
 import { FetchChannelPostback } from '../adapters/channel-postback';
 import type { ForwardDeps } from '../core/forward';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoIpKeyStore } from '../adapters/ip-keys';
 import { FetchHttpClient } from '../adapters/http-client';
 import { SqsSendQueue } from '../adapters/send-queue';
@@ -52,18 +54,29 @@ export function originSecretFromEnv(env: NodeJS.ProcessEnv = process.env): strin
   return env[ENV.originVerifySecret] || undefined;
 }
 
-function deadLettersFromEnv(env: NodeJS.ProcessEnv): () => DeadLetterSink {
-  const sink = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
+/**
+ * The dead-letter queue behind its guard (core/dead-letters): with the ledger, repeats of a
+ * queued failure are not queued again and each source's distinct failures per hour are capped;
+ * without one (the click function: clicks are never capped) the guard passes everything on.
+ */
+export function guardedDeadLetters(queue: DeadLetterSink, ledger: DeadLetterLedger | undefined, config: TrackerConfig): () => DeadLetterSink {
+  const sink = new GuardedDeadLetterSink(queue, ledger, { maxDistinctPerHour: config.deadLetters.maxDistinctPerHour, log: logger });
   return () => sink;
+}
+
+function deadLettersFromEnv(env: NodeJS.ProcessEnv, config: TrackerConfig, ledger?: { client: DynamoDBClient }): () => DeadLetterSink {
+  const queue = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
+  return guardedDeadLetters(queue, ledger ? new DynamoDeadLetterLedger(ledger.client, requireEnv(TABLE_ENV.deadLetterLedger, env)) : undefined, config);
 }
 
 export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDeps {
   const client = createDynamoClient();
   const ipKeysTable = env[TABLE_ENV.ipKeys];
+  const config = bundledConfig(env);
   return {
-    config: compileConfig(bundledConfig(env)),
+    config: compileConfig(config),
     clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
-    deadLetters: deadLettersFromEnv(env),
+    deadLetters: deadLettersFromEnv(env, config),
     log: logger,
     // Only with a Meta or TikTok conversion API: the day key that seals their clicks' addresses.
     ...(ipKeysTable ? { ipKeys: new IpKeyRing(new DynamoIpKeyStore(client, ipKeysTable)) } : {}),
@@ -150,7 +163,7 @@ function conversionDepsFromEnv(config: TrackerConfig, env: NodeJS.ProcessEnv) {
       history: new DynamoConversionHistory(client, conversionsTable),
       types: new DynamoConversionTypes(client, requireEnv(TABLE_ENV.conversionTypes, env)),
     },
-    deadLettersFromEnv(env),
+    deadLettersFromEnv(env, config, { client }),
     sendQueueFromEnv(env),
   );
 }
@@ -170,7 +183,7 @@ export function senderDepsFromEnv(env: NodeJS.ProcessEnv = process.env): { deps:
     client,
     tables: { clicks: requireEnv(TABLE_ENV.clicks, env), conversions: requireEnv(TABLE_ENV.conversions, env), ...(ipKeys ? { ipKeys } : {}) },
     secrets: new CachedSecretReader('aws', env),
-    deadLetters: deadLettersFromEnv(env),
+    deadLetters: deadLettersFromEnv(env, config),
     ...(env[ENV.sendQueueUrl] ? { queue: new SqsSendQueue(requireEnv(ENV.sendQueueUrl, env)) } : {}),
   });
   return { deps, ...(ipKeys ? { keys: new DynamoIpKeyStore(client, ipKeys) } : {}) };

@@ -16,11 +16,15 @@ import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
 import { createPostbackHandler } from '../handlers/postback';
 import { createIpnHandler } from '../handlers/ipn';
-import { conversionDeps, postbackAuth, sendDeps } from '../handlers/runtime';
+import { conversionDeps, guardedDeadLetters, postbackAuth, sendDeps } from '../handlers/runtime';
 import { DynamoIpKeyStore } from '../adapters/ip-keys';
 import { IpKeyRing, maintainIpKeys } from '../core/sealed-ip';
 import { configSends, processSend, sweep, type SendDeps, type SendResult, type SweepOptions, type SweepSummary } from '../core/send';
 import { InProcessSendQueue } from './send-queue';
+import { DynamoDeadLetterArchive } from '../adapters/dead-letter-archive';
+import { DynamoDeadLetterLedger } from '../adapters/dead-letter-ledger';
+import { archiveOldMessages } from '../core/archive';
+import { ARCHIVER } from '../contract';
 import { CachedSecretReader } from '../adapters/secrets';
 import { logger } from '../logger';
 import { router } from './api-gateway';
@@ -42,6 +46,8 @@ export interface LocalTrackerOptions {
   tablePrefix?: string;
   /** Where local secrets (DS24_IPN_PASSPHRASE, postback keys) are read from; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** How often the dead-letter archiver runs (default every ARCHIVER.everyHours, and at start); 0: never. */
+  archiveEveryMs?: number;
   /** Pass CloudFront-Viewer-* request headers to the handlers; default: env TRUST_CLOUDFRONT_HEADERS=1. */
   trustCloudFrontHeaders?: boolean;
   /**
@@ -64,6 +70,8 @@ export interface LocalTracker {
   dynamo: EmbeddedDynamo;
   tables: TableNames;
   deadLetters: FileDeadLetterQueue;
+  archive: DynamoDeadLetterArchive;
+  ledger: DynamoDeadLetterLedger;
   typesSync: SyncResult;
   /** The generated postback key (`keys: [{ generated: true }]`), kept in dataDir. */
   postbackKey?: { key: string; path: string; created: boolean };
@@ -94,6 +102,10 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const catalogSync = await syncCatalog(client, tables.catalog, { campaigns: options.config.campaigns, clickRetentionDays: options.config.defaults.clickRetentionDays });
     const deadLetters = new FileDeadLetterQueue(options.dataDir);
     const store = options.storeEndpoint ? createDynamoClient(options.storeEndpoint) : client;
+    // The ledger is asked on the request path, so it shares the handlers' store (and its faults:
+    // the guard then queues unchecked); the archive belongs to the archiver and the CLIs.
+    const ledger = new DynamoDeadLetterLedger(store, tables.deadLetterLedger);
+    const archive = new DynamoDeadLetterArchive(client, tables.deadLetterArchive);
     const clicks = new DynamoClickStore(store, tables.clicks);
 
     const env = options.env ?? process.env;
@@ -133,7 +145,9 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     sweepTimer?.unref();
     sendQueue.start();
 
-    const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: () => deadLetters, log: logger, ipKeys: new IpKeyRing(ipKeys) });
+    // As in AWS: clicks go to the queue unguarded (never capped), postbacks and IPN through the
+    // ledger's dedupe and per-source cap.
+    const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: guardedDeadLetters(deadLetters, undefined, options.config), log: logger, ipKeys: new IpKeyRing(ipKeys) });
     const shared = conversionDeps(
       options.config,
       {
@@ -143,7 +157,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
         // Local edits to the config take effect on restart, so the type cache can be short.
         types: new DynamoConversionTypes(store, tables.conversionTypes, 1000),
       },
-      () => deadLetters,
+      guardedDeadLetters(deadLetters, ledger, options.config),
       sendQueue,
     );
     const inbound = { log: new DynamoInboundLog(store, tables.inbound), retentionDays: options.config.defaults.clickRetentionDays };
@@ -172,18 +186,34 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       listening.listen(options.port ?? 3000, '127.0.0.1', () => resolve());
     });
     const { port } = listening.address() as AddressInfo;
+    // The same archiver as the scheduled function in AWS, on the same schedule. Local files never
+    // expire, so it only keeps the two runs alike (and `npm run dlq -- --local` shows both places).
+    const archiveNow = async () => {
+      try {
+        const summary = await archiveOldMessages(deadLetters, archive, { deadline: Date.now() + ARCHIVER.deadlineSeconds * 1000, ledger });
+        if (summary.archived > 0 || summary.staleCopies > 0) logger.info('dead letters archived', { ...summary });
+      } catch (err) {
+        logger.warn('dead-letter archiver failed', { error: (err as Error).message });
+      }
+    };
+    const archiving = options.archiveEveryMs === 0 ? undefined : setInterval(() => void archiveNow(), options.archiveEveryMs ?? ARCHIVER.everyHours * 3600_000);
+    archiving?.unref();
+    if (options.archiveEveryMs !== 0) void archiveNow();
     return {
       url: `http://127.0.0.1:${port}`,
       dynamo,
       tables,
       deadLetters,
       typesSync,
+      archive,
+      ledger,
       ...(postbackKey ? { postbackKey } : {}),
       catalogSync,
       sender: { queue: sendQueue, deps: sender, sweep: runSweep },
       close: async () => {
         sendQueue.stop();
         if (sweepTimer) clearInterval(sweepTimer);
+        if (archiving) clearInterval(archiving);
         await new Promise<void>((resolve) => {
           listening.close(() => resolve());
           listening.closeAllConnections();

@@ -56,7 +56,7 @@ beforeAll(async () => {
   await ensureTables(client, tables);
   await syncConversionTypes(client, tables.conversionTypes, config.conversionTypes);
   await syncCatalog(client, tables.catalog, { campaigns: config.campaigns, clickRetentionDays: 90 }, new Date('2026-03-01T00:00:00Z'));
-  const sink: DeadLetterSink = { send: async () => undefined };
+  const sink: DeadLetterSink = { send: async (m) => ({ status: 'queued', messageId: m.id }) };
   const clicks = new DynamoClickStore(client, tables.clicks);
   let now = new Date();
   const click = async (at: string, campaign: string, query: string) => {
