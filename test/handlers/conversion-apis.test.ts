@@ -256,6 +256,25 @@ describe('Meta Conversions API', () => {
     expect(standIns.violations).toEqual([]);
   });
 
+  it('an answer lost after Meta took the event: the retry carries the same event_id, so Meta keeps one', async () => {
+    sender.deps.timeouts = { platformMs: 200 };
+    standIns.delays.meta.push(1500);
+    const c = await click('fb', `fbclid=${FBCLID}`);
+    await postback(`clickid=${c.clickId}&type=payment&sum=10&currency=EUR&txid=LOST1`);
+    await sender.drain();
+    expect(sender.results.map((r) => r.outcome)).toEqual(['retry', 'sent']);
+    expect(sender.results[0]?.detail).toContain('Meta: no answer');
+    expect(standIns.violations).toEqual([]);
+    // Meta got it twice, under one event_name + event_id: it drops the second (deduplication).
+    const events = standIns.of('meta').map((r) => ((r.body as { data: { event_name: string; event_id: string }[] }).data[0] ?? { event_name: '', event_id: '' }));
+    expect(events).toEqual([
+      { ...events[0], event_name: 'Purchase', event_id: `${c.clickId}:LOST1` },
+      { ...events[0], event_name: 'Purchase', event_id: `${c.clickId}:LOST1` },
+    ]);
+    expect((await conversions())[0]).toMatchObject({ forwardState: 'sent', forwardAttempts: 1 });
+    expect(await queue.receive(10)).toEqual([]);
+  });
+
   it('sends nothing without consent (t.js consent mode): the click says so', async () => {
     const c = await click('fb', `fbclid=${FBCLID}`);
     const store = new DynamoClickStore(client, tables.clicks);
@@ -394,6 +413,30 @@ describe('Google Ads click conversions', () => {
     expect(standIns.of('oauth')).toHaveLength(1);
     expect((await conversions())[0]).toMatchObject({ forwardState: 'sent' });
     expect((await conversions())[0]).not.toHaveProperty('sendQueue');
+  });
+
+  it('an upload whose answer was lost goes again at a later sweep, and ORDER_ID_ALREADY_IN_USE then means sent', async () => {
+    clock = new Date(Date.now() + 7 * 3_600_000);
+    const a = await click('gg', 'gclid=GCLID-LOST');
+    await postback(`clickid=${a.clickId}&type=payment&sum=5&currency=EUR&txid=GLOST`);
+    // Google as it is: an orderId it has once taken is refused as already in use.
+    const taken = new Set<string>();
+    standIns.googleRowErrors = (row) => {
+      const id = `${String(row.conversionAction)}|${String(row.orderId)}`;
+      if (taken.has(id)) return ['conversionUploadError', 'ORDER_ID_ALREADY_IN_USE', 'The order id is already in use.'];
+      taken.add(id);
+      return undefined;
+    };
+    sender.deps.timeouts = { googleMs: 200 };
+    standIns.delays['google-ads'].push(1500);
+    expect((await sweep(sender.deps)).results.map((r) => r.outcome)).toEqual(['retry']);
+    expect((await conversions())[0]).toMatchObject({ forwardState: 'pending', forwardAttempts: 1, forwardError: expect.stringContaining('Google Ads: no answer') });
+    // The next sweep (its retry due): uploaded again with the same orderId, which Google already has.
+    clock = new Date(clock.getTime() + 2 * 3_600_000);
+    expect((await sweep(sender.deps)).results.map((r) => r.outcome)).toEqual(['sent']);
+    expect(standIns.of('google-ads').map((r) => ((r.body as { conversions: { orderId: string }[] }).conversions[0] ?? { orderId: '' }).orderId)).toEqual(['GLOST', 'GLOST']);
+    expect((await conversions())[0]).toMatchObject({ forwardState: 'sent', forwardAnswer: expect.stringContaining('already uploaded (ORDER_ID_ALREADY_IN_USE)') });
+    expect(standIns.violations).toEqual([]);
   });
 
   it('reads each row of a partial failure: ORDER_ID_ALREADY_IN_USE is sent, another error fails that row only, gbraid goes as gbraid', async () => {

@@ -40,6 +40,11 @@ export interface Received {
 export interface Answer {
   status: number;
   body: unknown;
+  /**
+   * Answer only after this many ms: the request is taken (recorded, and for Google its rows
+   * counted as uploaded) but a client with a shorter timeout never hears it — the lost answer.
+   */
+  delayMs?: number;
 }
 
 type Platform = Received['platform'];
@@ -61,6 +66,8 @@ export class PlatformStandIns {
   readonly violations: string[] = [];
   /** Scripted answers per platform, taken in order; afterwards the platform's success answer. */
   readonly next: Record<Platform, Answer[]> = { meta: [], tiktok: [], 'google-ads': [], oauth: [] };
+  /** Delays of the next answers per platform, taken in order (a lost answer: see Answer.delayMs). */
+  readonly delays: Record<Platform, number[]> = { meta: [], tiktok: [], 'google-ads': [], oauth: [] };
   /** Access tokens the OAuth stand-in has issued (the latest is the valid one). */
   readonly issued: string[] = [];
   /** Seconds an issued access token lives. */
@@ -76,6 +83,8 @@ export class PlatformStandIns {
         const raw = await readBody(req);
         const url = new URL(req.url ?? '/', 'http://stand-in');
         const answer = this.handle(req, url, raw);
+        if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+        if (res.destroyed) return;
         res.writeHead(answer.status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(answer.body));
       })();
@@ -92,7 +101,10 @@ export class PlatformStandIns {
   reset(): void {
     this.received.length = 0;
     this.violations.length = 0;
-    for (const k of Object.keys(this.next) as Platform[]) this.next[k] = [];
+    for (const k of Object.keys(this.next) as Platform[]) {
+      this.next[k] = [];
+      this.delays[k] = [];
+    }
     this.googleRowErrors = undefined;
   }
 
@@ -127,16 +139,20 @@ export class PlatformStandIns {
       if (url.search.includes(encodeURIComponent(t)) || url.search.includes(t)) this.violation(platform, 'a token in the URL');
     }
     const scripted = this.next[platform].shift();
-    switch (platform) {
-      case 'meta':
-        return this.meta(req, path, body, scripted);
-      case 'tiktok':
-        return this.tiktok(req, body, scripted);
-      case 'google-ads':
-        return this.google(req, path, body, scripted);
-      case 'oauth':
-        return this.oauth(req, body as Record<string, string> | undefined, scripted);
-    }
+    const delayMs = this.delays[platform].shift();
+    const answer = ((): Answer => {
+      switch (platform) {
+        case 'meta':
+          return this.meta(req, path, body, scripted);
+        case 'tiktok':
+          return this.tiktok(req, body, scripted);
+        case 'google-ads':
+          return this.google(req, path, body, scripted);
+        case 'oauth':
+          return this.oauth(req, body as Record<string, string> | undefined, scripted);
+      }
+    })();
+    return delayMs !== undefined ? { ...answer, delayMs } : answer;
   }
 
   /** Meta: POST /{version}/{pixel}/events, token in the body (`access_token`) or `Authorization: Bearer`. */
