@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { DynamoClickStore } from '../lambda/adapters/dynamodb-store';
 import { clickConversions, clickInbound, recentInbound } from '../lambda/adapters/trace-source';
 import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
-import { formatRecent, formatTrace, traceSafeClick, traceSafeConversion, type ClickTrace } from '../lambda/core/trace';
+import { formatRecent, formatTrace, traceSafeClick, traceSafeConversion, traceSafeMessage, type ClickTrace } from '../lambda/core/trace';
 import type { ClickRecord } from '../lambda/core/model';
 import { collapseCopies } from './dlq';
 import { DEFAULT_STACK, openTracker } from './tracker-context';
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
       inbound: await clickInbound(tracker.client, tracker.tables.inbound, clickId),
       conversions: (await clickConversions(tracker.client, tracker.tables.conversions, clickId)).map(traceSafeConversion),
       // One entry per message (copies of an updated one collapse), with where it waits.
-      queued: collapseCopies(received).filter((m) => m.clickId === clickId || m.forward?.clickId === clickId),
+      queued: collapseCopies(received).filter((m) => m.clickId === clickId || m.forward?.clickId === clickId).map(traceSafeMessage),
     };
     process.stdout.write(values.json ? `${terminalJson(trace)}\n` : `${formatTrace(trace)}\n`);
   } finally {

@@ -78,6 +78,13 @@ export function traceSafeClick<T extends Record<string, unknown>>(click: T): Omi
   return { ...rest, ...(sealedIp !== undefined ? { fullAddressKept: true as const } : {}) };
 }
 
+/** A queued message as the CLIs print it: a queued click shows whether it keeps a sealed address, never the sealed text. */
+export function traceSafeMessage<T extends { click?: unknown }>(message: T): T {
+  const click = message.click as Record<string, unknown> | undefined;
+  if (!click || click.sealedIp === undefined) return message;
+  return { ...message, click: traceSafeClick(click) };
+}
+
 export function traceSafeConversion(conversion: Record<string, unknown>): Record<string, unknown> {
   const { writeToken: _w, forwardClaimToken: _f, ...rest } = conversion;
   return rest;

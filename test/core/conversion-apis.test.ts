@@ -15,6 +15,7 @@ import { IpKeyRing, ipReadable, keyDay, keyExpiry, maintainIpKeys, openIp, sealI
 import { sendConfig, sendMark } from '../../lambda/core/send';
 import { needsFullIp } from '../../lambda/core/click';
 import { compileConfig } from '../../lambda/core/tracker-config';
+import { traceSafeClick, traceSafeConversion, traceSafeMessage } from '../../lambda/core/trace';
 import type { HttpAnswer, SendClick, SendConversion } from '../../lambda/core/send-model';
 import { TEST_PROTECTION } from '../support/config';
 
@@ -184,6 +185,20 @@ describe('the sealed address (crypto-shredding)', () => {
     const sealed = sealIp('198.51.100.9', 'C', '2026-11-02', key);
     expect(await ring.open(sealed, 'C', '2026-11-02T10:00:00Z', new Date('2026-11-09T09:00:00Z'))).toEqual({ ip: '198.51.100.9' });
     expect(await ring.open(sealed, 'C', '2026-11-02T10:00:00Z', new Date('2026-11-09T10:00:01Z'))).toEqual({ unavailable: expect.stringContaining('older than 7 days') });
+  });
+});
+
+describe('what the CLIs print of stored items', () => {
+  it('never the sealed address (only that one is kept) nor a store token; a queued click neither', () => {
+    const click = { clickId: 'C', campaignId: 'fb', sealedIp: 'v1.2026-11-25.aaaa.bbbb', userAgent: 'UA' };
+    expect(traceSafeClick(click)).toEqual({ clickId: 'C', campaignId: 'fb', userAgent: 'UA', fullAddressKept: true });
+    expect(traceSafeClick({ clickId: 'C' })).toEqual({ clickId: 'C' });
+    const message = { id: 'M', kind: 'click', click };
+    expect(JSON.stringify(traceSafeMessage(message))).not.toContain('sealedIp');
+    expect(traceSafeMessage(message).click).toMatchObject({ fullAddressKept: true });
+    const plain: { id: string; kind: string; click?: unknown } = { id: 'N', kind: 'postback' };
+    expect(traceSafeMessage(plain)).toBe(plain);
+    expect(traceSafeConversion({ clickId: 'C', writeToken: 'w', forwardClaimToken: 'f', forwardState: 'sent' })).toEqual({ clickId: 'C', forwardState: 'sent' });
   });
 });
 
