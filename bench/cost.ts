@@ -5,6 +5,7 @@
  * calls per request) and the dated price table in bench/prices.ts. Beside it: the same volume
  * on a hosted tracker's published overage price.
  */
+import '../scripts/cli-setup';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -132,11 +133,32 @@ const total = (items: Item[]) => Number(items.reduce((a, i) => a + i.dollarsPerM
 
 export const TARGET_PER_MILLION_CLICKS = 3.0;
 
-function main(): void {
+/** Requests per handler when `cost` measures for itself (as `npm run bench -- --quick` does). */
+export const QUICK_WARM_REQUESTS = 1000;
+
+/**
+ * The measurements the cost model needs: from the benchmark's results file when there is one
+ * (`npm run bench`), else measured now — the warm phase of the benchmark, the only part the
+ * cost model reads — so a fresh clone gets its figures without running the whole benchmark.
+ */
+export async function measurements(
+  resultsFile: string,
+  explicit: boolean,
+  requests = QUICK_WARM_REQUESTS,
+): Promise<{ date: string; handlers: Record<'click' | 'postback', Measured> }> {
+  if (existsSync(resultsFile)) return JSON.parse(readFileSync(resultsFile, 'utf8')) as { date: string; handlers: Record<'click' | 'postback', Measured> };
+  if (explicit) throw new Error(`--results ${resultsFile}: no such file (run npm run bench, or leave --results out to measure now)`);
+  process.stderr.write(`cost: no ${resultsFile} (npm run bench writes it); measuring the click and postback handlers now (${requests} requests each)...\n`);
+  const { warmLatency } = await import('./warm');
+  const warm = await warmLatency(requests);
+  const measured = (w: (typeof warm)['click']): Measured => ({ ownP50Ms: w.ownP50Ms, logBytesPerRequest: w.logBytes, dynamoWrites: w.dynamoWrites, dynamoReads: w.dynamoReads });
+  return { date: new Date().toISOString(), handlers: { click: measured(warm.click), postback: measured(warm.postback) } };
+}
+
+async function main(): Promise<void> {
   const { values } = parseArgs({ options: { json: { type: 'boolean' }, results: { type: 'string' }, check: { type: 'boolean' } } });
   const resultsFile = values.results ?? join(__dirname, 'results.json');
-  if (!existsSync(resultsFile)) throw new Error(`${resultsFile} is missing: run npm run bench (or npm run bench -- --quick) first`);
-  const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as { date: string; handlers: Record<'click' | 'postback', Measured> };
+  const results = await measurements(resultsFile, values.results !== undefined);
   const facts = templateFacts();
   const clicks = costPerMillion('click', results.handlers.click, facts);
   const postbacks = costPerMillion('postback', results.handlers.postback, facts);
@@ -178,10 +200,8 @@ function main(): void {
 }
 
 if (require.main === module) {
-  try {
-    main();
-  } catch (err) {
+  main().catch((err: unknown) => {
     process.stderr.write(`cost: ${(err as Error).message}\n`);
     process.exit(1);
-  }
+  });
 }

@@ -4,11 +4,12 @@
  * measured separately, so the handler's own overhead (total - store) is visible. DynamoDB calls
  * are counted per request: the click path must be one write and no read.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../config/load';
+import { CALL_BUDGETS } from '../lambda/adapters/aws-clients';
 import { syncConversionTypes } from '../lambda/adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
@@ -41,7 +42,8 @@ const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemComman
 
 /** A DynamoDB client that times and counts every call of the current request. */
 function instrumented(endpoint: string) {
-  const client: DynamoDBClient = createDynamoClient(endpoint);
+  // The functions' own budget, not the local one: this measures what the functions run.
+  const client: DynamoDBClient = createDynamoClient(endpoint, CALL_BUDGETS.dynamodb);
   const current = { storeMs: 0, reads: 0, writes: 0 };
   client.middlewareStack.add(
     (next, context) => async (args) => {
@@ -136,13 +138,14 @@ async function measureQuietly(
 
 export async function warmLatency(requests: number): Promise<{ click: WarmResult; postback: WarmResult }> {
   const dynamo = await startDynaliteProcess();
+  const queueDir = mkdtempSync(join(tmpdir(), 'clickvault-bench-dlq-'));
   try {
     const config = loadConfig();
     const tables = localTableNames('bench');
     const setup = createDynamoClient(dynamo.endpoint);
     await ensureTables(setup, tables);
     await syncConversionTypes(setup, tables.conversionTypes, config.conversionTypes);
-    const queue = new FileDeadLetterQueue(mkdtempSync(join(tmpdir(), 'clickvault-bench-dlq-')));
+    const queue = new FileDeadLetterQueue(queueDir);
     const { client, current } = instrumented(dynamo.endpoint);
     const clicks = new DynamoClickStore(client, tables.clicks);
     const campaign = config.campaigns[0]?.id ?? 'demo';
@@ -191,6 +194,7 @@ export async function warmLatency(requests: number): Promise<{ click: WarmResult
     client.destroy();
     return { click, postback };
   } finally {
+    rmSync(queueDir, { recursive: true, force: true });
     await dynamo.close();
   }
 }

@@ -10,7 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { SecretRef, TrackerConfig } from '../config/schema';
 import { SEND_INDEX } from '../lambda/adapters/table-definitions';
-import { ENV, TABLE_ENV } from '../lambda/contract';
+import { ENV, HANDLER_DEADLINE_MS, TABLE_ENV } from '../lambda/contract';
 import { METRICS_NAMESPACE, PLATFORM_SENDS_METRIC } from '../lambda/metrics';
 import type { Platform } from '../lambda/core/platforms';
 import { grantSecretRefs } from './config-secrets';
@@ -109,6 +109,7 @@ export class ConversionSender extends Construct {
       entry: SENDER_ENTRY,
       description: 'Clickvault: sends recorded sales to Meta, TikTok, Google Ads and channel postback URLs (queue + hourly sweep)',
       ...SENDER_SIZING,
+      deadlineMs: HANDLER_DEADLINE_MS.sender,
       logRetention: props.logRetention,
       logLevel: props.logLevel,
       ...(props.tracing !== undefined ? { tracing: props.tracing } : {}),

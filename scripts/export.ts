@@ -6,6 +6,7 @@
  * first day to the last (inclusive, in `--tz`, default UTC): no API credentials needed. Upload it
  * in Google Ads (Goals -> Conversions -> Uploads) or schedule an import of it.
  */
+import './cli-setup';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load';
@@ -16,7 +17,7 @@ import { googleAdsCsv, selectExportRows, type ExportConversion } from '../lambda
 import { clickIdParams } from '../lambda/core/platforms';
 import { isTimeZone, nextDay, reportCampaigns, startOfDay } from '../lambda/core/report';
 import { terminalSafe, terminalSafeLines } from '../lambda/core/terminal-safe';
-import { DEFAULT_STACK, openTracker } from './tracker-context';
+import { CLI_NEEDS, DEFAULT_STACK, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run export -- --google-ads --from YYYY-MM-DD --to YYYY-MM-DD [options]
   --google-ads            Google Ads' offline conversion import file (CSV), for gclid conversions
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const from = startOfDay(fromDay, timeZone);
   const to = startOfDay(nextDay(toDay), timeZone);
-  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}), needs: ['catalog', 'conversions'] });
+  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) }, CLI_NEEDS.export);
   try {
     const catalog = await readCatalog(tracker.client, tracker.tables.catalog);
     const { campaigns } = reportCampaigns(config.campaigns.map((c) => c.id), catalog?.campaigns);

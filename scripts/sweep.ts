@@ -6,6 +6,7 @@
  * every one, for tests), and sends any Meta, TikTok or postback send whose job was lost. Prints
  * what became of each, and what finding them read.
  */
+import './cli-setup';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load';
 import { CachedSecretReader } from '../lambda/adapters/secrets';
@@ -14,7 +15,7 @@ import { maintainIpKeys } from '../lambda/core/sealed-ip';
 import { configSends, sweep } from '../lambda/core/send';
 import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
 import { sendDeps } from '../lambda/handlers/runtime';
-import { DEFAULT_STACK, openTracker } from './tracker-context';
+import { CLI_NEEDS, DEFAULT_STACK, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run sweep -- [--local] [--min-click-age 6h] [--limit N] [--json] [--stack NAME]
   --local              the local tracker's data (npm start), tokens from the environment
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   const local = values.local === true;
   // Sending reads and updates conversions, reads clicks (and removes their sealed address), opens
   // addresses with the day keys, and queues what runs out of retries for redrive.
-  const tracker = await openTracker({ local, ...(values.stack ? { stack: values.stack } : {}), needs: ['queue', 'clicks', 'conversions', 'ipKeys'] });
+  const tracker = await openTracker({ local, ...(values.stack ? { stack: values.stack } : {}) }, CLI_NEEDS.sweep);
   try {
     const deps = sendDeps(config, { client: tracker.client, tables: tracker.tables, secrets: new CachedSecretReader(local ? 'local' : 'aws'), deadLetters: () => tracker.queue });
     await maintainIpKeys(new DynamoIpKeyStore(tracker.client, tracker.tables.ipKeys), new Date());

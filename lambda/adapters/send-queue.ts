@@ -5,19 +5,29 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SendJob, SendQueue } from '../core/send-model';
+import { CALL_BUDGETS, boundToDeadline, sdkClientConfig, type CallBudget } from './aws-clients';
 
 type Sqs = typeof import('@aws-sdk/client-sqs');
 
 export class SqsSendQueue implements SendQueue {
   private loaded?: Promise<{ client: SQSClient; sqs: Sqs }>;
 
+  /**
+   * `budget`: per attempt, attempts, per call (adapters/aws-clients); every call also ends at the
+   * handler's deadline. The request functions' default (`sqs`): a postback never waits long for it
+   * (a job that is not queued is found by the sweep); the sender passes its own.
+   */
   constructor(
     private readonly queueUrl: string,
     private readonly makeClient?: () => SQSClient,
+    private readonly budget: CallBudget = CALL_BUDGETS.sqs,
   ) {}
 
   private load() {
-    this.loaded ??= import('@aws-sdk/client-sqs').then((sqs) => ({ client: this.makeClient ? this.makeClient() : new sqs.SQSClient({}), sqs }));
+    this.loaded ??= import('@aws-sdk/client-sqs').then((sqs) => ({
+      client: boundToDeadline(this.makeClient ? this.makeClient() : new sqs.SQSClient(sdkClientConfig(this.budget)), 'SQS', this.budget),
+      sqs,
+    }));
     return this.loaded;
   }
 

@@ -8,6 +8,8 @@ import { logger } from '../logger';
 import { clickMetrics, publish } from '../metrics';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, header, redirect, requestId, text, toRawRequest, viewerIp, type HttpEvent, type HttpResult } from './http';
 import { clickDepsFromEnv, originSecretFromEnv } from './runtime';
+import { HANDLER_DEADLINE_MS } from '../contract';
+import { withDeadline, type InvocationContext } from './deadline';
 
 export interface ClickHandlerOptions {
   originSecret?: string;
@@ -15,7 +17,7 @@ export interface ClickHandlerOptions {
 }
 
 export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions = {}) {
-  return async (event: HttpEvent): Promise<HttpResult> => {
+  const handle = async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
     if (!fromTrustedOrigin(event, options.originSecret)) {
       // Not through CloudFront (the raw execute-api URL): one log line, nothing written anywhere.
@@ -53,6 +55,7 @@ export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions
     });
     return redirect(outcome.location);
   };
+  return withDeadline(HANDLER_DEADLINE_MS.click, handle);
 }
 
 const build = () => createClickHandler(clickDepsFromEnv(), { originSecret: originSecretFromEnv() });
@@ -62,7 +65,7 @@ const build = () => createClickHandler(clickDepsFromEnv(), { originSecret: origi
 let built: ReturnType<typeof createClickHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point. */
-export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+export const handler = async (event: HttpEvent, context?: InvocationContext): Promise<HttpResult> => {
   built ??= build();
-  return built(event);
+  return built(event, context);
 };

@@ -32,6 +32,8 @@ import type { ConversionDeps } from '../core/conversion';
 import type { ForwardStore } from '../core/model';
 import { compileConfig } from '../core/tracker-config';
 import { logger } from '../logger';
+import { CALL_BUDGETS } from '../adapters/aws-clients';
+import { whenSlow } from './deadline';
 
 const configs = new Map<string, TrackerConfig>();
 
@@ -64,19 +66,27 @@ export function guardedDeadLetters(queue: DeadLetterSink, ledger: DeadLetterLedg
   return () => sink;
 }
 
-function deadLettersFromEnv(env: NodeJS.ProcessEnv, config: TrackerConfig, ledger?: { client: DynamoDBClient }): () => DeadLetterSink {
+function deadLettersFromEnv(env: NodeJS.ProcessEnv, config: TrackerConfig, ledger: { client: DynamoDBClient }): () => DeadLetterSink {
   const queue = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
-  return guardedDeadLetters(queue, ledger ? new DynamoDeadLetterLedger(ledger.client, requireEnv(TABLE_ENV.deadLetterLedger, env)) : undefined, config);
+  return guardedDeadLetters(queue, new DynamoDeadLetterLedger(ledger.client, requireEnv(TABLE_ENV.deadLetterLedger, env)), config);
 }
 
 export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDeps {
   const client = createDynamoClient();
   const ipKeysTable = env[TABLE_ENV.ipKeys];
   const config = bundledConfig(env);
+  // The click's queue is never guarded (clicks are never capped), so the SQS sink is at hand.
+  const queue = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
+  const clicks = new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env));
   return {
     config: compileConfig(config),
-    clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
-    deadLetters: deadLettersFromEnv(env, config),
+    clicks: {
+      // The SQS client loads on first use, which on a cold 256 MB instance takes a good part
+      // of the fallback's time: once the write's first attempt has timed out, load it while
+      // the retry runs, so a hanging DynamoDB still leaves time to queue the click.
+      putClick: (click) => whenSlow(clicks.putClick(click), CALL_BUDGETS.dynamodb.attemptTimeoutMs, () => queue.prepare()),
+    },
+    deadLetters: guardedDeadLetters(queue, undefined, config),
     log: logger,
     // Only with a Meta or TikTok conversion API: the day key that seals their clicks' addresses.
     ...(ipKeysTable ? { ipKeys: new IpKeyRing(new DynamoIpKeyStore(client, ipKeysTable)) } : {}),
@@ -177,14 +187,16 @@ export function sendQueueFromEnv(env: NodeJS.ProcessEnv = process.env): SendQueu
 /** The sender function's dependencies, and the day-key store its schedule maintains. */
 export function senderDepsFromEnv(env: NodeJS.ProcessEnv = process.env): { deps: SendDeps; keys?: DynamoIpKeyStore } {
   const config = bundledConfig(env);
-  const client = createDynamoClient();
+  // Nobody waits on the sender: its own, more patient budget (adapters/aws-clients CALL_BUDGETS.sender).
+  const client = createDynamoClient(undefined, CALL_BUDGETS.sender);
   const ipKeys = env[TABLE_ENV.ipKeys];
   const deps = sendDeps(config, {
     client,
     tables: { clicks: requireEnv(TABLE_ENV.clicks, env), conversions: requireEnv(TABLE_ENV.conversions, env), ...(ipKeys ? { ipKeys } : {}) },
     secrets: new CachedSecretReader('aws', env),
-    deadLetters: deadLettersFromEnv(env, config),
-    ...(env[ENV.sendQueueUrl] ? { queue: new SqsSendQueue(requireEnv(ENV.sendQueueUrl, env)) } : {}),
+    // Sends that run out of retries are queued uncapped, deduped by their fingerprint alone: no ledger.
+    deadLetters: guardedDeadLetters(new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env)), undefined, config),
+    ...(env[ENV.sendQueueUrl] ? { queue: new SqsSendQueue(requireEnv(ENV.sendQueueUrl, env), undefined, CALL_BUDGETS.sender) } : {}),
   });
   return { deps, ...(ipKeys ? { keys: new DynamoIpKeyStore(client, ipKeys) } : {}) };
 }

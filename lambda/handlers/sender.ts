@@ -19,6 +19,9 @@ import { maintainIpKeys, type IpKeyStore } from '../core/sealed-ip';
 import { processSend, sweep, type SendDeps, type SendResult, type SweepOptions } from '../core/send';
 import { logger } from '../logger';
 import { publish, sendMetrics } from '../metrics';
+import { HANDLER_DEADLINE_MS } from '../contract';
+import { currentDeadline } from '../core/deadline';
+import { withDeadline, type InvocationContext } from './deadline';
 import { senderDepsFromEnv } from './runtime';
 
 /** An EventBridge scheduled event (only its shape matters: it is not an SQS batch). */
@@ -27,11 +30,10 @@ export interface ScheduledEvent {
   'detail-type'?: string;
 }
 
-export interface InvocationContext {
-  getRemainingTimeInMillis(): number;
-}
-
-/** Kept between the last work started and the function's timeout: writing the outcome, logging. */
+/**
+ * Kept between the last work started and the handler's deadline (HANDLER_DEADLINE_MS.sender, which
+ * the stack keeps below the function's timeout): a Google upload's 30 s plus writing the outcomes.
+ */
 export const SENDER_MARGIN_MS = 45_000;
 /** Jobs of one SQS batch sent at once. */
 const CONCURRENCY = 5;
@@ -43,8 +45,9 @@ function logResult(r: SendResult): void {
 }
 
 export function createSenderHandler(deps: SendDeps, options: { keys?: IpKeyStore; sweep?: SweepOptions } = {}) {
-  return async (event: SQSEvent | ScheduledEvent, context?: InvocationContext): Promise<SQSBatchResponse | { swept: Record<string, Record<string, number>> }> => {
-    const until = Date.now() + (context ? context.getRemainingTimeInMillis() - SENDER_MARGIN_MS : 15 * 60_000);
+  const handle = async (event: SQSEvent | ScheduledEvent): Promise<SQSBatchResponse | { swept: Record<string, Record<string, number>> }> => {
+    // No new work after this; every outside call is aborted at the deadline itself (core/deadline).
+    const until = (currentDeadline()?.at ?? Date.now() + HANDLER_DEADLINE_MS.sender) - SENDER_MARGIN_MS;
     if ('Records' in event && Array.isArray(event.Records)) {
       const failures: { itemIdentifier: string }[] = [];
       const results: SendResult[] = [];
@@ -93,6 +96,7 @@ export function createSenderHandler(deps: SendDeps, options: { keys?: IpKeyStore
     logger.info('sweep', { targets: summary.targets });
     return { swept: summary.targets as Record<string, Record<string, number>> };
   };
+  return withDeadline(HANDLER_DEADLINE_MS.sender, handle);
 }
 
 const build = () => {

@@ -30,6 +30,14 @@ describe('metric points', () => {
     ]);
   });
 
+  it('counts forwards by status once, where they happen: in the sender, whether a postback or an IPN recorded the sale', () => {
+    const forwards = (points: { name: string; dimension?: { value: string } }[]) => points.filter((p) => p.name === 'Forwards').map((p) => p.dimension?.value);
+    const recorded = { type: 'payment', outcome: 'recorded' as const, revenue: '47', currency: 'EUR', counted: true, send: 'postback: queued' };
+    expect(forwards(ipnMetrics({ status: 'recorded', httpStatus: 200, message: '', results: [recorded] }))).toEqual([]);
+    expect(forwards(postbackMetrics({ status: 'recorded', httpStatus: 200, message: 'OK', conversion, send: { to: 'postback', status: 'queued' } }))).toEqual([]);
+    expect(forwards(sendMetrics([{ clickId: 'C', conversionKey: 'payment|T', to: 'postback', outcome: 'sent' }, { clickId: 'C', conversionKey: 'payment|U', to: 'postback', outcome: 'queued' }]))).toEqual(['sent', 'queued']);
+  });
+
   it('counts an amount conflict beside its duplicate, and a recorded test order as a test, never as revenue', () => {
     const conflict = { stored: { revenue: '23.5', currency: 'EUR' }, sent: { revenue: '47', currency: 'EUR' } };
     expect(postbackMetrics({ status: 'duplicate', httpStatus: 200, message: '', conversion, conflict }).map((p) => p.name)).toEqual(['Duplicates', 'AmountConflicts']);
