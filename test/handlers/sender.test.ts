@@ -90,6 +90,22 @@ describe('the sender function', () => {
     expect((await scanAll(client, tables.conversions)).map((c) => c.forwardState)).toEqual(['sent', 'sent']);
   });
 
+  it('starts no send in the last 45 s before its deadline: the jobs go back to SQS, nothing half-done', async () => {
+    const queue = new FileDeadLetterQueue(mkdtempSync(join(tmpdir(), 'cv-sender-')));
+    const sender = testSender(config, client, tables, () => queue, { env: STAND_IN_ENV });
+    sender.queue.stop();
+    const a = await metaSale(4);
+    const handler = createSenderHandler(sender.deps);
+    // Lambda says 40 s are left (a batch that waited, or a short timeout): below the 45 s margin.
+    const late = await handler({ Records: [record('late', JSON.stringify({ clickId: a.clickId, conversionKey: a.conversionKey }))] }, { getRemainingTimeInMillis: () => 40_000 });
+    expect(late).toEqual({ batchItemFailures: [{ itemIdentifier: 'late' }] });
+    expect(standIns.of('meta')).toHaveLength(0);
+    expect((await scanAll(client, tables.conversions)).find((c) => c.clickId === a.clickId)).not.toHaveProperty('forwardState');
+    // With time: sent.
+    expect(await handler({ Records: [record('again', JSON.stringify({ clickId: a.clickId, conversionKey: a.conversionKey }))] }, { getRemainingTimeInMillis: () => 300_000 })).toEqual({ batchItemFailures: [] });
+    expect(standIns.of('meta')).toHaveLength(1);
+  });
+
   it('on its schedule makes today\'s and tomorrow\'s IP keys, deletes expired ones, and sweeps', async () => {
     const queue = new FileDeadLetterQueue(mkdtempSync(join(tmpdir(), 'cv-sender-')));
     const sender = testSender(config, client, tables, () => queue, { env: STAND_IN_ENV });
