@@ -143,17 +143,38 @@ export function needsFullIp(click: ClickRecord, config: CompiledConfig): boolean
   return (platform === 'meta' || platform === 'tiktok') && click.channelClickId !== undefined && config.config.defaults.ipStorage !== 'none';
 }
 
-/** Adds the sealed full address when the click needs it; a key that cannot be had never fails the click. */
+/**
+ * How long a click waits for its day key (read once per instance and day, normally made ahead by
+ * the sender's schedule). A store that is slow or hangs must not spend the click's 1.2 s deadline:
+ * the click is stored without the address instead, and the read goes on for the next clicks.
+ */
+export const SEAL_WAIT_MS = 250;
+
+/** Adds the sealed full address when the click needs it; a key that cannot be had in time never fails or holds the click. */
 async function sealFullIp(click: ClickRecord, input: ClickInput, deps: ClickDeps): Promise<void> {
   if (!deps.ipKeys || input.ip === undefined || isIP(input.ip) === 0 || !needsFullIp(click, deps.config)) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const sealed = await deps.ipKeys.seal(input.ip, click.clickId, input.now);
+    const sealing = deps.ipKeys.seal(input.ip, click.clickId, input.now);
+    // Settled later or never: nothing waits on it any more, and its failure is no one's.
+    sealing.catch(() => undefined);
+    const slow = new Promise<'slow'>((resolve) => {
+      timer = setTimeout(() => resolve('slow'), SEAL_WAIT_MS);
+      timer.unref?.();
+    });
+    const sealed = await Promise.race([sealing, slow]);
+    if (sealed === 'slow') {
+      deps.log.warn('click stored without its full address for the conversion API: the day key did not come in time', { clickId: click.clickId, waitedMs: SEAL_WAIT_MS });
+      return;
+    }
     if (sealed) click.sealedIp = sealed;
   } catch (err) {
     deps.log.warn('click stored without its full address for the conversion API: the day key could not be read', {
       clickId: click.clickId,
       error: `${(err as Error).name}: ${(err as Error).message}`,
     });
+  } finally {
+    clearTimeout(timer);
   }
 }
 

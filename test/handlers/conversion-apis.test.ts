@@ -256,6 +256,18 @@ describe('Meta Conversions API', () => {
     expect(standIns.violations).toEqual([]);
   });
 
+  it('a day key that hangs never holds the click: redirected at once, stored without the address', async () => {
+    const hanging = { getKey: () => new Promise<undefined>(() => undefined), createKey: () => new Promise<Buffer>(() => undefined), listKeyDays: async () => [], deleteKey: async () => undefined };
+    const handler = createClickHandler({ config: compileConfig(config), clicks: new DynamoClickStore(client, tables.clicks), deadLetters: () => queue, log: logger, ipKeys: new IpKeyRing(hanging) });
+    // (Were the click to wait for the key, this would never answer: the test would time out.)
+    const result = await handler(httpEvent({ path: '/click/fb', query: `fbclid=${FBCLID}`, pathParameters: { campaignId: 'fb' }, headers: { 'user-agent': UA, 'cloudfront-viewer-address': `${VISITOR_IP}:51234` } }));
+    expect(result.statusCode).toBe(302);
+    const cid = new URL(String(result.headers?.location)).searchParams.get('cid') ?? '';
+    const stored = await new DynamoClickStore(client, tables.clicks).getClick(cid);
+    expect(stored).toMatchObject({ clickId: cid, channelClickId: FBCLID });
+    expect(stored).not.toHaveProperty('sealedIp');
+  });
+
   it('an answer lost after Meta took the event: the retry carries the same event_id, so Meta keeps one', async () => {
     sender.deps.timeouts = { platformMs: 200 };
     standIns.delays.meta.push(1500);
