@@ -23,7 +23,8 @@ function toEntry(item: Record<string, unknown>): InboundEntry {
 /** Every conversion stored for a click (one partition), revenue as exact decimal text. */
 export async function clickConversions(client: DynamoDBClient, table: string, clickId: string): Promise<Record<string, unknown>[]> {
   const items = await queryAll(client, { TableName: table, KeyConditionExpression: '#k = :k', ExpressionAttributeNames: { '#k': 'clickId' }, ExpressionAttributeValues: { ':k': { S: clickId } } }, Infinity, true);
-  return items.map((item) => ({ ...item, revenue: decimalOf(item.revenue) }));
+  // Numbers as numbers where trace counts them (how many send attempts failed before).
+  return items.map((item) => ({ ...item, revenue: decimalOf(item.revenue), ...(item.forwardAttempts !== undefined ? { forwardAttempts: Number(decimalOf(item.forwardAttempts)) } : {}) }));
 }
 
 /** Every inbound request that named a click, oldest first. */

@@ -38,7 +38,8 @@ beforeAll(async () => {
   });
   dataDir = mkdtempSync(join(tmpdir(), 'cv-capi-e2e-'));
   writeFileSync(join(dataDir, 'config.json'), JSON.stringify(config));
-  tracker = await startLocalTracker({ config, dataDir, port: 0, dynamoPort: 0, env: STAND_IN_ENV });
+  // Retries at once (the shipped ones wait 30 s, 2, 10 and 15 minutes): two, then the dead-letter queue.
+  tracker = await startLocalTracker({ config, dataDir, port: 0, dynamoPort: 0, env: STAND_IN_ENV, sendRetryDelaysSeconds: [0, 0] });
 }, 60_000);
 
 afterAll(async () => {
@@ -117,6 +118,30 @@ describe('npm start with conversion APIs', () => {
     for (const secret of [TOKENS.meta, TOKENS.googleRefresh, '"127.0.0.1"']) expect(json).not.toContain(secret);
     expect(json).toContain('client_ip_address');
     expect(json).not.toContain('sealedIp');
+  }, 120_000);
+
+  it('Meta down: retries run out, the sale waits in the dead-letter queue; once Meta is back, npm run redrive -- --local sends it once', async () => {
+    const down = { status: 503, body: { error: { message: 'Service temporarily unavailable', type: 'OAuthException', code: 2, is_transient: true, fbtrace_id: 'D' } } };
+    for (let i = 0; i < 3; i++) standIns.next.meta.push(down);
+    const before = standIns.of('meta').length;
+    const fb = await click('fb', 'fbclid=E2E_outage');
+    await sale(fb, 'OUT1');
+    await until(() => standIns.of('meta').length === before + 3, 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const waiting = JSON.parse((await cli('scripts/dlq.ts', '--local', '--json')).stdout) as { kind: string; forward?: { platform?: string; clickId: string } }[];
+    expect(waiting.filter((m) => m.kind === 'forward' && m.forward?.clickId === fb)).toEqual([expect.objectContaining({ forward: expect.objectContaining({ platform: 'meta' }) })]);
+    expect(JSON.stringify(waiting)).not.toContain(TOKENS.meta);
+
+    const redrive = await cli('scripts/redrive.ts', '--local');
+    expect(redrive.stdout).toContain('sent to meta');
+    expect(standIns.of('meta')).toHaveLength(before + 4);
+    expect(standIns.violations).toEqual([]);
+    const ids = standIns.of('meta').slice(before).map((r) => ((r.body as { data: { event_id: string }[] }).data[0] ?? { event_id: '' }).event_id);
+    expect(new Set(ids)).toEqual(new Set([`${fb}:OUT1`]));
+    // Nothing left to send: a second redrive sends nothing.
+    await cli('scripts/redrive.ts', '--local');
+    expect(standIns.of('meta')).toHaveLength(before + 4);
+    expect((await cli('scripts/trace.ts', fb, '--local')).stdout).toMatch(/-> meta: sent .*2 earlier attempt\(s\)/);
   }, 120_000);
 
   it('refuses a bad --min-click-age, naming it', async () => {
