@@ -218,8 +218,8 @@ export async function handleClick(input: ClickInput, deps: ClickDeps): Promise<C
       deps.log.error('click lost: storage and dead-letter queue both failed', {
         clickId: click.clickId,
         detail,
-        // Everything needed to restore the click by hand, minus the visitor's IP.
-        click: { ...click, ip: undefined },
+        // Everything needed to restore the click by hand, minus the visitor's IP (plain or sealed).
+        click: { ...click, ip: undefined, sealedIp: undefined },
         queueError: `${(queueErr as Error).name}: ${(queueErr as Error).message}`,
       });
     }

@@ -256,6 +256,20 @@ describe('Meta Conversions API', () => {
     expect(standIns.violations).toEqual([]);
   });
 
+  it('a click lost by storage and queue is logged to restore by hand, without its address, plain or sealed', async () => {
+    const lines: { message: string; fields: Record<string, unknown> }[] = [];
+    const log = { info: () => undefined, warn: () => undefined, error: (message: string, fields: Record<string, unknown> = {}) => void lines.push({ message, fields }) };
+    const down = { putClick: () => Promise.reject(new Error('ServiceUnavailable')) };
+    const noQueue = { send: () => Promise.reject(new Error('QueueDoesNotExist')) };
+    const handler = createClickHandler({ config: compileConfig(config), clicks: down, deadLetters: () => noQueue, log, ipKeys: new IpKeyRing(new DynamoIpKeyStore(client, tables.ipKeys)) });
+    const result = await handler(httpEvent({ path: '/click/fb', query: `fbclid=${FBCLID}`, pathParameters: { campaignId: 'fb' }, headers: { 'user-agent': UA, 'cloudfront-viewer-address': `${VISITOR_IP}:51234` } }));
+    expect(result.statusCode).toBe(302);
+    const lost = lines.find((l) => l.message.startsWith('click lost'));
+    expect(lost?.fields.click).toMatchObject({ campaignId: 'fb', channelClickId: FBCLID });
+    expect(JSON.stringify(lost)).not.toContain('sealedIp');
+    expect(JSON.stringify(lost)).not.toContain('203.0.113');
+  });
+
   it('a day key that hangs never holds the click: redirected at once, stored without the address', async () => {
     const hanging = { getKey: () => new Promise<undefined>(() => undefined), createKey: () => new Promise<Buffer>(() => undefined), listKeyDays: async () => [], deleteKey: async () => undefined };
     const handler = createClickHandler({ config: compileConfig(config), clicks: new DynamoClickStore(client, tables.clicks), deadLetters: () => queue, log: logger, ipKeys: new IpKeyRing(hanging) });
