@@ -100,6 +100,8 @@ export interface SendResult {
   detail?: string;
   /** A failure that may pass on another try (a redrive keeps its message). */
   retryable?: true;
+  /** A generic postback's failure: `forward_unknown` when an attempt got no answer (the channel may have it). */
+  forwardReason?: 'forward_failed' | 'forward_unknown';
 }
 
 export interface SendDeps {
@@ -305,6 +307,10 @@ async function sendPostback(conversion: SendConversion, token: string, deps: Sen
   const url = forwardUrl(channel.postbackUrl, conversion);
   const attempts = deps.postbackAttempts ?? 2;
   let last = '';
+  // An attempt is repeated only when the channel cannot have it (no connection, an error status):
+  // no answer means it may have counted it, and a generic postback has no key to deduplicate by.
+  let reason: 'forward_failed' | 'forward_unknown' = 'forward_failed';
+  let error = '';
   for (let i = 0; i < attempts; i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, deps.postbackPauseMs ?? 200));
     const result = await deps.channel.send(url);
@@ -313,26 +319,35 @@ async function sendPostback(conversion: SendConversion, token: string, deps: Sen
       return { ...base, outcome: 'sent', detail: `HTTP ${result.status}` };
     }
     last = result.error;
+    if (result.delivery === 'unknown') {
+      reason = 'forward_unknown';
+      error = `attempt ${i + 1} got no answer, so the channel may have it (not sent again): ${last}`;
+      break;
+    }
   }
-  const error = `${attempts} attempt(s) failed, last: ${last}`;
+  if (reason === 'forward_failed') error = `${attempts} attempt(s) failed, last: ${last}`;
   await deps.state.finish(conversion.clickId, conversion.conversionKey, token, { state: 'failed', at: new Date().toISOString(), error: error.slice(0, 500) });
-  if (mode === 'redrive') return { ...base, outcome: 'failed', detail: error, retryable: true };
+  if (mode === 'redrive') return { ...base, outcome: 'failed', detail: error, retryable: true, forwardReason: reason };
+  const detail =
+    reason === 'forward_unknown'
+      ? `forward of ${conversion.type} to the traffic channel may have arrived: ${error}; check the channel, then npm run redrive -- --reason forward_unknown sends it again`
+      : `forward of ${conversion.type} to the traffic channel failed: ${error}`;
   try {
     await deps.deadLetters().send({
       version: 1,
       id: (deps.newId ?? mintId)(Date.now()),
       kind: 'forward',
-      reason: 'forward_failed',
-      detail: `forward of ${conversion.type} to the traffic channel failed: ${error}`,
+      reason,
+      detail,
       receivedAt: now.toISOString(),
       clickId: conversion.clickId,
       request: { method: 'GET', path: '/postback', query: '', body: '', headers: {} },
       forward: { clickId: conversion.clickId, conversionKey: conversion.conversionKey, url },
       fingerprint: fingerprintOf(['forward', conversion.clickId, conversion.conversionKey]),
     }, { uncapped: 'forward' });
-    return { ...base, outcome: 'queued', detail: error };
+    return { ...base, outcome: 'queued', detail: error, forwardReason: reason };
   } catch (err) {
-    return { ...base, outcome: 'failed', detail: `${error}; it could not be queued either (${errorText(err)})` };
+    return { ...base, outcome: 'failed', detail: `${error}; it could not be queued either (${errorText(err)})`, forwardReason: reason };
   }
 }
 
