@@ -34,6 +34,7 @@ export const BUSINESS_GRAPHS = [
   { title: 'Rejected, by reason', metrics: ['rejected'], by: 'reason' },
   { title: 'Forwards to traffic channels, by status', metrics: ['forwarded'], by: 'status' },
   { title: 'Duplicates, amount conflicts and test postbacks', metrics: ['duplicates', 'amountConflicts', 'tests'] },
+  { title: 'Lander clicks, bots and prefetches', metrics: ['landerClicks', 'landerClicksQueued', 'bots', 'prefetches'] },
 ] as const satisfies readonly BusinessGraph[];
 
 // A metric added to METRIC_NAMES without a graph above is a type error here.
@@ -98,7 +99,7 @@ export class TrackerDashboard extends Construct {
     const graph = (title: string, metrics: cloudwatch.IMetric[], width: number, nonNegative = true): cloudwatch.GraphWidget =>
       new cloudwatch.GraphWidget({ title, left: metrics, width, height: 6, period, leftYAxis: nonNegative ? { min: 0 } : {} });
 
-    // Business: 7 graphs, 3 + 4 per row.
+    // Business: 8 graphs, 4 per row.
     const business = BUSINESS_GRAPHS.map((g: BusinessGraph) => {
       const metrics: cloudwatch.IMetric[] = g.metrics.map((key) => {
         const metricName = METRIC_NAMES[key];
@@ -120,7 +121,7 @@ export class TrackerDashboard extends Construct {
       });
       return { title: g.title, metrics, nonNegative: g.nonNegative ?? true };
     });
-    const [first, second] = [business.slice(0, 3), business.slice(3)];
+    const [first, second] = [business.slice(0, 4), business.slice(4)];
     this.dashboard.addWidgets(...first.map((g) => graph(g.title, g.metrics, 24 / first.length, g.nonNegative)));
     this.dashboard.addWidgets(...second.map((g) => graph(g.title, g.metrics, 24 / second.length, g.nonNegative)));
 

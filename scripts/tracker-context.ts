@@ -11,7 +11,7 @@ import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
 import { DynamoConversionHistory } from '../lambda/adapters/conversion-history';
 import { SqsDeadLetterQueue } from '../lambda/adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../lambda/contract';
-import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutConversionResult, PutResult } from '../lambda/core/model';
+import type { ClickRecord, ConversionRecord, DeadLetterQueue, LanderClick, LanderClickResult, PutConversionResult, PutResult } from '../lambda/core/model';
 import type { ReplayDeps } from '../lambda/core/replay';
 import type { TableNames } from '../lambda/local/tables';
 import { dataDir, openLocalStore } from './local-store';
@@ -94,7 +94,15 @@ export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: b
   if (dryRun) {
     return {
       clicks,
-      clickStore: { putClick: async (c: ClickRecord): Promise<PutResult> => ((await clicks.getClick(c.clickId)) ? 'duplicate' : 'stored') },
+      clickStore: {
+        putClick: async (c: ClickRecord): Promise<PutResult> => ((await clicks.getClick(c.clickId)) ? 'duplicate' : 'stored'),
+        // What the conditional update would find, read instead of written.
+        recordLanderClick: async (lc: LanderClick): Promise<LanderClickResult> => {
+          const click = await clicks.getClick(lc.clickId);
+          if (!click) return { status: 'not_found' };
+          return click.lpClickAt === undefined ? { status: 'recorded', click: { ...click, lpClickAt: lc.at, offerId: lc.offerId } } : { status: 'repeat', click };
+        },
+      },
       conversions: {
         putConversion: async (c: ConversionRecord): Promise<PutConversionResult> => {
           const stored = await conversions.getConversion(c.clickId, c.conversionKey);

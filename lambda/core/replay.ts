@@ -4,14 +4,14 @@
  * keeps it with one more attempt and the new reason. Every write is idempotent, so replaying
  * twice changes nothing.
  */
-import type { ClickStore, DeadLetterMessage, DeadLetterReason, DeadLetterSink, ReceivedMessage, DeadLetterQueue } from './model';
+import type { ClickStore, LanderClickStore, DeadLetterMessage, DeadLetterReason, DeadLetterSink, ReceivedMessage, DeadLetterQueue } from './model';
 import { errorText, type ConversionDeps } from './conversion';
 import { handlePostback } from './postback';
 import { handleIpn, type IpnDeps } from './ipn';
 import { sendForward, type ForwardDeps } from './forward';
 
 export interface ReplayDeps extends ConversionDeps {
-  clickStore: ClickStore;
+  clickStore: ClickStore & LanderClickStore;
   /** IPN settings; undefined when the config has no IPN (queued IPNs then stay queued). */
   ipn?: Pick<IpnDeps, 'ipn'>['ipn'];
   /** Retrying queued forwards; undefined: forward messages stay queued. */
@@ -44,6 +44,17 @@ export async function replayMessage(message: DeadLetterMessage, deps: ReplayDeps
         return { done: true, outcome: stored === 'duplicate' ? 'click already stored' : 'click stored' };
       } catch (err) {
         return { done: false, reason: 'storage_error', detail: `click could not be stored: ${errorText(err)}` };
+      }
+    }
+    case 'lander_click': {
+      if (!message.landerClick) return { done: false, reason: 'invalid_input', detail: 'the message holds no lander click' };
+      try {
+        // The same conditional update as GET /go, with the offer and time chosen then.
+        const result = await deps.clickStore.recordLanderClick(message.landerClick);
+        if (result.status === 'not_found') return { done: false, reason: 'unknown_click', detail: `click ${message.landerClick.clickId} is not stored (yet)` };
+        return { done: true, outcome: result.status === 'recorded' ? 'lander click recorded' : 'lander click already recorded' };
+      } catch (err) {
+        return { done: false, reason: 'storage_error', detail: `lander click could not be stored: ${errorText(err)}` };
       }
     }
     case 'postback': {
@@ -116,7 +127,8 @@ export interface RedriveSummary {
  */
 export async function redrive(queue: DeadLetterQueue, deps: ReplayDeps, options: RedriveOptions): Promise<RedriveSummary> {
   const summary: RedriveSummary = { received: 0, replayed: 0, outcomes: {}, stillFailing: {}, skipped: 0, dryRun: options.dryRun };
-  // Clicks first: a queued postback often names a click that is itself waiting in the queue.
+  // Clicks first: a queued postback or lander click often names a click that is itself waiting
+  // in the queue.
   const batch = (await queue.receive(options.limit)).sort((a, b) => Number(b.message.kind === 'click') - Number(a.message.kind === 'click'));
   summary.received = batch.length;
   for (const received of batch) {

@@ -9,6 +9,7 @@ import type { InboundSink } from './inbound';
 import { SqsDeadLetterSink } from '../adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../contract';
 import type { ClickDeps } from '../core/click';
+import type { LanderClickDeps } from '../core/lander-click';
 import type { DeadLetterSink } from '../core/model';
 import type { PostbackDeps } from '../core/postback';
 import type { IpnDeps } from '../core/ipn';
@@ -53,6 +54,16 @@ export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDep
   return {
     config: compileConfig(bundledConfig(env)),
     clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
+    deadLetters: deadLettersFromEnv(env),
+    log: logger,
+  };
+}
+
+/** The lander-click function (GET /go): the clicks table (one conditional update) and the queue. */
+export function landerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): LanderClickDeps {
+  return {
+    config: compileConfig(bundledConfig(env)),
+    clicks: new DynamoClickStore(createDynamoClient(), requireEnv(TABLE_ENV.clicks, env)),
     deadLetters: deadLettersFromEnv(env),
     log: logger,
   };

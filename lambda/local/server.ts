@@ -14,6 +14,8 @@ import { FileDeadLetterQueue } from '../adapters/file-dead-letter';
 import { DynamoConversionHistory } from '../adapters/conversion-history';
 import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
+import { createLanderHandler } from '../handlers/lander';
+import { createScriptHandler } from '../handlers/script';
 import { createPostbackHandler } from '../handlers/postback';
 import { createIpnHandler } from '../handlers/ipn';
 import { conversionDeps, postbackAuth } from '../handlers/runtime';
@@ -82,7 +84,10 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const store = options.storeEndpoint ? createDynamoClient(options.storeEndpoint) : client;
     const clicks = new DynamoClickStore(store, tables.clicks);
 
-    const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: () => deadLetters, log: logger });
+    const compiled = compileConfig(options.config);
+    const click = createClickHandler({ config: compiled, clicks, deadLetters: () => deadLetters, log: logger });
+    const lander = createLanderHandler({ config: compiled, clicks, deadLetters: () => deadLetters, log: logger });
+    const script = createScriptHandler();
     const shared = conversionDeps(
       options.config,
       {
@@ -105,6 +110,11 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       router(
         [
           { method: 'GET', path: '/click/{campaignId}', handler: click },
+          { method: 'HEAD', path: '/click/{campaignId}', handler: click },
+          { method: 'GET', path: '/go', handler: lander },
+          { method: 'HEAD', path: '/go', handler: lander },
+          { method: 'GET', path: '/t.js', handler: script },
+          { method: 'HEAD', path: '/t.js', handler: script },
           { method: 'GET', path: '/postback', handler: postback },
           { method: 'POST', path: '/postback', handler: postback },
           { method: 'GET', path: '/postback/{key}', handler: postback },
