@@ -24,6 +24,14 @@ export const BUNDLED_CONFIG_FILE = 'tracker-config.json';
 
 export const ROUTES = {
   click: 'GET /click/{campaignId}',
+  /** A HEAD is recorded as a bot click (link checkers, previewers), answered like a GET without body. */
+  clickHead: 'HEAD /click/{campaignId}',
+  /** The lander's call to action: records the lander click, redirects to the offer. */
+  landerClick: 'GET /go',
+  landerClickHead: 'HEAD /go',
+  /** The direct-tracking script for landers; the only cacheable answer. */
+  script: 'GET /t.js',
+  scriptHead: 'HEAD /t.js',
   postbackGet: 'GET /postback',
   postbackPost: 'POST /postback',
   postbackKeyGet: 'GET /postback/{key}',

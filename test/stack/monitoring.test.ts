@@ -10,7 +10,7 @@ import { type MetricDimension, searchExpression } from '../../lib/tracker-dashbo
 import { ACCOUNT, build, dashboardBody, type DashboardWidget, logicalId, resources } from './helpers';
 
 /** Metrics drawn as one series each, with only the `service` dimension Powertools adds. */
-const PLAIN = ['Clicks', 'ClicksQueued', 'ClicksLost', 'Duplicates', 'AmountConflicts', 'TestPostbacks'];
+const PLAIN = ['Clicks', 'ClicksQueued', 'ClicksLost', 'Duplicates', 'AmountConflicts', 'TestPostbacks', 'LanderClicks', 'LanderClicksQueued', 'Bots', 'Prefetches'];
 /** Metrics with one more dimension whose values the traffic decides: drawn by SEARCH. */
 const SEARCHES: Record<string, string> = {
   Conversions: `SEARCH('{Clickvault,service,type} service="clickvault" MetricName="Conversions"', 'Sum', 300)`,
@@ -21,7 +21,7 @@ const SEARCHES: Record<string, string> = {
 };
 
 let template: Template;
-let ids: Record<'click' | 'postback' | 'ipn' | 'api' | 'queue' | 'dashboard', string>;
+let ids: Record<'click' | 'lander' | 'script' | 'postback' | 'ipn' | 'api' | 'queue' | 'dashboard', string>;
 let widgets: DashboardWidget[];
 
 beforeAll(() => {
@@ -29,6 +29,8 @@ beforeAll(() => {
   const fn = (prefix: string) => logicalId(template, 'AWS::Lambda::Function', prefix);
   ids = {
     click: fn('ClickFunction'),
+    lander: fn('LanderFunction'),
+    script: fn('ScriptFunction'),
     postback: fn('PostbackFunction'),
     ipn: fn('IpnFunction'),
     api: logicalId(template, 'AWS::ApiGatewayV2::Api', 'Api'),
@@ -96,7 +98,7 @@ describe('dashboard', () => {
 
   it('shows Lambda errors, throttles (sums) and p99 duration, one line per request function', () => {
     const perFunction = (metric: string, stat: string) =>
-      (['click', 'postback', 'ipn'] as const).map((name) => ['AWS/Lambda', metric, 'FunctionName', `{{Ref:${ids[name]}}}`, { label: name, stat }]);
+      (['click', 'lander', 'script', 'postback', 'ipn'] as const).map((name) => ['AWS/Lambda', metric, 'FunctionName', `{{Ref:${ids[name]}}}`, { label: name, stat }]);
     expect(widgetTitled(/^Lambda errors/).properties.metrics).toEqual(perFunction('Errors', 'Sum'));
     expect(widgetTitled(/^Lambda throttles/).properties.metrics).toEqual(perFunction('Throttles', 'Sum'));
     expect(widgetTitled(/^Lambda duration p99/).properties.metrics).toEqual(perFunction('Duration', 'p99'));
@@ -156,7 +158,7 @@ describe('alarms', () => {
 
   it('are the queue alarm, the API 5xx rate and one throttle alarm per request function', () => {
     expect(alarms().map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(
-      ['AlarmsApi5xxRate', 'AlarmsClickThrottles', 'AlarmsIpnThrottles', 'AlarmsPostbackThrottles', 'DeadLettersNotEmpty'].sort(),
+      ['AlarmsApi5xxRate', 'AlarmsClickThrottles', 'AlarmsLanderThrottles', 'AlarmsScriptThrottles', 'AlarmsIpnThrottles', 'AlarmsPostbackThrottles', 'DeadLettersNotEmpty'].sort(),
     );
     for (const [, props] of alarms()) {
       expect(props.TreatMissingData).toBe('notBreaching'); // an idle tracker is healthy
@@ -208,7 +210,7 @@ describe('alarms', () => {
   });
 
   it('throttles: any throttled invocation of a request function in a minute', () => {
-    for (const [name, fn] of [['Click', ids.click], ['Postback', ids.postback], ['Ipn', ids.ipn]] as const) {
+    for (const [name, fn] of [['Click', ids.click], ['Lander', ids.lander], ['Script', ids.script], ['Postback', ids.postback], ['Ipn', ids.ipn]] as const) {
       expect(alarm(`Alarms${name}Throttles`)).toMatchObject({
         Namespace: 'AWS/Lambda',
         MetricName: 'Throttles',
@@ -237,7 +239,7 @@ describe('alarms', () => {
     withEmail.resourceCountIs('AWS::SNS::Topic', 1);
     const topic = { Ref: logicalId(withEmail, 'AWS::SNS::Topic', 'AlarmTopic') };
     const all = alarms(withEmail);
-    expect(all).toHaveLength(5);
+    expect(all).toHaveLength(7);
     for (const [, props] of all) {
       expect(props.AlarmActions).toEqual([topic]);
       expect(props.OKActions).toEqual([topic]);
