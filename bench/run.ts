@@ -27,10 +27,8 @@ function probeEnv(bundle: Bundle): NodeJS.ProcessEnv {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     [ENV.trackerConfig]: join(bundle.dir, 'tracker-config.json'),
     [ENV.deadLetterQueueUrl]: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench',
-    [TABLE_ENV.clicks]: 'bench-clicks',
-    [TABLE_ENV.conversions]: 'bench-conversions',
-    [TABLE_ENV.conversionTypes]: 'bench-conversionTypes',
-    [TABLE_ENV.inbound]: 'bench-inbound',
+    // Every table variable a function may require (the stack sets these to table names).
+    ...Object.fromEntries(Object.entries(TABLE_ENV).map(([id, name]) => [name, `bench-${id}`])),
   };
 }
 

@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ISO_4217_CURRENCIES } from '../lambda/core/currencies';
 import { parseDecimal, toMicros } from '../lambda/core/decimal';
+import { DEFAULT_MAX_DISTINCT_PER_HOUR } from '../lambda/core/dead-letters';
 import { campaignCode } from '../lambda/core/ids';
 
 /** `203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32` */
@@ -361,6 +362,20 @@ export const defaultsSchema = z.strictObject({
   ipStorage: z.enum(['full', 'truncated', 'none']).default('truncated'),
 });
 
+export const deadLettersSchema = z.strictObject({
+  /**
+   * Distinct failing requests one source may have queued per UTC hour (a postback protection
+   * source, or the sender's /24 or /48 network without a key); past it they are refused with
+   * 503 + Retry-After and counted. Repeats of one failure never count: they are not queued again.
+   */
+  maxDistinctPerHour: z
+    .number()
+    .int('maxDistinctPerHour must be a whole number')
+    .min(1, 'maxDistinctPerHour must be at least 1')
+    .max(1_000_000, 'maxDistinctPerHour must be at most 1000000')
+    .default(DEFAULT_MAX_DISTINCT_PER_HOUR),
+});
+
 export const trackerConfigSchema = z
   .strictObject({
     defaults: defaultsSchema.default({ currency: 'EUR', clickRetentionDays: 90, ipStorage: 'truncated' }),
@@ -379,6 +394,8 @@ export const trackerConfigSchema = z
     digistore24: z.strictObject({ ipn: ipnSchema.optional() }).optional(),
     /** Keys and address allowlists for /postback; required (see PROTECTION_REQUIRED_MESSAGE). */
     postbackProtection: postbackProtectionSchema,
+    /** Limits of the dead-letter queue against floods. */
+    deadLetters: deadLettersSchema.default({ maxDistinctPerHour: DEFAULT_MAX_DISTINCT_PER_HOUR }),
   })
   .superRefine((config, ctx) => {
     const currencies = config.defaults.currencies;

@@ -41,3 +41,17 @@ export const ROUTES = {
   ipnCheck: 'GET /ipn/digistore24',
   ipnCheckHead: 'HEAD /ipn/digistore24',
 } as const;
+
+/**
+ * The dead-letter archiver (lambda/handlers/archive-dead-letters.ts): a scheduled function that
+ * moves queue messages older than core/archive ARCHIVE_AFTER_DAYS (10) into the archive table
+ * before SQS's 14-day retention can drop them. Hourly, so a few failed runs still leave days to
+ * spare; it stops starting new messages at its deadline, well inside its timeout.
+ */
+export const ARCHIVER = {
+  everyHours: 1,
+  timeoutSeconds: 300,
+  deadlineSeconds: 240,
+  /** How long what it reads stays hidden from other readers (longer than its timeout). */
+  visibilitySeconds: 360,
+} as const;

@@ -27,6 +27,10 @@ export const METRIC_NAMES = {
   queued: 'Queued', // dimension: reason
   rejected: 'Rejected', // dimension: reason
   forwarded: 'Forwards', // dimension: status
+  deadLetterDuplicates: 'DeadLetterDuplicates', // a failure already queued, not queued again
+  deadLettersCapped: 'DeadLettersCapped', // refused: its source's distinct failures this hour reached the cap
+  deadLettersArchived: 'DeadLettersArchived', // moved from the queue to the archive (the archiver)
+  deadLetterOldestAge: 'DeadLetterOldestAge', // seconds the longest-waiting failure (queue or archive) has waited (the archiver, hourly)
   /** Clicks flagged as bots (stored, never counted as clicks). */
   bots: 'Bots',
   /** Browser prefetches answered 503 without recording anything. */
@@ -40,7 +44,7 @@ export const METRIC_NAMES = {
 export interface MetricPoint {
   name: (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
   value: number;
-  unit: 'Count' | 'None';
+  unit: 'Count' | 'None' | 'Seconds';
   dimension?: { name: 'type' | 'currency' | 'reason' | 'status'; value: string };
 }
 
@@ -84,7 +88,10 @@ export function postbackMetrics(outcome: PostbackOutcome): MetricPoint[] {
     case 'test':
       return [count(METRIC_NAMES.tests)];
     case 'queued':
-      return [count(METRIC_NAMES.queued, { name: 'reason', value: outcome.reason })];
+      // A repeat of a failure already queued is not queued again: counted apart.
+      return outcome.duplicateOf !== undefined ? [count(METRIC_NAMES.deadLetterDuplicates)] : [count(METRIC_NAMES.queued, { name: 'reason', value: outcome.reason })];
+    case 'capped':
+      return [count(METRIC_NAMES.deadLettersCapped)];
     case 'rejected':
     case 'forbidden':
       return [count(METRIC_NAMES.rejected, { name: 'reason', value: outcome.reason })];
@@ -93,23 +100,40 @@ export function postbackMetrics(outcome: PostbackOutcome): MetricPoint[] {
   }
 }
 
+/**
+ * The archiver's run: how many messages it moved, and how long the longest-waiting failure has
+ * waited (0 when none: the alarm on it recovers once everything is replayed).
+ */
+export function archiveMetrics(summary: { archived: number; oldestWaitingSince?: string }, now: number = Date.now()): MetricPoint[] {
+  const since = summary.oldestWaitingSince === undefined ? now : Date.parse(summary.oldestWaitingSince);
+  return [
+    { name: METRIC_NAMES.deadLettersArchived, value: summary.archived, unit: 'Count' },
+    { name: METRIC_NAMES.deadLetterOldestAge, value: Math.max(0, Math.round((now - since) / 1000)), unit: 'Seconds' },
+  ];
+}
+
 /** A request refused before the core ran (origin check, postback key, allowlist). */
 export function refusalMetrics(reason: string): MetricPoint[] {
   return [count(METRIC_NAMES.rejected, { name: 'reason', value: reason })];
 }
 
 export function ipnMetrics(outcome: IpnOutcome): MetricPoint[] {
+  if (outcome.reason === 'dead_letters_capped') return [count(METRIC_NAMES.deadLettersCapped)];
   if (outcome.status === 'forbidden' || outcome.status === 'rejected' || outcome.status === 'unavailable') {
     return [count(METRIC_NAMES.rejected, { name: 'reason', value: outcome.reason ?? outcome.status })];
   }
   if (outcome.status === 'test') return [count(METRIC_NAMES.tests)];
+  // Kept for a person before any type ran (an amount or currency that cannot be read).
+  if (outcome.status === 'queued' && outcome.results.length === 0) {
+    return [outcome.queuedBefore ? count(METRIC_NAMES.deadLetterDuplicates) : count(METRIC_NAMES.queued, { name: 'reason', value: 'ipn' })];
+  }
   const points: MetricPoint[] = [];
   for (const r of outcome.results) {
     // A recorded test order is no business number: it counts as a test.
     if (r.outcome === 'recorded' && r.test) points.push(count(METRIC_NAMES.tests));
     else if (r.outcome === 'recorded') points.push(...conversionPoints(r.type, r.revenue ?? '0', r.currency ?? '', r.counted === true));
     else if (r.outcome === 'duplicate') points.push(count(METRIC_NAMES.duplicates), ...(r.conflict ? [count(METRIC_NAMES.amountConflicts)] : []));
-    else if (r.outcome === 'queued') points.push(count(METRIC_NAMES.queued, { name: 'reason', value: 'ipn' }));
+    else if (r.outcome === 'queued') points.push(r.queuedBefore ? count(METRIC_NAMES.deadLetterDuplicates) : count(METRIC_NAMES.queued, { name: 'reason', value: 'ipn' }));
   }
   return points;
 }
@@ -160,7 +184,7 @@ export async function publish(points: MetricPoint[], now: number = Date.now()): 
     stored = true;
   }
   for (const p of immediate) {
-    const unit = p.unit === 'Count' ? MetricUnit.Count : MetricUnit.NoUnit;
+    const unit = p.unit === 'Count' ? MetricUnit.Count : p.unit === 'Seconds' ? MetricUnit.Seconds : MetricUnit.NoUnit;
     if (p.dimension) {
       // A single metric is written at once, with its own dimension.
       const single = metrics.singleMetric();

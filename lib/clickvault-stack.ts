@@ -3,12 +3,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type { Construct } from 'constructs';
 import type { TrackerConfig } from '../config/schema';
-import { CONVERSION_HISTORY_ATTRIBUTES } from '../lambda/adapters/table-definitions';
+import { CONVERSION_HISTORY_ATTRIBUTES, LEDGER_PREFIX } from '../lambda/adapters/table-definitions';
 import { ENV, ORIGIN_VERIFY_HEADER, ROUTES, TABLE_ENV } from '../lambda/contract';
 import { AlarmTopic } from './alarm-topic';
 import { writeBundledConfig } from './bundled-config';
 import { configSecretRefs, forwardsConversions, grantSecretRefs } from './config-secrets';
 import { ConversionTypes } from './conversion-types';
+import { DeadLetterArchiver } from './dead-letter-archiver';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { OriginVerifySecret } from './origin-verify';
 import type { TrackerSettings } from './settings';
@@ -50,6 +51,13 @@ export const FUNCTION_SIZING = {
   postback: { memorySize: 256, timeout: Duration.seconds(10) },
   ipn: { memorySize: 256, timeout: Duration.seconds(10) },
 } as const;
+
+/**
+ * What the dead-letter guard of the postback and IPN functions does on its ledger items: claim a
+ * failure's marker (PutItem), read its holder where a failed condition does not return it
+ * (GetItem), mark it queued and count per source (UpdateItem), release it (DeleteItem).
+ */
+export const LEDGER_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 
 export interface ClickvaultStackProps extends StackProps {
   readonly settings: TrackerSettings;
@@ -95,6 +103,8 @@ export class ClickvaultStack extends Stack {
   readonly scriptFunction: TrackerFunction;
   readonly postbackFunction: TrackerFunction;
   readonly ipnFunction: TrackerFunction;
+  /** The scheduled function that moves old dead letters to the archive table. */
+  readonly archiver: DeadLetterArchiver;
   readonly api: TrackerApi;
   readonly cdn: TrackerDistribution;
   readonly domain?: TrackingDomain;
@@ -152,6 +162,8 @@ export class ClickvaultStack extends Stack {
       environment: originEnv,
     })
       .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:UpdateItem', 'dynamodb:GetItem'])
+      // Lander clicks are keyless: a queued one passes the dead-letter guard (dedupe, per-network cap).
+      .useTableItems(this.tables.deadLetterLedger, TABLE_ENV.deadLetterLedger, LEDGER_ACTIONS, [LEDGER_PREFIX.marker, LEDGER_PREFIX.count])
       .useDeadLetterQueue(this.deadLetters.queue);
 
     // The direct-tracking script: a constant in its bundle; no table, no queue, no config.
@@ -163,13 +175,16 @@ export class ClickvaultStack extends Stack {
       environment: originEnv,
     });
 
-    // Postback and IPN record conversions the same way, so they get the same data access.
+    // Postback and IPN record conversions the same way, so they get the same data access. Their
+    // failures pass the dead-letter guard: dedupe markers and per-source counters in the ledger
+    // (its `fp#` and `cap#` items only; leases are the archiver's and the operator's).
     const recordingFunction = (id: string, entry: string, description: string, sizing: (typeof FUNCTION_SIZING)['postback']) => {
       const fn = new TrackerFunction(this, id, { entry, description, ...sizing, ...common, configFile, environment: originEnv })
         .useTable(this.tables.clicks, TABLE_ENV.clicks, ['dynamodb:GetItem'])
         .useTable(this.tables.conversionTypes, TABLE_ENV.conversionTypes, ['dynamodb:GetItem'])
         .useTable(this.tables.conversions, TABLE_ENV.conversions, conversionActions)
         .useTable(this.tables.inbound, TABLE_ENV.inbound, inboundActions)
+        .useTableItems(this.tables.deadLetterLedger, TABLE_ENV.deadLetterLedger, LEDGER_ACTIONS, [LEDGER_PREFIX.marker, LEDGER_PREFIX.count])
         .useDeadLetterQueue(this.deadLetters.queue);
       // A click's earlier conversions, read when its click has expired (a late refund,
       // chargeback or rebill is attributed like its sale) or a refund names no currency: Query on
@@ -229,6 +244,14 @@ export class ClickvaultStack extends Stack {
     });
     this.domain?.addAliasRecords(this.cdn.distribution);
 
+    // Nothing may be dropped by SQS retention: old messages move to the archive table.
+    this.archiver = new DeadLetterArchiver(this, 'DeadLetterArchiver', {
+      queue: this.deadLetters.queue,
+      archive: this.tables.deadLetterArchive,
+      ledger: this.tables.deadLetterLedger,
+      ...common,
+    });
+
     new ConversionTypes(this, 'ConversionTypes', {
       table: this.tables.conversionTypes,
       types: config.conversionTypes,
@@ -240,7 +263,7 @@ export class ClickvaultStack extends Stack {
     // of them, and one dashboard shows the business numbers beside the operational ones.
     const requestFunctions = { click: this.clickFunction, lander: this.landerFunction, script: this.scriptFunction, postback: this.postbackFunction, ipn: this.ipnFunction };
     this.alarms = new TrackerAlarms(this, 'Alarms', { stage: this.api.stage, functions: requestFunctions });
-    const allAlarms = [this.deadLetters.alarm, ...this.alarms.all];
+    const allAlarms = [...this.deadLetters.alarms, this.archiver.errorsAlarm, ...this.alarms.all];
     if (settings.alarmEmail !== undefined) {
       this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: settings.alarmEmail });
       this.alarmTopic.notify(...allAlarms);
@@ -300,6 +323,16 @@ export class ClickvaultStack extends Stack {
     out('ConversionsTableName', this.tables.conversions.tableName, 'DynamoDB table of conversions (retained on stack delete)');
     out('ConversionTypesTableName', this.tables.conversionTypes.tableName, 'DynamoDB table of conversion types (synced from the config)');
     out('CatalogTableName', this.tables.catalog.tableName, 'DynamoDB table of every campaign ever deployed and the click retention history (read by npm run report)');
+    out(
+      'DeadLetterArchiveTableName',
+      this.tables.deadLetterArchive.tableName,
+      'DynamoDB table of dead letters older than 10 days, moved out of the queue (npm run dlq / redrive read it; retained on stack delete)',
+    );
+    out(
+      'DeadLetterLedgerTableName',
+      this.tables.deadLetterLedger.tableName,
+      'DynamoDB table of dead-letter dedupe markers, per-source counts and redrive leases (expires by TTL)',
+    );
     out(
       'InboundTableName',
       this.tables.inbound.tableName,

@@ -3,6 +3,8 @@ import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../lambda/metrics';
+import { SERVICE_NAME } from './tracker-function';
 
 /**
  * API 5xx rate alarm. The API answers 5xx only when we failed: a function crash, timeout or
@@ -33,6 +35,17 @@ export const THROTTLE_ALARM = {
   period: Duration.minutes(1),
 } as const;
 
+/**
+ * Dead letters refused by the per-source cap (`deadLetters.maxDistinctPerHour`): a source sent
+ * more distinct failing requests in an hour than the queue keeps for it. Nothing of those was
+ * kept (the senders were told to retry after the hour), so a person should look at once: a flood
+ * (an attacker, or a misconfigured sender) or a real outage of more failures than the cap.
+ */
+export const DEAD_LETTERS_CAPPED_ALARM = {
+  threshold: 0,
+  period: Duration.minutes(5),
+} as const;
+
 export interface TrackerAlarmsProps {
   /** The API stage whose 5xx rate is watched (metrics by ApiId and Stage). */
   readonly stage: apigw.IHttpStage;
@@ -43,12 +56,14 @@ export interface TrackerAlarmsProps {
 const capitalize = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
 
 /**
- * The alarms on the request path, beside the dead-letter queue's own alarm: the API's 5xx rate
- * and throttling of each request function. They have no actions of their own; the stack sends
+ * The alarms on the request path, beside the dead-letter queue's own alarms: the API's 5xx rate,
+ * throttling of each request function, and failures refused by the dead-letter cap. They have no actions of their own; the stack sends
  * them, with the queue alarm, to one AlarmTopic when `alarmEmail` is given.
  */
 export class TrackerAlarms extends Construct {
   readonly api5xxRate: cloudwatch.Alarm;
+  /** Failures refused by the dead-letter cap (DeadLettersCapped metric). */
+  readonly deadLettersCapped: cloudwatch.Alarm;
   /** Function name (as in props.functions) -> its throttle alarm. */
   readonly throttles: Readonly<Record<string, cloudwatch.Alarm>>;
 
@@ -79,6 +94,24 @@ export class TrackerAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    this.deadLettersCapped = new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: METRIC_NAMES.deadLettersCapped,
+      dimensionsMap: { service: SERVICE_NAME },
+      statistic: cloudwatch.Stats.SUM,
+      period: DEAD_LETTERS_CAPPED_ALARM.period,
+    }).createAlarm(this, 'DeadLettersCapped', {
+      alarmDescription:
+        'Clickvault: failing requests were refused instead of queued, because their source reached ' +
+        'deadLetters.maxDistinctPerHour distinct failures this hour (they were answered 503 with Retry-After; nothing was ' +
+        'kept). The function log names the source (capSource). See docs/deploy.md, "Alarms".',
+      threshold: DEAD_LETTERS_CAPPED_ALARM.threshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
     const throttles: Record<string, cloudwatch.Alarm> = {};
     for (const [name, fn] of Object.entries(props.functions)) {
       throttles[name] = fn
@@ -100,6 +133,6 @@ export class TrackerAlarms extends Construct {
 
   /** Every alarm of this construct. */
   get all(): cloudwatch.Alarm[] {
-    return [this.api5xxRate, ...Object.values(this.throttles)];
+    return [this.api5xxRate, this.deadLettersCapped, ...Object.values(this.throttles)];
   }
 }

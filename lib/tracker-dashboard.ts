@@ -19,6 +19,8 @@ export interface BusinessGraph {
   readonly by?: MetricDimension;
   /** Counts cannot go below zero; revenue can (refunds and chargebacks). @default true */
   readonly nonNegative?: boolean;
+  /** How a 5-minute period is summarised: counts add up, an age is its largest value. @default 'Sum' */
+  readonly stat?: 'Sum' | 'Maximum';
 }
 
 /**
@@ -34,8 +36,16 @@ export const BUSINESS_GRAPHS = [
   { title: 'Rejected, by reason', metrics: ['rejected'], by: 'reason' },
   { title: 'Forwards to traffic channels, by status', metrics: ['forwarded'], by: 'status' },
   { title: 'Duplicates, amount conflicts and test postbacks', metrics: ['duplicates', 'amountConflicts', 'tests'] },
+  {
+    title: 'Dead letters: repeats not queued again, refused by the cap, moved to the archive',
+    metrics: ['deadLetterDuplicates', 'deadLettersCapped', 'deadLettersArchived'],
+  },
+  { title: 'Longest-waiting dead letter, queue or archive (seconds)', metrics: ['deadLetterOldestAge'], stat: 'Maximum' },
   { title: 'Lander clicks, bots and prefetches', metrics: ['landerClicks', 'landerClicksQueued', 'bots', 'prefetches'] },
 ] as const satisfies readonly BusinessGraph[];
+
+/** Business graphs per dashboard row. */
+export const BUSINESS_GRAPHS_PER_ROW = 3;
 
 // A metric added to METRIC_NAMES without a graph above is a type error here.
 type Unplaced = Exclude<MetricKey, (typeof BUSINESS_GRAPHS)[number]['metrics'][number]>;
@@ -99,7 +109,7 @@ export class TrackerDashboard extends Construct {
     const graph = (title: string, metrics: cloudwatch.IMetric[], width: number, nonNegative = true): cloudwatch.GraphWidget =>
       new cloudwatch.GraphWidget({ title, left: metrics, width, height: 6, period, leftYAxis: nonNegative ? { min: 0 } : {} });
 
-    // Business: 8 graphs, 4 per row.
+    // Business: BUSINESS_GRAPHS_PER_ROW graphs per row.
     const business = BUSINESS_GRAPHS.map((g: BusinessGraph) => {
       const metrics: cloudwatch.IMetric[] = g.metrics.map((key) => {
         const metricName = METRIC_NAMES[key];
@@ -114,26 +124,33 @@ export class TrackerDashboard extends Construct {
           namespace: METRICS_NAMESPACE,
           metricName,
           dimensionsMap: { service: SERVICE_NAME },
-          statistic: cloudwatch.Stats.SUM,
+          statistic: g.stat === 'Maximum' ? cloudwatch.Stats.MAXIMUM : cloudwatch.Stats.SUM,
           period,
           label: metricName,
         });
       });
       return { title: g.title, metrics, nonNegative: g.nonNegative ?? true };
     });
-    const [first, second] = [business.slice(0, 4), business.slice(4)];
-    this.dashboard.addWidgets(...first.map((g) => graph(g.title, g.metrics, 24 / first.length, g.nonNegative)));
-    this.dashboard.addWidgets(...second.map((g) => graph(g.title, g.metrics, 24 / second.length, g.nonNegative)));
+    for (let i = 0; i < business.length; i += BUSINESS_GRAPHS_PER_ROW) {
+      const row = business.slice(i, i + BUSINESS_GRAPHS_PER_ROW);
+      this.dashboard.addWidgets(...row.map((g) => graph(g.title, g.metrics, Math.floor(24 / row.length), g.nonNegative)));
+    }
 
-    // Requests, API errors and the dead-letter queue.
+    // Requests, API errors and the dead-letter queue (SQS's own view of its oldest message stops
+    // counting a message received three times: the longest-waiting graph above is the full view).
     const sum = { period, statistic: cloudwatch.Stats.SUM };
     this.dashboard.addWidgets(
-      graph('API requests', [props.stage.metricCount({ ...sum, label: 'Requests' })], 8),
-      graph('API 4xx and 5xx', [props.stage.metricClientError({ ...sum, label: '4xx' }), props.stage.metricServerError({ ...sum, label: '5xx' })], 8),
+      graph('API requests', [props.stage.metricCount({ ...sum, label: 'Requests' })], 6),
+      graph('API 4xx and 5xx', [props.stage.metricClientError({ ...sum, label: '4xx' }), props.stage.metricServerError({ ...sum, label: '5xx' })], 6),
       graph(
         'Dead-letter queue: messages waiting',
         [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM, label: 'Visible messages' })],
-        8,
+        6,
+      ),
+      graph(
+        'Dead-letter queue: oldest message age (seconds, SQS)',
+        [props.deadLetterQueue.metricApproximateAgeOfOldestMessage({ period, statistic: cloudwatch.Stats.MAXIMUM, label: 'Oldest message' })],
+        6,
       ),
     );
 

@@ -149,10 +149,32 @@ export class TrackerFunction extends NodejsFunction {
     return this;
   }
 
-  /** Allows sqs:SendMessage on the queue and sets DEAD_LETTER_QUEUE_URL. */
-  useDeadLetterQueue(queue: sqs.IQueue): this {
-    iam.Grant.addToPrincipal({ grantee: this, actions: ['sqs:SendMessage'], resourceArns: [queue.queueArn] });
-    if (queue.encryptionMasterKey) queue.encryptionMasterKey.grantEncrypt(this);
+  /**
+   * Like `useTable`, but only on items whose partition key starts with one of `keyPrefixes`
+   * (IAM `dynamodb:LeadingKeys`): one table, several kinds of item, each function only its own.
+   */
+  useTableItems(table: dynamodb.ITable, envName: string, actions: readonly string[], keyPrefixes: readonly string[]): this {
+    if (keyPrefixes.length === 0) throw new Error(`useTableItems: no key prefixes for ${envName}`);
+    iam.Grant.addToPrincipal({
+      grantee: this,
+      actions: [...actions],
+      resourceArns: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keyPrefixes.map((prefix) => `${prefix}*`) } },
+    });
+    this.addEnvironment(envName, table.tableName);
+    return this;
+  }
+
+  /**
+   * Allows `actions` (default: only sqs:SendMessage) on the queue and sets DEAD_LETTER_QUEUE_URL.
+   * The request functions only send; the archiver also receives, hides and deletes.
+   */
+  useDeadLetterQueue(queue: sqs.IQueue, actions: readonly string[] = ['sqs:SendMessage']): this {
+    iam.Grant.addToPrincipal({ grantee: this, actions: [...actions], resourceArns: [queue.queueArn] });
+    if (queue.encryptionMasterKey) {
+      if (actions.some((a) => a !== 'sqs:SendMessage')) queue.encryptionMasterKey.grantEncryptDecrypt(this);
+      else queue.encryptionMasterKey.grantEncrypt(this);
+    }
     this.addEnvironment(ENV.deadLetterQueueUrl, queue.queueUrl);
     return this;
   }

@@ -21,6 +21,10 @@ const PROTECTION: Record<TableDefinition['id'], { deletionProtection: boolean; d
   // Campaigns ever deployed and the click retention history: not rebuildable from the config
   // (retirement times, past retentions), so protected like the data tables.
   catalog: { deletionProtection: true, description: 'catalog of deployed campaigns and click retentions' },
+  // Markers, counters and leases that expire within days; losing them loses no failure.
+  deadLetterLedger: { deletionProtection: false, description: 'dead-letter ledger' },
+  // Failures older than the queue may keep: sales not recorded yet, kept until replayed.
+  deadLetterArchive: { deletionProtection: true, description: 'dead-letter archive' },
 };
 
 const attributeType = (key: KeyDefinition): dynamodb.Attribute => ({
@@ -31,8 +35,9 @@ const attributeType = (key: KeyDefinition): dynamodb.Attribute => ({
 /**
  * The DynamoDB tables, built from the same TABLE_DEFINITIONS the local run and the tests use:
  * on-demand, encrypted at rest with an AWS-owned key (no KMS cost, no key to manage),
- * point-in-time recovery on every table, deletion protection on the data tables (not on the
- * expiring inbound log), and all of them retained when the stack is deleted. CDK generates the physical names.
+ * point-in-time recovery on every table, deletion protection on the data tables (clicks,
+ * conversions, the dead-letter archive; not on the expiring inbound log and dead-letter ledger),
+ * and all of them retained when the stack is deleted. CDK generates the physical names.
  */
 export class TrackerTables extends Construct {
   readonly clicks: dynamodb.Table;
@@ -42,6 +47,10 @@ export class TrackerTables extends Construct {
   readonly inbound: dynamodb.Table;
   /** Campaigns ever deployed and the click retention history (written by deploy, read by reports). */
   readonly catalog: dynamodb.Table;
+  /** Dedupe markers, per-source counters and redrive leases of the dead-letter queue (TTL). */
+  readonly deadLetterLedger: dynamodb.Table;
+  /** Dead letters older than 10 days, moved out of the queue before SQS retention drops them. */
+  readonly deadLetterArchive: dynamodb.Table;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -79,6 +88,8 @@ export class TrackerTables extends Construct {
     this.conversionTypes = get('conversionTypes');
     this.inbound = get('inbound');
     this.catalog = get('catalog');
+    this.deadLetterLedger = get('deadLetterLedger');
+    this.deadLetterArchive = get('deadLetterArchive');
   }
 }
 

@@ -1,20 +1,41 @@
 /**
  * `npm run dlq -- [--local] [--json] [--limit N] [--stack NAME]`: what waits in the dead-letter
- * queue, and why. In AWS the messages are read and released at once (they stay queued).
+ * queue and its archive (messages older than 10 days), and why. In AWS the queue's messages are
+ * read and released at once (they stay queued). Copies of one message (an update interrupted
+ * before its old copy was deleted) are shown once: the newest.
  */
 import { parseArgs } from 'node:util';
-import type { DeadLetterMessage } from '../lambda/core/model';
+import type { DeadLetterMessage, DeadLetterPlace, ReceivedMessage } from '../lambda/core/model';
 import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
 import { openQueue } from './tracker-context';
 
-/** The table `npm run dlq` prints; every cell is terminal-safe (details quote requests). */
-export function table(messages: DeadLetterMessage[]): string {
-  if (messages.length === 0) return 'The dead-letter queue is empty.';
-  const rows = messages.map((m) => [m.receivedAt, m.kind, m.reason, m.clickId ?? '-', String(m.attempts ?? 0), m.detail].map(terminalSafe));
-  const header = ['received', 'kind', 'reason', 'click id', 'replays', 'detail'];
+export interface ListedMessage extends DeadLetterMessage {
+  /** Where it waits: the queue, or the archive. */
+  place: DeadLetterPlace;
+}
+
+/** One entry per message id (the copy with the most attempts), in arrival order. */
+export function collapseCopies(received: readonly ReceivedMessage[]): ListedMessage[] {
+  const byId = new Map<string, ListedMessage>();
+  for (const r of received) {
+    const listed: ListedMessage = { ...r.message, place: r.place ?? 'queue' };
+    const seen = byId.get(listed.id);
+    if (!seen || (listed.attempts ?? 0) > (seen.attempts ?? 0) || ((listed.attempts ?? 0) === (seen.attempts ?? 0) && (listed.lastAttemptAt ?? '') > (seen.lastAttemptAt ?? ''))) {
+      byId.set(listed.id, listed);
+    }
+  }
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The table `npm run dlq` prints; every cell is terminal-safe (details quote requests). A message without `place` is in the queue. */
+export function table(messages: readonly (DeadLetterMessage & { place?: DeadLetterPlace })[]): string {
+  if (messages.length === 0) return 'The dead-letter queue and its archive are empty.';
+  const rows = messages.map((m) => [m.receivedAt, m.place ?? 'queue', m.kind, m.reason, m.clickId ?? '-', String(m.attempts ?? 0), m.detail].map(terminalSafe));
+  const header = ['received', 'where', 'kind', 'reason', 'click id', 'replays', 'detail'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
-  return [fmt(header), ...rows.map(fmt), '', `${messages.length} message(s) queued.`].join('\n');
+  const archived = messages.filter((m) => m.place === 'archive').length;
+  return [fmt(header), ...rows.map(fmt), '', `${messages.length} message(s) waiting${archived > 0 ? `, ${archived} of them in the archive` : ''}.`].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -27,11 +48,16 @@ async function main(): Promise<void> {
   }
   const limit = values.limit === undefined ? 1000 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a whole number >= 1, got "${values.limit}"`);
-  const { queue } = await openQueue({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
-  const received = await queue.receive(limit);
-  await Promise.all(received.map((r) => queue.release(r.handle)));
-  const messages = received.map((r) => r.message);
-  process.stdout.write(values.json ? `${terminalJson(messages)}\n` : `${table(messages)}\n`);
+  const context = await openQueue({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  try {
+    const received = await context.queue.receive(limit);
+    await Promise.all(received.map((r) => context.queue.release(r.handle)));
+    const archived = received.length < limit ? await context.archive.receive(limit - received.length) : [];
+    const messages = collapseCopies([...received, ...archived]);
+    process.stdout.write(values.json ? `${terminalJson(messages)}\n` : `${table(messages)}\n`);
+  } finally {
+    await context.close();
+  }
 }
 
 if (require.main === module) {

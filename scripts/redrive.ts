@@ -1,16 +1,19 @@
 /**
  * `npm run redrive -- [--local] [--dry-run] [--limit N] [--reason R] [--stack NAME]`
  *
- * Replays the dead-letter queue through the same core: a message that now succeeds is deleted,
- * one that still fails stays with one more attempt and its new reason.
+ * Replays the dead-letter queue and its archive through the same core: a message that now
+ * succeeds is deleted, one that still fails stays with one more attempt and its new reason. Two
+ * redrives at once (or a redrive beside the archiver) share the work through leases in the
+ * dead-letter ledger: no message is replayed twice or left in two copies.
  */
 import { parseArgs } from 'node:util';
-import { redrive, type RedriveSummary } from '../lambda/core/replay';
+import type { DeadLetterPlace } from '../lambda/core/model';
+import { redrive, type RedriveProgress, type RedriveSummary } from '../lambda/core/replay';
 import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
 import { DEFAULT_STACK, openTracker, replayDeps } from './tracker-context';
 
 const USAGE = `Usage: npm run redrive -- [--local] [--dry-run] [--limit N] [--reason R] [--stack NAME]
-  --local      the local run's queue (.data/dead-letters) and tables
+  --local      the local run's queue (.data/dead-letters), archive and tables
   --dry-run    show what would happen; write and delete nothing
   --limit N    replay at most N messages (default 1000)
   --reason R   only messages queued for R (unknown_type, unknown_click, storage_error, forward_failed, invalid_input)
@@ -19,17 +22,35 @@ const USAGE = `Usage: npm run redrive -- [--local] [--dry-run] [--limit N] [--re
 
 export function formatSummary(s: RedriveSummary): string {
   const lines = [
-    `${s.dryRun ? 'Dry run: ' : ''}${s.received} message(s) read, ${s.replayed} ${s.dryRun ? 'would be replayed' : 'replayed'}, ${Object.values(s.stillFailing).reduce((a, b) => a + b, 0)} still failing, ${s.skipped} skipped by --reason.`,
+    `${s.dryRun ? 'Dry run: ' : ''}${s.received} message(s) read (${s.fromArchive} from the archive), ${s.replayed} ${s.dryRun ? 'would be replayed' : 'replayed'}, ${Object.values(s.stillFailing).reduce((a, b) => a + b, 0)} still failing, ${s.skipped} skipped by --reason.`,
   ];
+  if (s.staleCopies > 0) lines.push(`  older copies of updated messages ${s.dryRun ? 'that would be ' : ''}dropped without a replay: ${s.staleCopies}`);
+  if (s.busy > 0) lines.push(`  held by another redrive until the end of this one (left to it): ${s.busy}`);
   for (const [outcome, n] of Object.entries(s.outcomes)) lines.push(`  ${s.dryRun ? 'would be ' : ''}${outcome}: ${n}`);
   for (const [reason, n] of Object.entries(s.stillFailing)) lines.push(`  still failing (${reason}): ${n}`);
   return lines.map(terminalSafe).join('\n');
 }
 
-/** One progress line (stderr): the message and what its replay did; details quote requests, so terminal-safe. */
-export function progressLine(m: { id: string; kind: string; reason: string; clickId?: string }, result: 'skipped' | { done: true; outcome: string } | { done: false; reason: string; detail: string }): string {
-  const what = result === 'skipped' ? 'skipped' : result.done ? `ok (${result.outcome})` : `still failing: ${result.reason}: ${result.detail}`;
-  return terminalSafe(`${m.id} ${m.kind} ${m.reason} ${m.clickId ?? '-'} -> ${what}`);
+/**
+ * One progress line (stderr): the message, where it waited (queue or archive) and what its
+ * replay did; details quote requests, so terminal-safe.
+ */
+export function progressLine(
+  m: { id: string; kind: string; reason: string; clickId?: string },
+  result: RedriveProgress,
+  place: DeadLetterPlace = 'queue',
+): string {
+  const what =
+    result === 'skipped'
+      ? 'skipped'
+      : result === 'stale'
+        ? 'older copy of an updated message: dropped'
+        : result === 'busy'
+          ? 'held by another redrive: left to it'
+          : result.done
+            ? `ok (${result.outcome})`
+            : `still failing: ${result.reason}: ${result.detail}`;
+  return terminalSafe(`${m.id} ${place} ${m.kind} ${m.reason} ${m.clickId ?? '-'} -> ${what}`);
 }
 
 async function main(): Promise<void> {
@@ -50,16 +71,24 @@ async function main(): Promise<void> {
   }
   const limit = values.limit === undefined ? 1000 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a whole number >= 1, got "${values.limit}"`);
-  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  // Replaying reads clicks, conversions (and their history) and types; writes conversions; and
+  // works through the queue and its archive with leases in the ledger.
+  const tracker = await openTracker({
+    local: values.local === true,
+    ...(values.stack ? { stack: values.stack } : {}),
+    needs: ['queue', 'deadLetterArchive', 'deadLetterLedger', 'clicks', 'conversions', 'conversionTypes'],
+  });
   try {
     const dryRun = values['dry-run'] === true;
     const summary = await redrive(tracker.queue, replayDeps(tracker.client, tracker.tables, dryRun, tracker.queue), {
       limit,
       dryRun,
+      archive: tracker.archive,
+      ledger: tracker.ledger,
       ...(values.reason ? { reason: values.reason } : {}),
       onProgress: (received, result) => {
         if (values.json) return;
-        process.stderr.write(`${progressLine(received.message, result)}\n`);
+        process.stderr.write(`${progressLine(received.message, result, received.place)}\n`);
       },
     });
     process.stdout.write(values.json ? `${terminalJson(summary)}\n` : `${formatSummary(summary)}\n`);

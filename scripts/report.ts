@@ -86,7 +86,8 @@ async function main(): Promise<void> {
   const showProgress = process.stderr.isTTY === true && !machine;
   const now = new Date();
 
-  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  // A report reads clicks, conversions and the catalog: no queue, no other table.
+  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}), needs: ['clicks', 'conversions', 'catalog'] });
   try {
     // Campaigns and retention as deployed: the catalog (every campaign ever deployed, the
     // retention history); the config alone for a local data directory older than the catalog.

@@ -7,6 +7,7 @@ import { DynamoClickStore } from '../lambda/adapters/dynamodb-store';
 import { clickConversions, clickInbound, recentInbound } from '../lambda/adapters/trace-source';
 import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
 import { formatRecent, formatTrace, type ClickTrace } from '../lambda/core/trace';
+import { collapseCopies } from './dlq';
 import { DEFAULT_STACK, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run trace -- <clickid> [--local] [--json] [--stack NAME]
@@ -22,7 +23,13 @@ async function main(): Promise<void> {
     if (!values.help) process.exitCode = 2;
     return;
   }
-  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  // --recent reads the inbound log only; a click's story also its click, conversions and the
+  // dead letters (queue and archive) that name it.
+  const tracker = await openTracker({
+    local: values.local === true,
+    ...(values.stack ? { stack: values.stack } : {}),
+    needs: values.recent !== undefined ? ['inbound'] : ['inbound', 'clicks', 'conversions', 'queue', 'deadLetterArchive'],
+  });
   try {
     if (values.recent !== undefined) {
       const count = Number(values.recent);
@@ -35,13 +42,16 @@ async function main(): Promise<void> {
     if (!/^[A-Za-z0-9._,~-]{1,64}$/.test(clickId)) throw new Error(`"${terminalSafe(clickId.slice(0, 64))}" is not a click id`);
     const received = await tracker.queue.receive(1000);
     await Promise.all(received.map((r) => tracker.queue.release(r.handle)));
+    // Messages that waited 10 days are in the archive: still waiting for this click.
+    received.push(...(await tracker.archive.receive(1000)));
     const click = await new DynamoClickStore(tracker.client, tracker.tables.clicks).getClick(clickId);
     const trace: ClickTrace = {
       clickId,
       ...(click ? { click } : {}),
       inbound: await clickInbound(tracker.client, tracker.tables.inbound, clickId),
       conversions: await clickConversions(tracker.client, tracker.tables.conversions, clickId),
-      queued: received.map((r) => r.message).filter((m) => m.clickId === clickId || m.forward?.clickId === clickId),
+      // One entry per message (copies of an updated one collapse), with where it waits.
+      queued: collapseCopies(received).filter((m) => m.clickId === clickId || m.forward?.clickId === clickId),
     };
     process.stdout.write(values.json ? `${terminalJson(trace)}\n` : `${formatTrace(trace)}\n`);
   } finally {

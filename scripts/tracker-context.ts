@@ -10,6 +10,9 @@ import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createD
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
 import { DynamoConversionHistory } from '../lambda/adapters/conversion-history';
 import { SqsDeadLetterQueue } from '../lambda/adapters/sqs-dead-letter';
+import { DynamoDeadLetterArchive } from '../lambda/adapters/dead-letter-archive';
+import { DynamoDeadLetterLedger } from '../lambda/adapters/dead-letter-ledger';
+import { ArchiveQueue } from '../lambda/core/archive';
 import { ENV, TABLE_ENV } from '../lambda/contract';
 import type { ClickRecord, ConversionRecord, DeadLetterQueue, LanderClick, LanderClickResult, PutConversionResult, PutResult } from '../lambda/core/model';
 import type { ReplayDeps } from '../lambda/core/replay';
@@ -21,11 +24,30 @@ export const DEFAULT_STACK = 'Clickvault';
 
 export interface TrackerContext {
   queue: DeadLetterQueue;
+  /** The archive behind the queue (messages older than 10 days), read and replayed like the queue. */
+  archive: ArchiveQueue;
+  /** Leases, current copies and failure markers, shared with the functions and the archiver. */
+  ledger: DynamoDeadLetterLedger;
   client?: DynamoDBClient;
   tables?: TableNames;
   where: string;
   close(): Promise<void>;
 }
+
+/** What a CLI reads: the dead-letter queue and/or tables. Only these are looked up. */
+export type TrackerNeed = 'queue' | keyof TableNames;
+
+/** Where each is found: the variable the functions use, else the stack output of that name. */
+export const TRACKER_SOURCES: Record<TrackerNeed, { env: string; output: string }> = {
+  queue: { env: ENV.deadLetterQueueUrl, output: 'DeadLetterQueueUrl' },
+  clicks: { env: TABLE_ENV.clicks, output: 'ClicksTableName' },
+  conversions: { env: TABLE_ENV.conversions, output: 'ConversionsTableName' },
+  conversionTypes: { env: TABLE_ENV.conversionTypes, output: 'ConversionTypesTableName' },
+  inbound: { env: TABLE_ENV.inbound, output: 'InboundTableName' },
+  catalog: { env: TABLE_ENV.catalog, output: 'CatalogTableName' },
+  deadLetterLedger: { env: TABLE_ENV.deadLetterLedger, output: 'DeadLetterLedgerTableName' },
+  deadLetterArchive: { env: TABLE_ENV.deadLetterArchive, output: 'DeadLetterArchiveTableName' },
+};
 
 /** The outputs of the deployed stack (DescribeStacks with the standard AWS credentials and region). */
 export async function stackOutputs(stackName: string): Promise<Record<string, string>> {
@@ -36,45 +58,83 @@ export async function stackOutputs(stackName: string): Promise<Record<string, st
   return outputs;
 }
 
-/** The queue only (listing needs no tables). */
-export async function openQueue(options: { local: boolean; stack?: string }, env: NodeJS.ProcessEnv = process.env): Promise<TrackerContext> {
-  if (options.local) {
-    const queue = new FileDeadLetterQueue(dataDir(env));
-    return { queue, where: queue.dir, close: async () => undefined };
+/**
+ * The names of what a CLI reads, from the environment, else the stack's outputs (read only when
+ * a variable is missing). Each is required; nothing else is asked for, so e.g. `report` runs
+ * with its three table variables and no queue URL.
+ */
+export async function resolveNeeds(
+  needs: readonly TrackerNeed[],
+  options: { stack?: string },
+  env: NodeJS.ProcessEnv = process.env,
+  outputsOf: (stack: string) => Promise<Record<string, string>> = stackOutputs,
+): Promise<Partial<Record<TrackerNeed, string>>> {
+  const stack = options.stack ?? DEFAULT_STACK;
+  const outputs = needs.some((need) => !env[TRACKER_SOURCES[need].env]) ? await outputsOf(stack) : {};
+  const found: Partial<Record<TrackerNeed, string>> = {};
+  for (const need of needs) {
+    const { env: name, output } = TRACKER_SOURCES[need];
+    const value = env[name] || outputs[output];
+    if (!value) throw new Error(`cannot find ${output}: the stack ${stack} has no such output and ${name} is not set`);
+    found[need] = value;
   }
-  let url = env[ENV.deadLetterQueueUrl];
-  if (!url) url = (await stackOutputs(options.stack ?? DEFAULT_STACK)).DeadLetterQueueUrl;
-  if (!url) throw new Error(`stack ${options.stack ?? DEFAULT_STACK} has no DeadLetterQueueUrl output; set ${ENV.deadLetterQueueUrl}`);
-  return { queue: new SqsDeadLetterQueue(url), where: url, close: async () => undefined };
+  return found;
 }
 
-/** Queue, tables and client, for replaying. */
-export async function openTracker(options: { local: boolean; stack?: string }, env: NodeJS.ProcessEnv = process.env): Promise<TrackerContext & { client: DynamoDBClient; tables: TableNames }> {
+/** The queue and its archive (listing needs no other table). */
+export async function openQueue(options: { local: boolean; stack?: string }, env: NodeJS.ProcessEnv = process.env): Promise<TrackerContext> {
+  return openTracker({ ...options, needs: ['queue', 'deadLetterArchive'] }, env);
+}
+
+/**
+ * Queue, archive, ledger, tables and client for a CLI that reads `needs`. Locally everything is
+ * at hand; against the stack only `needs` are looked up, and using anything else is an error
+ * that names it (a CLI that reads a table must list it).
+ */
+export async function openTracker(
+  options: { local: boolean; stack?: string; needs: readonly TrackerNeed[] },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<TrackerContext & { client: DynamoDBClient; tables: TableNames }> {
   if (options.local) {
     const store = await openLocalStore(env);
     const queue = new FileDeadLetterQueue(dataDir(env));
-    return { queue, client: store.client, tables: store.tables, where: queue.dir, close: store.close };
+    return {
+      queue,
+      archive: new ArchiveQueue(new DynamoDeadLetterArchive(store.client, store.tables.deadLetterArchive)),
+      ledger: new DynamoDeadLetterLedger(store.client, store.tables.deadLetterLedger),
+      client: store.client,
+      tables: store.tables,
+      where: queue.dir,
+      close: store.close,
+    };
   }
-  const needsOutputs = [ENV.deadLetterQueueUrl, TABLE_ENV.clicks, TABLE_ENV.conversions, TABLE_ENV.conversionTypes, TABLE_ENV.inbound, TABLE_ENV.catalog].some((name) => !env[name]);
-  const outputs = needsOutputs ? await stackOutputs(options.stack ?? DEFAULT_STACK) : {};
-  const pick = (name: string, output: string): string => {
-    const value = env[name] || outputs[output];
-    if (!value) throw new Error(`cannot find ${output}: the stack has no such output and ${name} is not set`);
+  const found = await resolveNeeds(options.needs, options, env);
+  const name = (need: TrackerNeed): string => {
+    const value = found[need];
+    if (value === undefined) throw new Error(`this command did not look up ${TRACKER_SOURCES[need].output} (${TRACKER_SOURCES[need].env})`);
     return value;
   };
-  const url = pick(ENV.deadLetterQueueUrl, 'DeadLetterQueueUrl');
   const client = createDynamoClient();
+  const tables = {} as TableNames;
+  for (const id of Object.keys(TRACKER_SOURCES) as TrackerNeed[]) {
+    if (id !== 'queue') Object.defineProperty(tables, id, { enumerable: true, get: () => name(id) });
+  }
+  let queue: SqsDeadLetterQueue | undefined;
+  let archive: ArchiveQueue | undefined;
+  let ledger: DynamoDeadLetterLedger | undefined;
   return {
-    queue: new SqsDeadLetterQueue(url),
-    client,
-    tables: {
-      clicks: pick(TABLE_ENV.clicks, 'ClicksTableName'),
-      conversions: pick(TABLE_ENV.conversions, 'ConversionsTableName'),
-      conversionTypes: pick(TABLE_ENV.conversionTypes, 'ConversionTypesTableName'),
-      inbound: pick(TABLE_ENV.inbound, 'InboundTableName'),
-      catalog: pick(TABLE_ENV.catalog, 'CatalogTableName'),
+    get queue() {
+      return (queue ??= new SqsDeadLetterQueue(name('queue')));
     },
-    where: url,
+    get archive() {
+      return (archive ??= new ArchiveQueue(new DynamoDeadLetterArchive(client, tables.deadLetterArchive)));
+    },
+    get ledger() {
+      return (ledger ??= new DynamoDeadLetterLedger(client, tables.deadLetterLedger));
+    },
+    client,
+    tables,
+    where: found.queue ?? `stack ${options.stack ?? DEFAULT_STACK}`,
     close: async () => client.destroy(),
   };
 }

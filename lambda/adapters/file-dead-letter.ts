@@ -1,11 +1,12 @@
-import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeadLetterMessage, DeadLetterQueue, ReceivedMessage } from '../core/model';
+import type { DeadLetterMessage, DeadLetterQueue, DeadLetterSendResult, ReceivedMessage } from '../core/model';
 
 /**
  * The dead-letter queue of the local run: one JSON file per message under
  * `<dataDir>/dead-letters/`, written atomically (temp file + hard link, never overwriting), named by message id so
- * a listing is in arrival order.
+ * a listing is in arrival order. One file per id, so there are never two copies of a message;
+ * a handle names the revision it was read at, and removing an older revision does nothing.
  */
 export class FileDeadLetterQueue implements DeadLetterQueue {
   readonly dir: string;
@@ -14,7 +15,7 @@ export class FileDeadLetterQueue implements DeadLetterQueue {
     this.dir = join(dataDir, 'dead-letters');
   }
 
-  async send(message: DeadLetterMessage): Promise<void> {
+  async send(message: DeadLetterMessage): Promise<DeadLetterSendResult> {
     await mkdir(this.dir, { recursive: true });
     const file = join(this.dir, `${message.id}.json`);
     const temp = `${file}.${process.pid}.tmp`;
@@ -25,6 +26,7 @@ export class FileDeadLetterQueue implements DeadLetterQueue {
     } finally {
       await unlink(temp);
     }
+    return { status: 'queued', messageId: message.id };
   }
 
   async list(): Promise<DeadLetterMessage[]> {
@@ -52,17 +54,40 @@ export class FileDeadLetterQueue implements DeadLetterQueue {
   }
 
   async receive(limit: number): Promise<ReceivedMessage[]> {
-    return (await this.list()).slice(0, limit).map((message) => ({ handle: message.id, message }));
+    const out: ReceivedMessage[] = [];
+    for (const message of (await this.list()).slice(0, limit)) {
+      // The file's time is when this copy was written: what the archive move counts from.
+      const written = await stat(this.file(message.id)).then((st) => st.mtime.toISOString(), () => undefined);
+      out.push({ handle: `${message.id}#${message.revision ?? ''}`, message, place: 'queue', ...(written ? { sentAt: written } : {}) });
+    }
+    return out;
   }
 
-  remove(handle: string): Promise<void> {
-    return this.delete(handle);
+  private async stored(id: string): Promise<DeadLetterMessage | undefined> {
+    try {
+      return JSON.parse(await readFile(this.file(id), 'utf8')) as DeadLetterMessage;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async stillCurrent(handle: string): Promise<boolean> {
+    const [id = '', revision = ''] = handle.split('#');
+    const current = await this.stored(id);
+    return current !== undefined && (current.revision ?? '') === revision;
+  }
+
+  /** Deletes the message if the file still holds the revision the handle was read at. */
+  async remove(handle: string): Promise<void> {
+    if (await this.stillCurrent(handle)) await this.delete(handle.split('#')[0] ?? '');
   }
 
   async replace(handle: string, updated: DeadLetterMessage): Promise<void> {
-    const file = this.file(handle);
+    const [id = ''] = handle.split('#');
+    const file = this.file(id);
     const temp = `${file}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify({ ...updated, id: handle }, null, 2)}\n`, { flag: 'wx' });
+    await writeFile(temp, `${JSON.stringify({ ...updated, id }, null, 2)}\n`, { flag: 'wx' });
     await rename(temp, file);
   }
 

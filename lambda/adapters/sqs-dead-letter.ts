@@ -1,11 +1,13 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { DeadLetterMessage, DeadLetterQueue, DeadLetterSink, ReceivedMessage } from '../core/model';
+import type { DeadLetterMessage, DeadLetterQueue, DeadLetterSendResult, DeadLetterSink, ReceivedMessage } from '../core/model';
 
 type Sqs = typeof import('@aws-sdk/client-sqs');
 
 /**
  * The dead-letter queue in AWS. The SQS client is loaded on first use: the click path only
- * needs it when DynamoDB fails, so a healthy cold start does not pay for it.
+ * needs it when DynamoDB fails, so a healthy cold start does not pay for it. It queues every
+ * message it is given: dedupe and the per-source cap are core/dead-letters' GuardedDeadLetterSink,
+ * which wraps it.
  */
 export class SqsDeadLetterSink implements DeadLetterSink {
   private loaded?: Promise<{ client: SQSClient; sqs: Sqs }>;
@@ -23,7 +25,7 @@ export class SqsDeadLetterSink implements DeadLetterSink {
     return this.loaded;
   }
 
-  async send(message: DeadLetterMessage): Promise<void> {
+  async send(message: DeadLetterMessage): Promise<DeadLetterSendResult> {
     const { client, sqs } = await this.load();
     await client.send(
       new sqs.SendMessageCommand({
@@ -35,6 +37,7 @@ export class SqsDeadLetterSink implements DeadLetterSink {
         },
       }),
     );
+    return { status: 'queued', messageId: message.id };
   }
 }
 
@@ -72,6 +75,8 @@ export class SqsDeadLetterQueue extends SqsDeadLetterSink implements DeadLetterQ
           MaxNumberOfMessages: Math.min(10, limit - out.length),
           VisibilityTimeout: this.visibilitySeconds,
           WaitTimeSeconds: 1,
+          // When this copy was sent: SQS retention (and the archive move) counts from it.
+          MessageSystemAttributeNames: ['SentTimestamp'],
         }),
       );
       const messages = page.Messages ?? [];
@@ -85,7 +90,10 @@ export class SqsDeadLetterQueue extends SqsDeadLetterSink implements DeadLetterQ
         } catch {
           body = undefined;
         }
-        if (m.ReceiptHandle && isDeadLetterMessage(body)) out.push({ handle: m.ReceiptHandle, message: body });
+        const sent = Number(m.Attributes?.SentTimestamp);
+        if (m.ReceiptHandle && isDeadLetterMessage(body)) {
+          out.push({ handle: m.ReceiptHandle, message: body, place: 'queue', ...(Number.isFinite(sent) && sent > 0 ? { sentAt: new Date(sent).toISOString() } : {}) });
+        }
         else {
           this.unreadable.push(m.MessageId ?? '?');
           if (m.ReceiptHandle) await this.release(m.ReceiptHandle);
@@ -109,5 +117,22 @@ export class SqsDeadLetterQueue extends SqsDeadLetterSink implements DeadLetterQ
   async release(handle: string): Promise<void> {
     const { client, sqs } = await this.load();
     await client.send(new sqs.ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }));
+  }
+
+  /**
+   * Redrive heartbeat: hides received messages `seconds` longer (10 per call), so a long redrive
+   * keeps what it is working through and no other reader receives a second handle to it.
+   */
+  async keepHidden(handles: readonly string[], seconds: number): Promise<void> {
+    const { client, sqs } = await this.load();
+    for (let i = 0; i < handles.length; i += 10) {
+      const batch = handles.slice(i, i + 10);
+      await client.send(
+        new sqs.ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: batch.map((ReceiptHandle, j) => ({ Id: String(j), ReceiptHandle, VisibilityTimeout: seconds })),
+        }),
+      );
+    }
   }
 }

@@ -23,7 +23,7 @@ export interface IndexDefinition {
 
 export interface TableDefinition {
   /** Logical name: used for construct ids, env variables and local table names. */
-  readonly id: 'clicks' | 'conversions' | 'conversionTypes' | 'inbound' | 'catalog';
+  readonly id: 'clicks' | 'conversions' | 'conversionTypes' | 'inbound' | 'catalog' | 'deadLetterLedger' | 'deadLetterArchive';
   readonly partitionKey: KeyDefinition;
   readonly sortKey?: KeyDefinition;
   /** Epoch-seconds attribute that DynamoDB TTL deletes items by. */
@@ -121,7 +121,38 @@ export const CATALOG_TABLE: TableDefinition = {
   globalIndexes: [],
 };
 
-export const TABLE_DEFINITIONS = [CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, INBOUND_TABLE, CATALOG_TABLE] as const;
+/**
+ * deadLetterLedger: what keeps the dead-letter queue honest (adapters/dead-letter-ledger):
+ * `fp#` markers of queued failures (dedupe), `cap#` counters of distinct failures per source and
+ * hour, `msg#` leases and current copies of messages and `run#` redrive runs, for overlapping
+ * redrives. Everything in it is short-lived and expires by TTL; losing it loses no failure (the
+ * guard fails open).
+ *
+ * The ledger's item kinds, by partition-key prefix. The stack grants each function only its
+ * kinds (IAM dynamodb:LeadingKeys): the request functions `fp#` and `cap#`, the archiver `msg#`.
+ */
+export const LEDGER_PREFIX = { marker: 'fp#', count: 'cap#', message: 'msg#', run: 'run#' } as const;
+
+export const DEAD_LETTER_LEDGER_TABLE: TableDefinition = {
+  id: 'deadLetterLedger',
+  partitionKey: { name: 'pk', type: 'S' },
+  ttlAttribute: 'expiresAt',
+  globalIndexes: [],
+};
+
+/**
+ * deadLetterArchive: dead letters older than the queue may keep them (moved after 10 days;
+ * SQS drops them at 14), one item per message keyed by kind and id, kept until replayed. No
+ * TTL: these are sales nobody recorded yet.
+ */
+export const DEAD_LETTER_ARCHIVE_TABLE: TableDefinition = {
+  id: 'deadLetterArchive',
+  partitionKey: { name: 'kind', type: 'S' },
+  sortKey: { name: 'id', type: 'S' },
+  globalIndexes: [],
+};
+
+export const TABLE_DEFINITIONS = [CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, INBOUND_TABLE, CATALOG_TABLE, DEAD_LETTER_LEDGER_TABLE, DEAD_LETTER_ARCHIVE_TABLE] as const;
 
 
 /** Environment variables that carry the physical table names to the functions. */
@@ -131,6 +162,8 @@ export const TABLE_ENV = {
   conversionTypes: 'CONVERSION_TYPES_TABLE',
   inbound: 'INBOUND_TABLE',
   catalog: 'CATALOG_TABLE',
+  deadLetterLedger: 'DEAD_LETTER_LEDGER_TABLE',
+  deadLetterArchive: 'DEAD_LETTER_ARCHIVE_TABLE',
 } as const satisfies Record<TableDefinition['id'], string>;
 
 /** Shape of DynamoDB's CreateTable input (kept structural so this file needs no SDK import). */

@@ -247,17 +247,21 @@ export async function handleClick(input: ClickInput, deps: ClickDeps): Promise<C
     // Never lose the sale: the visitor is redirected anyway and the click waits in the queue.
     const detail = `click could not be stored: ${(err as Error).name}: ${(err as Error).message}`;
     try {
-      await deps.deadLetters().send({
-        version: 1,
-        id: (deps.newId ?? mintId)(Date.now()),
-        kind: 'click',
-        reason: 'storage_error',
-        detail,
-        receivedAt: input.now.toISOString(),
-        clickId: click.clickId,
-        request: input.request,
-        click,
-      });
+      // Never capped and never deduped: each is a real visitor with a fresh click id.
+      await deps.deadLetters().send(
+        {
+          version: 1,
+          id: (deps.newId ?? mintId)(Date.now()),
+          kind: 'click',
+          reason: 'storage_error',
+          detail,
+          receivedAt: input.now.toISOString(),
+          clickId: click.clickId,
+          request: input.request,
+          click,
+        },
+        { uncapped: 'click' },
+      );
       stored = 'queued';
       deps.log.warn('click queued', { clickId: click.clickId, reason: 'storage_error', detail });
     } catch (queueErr) {

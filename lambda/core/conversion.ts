@@ -17,6 +17,7 @@ import {
   type ConversionSource,
   type ConversionStore,
   type ConversionTypeSource,
+  type CapRefusal,
   type DeadLetterReason,
   type PastConversion,
 } from './model';
@@ -83,14 +84,19 @@ export interface AmountConflict {
   sent: { revenue: string; currency: string };
 }
 
-/** What `keep` reports: the failure was kept for replay, or it could not be. */
-export type KeepResult = { kept: true } | { kept: false; error: string };
+/**
+ * What `keep` reports: the failure was kept for replay (`duplicateOf`: the same failure was
+ * queued before, as that message), it could not be kept, or it was refused by the per-source
+ * cap on distinct failures (nothing kept: the sender should retry later).
+ */
+export type KeepResult = { kept: true; duplicateOf?: string } | { kept: false; error: string } | { kept: false; capped: CapRefusal };
 
 export type ConversionOutcome =
   | { status: 'recorded'; conversion: ConversionRecord; type: ConversionType; forward?: ForwardResult }
   | { status: 'duplicate'; conversion: ConversionRecord; stored: ConversionRecord; conflict?: AmountConflict }
-  | { status: 'queued'; reason: DeadLetterReason; detail: string; advice: string }
+  | { status: 'queued'; reason: DeadLetterReason; detail: string; advice: string; duplicateOf?: string }
   | { status: 'unavailable'; reason: DeadLetterReason; detail: string; error: string }
+  | { status: 'capped'; reason: DeadLetterReason; detail: string; refusal: CapRefusal }
   | { status: 'forbidden'; detail: string };
 
 /** Revenue as stored: the sign comes from the type, never from the sender. */
@@ -185,7 +191,9 @@ export async function recordConversion(
 ): Promise<ConversionOutcome> {
   const fail = async (reason: DeadLetterReason, detail: string, advice: string): Promise<ConversionOutcome> => {
     const kept = await keep(reason, detail);
-    return kept.kept ? { status: 'queued', reason, detail, advice } : { status: 'unavailable', reason, detail, error: kept.error };
+    if (kept.kept) return { status: 'queued', reason, detail, advice, ...(kept.duplicateOf !== undefined ? { duplicateOf: kept.duplicateOf } : {}) };
+    if ('capped' in kept) return { status: 'capped', reason, detail, refusal: kept.capped };
+    return { status: 'unavailable', reason, detail, error: kept.error };
   };
   const retryAdvice = 'It will be recorded when the queue is replayed.';
 

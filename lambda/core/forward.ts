@@ -6,6 +6,7 @@
  */
 import type { TrafficChannel } from '../../config/schema';
 import { errorText } from './conversion';
+import { fingerprintOf } from './dead-letters';
 import { mintId } from './ids';
 import type { ChannelPostback, ConversionRecord, DeadLetterSink, ForwardStore } from './model';
 
@@ -92,17 +93,24 @@ export async function sendForward(
   const detail = `forward of ${conversionKey.split('|')[0] ?? 'conversion'} to the traffic channel failed: ${error}`;
   if (from === 'failed') return { status: 'failed', detail };
   try {
-    await deps.deadLetters().send({
-      version: 1,
-      id: (deps.newId ?? mintId)(Date.now()),
-      kind: 'forward',
-      reason: 'forward_failed',
-      detail,
-      receivedAt: at,
-      clickId,
-      request: { method: 'GET', path: '/postback', query: '', body: '', headers: {} },
-      forward: { clickId, conversionKey, url },
-    });
+    // One forward per conversion, so a second failed forward of it is the same failure. Never
+    // capped: it follows a recorded (authenticated) conversion, and dropping it would leave the
+    // conversion marked failed with nothing to retry it.
+    await deps.deadLetters().send(
+      {
+        version: 1,
+        id: (deps.newId ?? mintId)(Date.now()),
+        kind: 'forward',
+        reason: 'forward_failed',
+        detail,
+        receivedAt: at,
+        clickId,
+        request: { method: 'GET', path: '/postback', query: '', body: '', headers: {} },
+        forward: { clickId, conversionKey, url },
+        fingerprint: fingerprintOf(['forward', clickId, conversionKey]),
+      },
+      { uncapped: 'forward' },
+    );
     return { status: 'queued', detail };
   } catch (err) {
     return { status: 'failed', detail: `${detail}; it could not be queued either (${errorText(err)}); the conversion is marked forwardState=failed` };

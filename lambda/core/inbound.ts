@@ -59,7 +59,8 @@ export function postbackEntry(
       };
     }
     case 'test':
-    case 'queued': {
+    case 'queued':
+    case 'capped': {
       const p = outcome.params;
       return {
         ...entry,
@@ -67,6 +68,7 @@ export function postbackEntry(
         ...(p.type !== undefined ? { type: p.type } : {}),
         ...(p.txid !== undefined ? { txid: p.txid } : {}),
         ...(outcome.status === 'queued' ? { reason: outcome.reason } : {}),
+        ...(outcome.status === 'capped' ? { reason: `dead_letters_capped:${outcome.reason}` } : {}),
       };
     }
     case 'rejected':

@@ -14,14 +14,18 @@ import { createHash } from 'node:crypto';
 import type { IpnConfig } from '../../config/schema';
 import { conflictDetail, errorText, recordConversion, type AmountConflict, type ConversionDeps, type ConversionOutcome, type KeepResult } from './conversion';
 import { acceptedCurrency } from './currencies';
+import { capRefusalText, duplicateNote, fingerprintOf, keptAs } from './dead-letters';
 import { parseDecimal } from './decimal';
 import { mintId } from './ids';
 import { trustedFields, verifyIpnSignature, type SignatureVariant, type SignedFields } from './ipn-signature';
-import type { DeadLetterReason, DeadLetterSink, RawRequest } from './model';
+import type { CapRefusal, DeadLetterReason, DeadLetterSink, RawRequest } from './model';
 import { isPlaceholder } from './postback-params';
 import { quote } from './quote';
 
 export const IPN_MAX_BODY = 64 * 1024;
+
+/** The cap's source for signed IPN calls (deadLetters.maxDistinctPerHour): one, the passphrase's holder. */
+export const IPN_CAP_SOURCE = 'ipn:digistore24';
 
 /** The whole success answer: Digistore24 shows anything after it to the buyer. */
 export const IPN_OK = 'OK';
@@ -55,6 +59,8 @@ export interface IpnResult {
   test?: boolean;
   /** A duplicate whose stored amount differs from this one's. */
   conflict?: AmountConflict;
+  /** Queued for replay as a repeat of a failure already in the queue: nothing new was added. */
+  queuedBefore?: true;
 }
 
 export interface IpnOutcome {
@@ -73,6 +79,10 @@ export interface IpnOutcome {
   test?: boolean;
   /** Why it was refused, ignored or flagged (e.g. amount_conflict). */
   reason?: string;
+  /** With a 503 from the per-source cap on distinct failures: when to retry (the Retry-After header). */
+  retryAfterSeconds?: number;
+  /** Kept for a person as a repeat of a failure already in the queue: nothing new was added. */
+  queuedBefore?: true;
   results: IpnResult[];
 }
 
@@ -103,6 +113,15 @@ export function parseIpnForm(request: RawRequest): Map<string, string> | string 
 
 function answer(status: IpnStatus, httpStatus: IpnOutcome['httpStatus'], message: string, extra: Partial<IpnOutcome> = {}): IpnOutcome {
   return { status, httpStatus, message, results: [], ...extra };
+}
+
+/** Nothing was kept because the IPN source reached its cap: Digistore24 retries after the hour. */
+function cappedAnswer(detail: string, refusal: CapRefusal, extra: Partial<IpnOutcome>): IpnOutcome {
+  return answer('unavailable', 503, `Unavailable: ${detail}, and ${capRefusalText(refusal)}.`, {
+    ...extra,
+    reason: 'dead_letters_capped',
+    retryAfterSeconds: refusal.retryAfterSeconds,
+  });
 }
 
 const ok = (status: IpnStatus, detail: string, extra: Partial<IpnOutcome> = {}): IpnOutcome => answer(status, 200, IPN_OK, { detail, ...extra });
@@ -186,7 +205,7 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
   const txid = txidText && TXID.test(txidText) ? txidText : undefined;
   const amountText = fields.get(deps.ipn.revenueField)?.trim() ?? '';
   const sum = amountText === '' ? '0' : parseDecimal(amountText);
-  const currencyText = fields.get('currency')?.trim().toUpperCase();
+  const currencyText = fields.get('currency')?.trim().toUpperCase() || undefined;
   const currency = acceptedCurrency(currencyText, deps.currencies);
   const statusText = fields.get('billing_status')?.trim();
   const status = statusText && /^[A-Za-z0-9_-]{1,32}$/.test(statusText) ? statusText : undefined;
@@ -211,18 +230,24 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
         if (value !== undefined) replay.append(name, value);
       }
       if (buyer) for (const [key, value] of Object.entries(buyer)) replay.append(key, value);
+      const body = replay.toString();
       try {
-        await deps.deadLetters().send({
-          version: 1,
-          id: eventId,
-          kind: 'ipn',
-          reason,
-          detail,
-          receivedAt: input.now.toISOString(),
-          ...(clickId !== undefined ? { clickId } : {}),
-          request: { ...input.request, body: replay.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } },
-        });
-        return { kept: true };
+        const sent = await deps.deadLetters().send(
+          {
+            version: 1,
+            id: eventId,
+            kind: 'ipn',
+            reason,
+            detail,
+            receivedAt: input.now.toISOString(),
+            ...(clickId !== undefined ? { clickId } : {}),
+            request: { ...input.request, body, headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+            // Digistore24 retries the very same notification: its kept fields are its identity.
+            fingerprint: fingerprintOf(['ipn', reason, body]),
+          },
+          input.trusted ? { uncapped: 'replay' } : { source: IPN_CAP_SOURCE },
+        );
+        return keptAs(sent);
       } catch (err) {
         return { kept: false, error: errorText(err) };
       }
@@ -231,18 +256,32 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
   };
 
   const context = { event, ...(clickId !== undefined ? { clickId } : {}), ...(txid !== undefined ? { txid } : {}), ...(test ? { test } : {}), ...signed };
-  if (sum === undefined) {
-    // Signed by Digistore24, so real money: kept for a person to look at (retries would not
-    // help), and answered OK so Digistore24 does not retry it for ten days.
-    const detail = `${deps.ipn.revenueField} "${quote(amountText, 40)}" is not a decimal number`;
+  // Signed by Digistore24, so real money that cannot be read as sent: kept for a person to look
+  // at (retries would not help), and answered OK so Digistore24 does not retry it for ten days.
+  const keptForAPerson = async (detail: string): Promise<IpnOutcome> => {
     const keptNow = await keep('invalid_input', detail);
+    if (!keptNow.kept && 'capped' in keptNow) return cappedAnswer(detail, keptNow.capped, { ...context, reason: 'invalid_input' });
     if (!keptNow.kept) return answer('unavailable', 503, `Unavailable: ${detail}, and it could not be queued (${keptNow.error}). Please retry.`, { ...context, reason: 'invalid_input' });
-    return ok('queued', `kept in the dead-letter queue: ${detail}`, { ...context, reason: 'invalid_input' });
+    const again = keptNow.duplicateOf !== undefined ? `. ${duplicateNote(keptNow.duplicateOf)}` : '';
+    return ok('queued', `kept in the dead-letter queue: ${detail}${again}`, { ...context, reason: 'invalid_input', ...(keptNow.duplicateOf !== undefined ? { queuedBefore: true as const } : {}) });
+  };
+  if (sum === undefined) {
+    const detail = `${deps.ipn.revenueField} "${quote(amountText, 40)}" is not a decimal number`;
+    return keptForAPerson(detail);
+  }
+  // A currency that is not accepted is never swapped for the default: that would record the
+  // amount as other money. Kept like an unreadable amount, for a person to decide.
+  if (currencyText !== undefined && currency === undefined) {
+    const detail = deps.currencies
+      ? `currency "${quote(currencyText, 16)}" is not one of this tracker's currencies (defaults.currencies: ${[...deps.currencies].join(', ')})`
+      : `currency "${quote(currencyText, 16)}" is not an ISO 4217 currency code`;
+    return keptForAPerson(detail);
   }
 
   const results: IpnResult[] = [];
   const lines: string[] = [];
   let unavailable: string | undefined;
+  let capped: { detail: string; refusal: CapRefusal } | undefined;
   for (const type of types) {
     const outcome = await recordConversion(
       {
@@ -274,12 +313,16 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
         result.conflict = outcome.conflict;
         lines.push(`${type}: duplicate, ${conflictDetail(outcome.conflict)}`);
       } else lines.push(`${type}: duplicate, nothing changed`);
-    } else if (outcome.status === 'queued') lines.push(`${type}: queued for replay (${outcome.detail})`);
-    else if (outcome.status === 'forbidden') lines.push(`${type}: refused (${outcome.detail})`);
+    } else if (outcome.status === 'queued') {
+      if (outcome.duplicateOf !== undefined) result.queuedBefore = true;
+      lines.push(`${type}: queued for replay (${outcome.detail})${outcome.duplicateOf !== undefined ? `. ${duplicateNote(outcome.duplicateOf)}` : ''}`);
+    } else if (outcome.status === 'forbidden') lines.push(`${type}: refused (${outcome.detail})`);
+    else if (outcome.status === 'capped') capped = { detail: `${type}: ${outcome.detail}`, refusal: outcome.refusal };
     else unavailable = `${type}: ${outcome.detail}, and it could not be queued (${outcome.error})`;
     results.push(result);
   }
   if (unavailable) return answer('unavailable', 503, `Unavailable: ${unavailable}. Please retry.`, { ...context, results });
+  if (capped) return cappedAnswer(capped.detail, capped.refusal, { ...context, results });
   const overall: IpnStatus = results.some((r) => r.outcome === 'queued') ? 'queued' : results.some((r) => r.outcome === 'recorded') ? 'recorded' : 'duplicate';
   const conflict = results.some((r) => r.conflict);
   return ok(overall, `${test ? 'test order (api_mode=test): ' : ''}${lines.join('; ')}`, { ...context, results, ...(conflict ? { reason: 'amount_conflict' } : {}) });

@@ -14,6 +14,7 @@
 import { botVerdict, isPrefetch, type BotVerdict } from './bots';
 import { fillUrl } from './click';
 import { errorText } from './conversion';
+import { capSource, fingerprintOf } from './dead-letters';
 import { mintId } from './ids';
 import { quote } from './quote';
 import type { DeadLetterSink, LanderClick, LanderClickStore, Log, RawRequest } from './model';
@@ -53,11 +54,14 @@ export type LanderClickOutcome =
       offerId: string;
       /**
        * `recorded`: the first lander click, stored now. `repeat`: one was stored before, nothing
-       * changed. `queued`/`lost`: the click is not stored (yet); the lander click waits in the
-       * queue (or could not be kept). `bot`: a bot followed the link, nothing recorded.
-       * `untracked`: no click id, nothing to record.
+       * changed. `queued`: the click is not stored (yet); the lander click waits in the queue
+       * (`duplicateOf`: the same one waits there already). `capped`: not kept, its network
+       * reached the dead-letter cap this hour. `lost`: storage and queue both failed. `bot`: a bot
+       * followed the link, nothing recorded. `untracked`: no click id, nothing to record.
        */
-      recorded: 'recorded' | 'repeat' | 'queued' | 'lost' | 'bot' | 'untracked';
+      recorded: 'recorded' | 'repeat' | 'queued' | 'capped' | 'lost' | 'bot' | 'untracked';
+      /** Queued already: the message holding this lander click. */
+      duplicateOf?: string;
       bot?: BotVerdict['reason'];
       /** Why it was queued or lost. */
       detail?: string;
@@ -115,22 +119,34 @@ export async function handleLanderClick(input: LanderClickInput, deps: LanderCli
   }
   // The visitor goes on to the offer either way; the lander click waits for the click.
   const location = fillUrl(chosen.url, base);
+  const queuedBase = { kind: 'redirect' as const, location, clickId, campaignId, offerId: chosen.id, detail };
   try {
-    await deps.deadLetters().send({
-      version: 1,
-      id: (deps.newId ?? mintId)(Date.now()),
-      kind: 'lander_click',
-      reason,
-      detail,
-      receivedAt: landerClick.at,
-      clickId,
-      request: input.request,
-      landerClick,
-    });
+    // A keyless request: deduped (the same click's lander click waits once) and capped per the
+    // sender's network, like a keyless pixel.
+    const sent = await deps.deadLetters().send(
+      {
+        version: 1,
+        id: (deps.newId ?? mintId)(Date.now()),
+        kind: 'lander_click',
+        reason,
+        detail,
+        receivedAt: landerClick.at,
+        clickId,
+        request: input.request,
+        landerClick,
+        fingerprint: fingerprintOf(['lander_click', reason, clickId]),
+      },
+      { source: capSource({ ...(input.ip !== undefined ? { ip: input.ip } : {}) }) },
+    );
+    if (sent.status === 'capped') {
+      deps.log.warn('lander click not kept: dead-letter cap reached', { clickId, reason, capSource: sent.refusal.source, limit: sent.refusal.limit });
+      return { ...queuedBase, recorded: 'capped' };
+    }
+    if (sent.status === 'duplicate') return { ...queuedBase, recorded: 'queued', duplicateOf: sent.messageId };
     deps.log.warn('lander click queued', { clickId, reason, detail });
-    return { kind: 'redirect', location, clickId, campaignId, offerId: chosen.id, recorded: 'queued', detail };
+    return { ...queuedBase, recorded: 'queued' };
   } catch (queueErr) {
     deps.log.error('lander click lost: storage and dead-letter queue both failed', { clickId, landerClick, detail, queueError: errorText(queueErr) });
-    return { kind: 'redirect', location, clickId, campaignId, offerId: chosen.id, recorded: 'lost', detail };
+    return { ...queuedBase, recorded: 'lost' };
   }
 }

@@ -256,7 +256,12 @@ export interface RawRequest {
   headers: Record<string, string>;
 }
 
-export type DeadLetterKind = 'click' | 'postback' | 'ipn' | 'forward' | 'lander_click';
+/**
+ * Every kind of dead letter, in replay order: clicks first (a queued postback or lander click
+ * often names a queued click). The archive reads and parses exactly these.
+ */
+export const DEAD_LETTER_KINDS = ['click', 'lander_click', 'postback', 'ipn', 'forward'] as const;
+export type DeadLetterKind = (typeof DEAD_LETTER_KINDS)[number];
 export type DeadLetterReason = 'storage_error' | 'unknown_type' | 'unknown_click' | 'forward_failed' | 'invalid_input';
 
 /** What the dead-letter queue keeps: enough to explain the failure and replay it. */
@@ -286,15 +291,34 @@ export interface DeadLetterMessage {
   forward?: { clickId: string; conversionKey: string; url: string };
   /** A pixel that arrived without the postback key: replayed under the same restriction. */
   pixelWithoutKey?: true;
+  /**
+   * Identity of the failure (core/dead-letters fingerprintOf): a repeat of the same failing
+   * request has the same fingerprint and is not queued again while this message waits.
+   * Absent for failures that are never the same twice (clicks, organic sales without txid).
+   */
+  fingerprint?: string;
+  /**
+   * Which copy this is. A redrive that updates a message writes a new copy with a new
+   * revision and records it in the ledger, so older copies of the same id are recognised
+   * (and dropped) instead of replayed again. Absent on a message never updated.
+   */
+  revision?: string;
   /** How many replays have failed so far, and when the last one ran. */
   attempts?: number;
   lastAttemptAt?: string;
 }
 
+/** Where a received message lives: the SQS queue (or local files), or the durable archive. */
+export type DeadLetterPlace = 'queue' | 'archive';
+
 /** A message taken from the queue for replay; `handle` identifies it to the queue. */
 export interface ReceivedMessage {
   handle: string;
   message: DeadLetterMessage;
+  /** When this copy was written to the queue (SQS SentTimestamp, file time): what retention counts from. */
+  sentAt?: string;
+  /** @default 'queue' */
+  place?: DeadLetterPlace;
 }
 
 /** The dead-letter queue as the redrive tool uses it (SQS in AWS, files locally). */
@@ -307,10 +331,132 @@ export interface DeadLetterQueue extends DeadLetterSink {
   replace(handle: string, updated: DeadLetterMessage): Promise<void>;
   /** Gives a message back untouched (dry runs, filtered out). */
   release(handle: string): Promise<void>;
+  /**
+   * Keeps received messages hidden for `seconds` more while a long redrive works through its
+   * batch, so no other reader takes them meanwhile. Optional: a queue without visibility
+   * (local files) has nothing to extend.
+   */
+  keepHidden?(handles: readonly string[], seconds: number): Promise<void>;
+  /**
+   * For places that hold one copy per id and update it in place (local files, the archive):
+   * whether the handle still names the stored copy (same revision, not removed). Absent (SQS,
+   * where an update is a new message): copies are judged by the ledger's record instead.
+   */
+  stillCurrent?(handle: string): Promise<boolean>;
 }
 
+/**
+ * Who sent the failing request, for the per-source cap on distinct failures
+ * (`deadLetters.maxDistinctPerHour`): a `source` key such as `key:digistore24` (the postback
+ * protection source that authenticated it) or `net:203.0.113.0/24` (the sender's network, for
+ * keyless requests). `uncapped` for what must never be refused: a click whose storage failed (a
+ * real visitor with a fresh id), a failed forward of a recorded conversion, a replay.
+ */
+export type DeadLetterOrigin = { source: string } | { uncapped: 'click' | 'forward' | 'replay' };
+
+/** A failure not queued because its source reached its cap this hour. */
+export interface CapRefusal {
+  source: string;
+  limit: number;
+  /** Seconds until the hour's count starts again (what Retry-After says). */
+  retryAfterSeconds: number;
+  /** That moment, ISO-8601 UTC. */
+  retryAt: string;
+}
+
+export type DeadLetterSendResult =
+  /** Queued now. `ledger: 'unavailable'`: the ledger could not be asked, so it was queued unchecked (fail open). */
+  | { status: 'queued'; messageId: string; ledger?: 'unavailable' }
+  /** The same failure is queued already (that message's id): nothing new was added. */
+  | { status: 'duplicate'; messageId: string }
+  /** Not queued: the source's cap for distinct failures this hour is reached. */
+  | { status: 'capped'; refusal: CapRefusal };
+
 export interface DeadLetterSink {
-  send(message: DeadLetterMessage): Promise<void>;
+  /**
+   * Keeps a failure for replay. Throws when it could not be kept (the caller answers 503).
+   * Plain queues (SQS, files) queue everything; the guarded sink (core/dead-letters) adds the
+   * dedupe and the per-source cap, and uses `origin` for the cap.
+   */
+  send(message: DeadLetterMessage, origin: DeadLetterOrigin): Promise<DeadLetterSendResult>;
+}
+
+/** A failure's marker in the ledger: the message that holds it, and whether it is queued yet. */
+export interface FingerprintMarker {
+  messageId: string;
+  state: 'pending' | 'queued';
+  /** Epoch ms of the claim. */
+  claimedAt: number;
+}
+
+/**
+ * The dead-letter ledger as the request functions use it (DynamoDB): one marker per queued
+ * failure, one counter per source and hour. Every call takes an abort signal: the caller gives
+ * each a short timeout and queues without the ledger when it cannot be reached.
+ */
+export interface DeadLetterLedger {
+  /**
+   * Claims `fingerprint` for `messageId` (state pending) unless a live marker holds it: an
+   * expired one, or a pending one claimed before `staleBefore` (its sender died), is taken over.
+   * Returns the marker that holds it when not claimed.
+   */
+  claim(
+    fingerprint: string,
+    claim: { messageId: string; now: number; expiresAt: number; staleBefore: number },
+    signal: AbortSignal,
+  ): Promise<{ claimed: true } | { claimed: false; holder?: FingerprintMarker }>;
+  /** The claimed marker's message is in the queue now. */
+  confirm(fingerprint: string, messageId: string, signal: AbortSignal): Promise<void>;
+  /** Deletes the marker if `messageId` still holds it (replayed, refused, or could not be sent). */
+  release(fingerprint: string, messageId: string, signal: AbortSignal): Promise<void>;
+  /** Counts one distinct failure of `source` in `hour` if fewer than `limit` were counted; false at the cap. */
+  count(source: string, hour: string, limit: number, expiresAt: number, signal: AbortSignal): Promise<boolean>;
+  /** Takes back a count whose message could not be sent. */
+  uncount(source: string, hour: string, signal: AbortSignal): Promise<void>;
+}
+
+/** What the ledger knows about a message id from earlier redrives (and archive moves). */
+export interface MessageRecord {
+  /** The current copy's revision ("" for a message never updated). */
+  revision: string;
+  /** `removed`: replayed (or discarded) for good; every copy still around is stale. */
+  state: 'current' | 'removed';
+  /** The redrive run that last replayed it (set by `finish`). */
+  by?: string;
+}
+
+/**
+ * Leases per message id, so overlapping redrives (and the archiver) never work on the same
+ * message at once, and a record of each id's current copy, so stale copies are dropped.
+ */
+export interface RedriveLedger {
+  /** Takes the lease on `messageId` until `until` (epoch ms) unless another owner holds a live one. */
+  lease(messageId: string, owner: string, now: number, until: number): Promise<{ acquired: true; record?: MessageRecord } | { acquired: false; until: number }>;
+  /** Ends the lease, recording what became of the message. False if the lease was lost to another owner. */
+  finish(messageId: string, owner: string, record: MessageRecord): Promise<boolean>;
+  /** Ends the lease without changing the record (dry runs, filtered out, errors). */
+  unlease(messageId: string, owner: string): Promise<void>;
+  /** The ledger part a redrive needs too: removing a replayed message's marker. */
+  release(fingerprint: string, messageId: string, signal: AbortSignal): Promise<void>;
+  /** Announces (and, called again, extends) a redrive run until `until`; `0` ends it. */
+  announceRun(owner: string, until: number): Promise<void>;
+  /** Whether that run is still going (announced, not ended, not expired at `now`). */
+  runActive(owner: string, now: number): Promise<boolean>;
+}
+
+/** The durable archive behind the queue: messages older than the move age, kept until replayed. */
+export interface DeadLetterArchive {
+  /** Stores (or overwrites) the message under its id. */
+  put(message: DeadLetterMessage, archivedAt: string): Promise<void>;
+  /** Archived messages, oldest first, clicks before the rest; at most `limit`. */
+  list(limit: number): Promise<DeadLetterMessage[]>;
+  /** Replaces the archived message with its updated copy (same id). */
+  update(message: DeadLetterMessage): Promise<void>;
+  /** The earliest-arrived archived message (by id), if any: how long the archive has been waiting. */
+  oldest(): Promise<DeadLetterMessage | undefined>;
+  /** The archived message with this kind and id, if any. */
+  get(key: Pick<DeadLetterMessage, 'id' | 'kind'>): Promise<DeadLetterMessage | undefined>;
+  delete(key: Pick<DeadLetterMessage, 'id' | 'kind'>): Promise<void>;
 }
 
 /** Minimal structured logger; Powertools Logger satisfies it. */

@@ -5,13 +5,17 @@
  * - recorded / duplicate -> 200 (a repeat of click id + type + txid changes nothing)
  * - test                 -> 200, nothing recorded, with the reason it is a test
  * - queued               -> 202, kept in the dead-letter queue with the reason, to be replayed
+ *                           (also when the same failing request was queued before: one message)
  * - rejected             -> 400, the parameter and the problem, nothing stored
  * - unavailable          -> 503, nothing could be kept: the sender should retry
+ * - capped               -> 503 + Retry-After, not kept: its source reached
+ *                           deadLetters.maxDistinctPerHour distinct failures this hour
  */
 import { errorText, recordConversion, type AmountConflict, type ConversionDeps } from './conversion';
 import type { ForwardResult } from './forward';
+import { capRefusalText, capSource, duplicateNote, fingerprintOf, keptAs } from './dead-letters';
 import { mintId } from './ids';
-import type { ConversionRecord, DeadLetterReason, DeadLetterSink, RawRequest } from './model';
+import type { ConversionRecord, DeadLetterOrigin, DeadLetterReason, DeadLetterSink, RawRequest } from './model';
 import { InvalidInput, parsePostback, type PostbackParams } from './postback-params';
 import { quote } from './quote';
 
@@ -20,10 +24,11 @@ export type PostbackOutcome =
   | { status: 'recorded'; httpStatus: 200; message: string; conversion: ConversionRecord; forward?: ForwardResult }
   | { status: 'duplicate'; httpStatus: 200; message: string; conversion: ConversionRecord; conflict?: AmountConflict }
   | { status: 'test'; httpStatus: 200; message: string; params: PostbackParams }
-  | { status: 'queued'; httpStatus: 202; message: string; reason: DeadLetterReason; params: PostbackParams }
+  | { status: 'queued'; httpStatus: 202; message: string; reason: DeadLetterReason; params: PostbackParams; duplicateOf?: string }
   | { status: 'rejected'; httpStatus: 400; message: string; reason: 'invalid_input'; parameter: string }
   | { status: 'forbidden'; httpStatus: 403; message: string; reason: string }
-  | { status: 'unavailable'; httpStatus: 503; message: string; reason: DeadLetterReason };
+  | { status: 'unavailable'; httpStatus: 503; message: string; reason: DeadLetterReason }
+  | { status: 'capped'; httpStatus: 503; message: string; reason: DeadLetterReason; params: PostbackParams; source: string; retryAfterSeconds: number };
 
 export interface PostbackDeps extends ConversionDeps {
   deadLetters: () => DeadLetterSink;
@@ -46,6 +51,17 @@ export interface PostbackInput {
    * twice records once.
    */
   eventId?: string;
+  /**
+   * Who sent it, for the cap on distinct failures per source: the postback protection source
+   * that authenticated it, and the sender's address (keyless requests are counted per network).
+   * `replay`: a redrive (never capped). Absent: counted under the unknown network.
+   */
+  sender?: { protectionSource?: string; ip?: string } | 'replay';
+}
+
+/** Where a failure of this request is counted (core/dead-letters capSource). */
+export function postbackOrigin(sender: PostbackInput['sender']): DeadLetterOrigin {
+  return sender === 'replay' ? { uncapped: 'replay' } : { source: capSource(sender ?? {}) };
 }
 
 /** The postback key a request carries: the path `/postback/<key>`, else the query's, else the body's `key`. */
@@ -158,19 +174,29 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
     input.now,
     deps,
     async (reason, detail) => {
+      // The failure's identity is the conversion's (click id + type + txid), so a repeat is one
+      // message. An organic sale without txid is a new sale each time: never deduped. A keyless
+      // pixel is one conversion per click and type whatever txid it sends, so its txid is no
+      // part of its identity (distinct txids cannot make distinct failures of it).
+      const identified = params.clickId !== undefined || params.txid !== undefined;
+      const txid = keyless ? undefined : params.txid;
       try {
-        await deps.deadLetters().send({
-          version: 1,
-          id: eventId,
-          kind: 'postback',
-          reason,
-          detail,
-          receivedAt: input.now.toISOString(),
-          ...(params.clickId !== undefined ? { clickId: params.clickId } : {}),
-          request: withoutKey(input.request),
-          ...(input.pixelWithoutKey ? { pixelWithoutKey: true as const } : {}),
-        });
-        return { kept: true };
+        const sent = await deps.deadLetters().send(
+          {
+            version: 1,
+            id: eventId,
+            kind: 'postback',
+            reason,
+            detail,
+            receivedAt: input.now.toISOString(),
+            ...(params.clickId !== undefined ? { clickId: params.clickId } : {}),
+            request: withoutKey(input.request),
+            ...(input.pixelWithoutKey ? { pixelWithoutKey: true as const } : {}),
+            ...(identified ? { fingerprint: fingerprintOf(['postback', reason, params.clickId, params.type, txid, keyless]) } : {}),
+          },
+          postbackOrigin(input.sender),
+        );
+        return keptAs(sent);
       } catch (err) {
         return { kept: false, error: errorText(err) };
       }
@@ -203,7 +229,24 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
       };
     }
     case 'queued':
-      return { status: 'queued', httpStatus: 202, reason: outcome.reason, params, message: `Accepted and queued for replay: ${outcome.detail}. ${outcome.advice}` };
+      return {
+        status: 'queued',
+        httpStatus: 202,
+        reason: outcome.reason,
+        params,
+        message: `Accepted and queued for replay: ${outcome.detail}. ${outcome.duplicateOf !== undefined ? `${duplicateNote(outcome.duplicateOf)} ` : ''}${outcome.advice}`,
+        ...(outcome.duplicateOf !== undefined ? { duplicateOf: outcome.duplicateOf } : {}),
+      };
+    case 'capped':
+      return {
+        status: 'capped',
+        httpStatus: 503,
+        reason: outcome.reason,
+        params,
+        source: outcome.refusal.source,
+        retryAfterSeconds: outcome.refusal.retryAfterSeconds,
+        message: `Unavailable: ${outcome.detail}, and ${capRefusalText(outcome.refusal)}.`,
+      };
     case 'forbidden':
       return { status: 'forbidden', httpStatus: 403, reason: 'pixel_without_key', message: `Forbidden: ${outcome.detail}. Nothing was recorded.` };
     case 'unavailable':

@@ -2,7 +2,7 @@
  * The story of one click, as `npm run trace` prints it. Pure formatting. Everything shown came
  * from requests (subs, types, txids, answers), so every line goes through terminalSafe.
  */
-import type { ClickRecord, DeadLetterMessage, InboundEntry } from './model';
+import type { ClickRecord, DeadLetterMessage, DeadLetterPlace, InboundEntry } from './model';
 import { terminalSafe } from './terminal-safe';
 
 export interface ClickTrace {
@@ -10,7 +10,8 @@ export interface ClickTrace {
   click?: ClickRecord;
   inbound: InboundEntry[];
   conversions: Record<string, unknown>[];
-  queued: DeadLetterMessage[];
+  /** Dead letters naming the click; `place` archive: moved out of the queue after 10 days, still waiting. */
+  queued: (DeadLetterMessage & { place?: DeadLetterPlace })[];
 }
 
 function inboundLine(e: InboundEntry): string {
@@ -51,8 +52,8 @@ export function formatTrace(t: ClickTrace): string {
         })
       : ['  none']),
   );
-  lines.push('', `Waiting in the dead-letter queue (${t.queued.length}):`);
-  lines.push(...(t.queued.length ? t.queued.map((m) => `  ${m.receivedAt}  ${m.kind} ${m.reason}: ${m.detail}${m.attempts ? ` (${m.attempts} replays failed)` : ''}`) : ['  none']));
+  lines.push('', `Waiting in the dead-letter queue or its archive (${t.queued.length}):`);
+  lines.push(...(t.queued.length ? t.queued.map((m) => `  ${m.receivedAt}  ${m.place === 'archive' ? '[archive] ' : ''}${m.kind} ${m.reason}: ${m.detail}${m.attempts ? ` (${m.attempts} replays failed)` : ''}`) : ['  none']));
   return lines.map(terminalSafe).join('\n');
 }
 

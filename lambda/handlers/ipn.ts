@@ -68,8 +68,10 @@ export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerO
     else if (outcome.httpStatus >= 400 || outcome.status === 'queued' || outcome.reason === 'amount_conflict') logger.warn('ipn', fields);
     else logger.info('ipn', fields);
     await Promise.all([keepInbound(options.inbound, ipnEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId })), publish(ipnMetrics(outcome))]);
-    // Success is exactly "OK": Digistore24 shows any line after it to the buyer.
-    return outcome.httpStatus === 200 ? exactText(200, IPN_OK) : text(outcome.httpStatus, outcome.message);
+    // Success is exactly "OK": Digistore24 shows any line after it to the buyer. Refused by the
+    // cap: nothing was kept, so Digistore24 must come back after the hour.
+    if (outcome.httpStatus === 200) return exactText(200, IPN_OK);
+    return text(outcome.httpStatus, outcome.message, outcome.retryAfterSeconds !== undefined ? { 'retry-after': String(outcome.retryAfterSeconds) } : {});
   };
 }
 

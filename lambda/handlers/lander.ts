@@ -25,7 +25,8 @@ export function landerMetrics(outcome: LanderClickOutcome): MetricPoint[] {
       return refusalMetrics('unknown_campaign');
     case 'redirect':
       if (outcome.recorded === 'recorded') return [one(METRIC_NAMES.landerClicks)];
-      if (outcome.recorded === 'queued') return [one(METRIC_NAMES.landerClicksQueued)];
+      if (outcome.recorded === 'queued') return [one(outcome.duplicateOf !== undefined ? METRIC_NAMES.deadLetterDuplicates : METRIC_NAMES.landerClicksQueued)];
+      if (outcome.recorded === 'capped') return [one(METRIC_NAMES.deadLettersCapped)];
       if (outcome.recorded === 'lost') return [one(METRIC_NAMES.clicksLost)];
       if (outcome.recorded === 'bot') return [one(METRIC_NAMES.bots)];
       return [];

@@ -61,6 +61,8 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
       return { reason: outcome.reason, answer: outcome.message };
     case 'unavailable':
       return { reason: outcome.reason, answer: outcome.message };
+    case 'capped':
+      return { clickId: outcome.params.clickId, type: outcome.params.type, reason: outcome.reason, capSource: outcome.source, answer: outcome.message };
   }
 }
 
@@ -103,7 +105,10 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
     const pixelWithoutKey = image && source === undefined;
     let outcome: PostbackOutcome;
     try {
-      outcome = await handlePostback({ request, now, pixelWithoutKey }, deps);
+      const ip = viewerIp(event);
+      // The cap on distinct queued failures counts per protection source, or per network without a key.
+      const sender = { ...(source !== undefined ? { protectionSource: source } : {}), ...(ip !== undefined ? { ip } : {}) };
+      outcome = await handlePostback({ request, now, pixelWithoutKey, sender }, deps);
     } catch (err) {
       logger.error('postback failed', { requestId: reqId, outcome: 'error', error: err as Error });
       return image ? gif() : text(500, 'Internal error: nothing was recorded. Please retry.');
@@ -119,12 +124,24 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
       ...(pixelWithoutKey ? { keyless: true } : {}),
     };
     if (outcome.status === 'unavailable') logger.error('postback', fields);
-    else if (outcome.status === 'queued' || outcome.status === 'rejected' || outcome.status === 'forbidden' || (outcome.status === 'duplicate' && outcome.conflict)) logger.warn('postback', fields);
+    else if (
+      outcome.status === 'queued' ||
+      outcome.status === 'rejected' ||
+      outcome.status === 'forbidden' ||
+      outcome.status === 'capped' ||
+      (outcome.status === 'duplicate' && outcome.conflict)
+    )
+      logger.warn('postback', fields);
     else logger.info('postback', fields);
     // An anonymous pixel leaves an inbound entry only when it recorded something (at most one
-    // per click and type) or our storage failed: repeating it, or aiming it at clicks or types
-    // that do not exist, grows nothing.
-    const keep = !pixelWithoutKey || outcome.status === 'recorded' || outcome.status === 'queued' || outcome.status === 'unavailable';
+    // per click and type) or our storage failed and it was queued now: repeating it (also a
+    // repeat answered as queued already), aiming it at clicks or types that do not exist, or
+    // passing its network's cap grows nothing.
+    const keep =
+      !pixelWithoutKey ||
+      outcome.status === 'recorded' ||
+      (outcome.status === 'queued' && outcome.duplicateOf === undefined) ||
+      outcome.status === 'unavailable';
     await Promise.all([
       keep
         ? keepInbound(
@@ -134,7 +151,9 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
         : undefined,
       publish(postbackMetrics(outcome)),
     ]);
-    return image ? gif() : text(outcome.httpStatus, outcome.message);
+    if (image) return gif();
+    // Refused by the cap: nothing was kept, so the sender must come back after the hour.
+    return text(outcome.httpStatus, outcome.message, outcome.status === 'capped' ? { 'retry-after': String(outcome.retryAfterSeconds) } : {});
   };
 }
 

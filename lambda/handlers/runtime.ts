@@ -10,7 +10,10 @@ import { SqsDeadLetterSink } from '../adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../contract';
 import type { ClickDeps } from '../core/click';
 import type { LanderClickDeps } from '../core/lander-click';
-import type { DeadLetterSink } from '../core/model';
+import type { DeadLetterLedger, DeadLetterSink } from '../core/model';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDeadLetterLedger } from '../adapters/dead-letter-ledger';
+import { GuardedDeadLetterSink } from '../core/dead-letters';
 import type { PostbackDeps } from '../core/postback';
 import type { IpnDeps } from '../core/ipn';
 import { CachedSecretReader, type SecretReader } from '../adapters/secrets';
@@ -44,27 +47,41 @@ export function originSecretFromEnv(env: NodeJS.ProcessEnv = process.env): strin
   return env[ENV.originVerifySecret] || undefined;
 }
 
-function deadLettersFromEnv(env: NodeJS.ProcessEnv): () => DeadLetterSink {
-  const sink = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
+/**
+ * The dead-letter queue behind its guard (core/dead-letters): with the ledger, repeats of a
+ * queued failure are not queued again and each source's distinct failures per hour are capped;
+ * without one (the click function: clicks are never capped) the guard passes everything on.
+ */
+export function guardedDeadLetters(queue: DeadLetterSink, ledger: DeadLetterLedger | undefined, config: TrackerConfig): () => DeadLetterSink {
+  const sink = new GuardedDeadLetterSink(queue, ledger, { maxDistinctPerHour: config.deadLetters.maxDistinctPerHour, log: logger });
   return () => sink;
+}
+
+function deadLettersFromEnv(env: NodeJS.ProcessEnv, config: TrackerConfig, ledger?: { client: DynamoDBClient }): () => DeadLetterSink {
+  const queue = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
+  return guardedDeadLetters(queue, ledger ? new DynamoDeadLetterLedger(ledger.client, requireEnv(TABLE_ENV.deadLetterLedger, env)) : undefined, config);
 }
 
 export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDeps {
   const client = createDynamoClient();
+  const config = bundledConfig(env);
   return {
-    config: compileConfig(bundledConfig(env)),
+    config: compileConfig(config),
     clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
-    deadLetters: deadLettersFromEnv(env),
+    deadLetters: deadLettersFromEnv(env, config),
     log: logger,
   };
 }
 
 /** The lander-click function (GET /go): the clicks table (one conditional update) and the queue. */
 export function landerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): LanderClickDeps {
+  const config = bundledConfig(env);
+  const client = createDynamoClient();
   return {
-    config: compileConfig(bundledConfig(env)),
-    clicks: new DynamoClickStore(createDynamoClient(), requireEnv(TABLE_ENV.clicks, env)),
-    deadLetters: deadLettersFromEnv(env),
+    config: compileConfig(config),
+    clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
+    // Lander clicks are keyless requests: a queued one is deduped and capped per network.
+    deadLetters: deadLettersFromEnv(env, config, { client }),
     log: logger,
   };
 }
@@ -106,7 +123,7 @@ function conversionDepsFromEnv(config: TrackerConfig, env: NodeJS.ProcessEnv) {
       history: new DynamoConversionHistory(client, conversionsTable),
       types: new DynamoConversionTypes(client, requireEnv(TABLE_ENV.conversionTypes, env)),
     },
-    deadLettersFromEnv(env),
+    deadLettersFromEnv(env, config, { client }),
   );
 }
 

@@ -18,7 +18,11 @@ import { createLanderHandler } from '../handlers/lander';
 import { createScriptHandler } from '../handlers/script';
 import { createPostbackHandler } from '../handlers/postback';
 import { createIpnHandler } from '../handlers/ipn';
-import { conversionDeps, postbackAuth } from '../handlers/runtime';
+import { conversionDeps, guardedDeadLetters, postbackAuth } from '../handlers/runtime';
+import { DynamoDeadLetterArchive } from '../adapters/dead-letter-archive';
+import { DynamoDeadLetterLedger } from '../adapters/dead-letter-ledger';
+import { archiveOldMessages } from '../core/archive';
+import { ARCHIVER } from '../contract';
 import { CachedSecretReader } from '../adapters/secrets';
 import { logger } from '../logger';
 import { router } from './api-gateway';
@@ -40,6 +44,8 @@ export interface LocalTrackerOptions {
   tablePrefix?: string;
   /** Where local secrets (DS24_IPN_PASSPHRASE, postback keys) are read from; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** How often the dead-letter archiver runs (default every ARCHIVER.everyHours, and at start); 0: never. */
+  archiveEveryMs?: number;
   /** Pass CloudFront-Viewer-* request headers to the handlers; default: env TRUST_CLOUDFRONT_HEADERS=1. */
   trustCloudFrontHeaders?: boolean;
   /**
@@ -54,6 +60,8 @@ export interface LocalTracker {
   dynamo: EmbeddedDynamo;
   tables: TableNames;
   deadLetters: FileDeadLetterQueue;
+  archive: DynamoDeadLetterArchive;
+  ledger: DynamoDeadLetterLedger;
   typesSync: SyncResult;
   /** The generated postback key (`keys: [{ generated: true }]`), kept in dataDir. */
   postbackKey?: { key: string; path: string; created: boolean };
@@ -82,11 +90,17 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const catalogSync = await syncCatalog(client, tables.catalog, { campaigns: options.config.campaigns, clickRetentionDays: options.config.defaults.clickRetentionDays });
     const deadLetters = new FileDeadLetterQueue(options.dataDir);
     const store = options.storeEndpoint ? createDynamoClient(options.storeEndpoint) : client;
+    // The ledger is asked on the request path, so it shares the handlers' store (and its faults:
+    // the guard then queues unchecked); the archive belongs to the archiver and the CLIs.
+    const ledger = new DynamoDeadLetterLedger(store, tables.deadLetterLedger);
+    const archive = new DynamoDeadLetterArchive(client, tables.deadLetterArchive);
     const clicks = new DynamoClickStore(store, tables.clicks);
 
+    // As in AWS: clicks go to the queue unguarded (never capped); lander clicks, postbacks and
+    // IPN through the ledger's dedupe and per-source cap.
     const compiled = compileConfig(options.config);
-    const click = createClickHandler({ config: compiled, clicks, deadLetters: () => deadLetters, log: logger });
-    const lander = createLanderHandler({ config: compiled, clicks, deadLetters: () => deadLetters, log: logger });
+    const click = createClickHandler({ config: compiled, clicks, deadLetters: guardedDeadLetters(deadLetters, undefined, options.config), log: logger });
+    const lander = createLanderHandler({ config: compiled, clicks, deadLetters: guardedDeadLetters(deadLetters, ledger, options.config), log: logger });
     const script = createScriptHandler();
     const shared = conversionDeps(
       options.config,
@@ -97,7 +111,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
         // Local edits to the config take effect on restart, so the type cache can be short.
         types: new DynamoConversionTypes(store, tables.conversionTypes, 1000),
       },
-      () => deadLetters,
+      guardedDeadLetters(deadLetters, ledger, options.config),
     );
     const env = options.env ?? process.env;
     const postbackKey = usesGeneratedKey(options.config) ? ensureLocalPostbackKey(options.dataDir) : undefined;
@@ -133,15 +147,31 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       listening.listen(options.port ?? 3000, '127.0.0.1', () => resolve());
     });
     const { port } = listening.address() as AddressInfo;
+    // The same archiver as the scheduled function in AWS, on the same schedule. Local files never
+    // expire, so it only keeps the two runs alike (and `npm run dlq -- --local` shows both places).
+    const archiveNow = async () => {
+      try {
+        const summary = await archiveOldMessages(deadLetters, archive, { deadline: Date.now() + ARCHIVER.deadlineSeconds * 1000, ledger });
+        if (summary.archived > 0 || summary.staleCopies > 0) logger.info('dead letters archived', { ...summary });
+      } catch (err) {
+        logger.warn('dead-letter archiver failed', { error: (err as Error).message });
+      }
+    };
+    const archiving = options.archiveEveryMs === 0 ? undefined : setInterval(() => void archiveNow(), options.archiveEveryMs ?? ARCHIVER.everyHours * 3600_000);
+    archiving?.unref();
+    if (options.archiveEveryMs !== 0) void archiveNow();
     return {
       url: `http://127.0.0.1:${port}`,
       dynamo,
       tables,
       deadLetters,
       typesSync,
+      archive,
+      ledger,
       ...(postbackKey ? { postbackKey } : {}),
       catalogSync,
       close: async () => {
+        if (archiving) clearInterval(archiving);
         await new Promise<void>((resolve) => {
           listening.close(() => resolve());
           listening.closeAllConnections();

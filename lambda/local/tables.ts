@@ -11,6 +11,8 @@ export function localTableNames(prefix = 'clickvault'): TableNames {
     conversionTypes: `${prefix}-conversionTypes`,
     inbound: `${prefix}-inbound`,
     catalog: `${prefix}-catalog`,
+    deadLetterLedger: `${prefix}-deadLetterLedger`,
+    deadLetterArchive: `${prefix}-deadLetterArchive`,
   };
 }
 

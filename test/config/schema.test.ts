@@ -223,6 +223,14 @@ describe('digistore24.ipn and postbackProtection', () => {
 });
 
 describe('campaign click-id codes', () => {
+  it('caps distinct dead letters per source and hour at 1,000 by default, and takes only a whole number >= 1', () => {
+    expect(loadConfig().deadLetters).toEqual({ maxDistinctPerHour: 1000 });
+    expect(parseConfig({ ...valid(), deadLetters: { maxDistinctPerHour: 50 } }).deadLetters.maxDistinctPerHour).toBe(50);
+    expect(problems({ ...valid(), deadLetters: { maxDistinctPerHour: 0 } })).toEqual(['deadLetters.maxDistinctPerHour: maxDistinctPerHour must be at least 1']);
+    expect(problems({ ...valid(), deadLetters: { maxDistinctPerHour: 2.5 } })).toEqual(['deadLetters.maxDistinctPerHour: maxDistinctPerHour must be a whole number']);
+    expect(problems({ ...valid(), deadLetters: { maxDistinctPerHour: 1000, perSource: 3 } })).toEqual([expect.stringMatching(/^deadLetters: Unrecognized key/)]);
+  });
+
   it('refuses two campaigns whose 20-bit codes collide, naming both', () => {
     const c = valid();
     const campaign = c.campaigns[0];

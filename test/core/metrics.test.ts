@@ -1,6 +1,7 @@
-import { CLICKS_BATCH, CLICKS_FLUSH_MS, clickMetrics, ipnMetrics, postbackMetrics, publish } from '../../lambda/metrics';
+import { archiveMetrics, CLICKS_BATCH, CLICKS_FLUSH_MS, clickMetrics, ipnMetrics, postbackMetrics, publish } from '../../lambda/metrics';
 import type { ConversionRecord } from '../../lambda/core/model';
 import { landerMetrics } from '../../lambda/handlers/lander';
+import type { PostbackParams } from '../../lambda/core/postback-params';
 
 const conversion: ConversionRecord = {
   clickId: 'C', conversionKey: 'payment|T', type: 'payment', revenue: '47.5', currency: 'EUR', counted: true, source: 'postback', createdAt: '', attributed: true,
@@ -50,6 +51,40 @@ describe('metric points', () => {
     ]);
     expect(ipnMetrics({ status: 'recorded', httpStatus: 200, message: 'OK', results: [{ type: 'payment', outcome: 'recorded', revenue: '47', currency: 'EUR', counted: true, test: true }] })).toEqual([
       { name: 'TestPostbacks', value: 1, unit: 'Count' },
+    ]);
+  });
+});
+
+describe('dead-letter metric points', () => {
+  const params: PostbackParams = { clickId: 'C', type: 'payment', sum: '10', isTest: false };
+  it('counts a repeat of a queued failure apart from new ones, and refusals by the cap', () => {
+    expect(postbackMetrics({ status: 'queued', httpStatus: 202, message: '', reason: 'unknown_click', params })).toEqual([
+      { name: 'Queued', value: 1, unit: 'Count', dimension: { name: 'reason', value: 'unknown_click' } },
+    ]);
+    expect(postbackMetrics({ status: 'queued', httpStatus: 202, message: '', reason: 'unknown_click', params, duplicateOf: 'M' })).toEqual([{ name: 'DeadLetterDuplicates', value: 1, unit: 'Count' }]);
+    expect(postbackMetrics({ status: 'capped', httpStatus: 503, message: '', reason: 'unknown_click', params, source: 'key:ds24', retryAfterSeconds: 60 })).toEqual([
+      { name: 'DeadLettersCapped', value: 1, unit: 'Count' },
+    ]);
+    expect(ipnMetrics({ status: 'unavailable', httpStatus: 503, message: '', reason: 'dead_letters_capped', retryAfterSeconds: 60, results: [] })).toEqual([{ name: 'DeadLettersCapped', value: 1, unit: 'Count' }]);
+    expect(ipnMetrics({ status: 'queued', httpStatus: 200, message: '', results: [{ type: 'payment', outcome: 'queued', queuedBefore: true }] })).toEqual([{ name: 'DeadLetterDuplicates', value: 1, unit: 'Count' }]);
+    // Kept for a person before any type ran (an amount or a currency that cannot be read): still counted.
+    expect(ipnMetrics({ status: 'queued', httpStatus: 200, message: 'OK', reason: 'invalid_input', results: [] })).toEqual([
+      { name: 'Queued', value: 1, unit: 'Count', dimension: { name: 'reason', value: 'ipn' } },
+    ]);
+    expect(ipnMetrics({ status: 'queued', httpStatus: 200, message: 'OK', reason: 'invalid_input', queuedBefore: true, results: [] })).toEqual([
+      { name: 'DeadLetterDuplicates', value: 1, unit: 'Count' },
+    ]);
+  });
+
+  it('has the archiver report what it moved and the longest wait (0 when nothing waits, so the alarm recovers)', () => {
+    const now = Date.parse('2026-11-25T10:00:00Z');
+    expect(archiveMetrics({ archived: 2, oldestWaitingSince: '2026-11-15T10:00:00Z' }, now)).toEqual([
+      { name: 'DeadLettersArchived', value: 2, unit: 'Count' },
+      { name: 'DeadLetterOldestAge', value: 10 * 86400, unit: 'Seconds' },
+    ]);
+    expect(archiveMetrics({ archived: 0 }, now)).toEqual([
+      { name: 'DeadLettersArchived', value: 0, unit: 'Count' },
+      { name: 'DeadLetterOldestAge', value: 0, unit: 'Seconds' },
     ]);
   });
 });

@@ -19,7 +19,8 @@ import { createClickHandler } from '../../lambda/handlers/click';
 import type { HttpEvent } from '../../lambda/handlers/http';
 import { createIpnHandler } from '../../lambda/handlers/ipn';
 import { createPostbackHandler } from '../../lambda/handlers/postback';
-import { postbackAuth } from '../../lambda/handlers/runtime';
+import { guardedDeadLetters, postbackAuth } from '../../lambda/handlers/runtime';
+import { DynamoDeadLetterLedger } from '../../lambda/adapters/dead-letter-ledger';
 import { logger } from '../../lambda/logger';
 import type { TableNames } from '../../lambda/local/tables';
 import { TEST_POSTBACK_KEY, testConfig, testSecrets } from '../support/config';
@@ -46,8 +47,10 @@ const queued = () => sqs.commandCalls(SendMessageCommand).map((c) => JSON.parse(
 const conversions = () => scanAll(client, tables.conversions);
 const inbound = () => scanAll(client, tables.inbound);
 
-function stores(dynamo: DynamoDBClient = client) {
-  const sink = new SqsDeadLetterSink('https://sqs.us-east-1.amazonaws.com/1/dlq', () => new SQSClient({}));
+/** `guarded`: the queue behind the dead-letter guard and its ledger on the same DynamoDB, as the functions run. */
+function stores(dynamo: DynamoDBClient = client, options: { guarded?: boolean } = {}) {
+  const queue = new SqsDeadLetterSink('https://sqs.us-east-1.amazonaws.com/1/dlq', () => new SQSClient({}));
+  const sink = options.guarded ? guardedDeadLetters(queue, new DynamoDeadLetterLedger(dynamo, tables.deadLetterLedger), config)() : queue;
   return {
     clicks: new DynamoClickStore(dynamo, tables.clicks),
     conversions: new DynamoConversionStore(dynamo, tables.conversions),
@@ -62,9 +65,9 @@ function stores(dynamo: DynamoDBClient = client) {
 }
 
 /** The postback handler as the function builds it: protection from the config, the inbound log. */
-function postbackHandler(options: { protectedBy?: typeof config.postbackProtection; dynamo?: DynamoDBClient; originSecret?: string } = {}) {
+function postbackHandler(options: { protectedBy?: typeof config.postbackProtection; dynamo?: DynamoDBClient; originSecret?: string; guarded?: boolean } = {}) {
   const dynamo = options.dynamo ?? client;
-  return createPostbackHandler(stores(dynamo), {
+  return createPostbackHandler(stores(dynamo, { guarded: options.guarded === true }), {
     now: () => NOW,
     inbound: { log: new DynamoInboundLog(dynamo, tables.inbound), retentionDays: 30 },
     ...postbackAuth(options.protectedBy ?? config.postbackProtection, testSecrets(), config.defaults.ipStorage),
@@ -201,8 +204,9 @@ describe('requests that bypass CloudFront (no or wrong origin header)', () => {
     if (!ipnConfig) throw new Error('no ipn');
     const handlers = {
       click: createClickHandler({ config: compileConfig(config), clicks: new DynamoClickStore(counted, tables.clicks), deadLetters: stores(counted).deadLetters, log: logger }, { originSecret: SECRET }),
-      postback: postbackHandler({ dynamo: counted, originSecret: SECRET }),
-      ipn: createIpnHandler({ ...stores(counted), ipn: ipnConfig, passphrase: async () => 'pp' }, { originSecret: SECRET, inbound: { log: new DynamoInboundLog(counted, tables.inbound), retentionDays: 30 } }),
+      // With the dead-letter guard: not even its ledger (dedupe markers, per-source counts) is asked.
+      postback: postbackHandler({ dynamo: counted, originSecret: SECRET, guarded: true }),
+      ipn: createIpnHandler({ ...stores(counted, { guarded: true }), ipn: ipnConfig, passphrase: async () => 'pp' }, { originSecret: SECRET, inbound: { log: new DynamoInboundLog(counted, tables.inbound), retentionDays: 30 } }),
     };
     const logged = (['debug', 'info', 'warn', 'error'] as const).map((level) => jest.spyOn(logger, level));
     const stdout = jest.spyOn(process.stdout, 'write');
@@ -234,6 +238,13 @@ describe('requests that bypass CloudFront (no or wrong origin header)', () => {
     const result = await h(httpEvent({ path: '/postback', query: `clickid=${CID}&type=payment&sum=1&txid=B1&key=${TEST_POSTBACK_KEY}`, headers: { [ORIGIN_VERIFY_HEADER]: SECRET } }));
     expect(result.statusCode).toBe(200);
     expect(calls).toContain('PutItemCommand');
+    // A failing request through the guard asks the ledger (claim, count) on the same client.
+    const guarded = countingClient();
+    const failing = await postbackHandler({ dynamo: guarded.client, originSecret: SECRET, guarded: true })(
+      httpEvent({ path: '/postback', query: `clickid=${CID}&type=Nope&key=${TEST_POSTBACK_KEY}`, headers: { [ORIGIN_VERIFY_HEADER]: SECRET } }),
+    );
+    expect(failing.statusCode).toBe(202);
+    expect(guarded.calls).toContain('UpdateItemCommand');
   });
 });
 
@@ -307,10 +318,28 @@ describe('currencies', () => {
     const h = createPostbackHandler(deps, { now: () => NOW, ...postbackAuth(config.postbackProtection, testSecrets()) });
     expect((await h(get(`clickid=${CID}&type=payment&sum=10&currency=USD&txid=U1&key=${TEST_POSTBACK_KEY}`))).statusCode).toBe(400);
     const ipn = createIpnHandler({ ...deps, ipn: ipnConfig, passphrase: async () => 'pp' }, { now: () => NOW });
-    const form = signed({ event: 'on_refund', transaction_id: 'IPN-1', cid: CID, amount_netto: '5.00', currency: 'ZZZ' }, 'pp');
-    const answer = await ipn(httpEvent({ method: 'POST', path: '/ipn/digistore24', body: formBody(form), headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
-    expect(answer.statusCode).toBe(200);
-    expect((await conversions()).map((c) => c.currency)).toEqual(['EUR']);
+    const call = (currency: string, txid: string) =>
+      ipn(
+        httpEvent({
+          method: 'POST',
+          path: '/ipn/digistore24',
+          body: formBody(signed({ event: 'on_refund', transaction_id: txid, cid: CID, amount_netto: '5.00', currency }, 'pp')),
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        }),
+      );
+    // Signed money in a currency the tracker does not take (not ISO 4217; not in the allowlist)
+    // is never relabelled as the default currency: it waits in the queue for a person, and
+    // Digistore24 reads OK (a retry would not help).
+    expect(await call('ZZZ', 'IPN-1')).toMatchObject({ statusCode: 200, body: 'OK' });
+    expect(await call('USD', 'IPN-2')).toMatchObject({ statusCode: 200, body: 'OK' });
+    expect(await conversions()).toEqual([]);
+    expect(queued().map((m) => [m.kind, m.reason, m.detail])).toEqual([
+      ['ipn', 'invalid_input', 'currency "ZZZ" is not one of this tracker\'s currencies (defaults.currencies: EUR)'],
+      ['ipn', 'invalid_input', 'currency "USD" is not one of this tracker\'s currencies (defaults.currencies: EUR)'],
+    ]);
+    // An accepted one is recorded as sent.
+    expect(await call('eur', 'IPN-3')).toMatchObject({ statusCode: 200, body: 'OK' });
+    expect((await conversions()).map((c) => [c.txid, c.currency])).toEqual([['IPN-3', 'EUR']]);
   });
 });
 

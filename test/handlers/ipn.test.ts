@@ -255,6 +255,34 @@ describe('POST /ipn/digistore24', () => {
     expect(await conversions()).toEqual([]);
   });
 
+  it('never records signed money in a currency it does not accept as the default currency: kept for a person (invalid_input), answered OK', async () => {
+    const handler = ipnHandler();
+    const hostile = 'b\u001b]0;x\u0007<t>';
+    for (const [txid, currency] of [['CUR1', 'BTC'], ['CUR2', 'XTS'], ['CUR3', hostile]] as const) {
+      expect(await handler(post(signed({ event: 'on_payment', transaction_id: txid, cid: CID, amount_netto: '47.00', currency, pay_sequence_no: '2' }, PASS)))).toMatchObject({
+        statusCode: 200,
+        body: 'OK',
+      });
+    }
+    // Nothing was recorded in EUR (the default) or any other currency.
+    expect(await conversions()).toEqual([]);
+    const messages = queued();
+    expect(messages.map((m) => [m.kind, m.reason, m.detail])).toEqual([
+      ['ipn', 'invalid_input', 'currency "BTC" is not an ISO 4217 currency code'],
+      ['ipn', 'invalid_input', 'currency "XTS" is not an ISO 4217 currency code'],
+      // Quoted: cut, no control characters, no markup.
+      ['ipn', 'invalid_input', 'currency "B]0;XT" is not an ISO 4217 currency code'],
+    ]);
+    expect((await trace(CID)).map((e) => e.detail)).toEqual(expect.arrayContaining(['kept in the dead-letter queue: currency "BTC" is not an ISO 4217 currency code']));
+    // The queue keeps what was signed: a replay still refuses to guess the currency, and the message stays.
+    const [first] = messages;
+    if (!first) throw new Error('not queued');
+    expect(new URLSearchParams(first.request.body).get('currency')).toBe('BTC');
+    const replayDeps = { ...deps(), clickStore: new DynamoClickStore(client, tables.clicks) };
+    expect(await replayMessage(first, replayDeps)).toEqual({ done: false, reason: 'invalid_input', detail: 'currency "BTC" is not an ISO 4217 currency code' });
+    expect(await conversions()).toEqual([]);
+  });
+
   it('HTML-decoded signature: stores and queues the decoded values that were signed', async () => {
     const form = referenceSigned(
       { event: 'on_payment', transaction_id: 'H1', amount_netto: '10.00', click_id: CID, pay_sequence_no: '2', address_company: 'Müller &amp; Sohn &quot;Tee&quot;' },

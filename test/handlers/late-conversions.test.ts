@@ -42,7 +42,12 @@ beforeEach(async () => {
   now = new Date(CLICKED);
 });
 
-const sink: DeadLetterSink = { send: async (m) => void queued.push(m) };
+const sink: DeadLetterSink = {
+  send: async (m) => {
+    queued.push(m);
+    return { status: 'queued', messageId: m.id };
+  },
+};
 
 function postback() {
   const deps = conversionDeps(

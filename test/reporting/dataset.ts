@@ -28,7 +28,12 @@ export async function buildDataset(): Promise<Dataset> {
   const config = testConfig();
   await syncConversionTypes(client, tables.conversionTypes, config.conversionTypes);
   const queued: DeadLetterMessage[] = [];
-  const sink: DeadLetterSink = { send: async (m) => void queued.push(m) };
+  const sink: DeadLetterSink = {
+    send: async (m) => {
+      queued.push(m);
+      return { status: 'queued', messageId: m.id };
+    },
+  };
   const clicks = new DynamoClickStore(client, tables.clicks);
   let now = new Date();
   const clock = () => now;

@@ -28,7 +28,7 @@ beforeAll(async () => {
   const { client, tables } = await freshTables();
   const config = funnelConfig();
   await syncConversionTypes(client, tables.conversionTypes, config.conversionTypes);
-  const sink: DeadLetterSink = { send: async () => undefined };
+  const sink: DeadLetterSink = { send: async (m) => ({ status: 'queued', messageId: m.id }) };
   const clicks = new DynamoClickStore(client, tables.clicks);
   store = clicks;
   let random = 0;

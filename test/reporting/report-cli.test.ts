@@ -52,7 +52,7 @@ beforeAll(async () => {
   await syncCatalog(client, tables.catalog, { campaigns: current.campaigns, clickRetentionDays: 30 }, new Date(ago(10)));
 
   let now = new Date(ago(200));
-  const sink: DeadLetterSink = { send: async () => undefined };
+  const sink: DeadLetterSink = { send: async (m) => ({ status: 'queued', messageId: m.id }) };
   const clicks = new DynamoClickStore(client, tables.clicks);
   const click = async (at: number, campaign: string, query: string) => {
     now = new Date(at);

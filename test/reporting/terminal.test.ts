@@ -111,12 +111,17 @@ describe('every CLI output', () => {
 
   it('dlq: the table and the JSON', () => {
     expectHarmless(dlqTable([message]));
+    // The archive's messages are listed by the same safe table, with their place.
+    const archived = dlqTable([{ ...message, place: 'archive' }]);
+    expectHarmless(archived);
+    expect(archived).toMatch(/ archive /);
     expectHarmless(terminalJson([message]), true);
     expect(JSON.parse(terminalJson([message]))).toEqual([message]);
   });
 
   it('redrive: the progress lines and the summary', () => {
     expectHarmless(progressLine(message, { done: false, reason: 'unknown_type', detail: message.detail }));
-    expectHarmless(formatSummary({ received: 1, replayed: 0, outcomes: { [HOSTILE]: 1 }, stillFailing: { [HOSTILE]: 1 }, skipped: 0, dryRun: false }));
+    expectHarmless(progressLine(message, 'stale', 'archive'));
+    expectHarmless(formatSummary({ received: 1, fromArchive: 1, replayed: 0, outcomes: { [HOSTILE]: 1 }, stillFailing: { [HOSTILE]: 1 }, skipped: 0, staleCopies: 1, busy: 1, dryRun: false }));
   });
 });

@@ -40,7 +40,7 @@ it('reports leave test orders out unless asked, and then count them in their cam
       clicks,
       conversions: new DynamoConversionStore(client, tables.conversions),
       types: new DynamoConversionTypes(client, tables.conversionTypes),
-      deadLetters: () => ({ send: async () => undefined }),
+      deadLetters: () => ({ send: async (m) => ({ status: 'queued', messageId: m.id }) }),
       defaultCurrency: 'EUR',
     },
     { now: () => new Date('2026-11-25T11:00:00.000Z') },

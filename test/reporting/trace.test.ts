@@ -46,7 +46,10 @@ describe('trace of a click', () => {
       ['postback', null, 'rejected', 'invalid_input:sum', 400],
     ]);
     expect(t.queued.map((m) => m.reason)).toEqual(['unknown_type']);
-    expect(formatTrace(t)).toMatch(/Waiting in the dead-letter queue \(1\):\n {2}2026-11-25T14:00:00.000Z {2}postback unknown_type: unknown conversion type "Purchase"/);
+    expect(formatTrace(t)).toMatch(/Waiting in the dead-letter queue or its archive \(1\):\n {2}2026-11-25T14:00:00.000Z {2}postback unknown_type: unknown conversion type "Purchase"/);
+    // A message moved to the archive after 10 days still waits, and says where.
+    const archived = formatTrace({ ...t, queued: t.queued.map((m) => ({ ...m, place: 'archive' as const })) });
+    expect(archived).toMatch(/\n {2}2026-11-25T14:00:00.000Z {2}\[archive\] postback unknown_type: /);
   });
 
   it('shows the pixel', async () => {

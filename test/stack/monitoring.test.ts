@@ -5,12 +5,31 @@
  */
 import type { Template } from 'aws-cdk-lib/assertions';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../lambda/metrics';
+import { ARCHIVE_AFTER_DAYS } from '../../lambda/core/archive';
+import { OLDEST_DEAD_LETTER_ALARM } from '../../lib/dead-letter-queue';
 import { API_5XX_ALARM } from '../../lib/tracker-alarms';
 import { type MetricDimension, searchExpression } from '../../lib/tracker-dashboard';
 import { ACCOUNT, build, dashboardBody, type DashboardWidget, logicalId, resources } from './helpers';
 
 /** Metrics drawn as one series each, with only the `service` dimension Powertools adds. */
-const PLAIN = ['Clicks', 'ClicksQueued', 'ClicksLost', 'Duplicates', 'AmountConflicts', 'TestPostbacks', 'LanderClicks', 'LanderClicksQueued', 'Bots', 'Prefetches'];
+const PLAIN = [
+  'Clicks',
+  'ClicksQueued',
+  'ClicksLost',
+  'Duplicates',
+  'AmountConflicts',
+  'TestPostbacks',
+  'DeadLetterDuplicates',
+  'DeadLettersCapped',
+  'DeadLettersArchived',
+  'DeadLetterOldestAge',
+  'LanderClicks',
+  'LanderClicksQueued',
+  'Bots',
+  'Prefetches',
+];
+/** Plain metrics that are an age, not a count: their 5-minute value is the largest one. */
+const MAXIMA = ['DeadLetterOldestAge'];
 /** Metrics with one more dimension whose values the traffic decides: drawn by SEARCH. */
 const SEARCHES: Record<string, string> = {
   Conversions: `SEARCH('{Clickvault,service,type} service="clickvault" MetricName="Conversions"', 'Sum', 300)`,
@@ -67,7 +86,7 @@ describe('dashboard', () => {
       // Exactly the dimension Powertools adds, summed per 5 minutes.
       expect(line.slice(2, 4)).toEqual(['service', 'clickvault']);
       expect(line).toHaveLength(5);
-      expect(line[4]).toMatchObject({ stat: 'Sum' });
+      expect(line[4]).toMatchObject({ stat: MAXIMA.includes(String(line[1])) ? 'Maximum' : 'Sum' });
     }
   });
 
@@ -104,10 +123,19 @@ describe('dashboard', () => {
     expect(widgetTitled(/^Lambda duration p99/).properties.metrics).toEqual(perFunction('Duration', 'p99'));
   });
 
-  it('shows the dead-letter queue depth', () => {
-    expect(widgetTitled(/^Dead-letter queue/).properties.metrics).toEqual([
+  it('shows the dead-letter queue depth and the age of its oldest message', () => {
+    expect(widgetTitled(/^Dead-letter queue: messages waiting/).properties.metrics).toEqual([
       ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', `{{GetAtt:${ids.queue}.QueueName}}`, { label: 'Visible messages', stat: 'Maximum' }],
     ]);
+    expect(widgetTitled(/^Dead-letter queue: oldest message age/).properties.metrics).toEqual([
+      ['AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', `{{GetAtt:${ids.queue}.QueueName}}`, { label: 'Oldest message', stat: 'Maximum' }],
+    ]);
+  });
+
+  it('shows the dead-letter guard and archive: repeats not queued, refusals by the cap, archived, longest wait', () => {
+    const names = (title: RegExp) => (widgetTitled(title).properties.metrics ?? []).map((l) => l[1]);
+    expect(names(/^Dead letters: repeats/)).toEqual(['DeadLetterDuplicates', 'DeadLettersCapped', 'DeadLettersArchived']);
+    expect(names(/^Longest-waiting dead letter/)).toEqual(['DeadLetterOldestAge']);
   });
 
   it('graphs 5-minute periods in the stack region, and lays the widgets out without overlap', () => {
@@ -156,9 +184,20 @@ describe('alarms', () => {
   const alarms = (t: Template = template) => Object.entries(resources(t, 'AWS::CloudWatch::Alarm')).map(([id, r]) => [id, r.Properties as AlarmProps] as const);
   const alarm = (prefix: string, t: Template = template) => resources(t)[logicalId(t, 'AWS::CloudWatch::Alarm', prefix)]?.Properties as AlarmProps;
 
-  it('are the queue alarm, the API 5xx rate and one throttle alarm per request function', () => {
+  it('are the queue alarms, the archiver errors, the API 5xx rate, the dead-letter cap and one throttle alarm per request function', () => {
     expect(alarms().map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(
-      ['AlarmsApi5xxRate', 'AlarmsClickThrottles', 'AlarmsLanderThrottles', 'AlarmsScriptThrottles', 'AlarmsIpnThrottles', 'AlarmsPostbackThrottles', 'DeadLettersNotEmpty'].sort(),
+      [
+        'AlarmsApi5xxRate',
+        'AlarmsClickThrottles',
+        'AlarmsDeadLettersCapped',
+        'AlarmsIpnThrottles',
+        'AlarmsLanderThrottles',
+        'AlarmsScriptThrottles',
+        'AlarmsPostbackThrottles',
+        'DeadLetterArchiverErrors',
+        'DeadLettersNotEmpty',
+        'DeadLettersOldestMessage',
+      ].sort(),
     );
     for (const [, props] of alarms()) {
       expect(props.TreatMissingData).toBe('notBreaching'); // an idle tracker is healthy
@@ -225,6 +264,62 @@ describe('alarms', () => {
     }
   });
 
+  it('oldest dead letter: the larger of SQS age of the oldest message and the archiver\'s longest wait, from 7 days, hourly', () => {
+    const props = alarm('DeadLettersOldestMessage');
+    expect(props).toMatchObject({
+      Threshold: OLDEST_DEAD_LETTER_ALARM.thresholdDays * 86400,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    // Below the 10-day move to the archive, so it warns while the message is still in the queue.
+    expect(OLDEST_DEAD_LETTER_ALARM.thresholdDays).toBeLessThan(ARCHIVE_AFTER_DAYS);
+    const metrics = props.Metrics ?? [];
+    expect(metrics).toContainEqual({
+      Id: 'queueAge',
+      MetricStat: {
+        Metric: { Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [ids.queue, 'QueueName'] } }] },
+        Period: 3600,
+        Stat: 'Maximum',
+      },
+      ReturnData: false,
+    });
+    expect(metrics).toContainEqual({
+      Id: 'waiting',
+      MetricStat: { Metric: { Namespace: 'Clickvault', MetricName: 'DeadLetterOldestAge', Dimensions: [{ Name: 'service', Value: 'clickvault' }] }, Period: 3600, Stat: 'Maximum' },
+      ReturnData: false,
+    });
+    expect(metrics.filter((m) => m.ReturnData !== false)).toEqual([expect.objectContaining({ Expression: 'MAX([queueAge, waiting])' })]);
+    expect(String(props.AlarmDescription)).toMatch(/npm run redrive/);
+  });
+
+  it('dead-letter cap: any failure refused by deadLetters.maxDistinctPerHour in 5 minutes', () => {
+    expect(alarm('AlarmsDeadLettersCapped')).toMatchObject({
+      Namespace: 'Clickvault',
+      MetricName: 'DeadLettersCapped',
+      Dimensions: [{ Name: 'service', Value: 'clickvault' }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+    });
+    expect(String(alarm('AlarmsDeadLettersCapped').AlarmDescription)).toMatch(/maxDistinctPerHour/);
+  });
+
+  it('archiver: any failed run in its hour', () => {
+    expect(alarm('DeadLetterArchiverErrors')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(template, 'AWS::Lambda::Function', 'DeadLetterArchiverFunction') } }],
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
   it('without alarmEmail: no topic, and no alarm has actions', () => {
     template.resourceCountIs('AWS::SNS::Topic', 0);
     template.resourceCountIs('AWS::KMS::Key', 0);
@@ -239,7 +334,7 @@ describe('alarms', () => {
     withEmail.resourceCountIs('AWS::SNS::Topic', 1);
     const topic = { Ref: logicalId(withEmail, 'AWS::SNS::Topic', 'AlarmTopic') };
     const all = alarms(withEmail);
-    expect(all).toHaveLength(7);
+    expect(all).toHaveLength(10);
     for (const [, props] of all) {
       expect(props.AlarmActions).toEqual([topic]);
       expect(props.OKActions).toEqual([topic]);

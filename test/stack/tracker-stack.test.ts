@@ -10,11 +10,13 @@ import {
   CONVERSIONS_TABLE,
   CONVERSION_HISTORY_ATTRIBUTES,
   CONVERSION_TYPES_TABLE,
+  DEAD_LETTER_ARCHIVE_TABLE,
+  DEAD_LETTER_LEDGER_TABLE,
   INBOUND_TABLE,
   TABLE_DEFINITIONS,
   type TableDefinition,
 } from '../../lambda/adapters/table-definitions';
-import { BUNDLED_CONFIG_FILE, ORIGIN_VERIFY_HEADER, ROUTES } from '../../lambda/contract';
+import { ARCHIVER, BUNDLED_CONFIG_FILE, ORIGIN_VERIFY_HEADER, ROUTES } from '../../lambda/contract';
 import { ACCESS_LOG_FIELDS } from '../../lib/tracker-api';
 import { CLICK_HEADERS, FORWARDED_HEADERS, LANDER_CLICK_HEADERS } from '../../lib/tracker-distribution';
 import { tableConstructId } from '../../lib/tracker-tables';
@@ -26,7 +28,27 @@ const MANAGED = {
 };
 
 let template: Template;
-let ids: Record<'click' | 'lander' | 'script' | 'postback' | 'ipn' | 'sync' | 'clicks' | 'conversions' | 'types' | 'inbound' | 'catalog' | 'queue' | 'secret' | 'postbackKey' | 'distribution', string>;
+let ids: Record<
+  | 'click'
+  | 'lander'
+  | 'script'
+  | 'postback'
+  | 'ipn'
+  | 'sync'
+  | 'archiver'
+  | 'clicks'
+  | 'conversions'
+  | 'types'
+  | 'inbound'
+  | 'catalog'
+  | 'ledger'
+  | 'archive'
+  | 'queue'
+  | 'secret'
+  | 'postbackKey'
+  | 'distribution',
+  string
+>;
 
 beforeAll(() => {
   ({ template } = build());
@@ -40,11 +62,14 @@ beforeAll(() => {
     postback: fn('PostbackFunction'),
     ipn: fn('IpnFunction'),
     sync: fn('ConversionTypesSyncFunction'),
+    archiver: fn('DeadLetterArchiverFunction'),
     clicks: table(CLICKS_TABLE),
     conversions: table(CONVERSIONS_TABLE),
     types: table(CONVERSION_TYPES_TABLE),
     inbound: table(INBOUND_TABLE),
     catalog: table(CATALOG_TABLE),
+    ledger: table(DEAD_LETTER_LEDGER_TABLE),
+    archive: table(DEAD_LETTER_ARCHIVE_TABLE),
     queue: logicalId(template, 'AWS::SQS::Queue', 'DeadLetters'),
     secret: logicalId(template, 'AWS::SecretsManager::Secret', 'OriginVerify'),
     postbackKey: logicalId(template, 'AWS::SecretsManager::Secret', 'PostbackKey'),
@@ -63,6 +88,7 @@ describe('Lambda functions', () => {
       [ids.postback]: { MemorySize: 256, Timeout: 10 },
       [ids.ipn]: { MemorySize: 256, Timeout: 10 },
       [ids.sync]: { MemorySize: 256, Timeout: 120 },
+      [ids.archiver]: { MemorySize: 256, Timeout: ARCHIVER.timeoutSeconds },
     };
     for (const [id, sizing] of Object.entries(expected)) {
       expect(resources(template)[id]?.Properties).toMatchObject({
@@ -97,6 +123,7 @@ describe('Lambda functions', () => {
     expect(resources(template)[ids.lander]?.Properties?.Description).toMatch(/GET \/go/);
     expect(variablesOf(ids.lander)).toEqual({
       CLICKS_TABLE: { Ref: ids.clicks },
+      DEAD_LETTER_LEDGER_TABLE: { Ref: ids.ledger },
       DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
       TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
       ORIGIN_VERIFY_SECRET: secretReference(),
@@ -125,6 +152,7 @@ describe('Lambda functions', () => {
       CONVERSIONS_TABLE: { Ref: ids.conversions },
       CONVERSION_TYPES_TABLE: { Ref: ids.types },
       INBOUND_TABLE: { Ref: ids.inbound },
+      DEAD_LETTER_LEDGER_TABLE: { Ref: ids.ledger },
       DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
       TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
       ORIGIN_VERIFY_SECRET: secretReference(),
@@ -134,8 +162,19 @@ describe('Lambda functions', () => {
     });
   });
 
+  it('give the archiver the queue, the archive and the ledger, and no config or origin secret', () => {
+    expect(variablesOf(ids.archiver)).toEqual({
+      DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
+      DEAD_LETTER_ARCHIVE_TABLE: { Ref: ids.archive },
+      DEAD_LETTER_LEDGER_TABLE: { Ref: ids.ledger },
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'clickvault',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
+  });
+
   it('log to their own log group with 90-day retention, no tracing by default', () => {
-    for (const id of [ids.click, ids.lander, ids.script, ids.postback, ids.ipn, ids.sync]) {
+    for (const id of [ids.click, ids.lander, ids.script, ids.postback, ids.ipn, ids.sync, ids.archiver]) {
       const props = resources(template)[id]?.Properties as { LoggingConfig: { LogGroup: { Ref: string } }; TracingConfig?: unknown };
       const group = resources(template)[props.LoggingConfig.LogGroup.Ref];
       expect(group).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90 }, DeletionPolicy: 'Retain' });
@@ -168,15 +207,20 @@ describe('least-privilege IAM', () => {
     );
   });
 
-  it('lander-click function: UpdateItem and GetItem on clicks (never PutItem), SendMessage, its own logs - nothing else', () => {
+  it('lander-click function: UpdateItem and GetItem on clicks (never PutItem), the ledger\'s markers and counters, SendMessage, its own logs - nothing else', () => {
     expect(grants(roleStatements(template, roleOf(ids.lander)))).toEqual(
       [
         ...logWrite(ids.lander),
         `dynamodb:GetItem ${JSON.stringify(arnOf(ids.clicks))}`,
         `dynamodb:UpdateItem ${JSON.stringify(arnOf(ids.clicks))}`,
+        ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a} ${JSON.stringify(arnOf(ids.ledger))}`),
         `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
       ].sort(),
     );
+    // A queued lander click is keyless: deduped and capped per network, never a lease.
+    const limits = ledgerKeyLimits(roleOf(ids.lander));
+    expect(limits.length).toBeGreaterThan(0);
+    for (const limit of limits) expect(limit).toEqual(['fp#*', 'cap#*']);
   });
 
   it('script function: its own logs - nothing else', () => {
@@ -191,11 +235,47 @@ describe('least-privilege IAM', () => {
       `dynamodb:GetItem ${JSON.stringify(arnOf(ids.types))}`,
       `dynamodb:PutItem ${JSON.stringify(arnOf(ids.conversions))}`,
       `dynamodb:PutItem ${JSON.stringify(arnOf(ids.inbound))}`,
+      ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a} ${JSON.stringify(arnOf(ids.ledger))}`),
       `dynamodb:Query ${JSON.stringify(arnOf(ids.conversions))}`,
       `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
     ].sort();
 
-  it('postback function: GetItem on clicks and conversion types, PutItem on conversions and the inbound log, SendMessage, its generated key - nothing else', () => {
+  /** The LeadingKeys patterns each statement on the ledger is limited to (undefined: not limited). */
+  const ledgerKeyLimits = (roleId: string) =>
+    roleStatements(template, roleId)
+      .filter((st) => JSON.stringify(st.Resource) === JSON.stringify(arnOf(ids.ledger)))
+      .map((st) => (st.Condition as { 'ForAllValues:StringLike'?: { 'dynamodb:LeadingKeys'?: string[] } } | undefined)?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']);
+
+  it('postback and IPN functions: on the dead-letter ledger only its markers (fp#) and counters (cap#), never leases', () => {
+    for (const fnId of [ids.postback, ids.ipn]) {
+      const limits = ledgerKeyLimits(roleOf(fnId));
+      expect(limits.length).toBeGreaterThan(0);
+      for (const limit of limits) expect(limit).toEqual(['fp#*', 'cap#*']);
+    }
+  });
+
+  it('archiver: receives, hides and deletes queue messages, writes and reads the archive, takes leases (msg#) - nothing else', () => {
+    expect(grants(roleStatements(template, roleOf(ids.archiver)))).toEqual(
+      [
+        ...logWrite(ids.archiver),
+        ...['ChangeMessageVisibility', 'DeleteMessage', 'ReceiveMessage'].map((a) => `sqs:${a} ${JSON.stringify(arnOf(ids.queue))}`),
+        `dynamodb:PutItem ${JSON.stringify(arnOf(ids.archive))}`,
+        `dynamodb:Query ${JSON.stringify(arnOf(ids.archive))}`,
+        `dynamodb:GetItem ${JSON.stringify(arnOf(ids.ledger))}`,
+        `dynamodb:UpdateItem ${JSON.stringify(arnOf(ids.ledger))}`,
+      ].sort(),
+    );
+    for (const limit of ledgerKeyLimits(roleOf(ids.archiver))) expect(limit).toEqual(['msg#*']);
+  });
+
+  it('lets only the archiver touch the archive, and nothing delete from it', () => {
+    const touching = Object.keys(resources(template, 'AWS::IAM::Role')).filter((roleId) =>
+      grants(roleStatements(template, roleId)).some((g) => g.includes(ids.archive)),
+    );
+    expect(touching).toEqual([roleOf(ids.archiver)]);
+  });
+
+  it('postback function: GetItem on clicks and conversion types, PutItem on conversions and the inbound log, the ledger, SendMessage, its generated key - nothing else', () => {
     expect(grants(roleStatements(template, roleOf(ids.postback)))).toEqual(
       [...recordingGrants(ids.postback), `secretsmanager:GetSecretValue ${JSON.stringify({ Ref: ids.postbackKey })}`].sort(),
     );
@@ -256,12 +336,13 @@ describe('least-privilege IAM', () => {
     });
   });
 
-  it('grants no wildcard, and the request path no Scan/Update/Delete and no Query but the conditioned one', () => {
-    for (const fnId of [ids.click, ids.lander, ids.script, ids.postback, ids.ipn, ids.sync]) {
+  it('grants no wildcard, and the request path no Scan/Update/Delete and no Query but the conditioned one outside the dead-letter ledger', () => {
+    for (const fnId of [ids.click, ids.lander, ids.script, ids.postback, ids.ipn, ids.sync, ids.archiver]) {
       for (const grant of grants(roleStatements(template, roleOf(fnId)))) expect(grant).not.toMatch(/\*/);
     }
     for (const fnId of [ids.click, ids.postback, ids.ipn]) {
       const dynamoActions = grants(roleStatements(template, roleOf(fnId)))
+        .filter((g) => !g.includes(ids.ledger))
         .map((g) => g.split(' ')[0] as string)
         .filter((a) => a.startsWith('dynamodb:'));
       expect(new Set(dynamoActions)).toEqual(new Set(fnId === ids.click ? ['dynamodb:PutItem'] : ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']));
@@ -328,12 +409,25 @@ describe('HTTP API', () => {
     expect(group).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90, LogGroupClass: 'INFREQUENT_ACCESS' } });
   });
 
-  it('lets only API Gateway invoke the functions', () => {
+  it('lets only API Gateway invoke the request functions, and only the schedule the archiver', () => {
     const permissions = Object.values(resources(template, 'AWS::Lambda::Permission'));
-    expect(permissions).toHaveLength(Object.keys(ROUTES).length); // one per route
-    for (const permission of permissions) {
-      expect(permission.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
+    const api = permissions.filter((p) => p.Properties?.Principal === 'apigateway.amazonaws.com');
+    expect(api).toHaveLength(Object.keys(ROUTES).length); // one per route
+    for (const permission of api) {
+      expect(permission.Properties).toMatchObject({ Action: 'lambda:InvokeFunction' });
+      expect(JSON.stringify(permission.Properties?.FunctionName)).not.toContain(ids.archiver);
     }
+    expect(permissions.filter((p) => p.Properties?.Principal !== 'apigateway.amazonaws.com')).toEqual([
+      {
+        Type: 'AWS::Lambda::Permission',
+        Properties: {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: arnOf(ids.archiver),
+          Principal: 'events.amazonaws.com',
+          SourceArn: arnOf(logicalId(template, 'AWS::Events::Rule', 'DeadLetterArchiverSchedule')),
+        },
+      },
+    ]);
   });
 });
 
@@ -528,18 +622,23 @@ describe('DynamoDB tables', () => {
     }
   });
 
-  it('expire clicks and the inbound log by TTL on the definition attribute, and nothing else', () => {
+  it('expire clicks, the inbound log and the dead-letter ledger by TTL on the definition attribute, and nothing else', () => {
     expect(CLICKS_TABLE.ttlAttribute).toBe('expiresAt');
     expect(INBOUND_TABLE.ttlAttribute).toBe('expiresAt');
+    expect(DEAD_LETTER_LEDGER_TABLE.ttlAttribute).toBe('expiresAt');
     expect(resources(template)[ids.clicks]?.Properties?.TimeToLiveSpecification).toEqual({ AttributeName: CLICKS_TABLE.ttlAttribute, Enabled: true });
     expect(resources(template)[ids.inbound]?.Properties?.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(resources(template)[ids.ledger]?.Properties?.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     expect(resources(template)[ids.conversions]?.Properties?.TimeToLiveSpecification).toBeUndefined();
     expect(resources(template)[ids.types]?.Properties?.TimeToLiveSpecification).toBeUndefined();
+    // Archived dead letters are sales not recorded yet: kept until replayed, never by TTL.
+    expect(DEAD_LETTER_ARCHIVE_TABLE.ttlAttribute).toBeUndefined();
+    expect(resources(template)[ids.archive]?.Properties?.TimeToLiveSpecification).toBeUndefined();
   });
 
   it('have point-in-time recovery and at-rest encryption with the AWS-owned key, and are retained', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', TABLE_DEFINITIONS.length);
-    for (const id of [ids.clicks, ids.conversions, ids.types, ids.inbound, ids.catalog]) {
+    for (const id of [ids.clicks, ids.conversions, ids.types, ids.inbound, ids.catalog, ids.ledger, ids.archive]) {
       const table = resources(template)[id];
       expect(table?.Properties).toMatchObject({
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -559,6 +658,9 @@ describe('DynamoDB tables', () => {
     expect(resources(template)[ids.types]?.Properties?.DeletionProtectionEnabled).toBe(false);
     // The inbound log expires by TTL anyway; it is retained on stack delete, not locked.
     expect(resources(template)[ids.inbound]?.Properties?.DeletionProtectionEnabled).toBe(false);
+    // The archive holds failures nobody replayed yet; the ledger only short-lived markers.
+    expect(resources(template)[ids.archive]?.Properties?.DeletionProtectionEnabled).toBe(true);
+    expect(resources(template)[ids.ledger]?.Properties?.DeletionProtectionEnabled).toBe(false);
   });
 
   it('key the inbound log by click id and arrival, with the byDay index for the latest N', () => {
@@ -631,6 +733,28 @@ describe('dead-letter queue', () => {
   });
 });
 
+describe('dead-letter archiver', () => {
+  it('runs hourly from an EventBridge schedule, retried twice, on the archiver function only', () => {
+    const rules = Object.values(resources(template, 'AWS::Events::Rule'));
+    expect(rules).toHaveLength(1);
+    expect(rules[0]?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Targets: [{ Arn: arnOf(ids.archiver), Id: expect.any(String), RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 } }],
+    });
+  });
+
+  it('has its own role, and a deadline well below its timeout', () => {
+    const roleOfFn = (fnId: string) => (resources(template)[fnId]?.Properties as { Role: { 'Fn::GetAtt': [string, string] } }).Role['Fn::GetAtt'][0];
+    const others = [ids.click, ids.postback, ids.ipn, ids.sync].map(roleOfFn);
+    expect(others).not.toContain(roleOfFn(ids.archiver));
+    expect(ARCHIVER.deadlineSeconds).toBeLessThan(ARCHIVER.timeoutSeconds);
+    expect(resources(template)[ids.archiver]?.Properties?.Timeout).toBe(ARCHIVER.timeoutSeconds);
+    // What it reads stays hidden from redrives for longer than a run can take.
+    expect(ARCHIVER.visibilitySeconds).toBeGreaterThan(ARCHIVER.timeoutSeconds);
+  });
+});
+
 describe('conversion types custom resource', () => {
   it('passes the validated config types, campaigns and retention and the table names to the sync function through a Provider', () => {
     const config = loadConfig();
@@ -687,6 +811,9 @@ describe('outputs', () => {
     template.hasOutput('ConversionTypesTableName', { Value: { Ref: ids.types } });
     // scripts/tracker-context.ts finds the inbound log by this exact key.
     template.hasOutput('InboundTableName', { Value: { Ref: ids.inbound } });
+    // scripts/tracker-context.ts finds the dead-letter archive and ledger by these keys.
+    template.hasOutput('DeadLetterArchiveTableName', { Value: { Ref: ids.archive } });
+    template.hasOutput('DeadLetterLedgerTableName', { Value: { Ref: ids.ledger } });
     // ...and the catalog (campaigns ever deployed, retention history) by this one, for reports.
     template.hasOutput('CatalogTableName', { Value: { Ref: ids.catalog } });
   });
