@@ -6,6 +6,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseConfig } from '../../config/schema';
+import { DynamoDeadLetterLedger } from '../../lambda/adapters/dead-letter-ledger';
 import { DynamoClickStore } from '../../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../../lambda/adapters/file-dead-letter';
 import { ORIGIN_VERIFY_HEADER } from '../../lambda/contract';
@@ -14,7 +16,9 @@ import type { ClickRecord } from '../../lambda/core/model';
 import { redrive } from '../../lambda/core/replay';
 import { compileConfig } from '../../lambda/core/tracker-config';
 import { createClickHandler } from '../../lambda/handlers/click';
-import { createLanderHandler } from '../../lambda/handlers/lander';
+import { createLanderHandler, landerMetrics } from '../../lambda/handlers/lander';
+import { handleLanderClick } from '../../lambda/core/lander-click';
+import { guardedDeadLetters } from '../../lambda/handlers/runtime';
 import { logger } from '../../lambda/logger';
 import { DESKTOP_UA, FACEBOOK_PREVIEW_UA } from '../support/browser';
 import { funnelConfig } from '../support/config';
@@ -117,6 +121,32 @@ describe('GET /go', () => {
       log: logger,
     });
     expect((await lost(goEvent(`clickid=${clickId}`))).statusCode).toBe(302);
+  });
+
+  it('queues one lander click per click however often it is repeated, and no more than the sender network\'s cap; the visitor always goes on', async () => {
+    // As deployed: a keyless request, so the queue is guarded by the ledger (dedupe, per-network cap).
+    const capped = compileConfig(parseConfig({ ...funnelConfig(), deadLetters: { maxDistinctPerHour: 2 } }));
+    const { client, tables } = await freshTables();
+    const queue = new FileDeadLetterQueue(mkdtempSync(join(tmpdir(), 'cv-go-cap-')));
+    const deadLetters = guardedDeadLetters(queue, new DynamoDeadLetterLedger(client, tables.deadLetterLedger), capped.config);
+    const deps = { config: capped, clicks: new DynamoClickStore(client, tables.clicks), deadLetters, log: logger, random: () => 0 };
+    const go = (clickId: string, ip: string) =>
+      handleLanderClick({ request: { method: 'GET', path: '/go', query: `clickid=${clickId}`, body: '', headers: {} }, userAgent: DESKTOP_UA, ip, now: new Date() }, deps);
+    const [a, b, c] = [mintClickId('funnel'), mintClickId('funnel'), mintClickId('funnel')];
+
+    const first = await go(a, '203.0.113.9');
+    expect(first).toMatchObject({ kind: 'redirect', recorded: 'queued', offerId: 'ds24' });
+    const again = await go(a, '203.0.113.10'); // the same visitor clicking twice (another address of the network)
+    expect(again).toMatchObject({ kind: 'redirect', recorded: 'queued', duplicateOf: expect.any(String) });
+    expect(landerMetrics(again).map((m) => m.name)).toEqual(['DeadLetterDuplicates']);
+    expect((await go(b, '203.0.113.11')).kind === 'redirect').toBe(true);
+    // The network's third distinct lander click this hour is over the cap: not kept, still sent on.
+    const over = await go(c, '203.0.113.12');
+    expect(over).toMatchObject({ kind: 'redirect', recorded: 'capped', location: `https://www.digistore24.com/redir/123456/aff/?cid=${c}` });
+    expect(landerMetrics(over).map((m) => m.name)).toEqual(['DeadLettersCapped']);
+    // Another network is not crowded out.
+    expect(await go(c, '198.51.100.7')).toMatchObject({ recorded: 'queued' });
+    expect((await queue.list()).map((m) => m.clickId).sort()).toEqual([a, b, c].sort());
   });
 
   it('refuses a malformed click id (400) and an unknown campaign (404), naming the parameter, writing nothing', async () => {
