@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../config/load';
+import { BROWSER_UA } from './visitor';
 import { syncConversionTypes } from '../lambda/adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
@@ -64,12 +65,12 @@ function event(path: string, query: string, pathParameters?: Record<string, stri
     routeKey: `GET ${path}`,
     rawPath: path,
     rawQueryString: query,
-    headers: { 'user-agent': 'Mozilla/5.0 (bench)', 'cloudfront-viewer-country': 'DE', 'cloudfront-viewer-address': '203.0.113.9:443', referer: 'https://example.com/' },
+    headers: { 'user-agent': BROWSER_UA, 'cloudfront-viewer-country': 'DE', 'cloudfront-viewer-address': '203.0.113.9:443', referer: 'https://example.com/' },
     ...(pathParameters ? { pathParameters } : {}),
     isBase64Encoded: false,
     requestContext: {
       accountId: 'bench', apiId: 'bench', domainName: 'bench', domainPrefix: 'bench',
-      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'bench' },
+      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: BROWSER_UA },
       requestId: `bench-${n}`, routeKey: `GET ${path}`, stage: '$default', time: '', timeEpoch: 0,
     },
   };
