@@ -15,7 +15,7 @@ import { botVerdict, isPrefetch, type BotVerdict } from './bots';
 import { fillUrl } from './click';
 import { errorText } from './conversion';
 import { capSource, fingerprintOf } from './dead-letters';
-import { mintId } from './ids';
+import { idTime, mintId } from './ids';
 import { quote } from './quote';
 import type { DeadLetterSink, LanderClick, LanderClickStore, Log, RawRequest } from './model';
 import { campaignOffer, pickOffer, type CompiledConfig } from './tracker-config';
@@ -56,10 +56,12 @@ export type LanderClickOutcome =
        * `recorded`: the first lander click, stored now. `repeat`: one was stored before, nothing
        * changed. `queued`: the click is not stored (yet); the lander click waits in the queue
        * (`duplicateOf`: the same one waits there already). `capped`: not kept, its network
-       * reached the dead-letter cap this hour. `lost`: storage and queue both failed. `bot`: a bot
-       * followed the link, nothing recorded. `untracked`: no click id, nothing to record.
+       * reached the dead-letter cap this hour. `lost`: storage and queue both failed. `expired`:
+       * the click is not stored and its id is older than clickRetentionDays, so it never will be:
+       * nothing kept. `bot`: a bot followed the link, nothing recorded. `untracked`: no click id,
+       * nothing to record.
        */
-      recorded: 'recorded' | 'repeat' | 'queued' | 'capped' | 'lost' | 'bot' | 'untracked';
+      recorded: 'recorded' | 'repeat' | 'queued' | 'capped' | 'lost' | 'expired' | 'bot' | 'untracked';
       /** Queued already: the message holding this lander click. */
       duplicateOf?: string;
       bot?: BotVerdict['reason'];
@@ -97,6 +99,9 @@ export async function handleLanderClick(input: LanderClickInput, deps: LanderCli
   }
 
   const landerClick: LanderClick = { clickId, offerId: chosen.id, at: input.now.toISOString() };
+  // The click's id carries its time, so its retention's end is known without reading it.
+  const madeAt = idTime(clickId.slice(0, 26)) ?? input.now.getTime();
+  const clickExpiresAt = madeAt + deps.config.config.defaults.clickRetentionDays * 86_400_000;
   let detail: string;
   let reason: 'unknown_click' | 'storage_error';
   try {
@@ -120,6 +125,12 @@ export async function handleLanderClick(input: LanderClickInput, deps: LanderCli
   // The visitor goes on to the offer either way; the lander click waits for the click.
   const location = fillUrl(chosen.url, base);
   const queuedBase = { kind: 'redirect' as const, location, clickId, campaignId, offerId: chosen.id, detail };
+  if (reason === 'unknown_click' && clickExpiresAt < input.now.getTime()) {
+    // A visitor back after the click's retention (a long-lived t.js cookie, an old bookmark):
+    // the click is gone for good, so a queued lander click could only wait forever.
+    deps.log.info('lander click not kept: its click is past its retention', { clickId, clickExpiredAt: new Date(clickExpiresAt).toISOString() });
+    return { ...queuedBase, recorded: 'expired', detail: `click made ${new Date(madeAt).toISOString()} is past its retention (clickRetentionDays)` };
+  }
   try {
     // A keyless request: deduped (the same click's lander click waits once) and capped per the
     // sender's network, like a keyless pixel.
@@ -133,7 +144,7 @@ export async function handleLanderClick(input: LanderClickInput, deps: LanderCli
         receivedAt: landerClick.at,
         clickId,
         request: input.request,
-        landerClick,
+        landerClick: { ...landerClick, clickExpiresAt: new Date(clickExpiresAt).toISOString() },
         fingerprint: fingerprintOf(['lander_click', reason, clickId]),
       },
       { source: capSource({ ...(input.ip !== undefined ? { ip: input.ip } : {}) }) },

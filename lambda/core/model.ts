@@ -151,6 +151,11 @@ export interface LanderClick {
   offerId: string;
   /** ISO time of the lander click. */
   at: string;
+  /**
+   * ISO time the click's retention ends (its id's time + clickRetentionDays), on a queued lander
+   * click: a replay after it drops the lander click instead of waiting for a click that is gone.
+   */
+  clickExpiresAt?: string;
 }
 
 /**

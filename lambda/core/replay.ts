@@ -68,7 +68,12 @@ export async function replayMessage(message: DeadLetterMessage, deps: ReplayDeps
       try {
         // The same conditional update as GET /go, with the offer and time chosen then.
         const result = await deps.clickStore.recordLanderClick(message.landerClick);
-        if (result.status === 'not_found') return { done: false, reason: 'unknown_click', detail: `click ${message.landerClick.clickId} is not stored (yet)` };
+        if (result.status === 'not_found') {
+          // Its click is past its retention: it will never be stored, so nothing is waited for.
+          const expires = message.landerClick.clickExpiresAt;
+          if (expires !== undefined && Date.parse(expires) < Date.now()) return { done: true, outcome: 'lander click dropped: its click expired' };
+          return { done: false, reason: 'unknown_click', detail: `click ${message.landerClick.clickId} is not stored (yet)` };
+        }
         return { done: true, outcome: result.status === 'recorded' ? 'lander click recorded' : 'lander click already recorded' };
       } catch (err) {
         return { done: false, reason: 'storage_error', detail: `lander click could not be stored: ${errorText(err)}` };

@@ -28,6 +28,7 @@ export function landerMetrics(outcome: LanderClickOutcome): MetricPoint[] {
       if (outcome.recorded === 'queued') return [one(outcome.duplicateOf !== undefined ? METRIC_NAMES.deadLetterDuplicates : METRIC_NAMES.landerClicksQueued)];
       if (outcome.recorded === 'capped') return [one(METRIC_NAMES.deadLettersCapped)];
       if (outcome.recorded === 'lost') return [one(METRIC_NAMES.clicksLost)];
+      if (outcome.recorded === 'expired') return refusalMetrics('click_expired');
       if (outcome.recorded === 'bot') return [one(METRIC_NAMES.bots)];
       return [];
   }

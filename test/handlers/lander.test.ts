@@ -11,7 +11,7 @@ import { DynamoDeadLetterLedger } from '../../lambda/adapters/dead-letter-ledger
 import { DynamoClickStore } from '../../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../../lambda/adapters/file-dead-letter';
 import { ORIGIN_VERIFY_HEADER } from '../../lambda/contract';
-import { mintClickId } from '../../lambda/core/ids';
+import { idTime, mintClickId } from '../../lambda/core/ids';
 import type { ClickRecord } from '../../lambda/core/model';
 import { redrive } from '../../lambda/core/replay';
 import { compileConfig } from '../../lambda/core/tracker-config';
@@ -147,6 +147,37 @@ describe('GET /go', () => {
     // Another network is not crowded out.
     expect(await go(c, '198.51.100.7')).toMatchObject({ recorded: 'queued' });
     expect((await queue.list()).map((m) => m.clickId).sort()).toEqual([a, b, c].sort());
+  });
+
+  it('keeps no lander click for a click past its retention (it will never be stored); one queued before expiry is dropped by the replay after it', async () => {
+    const t = await setup({ random: () => 0 });
+    const days = config.config.defaults.clickRetentionDays;
+    const madeAt = Date.now() - (days + 1) * 86_400_000;
+    const gone = mintClickId('funnel', madeAt);
+    const answer = await t.go(goEvent(`clickid=${gone}`));
+    // The visitor still reaches the offer; nothing waits in the queue for a click that is gone.
+    expect(answer.statusCode).toBe(302);
+    expect(answer.headers?.location).toBe(`https://www.digistore24.com/redir/123456/aff/?cid=${gone}`);
+    expect(await t.queue.list()).toEqual([]);
+
+    // A click made just inside its retention: queued, with the end of that retention; a replay
+    // before then leaves it waiting for its click.
+    const late = mintClickId('funnel', Date.now() - days * 86_400_000 + 600_000);
+    expect((await t.go(goEvent(`clickid=${late}`))).statusCode).toBe(302);
+    const [queued, ...none] = await t.queue.list();
+    expect(none).toEqual([]);
+    expect(Date.parse(queued?.landerClick?.clickExpiresAt ?? '')).toBe(idTime(late.slice(0, 26))! + days * 86_400_000);
+    const replayDeps = { clickStore: new DynamoClickStore(t.client, t.tables.clicks) } as unknown as Parameters<typeof redrive>[1];
+    expect((await redrive(t.queue, replayDeps, { limit: 10, dryRun: false })).stillFailing).toEqual({ unknown_click: 1 });
+
+    // One queued two days ago for a click whose retention ended yesterday: the replay drops it.
+    const lapsed = mintClickId('funnel', madeAt);
+    const twoDaysAgo = createLanderHandler({ config, clicks: new DynamoClickStore(t.client, t.tables.clicks), deadLetters: () => t.queue, log: logger }, { now: () => new Date(Date.now() - 2 * 86_400_000) });
+    expect((await twoDaysAgo(goEvent(`clickid=${lapsed}`))).statusCode).toBe(302);
+    const summary = await redrive(t.queue, replayDeps, { limit: 10, dryRun: false });
+    expect(summary.outcomes).toEqual({ 'lander click dropped: its click expired': 1 });
+    expect(summary.stillFailing).toEqual({ unknown_click: 1 });
+    expect((await t.queue.list()).map((m) => m.clickId)).toEqual([late]);
   });
 
   it('refuses a malformed click id (400) and an unknown campaign (404), naming the parameter, writing nothing', async () => {
