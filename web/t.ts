@@ -4,8 +4,9 @@
  *
  *   <script src="https://TRACKING_DOMAIN/t.js" data-campaign="demo" async></script>
  *
- * The click id comes from the page URL (`clickid` or `cid`, when well-formed: the visitor came
- * through /click), else from this script's first-party cookie for the campaign (a reload or a
+ * The click id comes from the page URL (`clickid` or `cid`, else any query value or path segment
+ * that is a well-formed click id: the visitor came through /click, whichever way the lander's URL
+ * template carries it), else from this script's first-party cookie for the campaign (a reload or a
  * later visit), else a click is made by GET /click/<campaign>?format=json with the page's ad
  * parameters. The id is kept in a cookie on the lander's own domain, added to every link to
  * /go on the tracking domain and to every Digistore24 link (`cid=`), and exposed as
@@ -98,8 +99,10 @@ interface Clickvault {
   function start() {
     if (started) return;
     started = true;
-    const fromUrl = query.get('clickid') || query.get('cid') || '';
-    if (ID.test(fromUrl)) return use(fromUrl);
+    // `clickid` or `cid` first; else wherever the lander's URL template put {clickid} (another
+    // query parameter, a path segment): any well-formed click id. Missing it would make a second click.
+    const fromUrl = [query.get('clickid'), query.get('cid'), ...query.values(), ...location.pathname.split('/')].find((v) => v && ID.test(v));
+    if (fromUrl) return use(fromUrl);
     const [saved = '', savedKey] = cookie(cookieName).split('.');
     if (ID.test(saved) && (savedKey === adKey || !ad.toString())) return use(saved);
     const params = new URLSearchParams(ad);

@@ -7,7 +7,8 @@
  *
  * - a direct visit creates exactly one click and decorates the Digistore24 link (cid) and the
  *   /go link (clickid) with it;
- * - a visit arriving through /click reuses the click id in its URL;
+ * - a visit arriving through /click reuses the click id in its URL, wherever the lander's URL
+ *   template put it (clickid=, a parameter of its own, a path segment);
  * - a reload (same browser profile, so the same cookies) makes no new click;
  * - with data-consent="required" nothing happens until the page calls consent(true).
  */
@@ -74,8 +75,18 @@ beforeAll(async () => {
   const base = testConfig();
   const config = parseConfig({
     ...base,
-    landers: [{ id: 'bridge', name: 'Bridge', url: `${landerOrigin}/lander?clickid={clickid}&s1={sub1}` }],
-    campaigns: [...base.campaigns, { id: 'funnel', name: 'Funnel', trafficChannel: 'facebook', offers: [{ offer: 'ds24' }], landers: [{ lander: 'bridge' }] }],
+    landers: [
+      { id: 'bridge', name: 'Bridge', url: `${landerOrigin}/lander?clickid={clickid}&s1={sub1}` },
+      // Landers that carry the click id their own way: in a path segment, in a parameter of their own.
+      { id: 'path', name: 'Path', url: `${landerOrigin}/p/{clickid}/bridge` },
+      { id: 'subid', name: 'Subid', url: `${landerOrigin}/sub?subid={clickid}` },
+    ],
+    campaigns: [
+      ...base.campaigns,
+      { id: 'funnel', name: 'Funnel', trafficChannel: 'facebook', offers: [{ offer: 'ds24' }], landers: [{ lander: 'bridge' }] },
+      { id: 'funnel-path', name: 'Funnel (path)', trafficChannel: 'facebook', offers: [{ offer: 'ds24' }], landers: [{ lander: 'path' }] },
+      { id: 'funnel-subid', name: 'Funnel (subid)', trafficChannel: 'facebook', offers: [{ offer: 'ds24' }], landers: [{ lander: 'subid' }] },
+    ],
   });
   tracker = await startLocalTracker({ config, dataDir: mkdtempSync(join(tmpdir(), 'cv-tjs-')), port: 0, dynamoPort: 0, inMemory: true });
 }, 60_000);
@@ -148,6 +159,17 @@ suite('t.js in headless Chromium', () => {
     const after = await clicks();
     expect(after.length - before).toBe(1);
     expect(after.find((c) => c.clickId === clickId)).toMatchObject({ campaignId: 'funnel', landerId: 'bridge', sub1: 'from-ad' });
+  }, 120_000);
+
+  it.each(['funnel-path', 'funnel-subid'])('a visit through /click to a lander that carries the id its own way (%s) reuses it: one click', async (campaign) => {
+    const before = (await clicks()).length;
+    const dom = await visit(`${tracker.url}/click/${campaign}?sub1=from-ad`, newProfile());
+    const clickId = attr(dom, 'data-clickid') ?? '';
+    expect(clickId).toMatch(/^[0-9A-HJKMNP-TV-Z]{30}$/);
+    expect(href(dom, 'ds24')).toBe(`https://www.digistore24.com/redir/123456/aff/CAMPAIGNKEY?cid=${clickId}`);
+    const after = await clicks();
+    expect(after.length - before).toBe(1);
+    expect(after.find((c) => c.clickId === clickId)).toMatchObject({ campaignId: campaign, sub1: 'from-ad' });
   }, 120_000);
 
   it('with consent required, sets no cookie and makes no click until the page calls consent(true)', async () => {
