@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { buildClickvault } from '../lib/clickvault-app';
+import { HANDLER_DEADLINE_MS } from '../lambda/contract';
 import { TrackerFunction } from '../lib/tracker-function';
 
 export type BundleName = 'click' | 'postback' | 'ipn' | 'empty' | 'sdkClient';
@@ -46,7 +47,7 @@ export function buildBundles(): { outdir: string; bundles: Record<BundleName, Bu
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
   buildClickvault(app, { nag: false });
   const baselines = new Stack(app, 'BenchBaselines');
-  const common = { memorySize: 256, timeout: Duration.seconds(5), logRetention: logs.RetentionDays.ONE_WEEK, logLevel: 'INFO' as const };
+  const common = { memorySize: 256, timeout: Duration.seconds(5), deadlineMs: HANDLER_DEADLINE_MS.click, logRetention: logs.RetentionDays.ONE_WEEK, logLevel: 'INFO' as const };
   new TrackerFunction(baselines, 'EmptyFunction', { entry: 'bench/baselines/empty.ts', description: 'bench baseline: empty handler', ...common });
   new TrackerFunction(baselines, 'SdkClientFunction', { entry: 'bench/baselines/sdk-client.ts', description: 'bench baseline: DynamoDB client only', ...common });
   app.synth();

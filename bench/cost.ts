@@ -7,6 +7,7 @@
  * the dated price table in bench/prices.ts. Beside it: the same volume on a hosted tracker's
  * published overage price.
  */
+import '../scripts/cli-setup';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -213,11 +214,37 @@ export function costReport(results: BenchResults, facts: ReturnType<typeof templ
   return { clicks, postbacks, landerVisits, directVisits, clickItems: items, oversized };
 }
 
+/** Requests per handler when `cost` measures for itself (as `npm run bench -- --quick` does). */
+export const QUICK_WARM_REQUESTS = 1000;
+
+/**
+ * The measurements the cost model needs: from the benchmark's results file when there is one
+ * (`npm run bench`), else measured now — the warm phase of the benchmark, the only part the
+ * cost model reads — so a fresh clone gets its figures without running the whole benchmark.
+ */
+export async function measurements(
+  resultsFile: string,
+  explicit: boolean,
+  requests = QUICK_WARM_REQUESTS,
+): Promise<BenchResults> {
+  if (existsSync(resultsFile)) return JSON.parse(readFileSync(resultsFile, 'utf8')) as BenchResults;
+  if (explicit) throw new Error(`--results ${resultsFile}: no such file (run npm run bench, or leave --results out to measure now)`);
+  process.stderr.write(`cost: no ${resultsFile} (npm run bench writes it); measuring the handlers and click items now (${requests} requests each)...\n`);
+  const { warmLatency } = await import('./warm');
+  const warm = await warmLatency(requests);
+  const measured = (w: (typeof warm)['click']): Measured => ({ ownP50Ms: w.ownP50Ms, logBytesPerRequest: w.logBytes, dynamoWrites: w.dynamoWrites, dynamoReads: w.dynamoReads });
+  return {
+    date: new Date().toISOString(),
+    handlers: { click: measured(warm.click), postback: measured(warm.postback) },
+    funnel: { landerClick: measured(warm.landerClick), jsonClick: measured(warm.jsonClick), script: measured(warm.script) },
+    clickItems: warm.clickItems,
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { json: { type: 'boolean' }, results: { type: 'string' }, check: { type: 'boolean' } } });
   const resultsFile = values.results ?? join(__dirname, 'results.json');
-  if (!existsSync(resultsFile)) throw new Error(`${resultsFile} is missing: run npm run bench (or npm run bench -- --quick) first`);
-  const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as BenchResults;
+  const results = await measurements(resultsFile, values.results !== undefined);
   const facts = templateFacts();
   const report = costReport(results, facts);
   const hosted = HOSTED_OVERAGE.usdPerThousandEvents * 1000;

@@ -4,6 +4,7 @@
  * config from TRACKER_CONFIG), except that the handlers reach DynamoDB through the load test's
  * fault proxy (BENCH_STORE_ENDPOINT), so it can stop or hang the store while traffic continues.
  */
+import '../scripts/cli-setup';
 import { resolve } from 'node:path';
 import { loadConfig } from '../config/load';
 import { startLocalTracker } from '../lambda/local/server';

@@ -21,6 +21,7 @@
  * an environment secret (BENCH_PB_KEY): the shipped config's campaigns and protection settings
  * do not matter. Bounded in count and time; stops the tracker when done.
  */
+import '../scripts/cli-setup';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,7 @@ import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { digistore24ConversionTypes } from '../config/digistore24';
 import { parseConfig } from '../config/schema';
+import { CALL_BUDGETS } from '../lambda/adapters/aws-clients';
 import { createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
 import { decimalOf, wrapStoredNumber } from '../lambda/adapters/stored-number';
@@ -342,7 +344,7 @@ async function main(): Promise<void> {
     const secondRedrive = await redrive();
 
     // 4. Checks, against the store itself and against the report.
-    const client = createDynamoClient(`http://127.0.0.1:${dynamoPort}`);
+    const client = createDynamoClient(`http://127.0.0.1:${dynamoPort}`, CALL_BUDGETS.tool);
     const tables = localTableNames();
     const storedClicks = await scanAll(client, tables.clicks);
     const storedConversions = await scanAll(client, tables.conversions);

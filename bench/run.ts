@@ -3,6 +3,7 @@
  * with the handler's own overhead, DynamoDB calls per request. Prints a table and writes
  * bench/results.json. Numbers from this machine: compare medians and ratios, not absolutes.
  */
+import '../scripts/cli-setup';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';

@@ -7,13 +7,14 @@
  * (`format=json` from t.js) and t.js itself; and the size of the click items they leave (p95),
  * which decides how many write units each click write costs.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../config/load';
 import { parseConfig, type TrackerConfig } from '../config/schema';
 import { BROWSER_UA } from './visitor';
+import { CALL_BUDGETS } from '../lambda/adapters/aws-clients';
 import { syncConversionTypes } from '../lambda/adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
@@ -47,7 +48,8 @@ const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemComman
 
 /** A DynamoDB client that times and counts every call of the current request. */
 function instrumented(endpoint: string) {
-  const client: DynamoDBClient = createDynamoClient(endpoint);
+  // The functions' own budget, not the local one: this measures what the functions run.
+  const client: DynamoDBClient = createDynamoClient(endpoint, CALL_BUDGETS.dynamodb);
   const current = { storeMs: 0, reads: 0, writes: 0 };
   client.middlewareStack.add(
     (next, context) => async (args) => {
@@ -222,6 +224,7 @@ async function scanItems(client: DynamoDBClient, table: string): Promise<Record<
 
 export async function warmLatency(requests: number): Promise<WarmResults> {
   const dynamo = await startDynaliteProcess();
+  const queueDir = mkdtempSync(join(tmpdir(), 'clickvault-bench-dlq-'));
   try {
     const config = benchConfig();
     const compiled = compileConfig(config);
@@ -229,7 +232,7 @@ export async function warmLatency(requests: number): Promise<WarmResults> {
     const setup = createDynamoClient(dynamo.endpoint);
     await ensureTables(setup, tables);
     await syncConversionTypes(setup, tables.conversionTypes, config.conversionTypes);
-    const queue = new FileDeadLetterQueue(mkdtempSync(join(tmpdir(), 'clickvault-bench-dlq-')));
+    const queue = new FileDeadLetterQueue(queueDir);
     const { client, current } = instrumented(dynamo.endpoint);
     const clicks = new DynamoClickStore(client, tables.clicks);
     const campaign = config.campaigns[0]?.id ?? 'demo';
@@ -321,6 +324,7 @@ export async function warmLatency(requests: number): Promise<WarmResults> {
     client.destroy();
     return { click, postback, landerClick, jsonClick, script: { ...scriptRun, responseBytes }, clickItems };
   } finally {
+    rmSync(queueDir, { recursive: true, force: true });
     await dynamo.close();
   }
 }

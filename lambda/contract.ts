@@ -16,6 +16,36 @@ export const ENV = {
   postbackKeySecretArn: 'POSTBACK_KEY_SECRET_ARN',
 } as const;
 
+/**
+ * Each handler's overall deadline in ms (lambda/handlers/deadline.ts): by then it has answered,
+ * and every call it started has been aborted. Each sits below its function's timeout
+ * (lib/clickvault-stack.ts FUNCTION_SIZING, lib/conversion-types.ts; checked at synth).
+ * - click 1.2 s: its one write may take 600 ms, the fallback to the queue gets the rest, and
+ *   the visitor is redirected within 1.5 s even when DynamoDB and SQS both hang;
+ * - lander click (/go) 2 s: the update's 600 ms, the dead-letter guard, then the queue, so a
+ *   hanging DynamoDB still keeps the lander click; the visitor is redirected within 2.5 s;
+ * - t.js 1 s: a constant, no outside call;
+ * - postback and IPN 8 s: room for a slow traffic channel (2 s per attempt, 2 attempts);
+ *   with DynamoDB hanging they answer in about 1.5 s, bounded by the calls' own budgets;
+ * - the deploy-time conversion-types sync 100 s;
+ * - the hourly dead-letter archiver 270 s (ARCHIVER.timeoutSeconds 300): it starts no new
+ *   message in the last ARCHIVER.finishMs (30 s) before it, so the one being moved finishes.
+ */
+export const HANDLER_DEADLINE_MS = {
+  click: 1200,
+  /**
+   * GET /go: its update may take 600 ms, then a lander click of a click not stored goes through
+   * the dead-letter guard (ledger calls of 500 ms each when DynamoDB hangs) to the queue.
+   */
+  lander: 2000,
+  /** GET /t.js: a constant answer, no outside call. */
+  script: 1000,
+  postback: 8000,
+  ipn: 8000,
+  syncConversionTypes: 100_000,
+  archiveDeadLetters: 270_000,
+} as const;
+
 /** Header CloudFront adds to every origin request; proves the request came through the distribution. */
 export const ORIGIN_VERIFY_HEADER = 'x-clickvault-origin-verify';
 
@@ -46,12 +76,14 @@ export const ROUTES = {
  * The dead-letter archiver (lambda/handlers/archive-dead-letters.ts): a scheduled function that
  * moves queue messages older than core/archive ARCHIVE_AFTER_DAYS (10) into the archive table
  * before SQS's 14-day retention can drop them. Hourly, so a few failed runs still leave days to
- * spare; it stops starting new messages at its deadline, well inside its timeout.
+ * spare. Its deadline is HANDLER_DEADLINE_MS.archiveDeadLetters (every call aborted by then);
+ * it starts no new message in the last `finishMs` before it, well inside its timeout.
  */
 export const ARCHIVER = {
   everyHours: 1,
   timeoutSeconds: 300,
-  deadlineSeconds: 240,
+  /** Kept at the end of the deadline for the message being moved: no new one is started then. */
+  finishMs: 30_000,
   /** How long what it reads stays hidden from other readers (longer than its timeout). */
   visibilitySeconds: 360,
 } as const;

@@ -131,8 +131,10 @@ export function ipnMetrics(outcome: IpnOutcome): MetricPoint[] {
   for (const r of outcome.results) {
     // A recorded test order is no business number: it counts as a test.
     if (r.outcome === 'recorded' && r.test) points.push(count(METRIC_NAMES.tests));
-    else if (r.outcome === 'recorded') points.push(...conversionPoints(r.type, r.revenue ?? '0', r.currency ?? '', r.counted === true));
-    else if (r.outcome === 'duplicate') points.push(count(METRIC_NAMES.duplicates), ...(r.conflict ? [count(METRIC_NAMES.amountConflicts)] : []));
+    else if (r.outcome === 'recorded') {
+      points.push(...conversionPoints(r.type, r.revenue ?? '0', r.currency ?? '', r.counted === true));
+      if (r.forward !== undefined && r.forward !== 'not_applicable') points.push(count(METRIC_NAMES.forwarded, { name: 'status', value: r.forward }));
+    } else if (r.outcome === 'duplicate') points.push(count(METRIC_NAMES.duplicates), ...(r.conflict ? [count(METRIC_NAMES.amountConflicts)] : []));
     else if (r.outcome === 'queued') points.push(r.queuedBefore ? count(METRIC_NAMES.deadLetterDuplicates) : count(METRIC_NAMES.queued, { name: 'reason', value: 'ipn' }));
   }
   return points;

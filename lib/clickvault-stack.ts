@@ -4,7 +4,7 @@ import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type { Construct } from 'constructs';
 import type { TrackerConfig } from '../config/schema';
 import { CONVERSION_HISTORY_ATTRIBUTES, LEDGER_PREFIX } from '../lambda/adapters/table-definitions';
-import { ENV, ORIGIN_VERIFY_HEADER, ROUTES, TABLE_ENV } from '../lambda/contract';
+import { ENV, HANDLER_DEADLINE_MS, ORIGIN_VERIFY_HEADER, ROUTES, TABLE_ENV } from '../lambda/contract';
 import { AlarmTopic } from './alarm-topic';
 import { writeBundledConfig } from './bundled-config';
 import { configSecretRefs, forwardsConversions, grantSecretRefs } from './config-secrets';
@@ -40,16 +40,20 @@ export const HANDLER_ENTRIES = {
  * ~0.85 s at 128 MB, ~0.4 s at 256 MB, ~0.2 s at 512 MB. 256 MB keeps a visitor's cold click
  * under half a second for $0.012 per million clicks more than 128 MB; 512 MB would add another
  * $0.023 for 0.2 s on ~1% of clicks. Postback and IPN get the same size, and more time for
- * DynamoDB retries and the channel forward (2 x 2 s).
+ * the channel forward (2 x 2 s).
+ *
+ * Each handler answers by its own deadline (lambda/contract.ts HANDLER_DEADLINE_MS: click 1.2 s,
+ * lander click 2 s, t.js 1 s, postback and IPN 8 s), at which every call it started is aborted; the timeout is only the
+ * backstop behind it, and synth refuses one that leaves less than a second beyond the deadline.
  */
 export const FUNCTION_SIZING = {
-  click: { memorySize: 256, timeout: Duration.seconds(5) },
-  // GET /go is a click's twin: one conditional update, answered within the same time.
-  lander: { memorySize: 256, timeout: Duration.seconds(5) },
+  click: { memorySize: 256, timeout: Duration.seconds(5), deadlineMs: HANDLER_DEADLINE_MS.click },
+  // GET /go is a click's twin: one conditional update (2 s deadline: see HANDLER_DEADLINE_MS).
+  lander: { memorySize: 256, timeout: Duration.seconds(5), deadlineMs: HANDLER_DEADLINE_MS.lander },
   // GET /t.js answers a constant (and CloudFront caches it): the smallest size is plenty.
-  script: { memorySize: 128, timeout: Duration.seconds(3) },
-  postback: { memorySize: 256, timeout: Duration.seconds(10) },
-  ipn: { memorySize: 256, timeout: Duration.seconds(10) },
+  script: { memorySize: 128, timeout: Duration.seconds(3), deadlineMs: HANDLER_DEADLINE_MS.script },
+  postback: { memorySize: 256, timeout: Duration.seconds(10), deadlineMs: HANDLER_DEADLINE_MS.postback },
+  ipn: { memorySize: 256, timeout: Duration.seconds(10), deadlineMs: HANDLER_DEADLINE_MS.ipn },
 } as const;
 
 /**

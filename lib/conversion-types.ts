@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { Campaign, ConversionType } from '../config/schema';
+import { HANDLER_DEADLINE_MS } from '../lambda/contract';
 import { PROPERTY } from '../lambda/handlers/sync-conversion-types';
 import type { LogLevel } from './settings';
 import { TrackerFunction } from './tracker-function';
@@ -47,6 +48,7 @@ export class ConversionTypes extends Construct {
       description: 'Clickvault: syncs the config conversion types and the catalog (campaigns, click retention) at deploy time',
       memorySize: 256,
       timeout: Duration.minutes(2),
+      deadlineMs: HANDLER_DEADLINE_MS.syncConversionTypes,
       logRetention: props.logRetention,
       logLevel: props.logLevel,
       tracing: props.tracing,

@@ -7,7 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LEDGER_PREFIX } from '../lambda/adapters/table-definitions';
-import { ARCHIVER, TABLE_ENV } from '../lambda/contract';
+import { ARCHIVER, HANDLER_DEADLINE_MS, TABLE_ENV } from '../lambda/contract';
 import type { LogLevel } from './settings';
 import { TrackerFunction } from './tracker-function';
 
@@ -30,7 +30,7 @@ export interface DeadLetterArchiverProps {
  * dead-letter message older than 10 days into the archive table, archive first and delete
  * second, under the same per-message leases redrives take. Its own role may receive, hide and
  * delete queue messages, write archive items, and take leases (ledger items `msg#...` only);
- * nothing else. Its deadline (ARCHIVER.deadlineSeconds) is below its timeout, and an alarm fires
+ * nothing else. Its deadline (HANDLER_DEADLINE_MS.archiveDeadLetters) is below its timeout, and an alarm fires
  * when a run fails.
  */
 export class DeadLetterArchiver extends Construct {
@@ -41,9 +41,6 @@ export class DeadLetterArchiver extends Construct {
 
   constructor(scope: Construct, id: string, props: DeadLetterArchiverProps) {
     super(scope, id);
-    if (ARCHIVER.deadlineSeconds >= ARCHIVER.timeoutSeconds) {
-      throw new Error(`DeadLetterArchiver: the deadline (${ARCHIVER.deadlineSeconds} s) must be below the timeout (${ARCHIVER.timeoutSeconds} s)`);
-    }
 
     this.function = new TrackerFunction(this, 'Function', {
       entry: ARCHIVER_ENTRY,
@@ -53,6 +50,7 @@ export class DeadLetterArchiver extends Construct {
       logRetention: props.logRetention,
       logLevel: props.logLevel,
       tracing: props.tracing,
+      deadlineMs: HANDLER_DEADLINE_MS.archiveDeadLetters,
     })
       .useDeadLetterQueue(props.queue, ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'])
       .useTable(props.archive, TABLE_ENV.deadLetterArchive, ['dynamodb:PutItem', 'dynamodb:Query'])

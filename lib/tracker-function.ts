@@ -19,8 +19,17 @@ export const PROJECT_ROOT = join(__dirname, '..');
  */
 export const SERVICE_NAME = 'clickvault';
 
-/** Modules not bundled: loaded from the Lambda runtime's AWS SDK v3 when (and only when) used. */
-export const RUNTIME_PROVIDED_MODULES = ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-ssm', '@aws-sdk/client-sqs'] as const;
+/**
+ * Modules not bundled: loaded from the Lambda runtime's AWS SDK v3 when (and only when) used —
+ * the two clients that read configured secrets (once per instance, then cached). The SQS client
+ * is bundled although only failures use it: it is the fallback of every request function, needed
+ * exactly when DynamoDB hangs, and loading the runtime's copy (a second SDK core) took a cold
+ * instance most of a click's deadline (docs/architecture.md, Decisions).
+ */
+export const RUNTIME_PROVIDED_MODULES = ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-ssm'] as const;
+
+/** What a function's timeout must leave beyond its handler's deadline: answering, logging, returning. */
+export const DEADLINE_MARGIN_MS = 1000;
 
 /** The runtime every function uses (the newest Node.js the installed CDK knows, arm64). */
 export const TRACKER_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -32,6 +41,11 @@ export interface TrackerFunctionProps {
   /** Memory in MB. */
   readonly memorySize: number;
   readonly timeout: Duration;
+  /**
+   * The handler's own deadline in ms (lambda/contract.ts HANDLER_DEADLINE_MS): synth fails
+   * unless `timeout` leaves at least DEADLINE_MARGIN_MS beyond it to answer, log and return.
+   */
+  readonly deadlineMs: number;
   readonly logRetention: logs.RetentionDays;
   /** Powertools log level. */
   readonly logLevel: LogLevel;
@@ -50,9 +64,10 @@ const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'
 /**
  * A NodejsFunction with Clickvault's defaults, so each function declaration is a few lines:
  * Node.js 24 on arm64, esbuild bundling on the local machine (never Docker), minified with
- * source maps, the AWS SDK bundled (a pinned version instead of whatever the runtime ships),
- * an explicit log group with retention, and an execution role that may write to that log group
- * and nothing else until the function is granted more with `useTable` / `useQueue`.
+ * source maps (shipped, not enabled at run time), the AWS SDK bundled (a pinned version instead
+ * of whatever the runtime ships), an explicit log group with retention, and an execution role
+ * that may write to that log group and nothing else until the function is granted more with
+ * `useTable` / `useQueue`.
  *
  * The log group and the role are created next to the function (ids `<id>Logs`, `<id>Role`)
  * because a subclass cannot add children before `super()`.
@@ -64,6 +79,12 @@ export class TrackerFunction extends NodejsFunction {
     }
     if (props.memorySize < 128 || props.memorySize > 10240) {
       throw new Error(`TrackerFunction ${id}: memorySize must be 128-10240 MB, got ${props.memorySize}`);
+    }
+    if (props.deadlineMs + DEADLINE_MARGIN_MS > props.timeout.toMilliseconds()) {
+      throw new Error(
+        `TrackerFunction ${id}: the timeout (${props.timeout.toMilliseconds()} ms) must leave ${DEADLINE_MARGIN_MS} ms beyond the handler's ` +
+          `deadline (${props.deadlineMs} ms, lambda/contract.ts HANDLER_DEADLINE_MS), or Lambda would end it before it answers`,
+      );
     }
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention,
@@ -100,7 +121,11 @@ export class TrackerFunction extends NodejsFunction {
       environment: {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_LOG_LEVEL: props.logLevel,
-        NODE_OPTIONS: '--enable-source-maps',
+        // No NODE_OPTIONS=--enable-source-maps: with it the first error stack an instance
+        // formats parses the ~1 MB source map (measured: ~300 ms of CPU on a full core, and
+        // 256 MB get about a seventh of one), which took the click's fallback budget exactly
+        // when DynamoDB failed. The map still ships in the asset: map a stack offline, or set
+        // the variable on one function while debugging.
         ...(configFile ? { [ENV.trackerConfig]: `/var/task/${BUNDLED_CONFIG_FILE}` } : {}),
         ...props.environment,
       },
@@ -109,16 +134,21 @@ export class TrackerFunction extends NodejsFunction {
         format: OutputFormat.CJS,
         minify: true,
         sourceMap: true,
-        // Stack traces map to file:line without shipping the sources themselves.
+        // The map takes a stack trace to file:line without shipping the sources themselves.
         sourcesContent: false,
         bundleAwsSDK: true,
-        // ...except clients only a rare path loads, on first use: the two that read configured
-        // secrets (postback keys, the IPN passphrase) and SQS (the dead-letter queue, used when
-        // DynamoDB fails). They come from the runtime's own SDK v3 (every Node.js runtime since
-        // 18 ships it), so their ~270 KB stay out of the bundles. Measured (npm run bench): the
-        // postback bundle went from 849 KB to ~580 KB and its cold init from 1.21x to ~1.05x
-        // the bare DynamoDB-client baseline; the click bundle from 598 KB to ~565 KB.
+        // ...except the clients that read configured secrets (postback keys, the IPN
+        // passphrase), loaded on first use from the runtime's own SDK v3 (every Node.js runtime
+        // since 18 ships it), so they stay out of the bundles. Measured (npm run bench): with
+        // SQS also external, the postback bundle went from 849 KB to ~580 KB and its cold init
+        // from 1.21x to ~1.05x the bare DynamoDB-client baseline. The bundled SQS client (~39
+        // KB) is evaluated only when first imported (a failure): it costs its parsing, ~5% of
+        // the baseline's init (README, "Performance and cost").
         externalModules: [...RUNTIME_PROVIDED_MODULES],
+        // import() of those externals becomes require(): it finds the runtime's SDK through
+        // NODE_PATH the standard way, and loads its CommonJS build, about twice as fast as
+        // the ES module graph a native import() walks.
+        esbuildArgs: { '--supported:dynamic-import': 'false' },
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

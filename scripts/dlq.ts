@@ -4,10 +4,11 @@
  * read and released at once (they stay queued). Copies of one message (an update interrupted
  * before its old copy was deleted) are shown once: the newest.
  */
+import './cli-setup';
 import { parseArgs } from 'node:util';
 import type { DeadLetterMessage, DeadLetterPlace, ReceivedMessage } from '../lambda/core/model';
 import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
-import { openQueue } from './tracker-context';
+import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker } from './tracker-context';
 
 export interface ListedMessage extends DeadLetterMessage {
   /** Where it waits: the queue, or the archive. */
@@ -43,12 +44,17 @@ async function main(): Promise<void> {
     options: { local: { type: 'boolean' }, json: { type: 'boolean' }, limit: { type: 'string' }, stack: { type: 'string' }, help: { type: 'boolean' } },
   });
   if (values.help) {
-    process.stdout.write('Usage: npm run dlq -- [--local] [--json] [--limit N] [--stack NAME]\n');
+    process.stdout.write(
+      'Usage: npm run dlq -- [--local] [--json] [--limit N] [--stack NAME]\n' +
+        `In AWS the queue and the archive come from the stack's outputs (--stack, default ${DEFAULT_STACK}),\n` +
+        `unless ${neededVariables(CLI_NEEDS.dlq).join(', ')} are set.\n`,
+    );
     return;
   }
   const limit = values.limit === undefined ? 1000 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a whole number >= 1, got "${values.limit}"`);
-  const context = await openQueue({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) });
+  // The queue and its archive, nothing else (CLI_NEEDS.dlq).
+  const context = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) }, CLI_NEEDS.dlq);
   try {
     const received = await context.queue.receive(limit);
     await Promise.all(received.map((r) => context.queue.release(r.handle)));

@@ -6,18 +6,20 @@
  * redrives at once (or a redrive beside the archiver) share the work through leases in the
  * dead-letter ledger: no message is replayed twice or left in two copies.
  */
+import './cli-setup';
 import { parseArgs } from 'node:util';
 import type { DeadLetterPlace } from '../lambda/core/model';
 import { redrive, type RedriveProgress, type RedriveSummary } from '../lambda/core/replay';
 import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
-import { DEFAULT_STACK, openTracker, replayDeps } from './tracker-context';
+import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker, replayDeps } from './tracker-context';
 
 const USAGE = `Usage: npm run redrive -- [--local] [--dry-run] [--limit N] [--reason R] [--stack NAME]
   --local      the local run's queue (.data/dead-letters), archive and tables
   --dry-run    show what would happen; write and delete nothing
   --limit N    replay at most N messages (default 1000)
   --reason R   only messages queued for R (unknown_type, unknown_click, storage_error, forward_failed, invalid_input)
-  --stack NAME the deployed stack to read outputs from (default ${DEFAULT_STACK})
+  --stack NAME the deployed stack to read outputs from (default ${DEFAULT_STACK}), unless
+               ${neededVariables(CLI_NEEDS.redrive).join(', ')} are all set
   --json       print the summary as JSON`;
 
 export function formatSummary(s: RedriveSummary): string {
@@ -72,12 +74,8 @@ async function main(): Promise<void> {
   const limit = values.limit === undefined ? 1000 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a whole number >= 1, got "${values.limit}"`);
   // Replaying reads clicks, conversions (and their history) and types; writes conversions; and
-  // works through the queue and its archive with leases in the ledger.
-  const tracker = await openTracker({
-    local: values.local === true,
-    ...(values.stack ? { stack: values.stack } : {}),
-    needs: ['queue', 'deadLetterArchive', 'deadLetterLedger', 'clicks', 'conversions', 'conversionTypes'],
-  });
+  // works through the queue and its archive with leases in the ledger (CLI_NEEDS.redrive).
+  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) }, CLI_NEEDS.redrive);
   try {
     const dryRun = values['dry-run'] === true;
     const summary = await redrive(tracker.queue, replayDeps(tracker.client, tracker.tables, dryRun, tracker.queue), {

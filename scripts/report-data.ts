@@ -17,7 +17,7 @@ export interface ReportData {
 
 export interface ReadOptions {
   client: DynamoDBClient;
-  tables: TableNames;
+  tables: Pick<TableNames, 'clicks' | 'conversions'>;
   campaigns: string[];
   from: Date;
   to: Date;

@@ -2,6 +2,7 @@
  * `npm run report -- [--local] [--by campaign,day] [--tz Europe/Berlin] [--from D] [--to D]
  *                    [--campaign a,b] [--json | --csv | --html FILE] [--stack NAME]`
  */
+import './cli-setup';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load';
@@ -24,7 +25,7 @@ import {
 } from '../lambda/core/report';
 import { reportHtml } from './report-html';
 import { streamReportData } from './report-data';
-import { DEFAULT_STACK, openTracker } from './tracker-context';
+import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run report -- [options]
   --local             the local tracker's data (.data/), else the deployed stack (AWS credentials)
@@ -37,7 +38,8 @@ const USAGE = `Usage: npm run report -- [options]
   --json | --csv      machine-readable output (default: an aligned table)
   --html FILE         also write a self-contained page with the table and a daily chart
   --include-tests     also count Digistore24 test orders (api_mode=test, kept with recordTestOrders)
-  --stack NAME        the deployed stack (default ${DEFAULT_STACK})`;
+  --stack NAME        the deployed stack (default ${DEFAULT_STACK}), unless
+                      ${neededVariables(CLI_NEEDS.report).join(', ')} are set`;
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -86,8 +88,8 @@ async function main(): Promise<void> {
   const showProgress = process.stderr.isTTY === true && !machine;
   const now = new Date();
 
-  // A report reads clicks, conversions and the catalog: no queue, no other table.
-  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}), needs: ['clicks', 'conversions', 'catalog'] });
+  // A report reads clicks, conversions and the catalog: no queue, no other table (CLI_NEEDS.report).
+  const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) }, CLI_NEEDS.report);
   try {
     // Campaigns and retention as deployed: the catalog (every campaign ever deployed, the
     // retention history); the config alone for a local data directory older than the catalog.

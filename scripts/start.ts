@@ -1,8 +1,10 @@
 /** `npm start`: the tracker on this machine, no AWS account needed. */
+import './cli-setup';
 import { relative, resolve } from 'node:path';
 import { configPath, loadConfig } from '../config/load';
 import { ConfigError, protectionWarnings } from '../config/schema';
 import type { CatalogSyncResult } from '../lambda/adapters/catalog';
+import { DataDirInUse } from '../lambda/local/dynalite';
 import { localUrlKey, startLocalTracker, trackerUrls } from '../lambda/local/server';
 
 // CloudWatch embedded metrics make sense in Lambda only; set POWERTOOLS_METRICS_DISABLED=false to see them.
@@ -79,7 +81,10 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
-  else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+  else if (err instanceof DataDirInUse) {
+    const owner = err.owner ? ` (process ${err.owner.pid}, DynamoDB on port ${err.owner.port})` : '';
+    process.stderr.write(`Another tracker has this data directory open${owner}: stop it, or give this one another TRACKER_DATA_DIR.\n`);
+  } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     process.stderr.write(`Port in use: ${(err as Error).message}. Set PORT / DYNAMODB_PORT, or stop the other tracker.\n`);
   } else process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);

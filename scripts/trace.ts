@@ -2,16 +2,20 @@
  * `npm run trace -- <clickid> [--local] [--json]`: the whole story of one click.
  * `npm run trace -- --recent 50 [--local] [--json]`: the latest inbound postbacks and outcomes.
  */
+import './cli-setup';
 import { parseArgs } from 'node:util';
 import { DynamoClickStore } from '../lambda/adapters/dynamodb-store';
 import { clickConversions, clickInbound, recentInbound } from '../lambda/adapters/trace-source';
 import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
 import { formatRecent, formatTrace, type ClickTrace } from '../lambda/core/trace';
 import { collapseCopies } from './dlq';
-import { DEFAULT_STACK, openTracker } from './tracker-context';
+import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run trace -- <clickid> [--local] [--json] [--stack NAME]
-       npm run trace -- --recent N [--local] [--json] [--stack NAME]`;
+       npm run trace -- --recent N [--local] [--json] [--stack NAME]
+In AWS the tables and the queue come from the stack's outputs (--stack, default ${DEFAULT_STACK}),
+unless ${neededVariables(CLI_NEEDS.trace).join(', ')} are set
+(--recent: ${neededVariables(CLI_NEEDS.traceRecent).join(', ')}).`;
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -23,23 +27,26 @@ async function main(): Promise<void> {
     if (!values.help) process.exitCode = 2;
     return;
   }
-  // --recent reads the inbound log only; a click's story also its click, conversions and the
-  // dead letters (queue and archive) that name it.
-  const tracker = await openTracker({
-    local: values.local === true,
-    ...(values.stack ? { stack: values.stack } : {}),
-    needs: values.recent !== undefined ? ['inbound'] : ['inbound', 'clicks', 'conversions', 'queue', 'deadLetterArchive'],
-  });
-  try {
-    if (values.recent !== undefined) {
-      const count = Number(values.recent);
-      if (!Number.isInteger(count) || count < 1 || count > 1000) throw new Error(`--recent takes a number from 1 to 1000, got "${values.recent}"`);
+  const options = { local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) };
+  if (values.recent !== undefined) {
+    const count = Number(values.recent);
+    if (!Number.isInteger(count) || count < 1 || count > 1000) throw new Error(`--recent takes a number from 1 to 1000, got "${values.recent}"`);
+    // --recent reads the inbound log only (CLI_NEEDS.traceRecent).
+    const tracker = await openTracker(options, CLI_NEEDS.traceRecent);
+    try {
       const entries = await recentInbound(tracker.client, tracker.tables.inbound, count, new Date());
       process.stdout.write(values.json ? `${terminalJson(entries)}\n` : `${formatRecent(entries)}\n`);
-      return;
+    } finally {
+      await tracker.close();
     }
-    const clickId = positionals[0] ?? '';
-    if (!/^[A-Za-z0-9._,~-]{1,64}$/.test(clickId)) throw new Error(`"${terminalSafe(clickId.slice(0, 64))}" is not a click id`);
+    return;
+  }
+  const clickId = positionals[0] ?? '';
+  if (!/^[A-Za-z0-9._,~-]{1,64}$/.test(clickId)) throw new Error(`"${terminalSafe(clickId.slice(0, 64))}" is not a click id`);
+  // A click's story: its click, inbound requests, conversions and the dead letters (queue and
+  // archive) that name it (CLI_NEEDS.trace).
+  const tracker = await openTracker(options, CLI_NEEDS.trace);
+  try {
     const received = await tracker.queue.receive(1000);
     await Promise.all(received.map((r) => tracker.queue.release(r.handle)));
     // Messages that waited 10 days are in the archive: still waiting for this click.

@@ -1,12 +1,15 @@
 /**
- * What the operator CLIs (redrive, dlq) work on: the local run's data (`--local`), or the
- * deployed stack — table names and queue URL from its outputs (standard AWS credentials and
- * region; `--stack` names it), each overridable by the same environment variables the
- * functions use.
+ * What the operator CLIs (report, trace, redrive, dlq) work on: the local run's data
+ * (`--local`), or the deployed stack — table names and queue URL from its outputs (standard AWS
+ * credentials and region; `--stack` names it), each overridable by the same environment
+ * variable the functions use. Each command declares what it reads (CLI_NEEDS), only that is
+ * looked up, and only that can be used: the types allow nothing else, and at run time (local
+ * or AWS) anything else is an error naming it.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../config/load';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, createDynamoClient } from '../lambda/adapters/dynamodb-store';
+import { CALL_BUDGETS, boundToDeadline, sdkClientConfig } from '../lambda/adapters/aws-clients';
 import { FileDeadLetterQueue } from '../lambda/adapters/file-dead-letter';
 import { DynamoConversionHistory } from '../lambda/adapters/conversion-history';
 import { SqsDeadLetterQueue } from '../lambda/adapters/sqs-dead-letter';
@@ -22,40 +25,71 @@ import { conversionDeps, forwardingFor } from '../lambda/handlers/runtime';
 
 export const DEFAULT_STACK = 'Clickvault';
 
-export interface TrackerContext {
-  queue: DeadLetterQueue;
-  /** The archive behind the queue (messages older than 10 days), read and replayed like the queue. */
-  archive: ArchiveQueue;
-  /** Leases, current copies and failure markers, shared with the functions and the archiver. */
-  ledger: DynamoDeadLetterLedger;
-  client?: DynamoDBClient;
-  tables?: TableNames;
-  where: string;
-  close(): Promise<void>;
+export type TableId = keyof TableNames;
+
+/** What a CLI reads: the dead-letter queue and/or tables. */
+export type TrackerNeed = 'queue' | TableId;
+
+/** The stack output that names a table: `ClicksTableName`, `DeadLetterLedgerTableName`, ... */
+export function tableOutput(id: TableId): string {
+  return `${id.charAt(0).toUpperCase()}${id.slice(1)}TableName`;
 }
 
-/** What a CLI reads: the dead-letter queue and/or tables. Only these are looked up. */
-export type TrackerNeed = 'queue' | keyof TableNames;
-
-/** Where each is found: the variable the functions use, else the stack output of that name. */
+/**
+ * Where each is found: the variable the functions use, else the stack output of that name
+ * (lib/clickvault-stack.ts; test/stack/tracker-stack.test.ts checks the stack has each one).
+ */
 export const TRACKER_SOURCES: Record<TrackerNeed, { env: string; output: string }> = {
   queue: { env: ENV.deadLetterQueueUrl, output: 'DeadLetterQueueUrl' },
-  clicks: { env: TABLE_ENV.clicks, output: 'ClicksTableName' },
-  conversions: { env: TABLE_ENV.conversions, output: 'ConversionsTableName' },
-  conversionTypes: { env: TABLE_ENV.conversionTypes, output: 'ConversionTypesTableName' },
-  inbound: { env: TABLE_ENV.inbound, output: 'InboundTableName' },
-  catalog: { env: TABLE_ENV.catalog, output: 'CatalogTableName' },
-  deadLetterLedger: { env: TABLE_ENV.deadLetterLedger, output: 'DeadLetterLedgerTableName' },
-  deadLetterArchive: { env: TABLE_ENV.deadLetterArchive, output: 'DeadLetterArchiveTableName' },
+  ...(Object.fromEntries((Object.keys(TABLE_ENV) as TableId[]).map((id) => [id, { env: TABLE_ENV[id], output: tableOutput(id) }])) as Record<TableId, { env: string; output: string }>),
 };
+
+/**
+ * What each command reads — only that is looked up (README, "Dead-letter queue", lists the
+ * variables per command; test/reporting/cli-context.test.ts keeps the two equal, and the CLI
+ * tests run every command with only these open).
+ */
+export const CLI_NEEDS = {
+  /** The queue and its archive (messages older than 10 days). */
+  dlq: ['queue', 'deadLetterArchive'],
+  /** Replays read clicks, conversions (and their history) and types, write conversions, and work through the queue and the archive with leases in the ledger. */
+  redrive: ['queue', 'deadLetterArchive', 'deadLetterLedger', 'clicks', 'conversions', 'conversionTypes'],
+  /** No queue, no other table. */
+  report: ['clicks', 'conversions', 'catalog'],
+  /** A click's story: its click, inbound requests, conversions and the dead letters (queue and archive) that name it. */
+  trace: ['inbound', 'clicks', 'conversions', 'queue', 'deadLetterArchive'],
+  /** `trace --recent N`: the inbound log only. */
+  traceRecent: ['inbound'],
+} as const satisfies Record<string, readonly TrackerNeed[]>;
+
+export type CliName = keyof typeof CLI_NEEDS;
+
+/** How a user runs each entry of CLI_NEEDS (the first column of the README's table). */
+export const CLI_COMMANDS: Record<CliName, string> = {
+  dlq: 'npm run dlq',
+  redrive: 'npm run redrive',
+  report: 'npm run report',
+  trace: 'npm run trace -- <clickid>',
+  traceRecent: 'npm run trace -- --recent N',
+};
+
+/** The environment variables (or stack outputs) a command with these needs reads, for its usage text. */
+export function neededVariables(needs: readonly TrackerNeed[]): string[] {
+  return needs.map((need) => TRACKER_SOURCES[need].env);
+}
 
 /** The outputs of the deployed stack (DescribeStacks with the standard AWS credentials and region). */
 export async function stackOutputs(stackName: string): Promise<Record<string, string>> {
   const cfn = await import('@aws-sdk/client-cloudformation');
-  const out = await new cfn.CloudFormationClient({}).send(new cfn.DescribeStacksCommand({ StackName: stackName }));
-  const outputs: Record<string, string> = {};
-  for (const o of out.Stacks?.[0]?.Outputs ?? []) if (o.OutputKey && o.OutputValue) outputs[o.OutputKey] = o.OutputValue;
-  return outputs;
+  const client = boundToDeadline(new cfn.CloudFormationClient(sdkClientConfig(CALL_BUDGETS.tool)), 'CloudFormation', CALL_BUDGETS.tool);
+  try {
+    const out = await client.send(new cfn.DescribeStacksCommand({ StackName: stackName }));
+    const outputs: Record<string, string> = {};
+    for (const o of out.Stacks?.[0]?.Outputs ?? []) if (o.OutputKey && o.OutputValue) outputs[o.OutputKey] = o.OutputValue;
+    return outputs;
+  } finally {
+    client.destroy();
+  }
 }
 
 /**
@@ -63,15 +97,15 @@ export async function stackOutputs(stackName: string): Promise<Record<string, st
  * a variable is missing). Each is required; nothing else is asked for, so e.g. `report` runs
  * with its three table variables and no queue URL.
  */
-export async function resolveNeeds(
-  needs: readonly TrackerNeed[],
+export async function resolveNeeds<N extends TrackerNeed>(
+  needs: readonly N[],
   options: { stack?: string },
   env: NodeJS.ProcessEnv = process.env,
   outputsOf: (stack: string) => Promise<Record<string, string>> = stackOutputs,
-): Promise<Partial<Record<TrackerNeed, string>>> {
+): Promise<Record<N, string>> {
   const stack = options.stack ?? DEFAULT_STACK;
   const outputs = needs.some((need) => !env[TRACKER_SOURCES[need].env]) ? await outputsOf(stack) : {};
-  const found: Partial<Record<TrackerNeed, string>> = {};
+  const found = {} as Record<N, string>;
   for (const need of needs) {
     const { env: name, output } = TRACKER_SOURCES[need];
     const value = env[name] || outputs[output];
@@ -81,62 +115,77 @@ export async function resolveNeeds(
   return found;
 }
 
-/** The queue and its archive (listing needs no other table). */
-export async function openQueue(options: { local: boolean; stack?: string }, env: NodeJS.ProcessEnv = process.env): Promise<TrackerContext> {
-  return openTracker({ ...options, needs: ['queue', 'deadLetterArchive'] }, env);
-}
+/** What a command with `needs` gets: those tables, and the queue, archive and ledger only if it reads them. */
+export type OpenedTracker<N extends TrackerNeed> = {
+  client: DynamoDBClient;
+  tables: Pick<TableNames, Extract<N, TableId>>;
+  where: string;
+  close(): Promise<void>;
+} & ('queue' extends N ? { queue: DeadLetterQueue } : unknown) &
+  ('deadLetterArchive' extends N ? { archive: ArchiveQueue } : unknown) &
+  ('deadLetterLedger' extends N ? { ledger: DynamoDeadLetterLedger } : unknown);
 
 /**
- * Queue, archive, ledger, tables and client for a CLI that reads `needs`. Locally everything is
- * at hand; against the stack only `needs` are looked up, and using anything else is an error
- * that names it (a CLI that reads a table must list it).
+ * Opens what a command reads. Locally: the running `npm start`'s DynamoDB (or the data
+ * directory) and the file queue. Against the stack: each of `needs` from its variable, else the
+ * stack's outputs; a DynamoDB client with the tools' budget. Either way, reaching for a table,
+ * the queue, the archive or the ledger that is not in `needs` throws an error naming it (only a
+ * cast gets past the types), so a command cannot quietly depend on what it did not declare.
  */
-export async function openTracker(
-  options: { local: boolean; stack?: string; needs: readonly TrackerNeed[] },
+export async function openTracker<N extends TrackerNeed>(
+  options: { local: boolean; stack?: string },
+  needs: readonly N[],
   env: NodeJS.ProcessEnv = process.env,
-): Promise<TrackerContext & { client: DynamoDBClient; tables: TableNames }> {
+): Promise<OpenedTracker<N>> {
+  const wanted = new Set<TrackerNeed>(needs);
+  let names: Partial<Record<TrackerNeed, string>>;
+  let client: DynamoDBClient;
+  let close: () => Promise<void>;
+  let where: string;
+  let makeQueue: (name: string) => DeadLetterQueue;
   if (options.local) {
     const store = await openLocalStore(env);
-    const queue = new FileDeadLetterQueue(dataDir(env));
-    return {
-      queue,
-      archive: new ArchiveQueue(new DynamoDeadLetterArchive(store.client, store.tables.deadLetterArchive)),
-      ledger: new DynamoDeadLetterLedger(store.client, store.tables.deadLetterLedger),
-      client: store.client,
-      tables: store.tables,
-      where: queue.dir,
-      close: store.close,
-    };
+    names = { ...store.tables, queue: dataDir(env) };
+    client = store.client;
+    close = store.close;
+    where = dataDir(env);
+    makeQueue = (dir) => new FileDeadLetterQueue(dir);
+  } else {
+    names = await resolveNeeds(needs, options, env);
+    const dynamo = createDynamoClient(undefined, CALL_BUDGETS.tool);
+    client = dynamo;
+    close = async () => dynamo.destroy();
+    where = names.queue ?? `stack ${options.stack ?? DEFAULT_STACK}`;
+    makeQueue = (url) => new SqsDeadLetterQueue(url);
   }
-  const found = await resolveNeeds(options.needs, options, env);
   const name = (need: TrackerNeed): string => {
-    const value = found[need];
+    const value = wanted.has(need) ? names[need] : undefined;
     if (value === undefined) throw new Error(`this command did not look up ${TRACKER_SOURCES[need].output} (${TRACKER_SOURCES[need].env})`);
     return value;
   };
-  const client = createDynamoClient();
   const tables = {} as TableNames;
-  for (const id of Object.keys(TRACKER_SOURCES) as TrackerNeed[]) {
-    if (id !== 'queue') Object.defineProperty(tables, id, { enumerable: true, get: () => name(id) });
+  for (const id of Object.keys(TABLE_ENV) as TableId[]) {
+    Object.defineProperty(tables, id, { enumerable: wanted.has(id), get: () => name(id) });
   }
-  let queue: SqsDeadLetterQueue | undefined;
+  let queue: DeadLetterQueue | undefined;
   let archive: ArchiveQueue | undefined;
   let ledger: DynamoDeadLetterLedger | undefined;
-  return {
+  const opened = {
     get queue() {
-      return (queue ??= new SqsDeadLetterQueue(name('queue')));
+      return (queue ??= makeQueue(name('queue')));
     },
     get archive() {
-      return (archive ??= new ArchiveQueue(new DynamoDeadLetterArchive(client, tables.deadLetterArchive)));
+      return (archive ??= new ArchiveQueue(new DynamoDeadLetterArchive(client, name('deadLetterArchive'))));
     },
     get ledger() {
-      return (ledger ??= new DynamoDeadLetterLedger(client, tables.deadLetterLedger));
+      return (ledger ??= new DynamoDeadLetterLedger(client, name('deadLetterLedger')));
     },
     client,
     tables,
-    where: found.queue ?? `stack ${options.stack ?? DEFAULT_STACK}`,
-    close: async () => client.destroy(),
+    where,
+    close,
   };
+  return opened as unknown as OpenedTracker<N>;
 }
 
 /**
@@ -144,7 +193,7 @@ export async function openTracker(
  * "stores" if it is not there yet, a conversion would be recorded (types and clicks are read
  * for real, so a dry run shows whether the cause is fixed).
  */
-export function replayDeps(client: DynamoDBClient, tables: TableNames, dryRun: boolean, queue?: DeadLetterQueue): ReplayDeps {
+export function replayDeps(client: DynamoDBClient, tables: Pick<TableNames, 'clicks' | 'conversions' | 'conversionTypes'>, dryRun: boolean, queue?: DeadLetterQueue): ReplayDeps {
   const config = loadConfig();
   const clicks = new DynamoClickStore(client, tables.clicks);
   const conversions = new DynamoConversionStore(client, tables.conversions);

@@ -10,9 +10,11 @@
  * Only the two S2S postback URLs carry the key; the pixel and the IPN URL never do. `--json`
  * prints exactly {"affiliateS2S", "vendorS2S", "pixel", "ipn"}.
  */
+import './cli-setup';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load';
 import { protectionWarnings } from '../config/schema';
+import { boundToDeadline, sdkClientConfig, type CallBudget } from '../lambda/adapters/aws-clients';
 import { digistore24Urls, type Digistore24Urls, type UrlKey } from '../lambda/core/urls';
 import { localUrlKey } from '../lambda/local/server';
 import { dataDir } from './local-store';
@@ -23,21 +25,27 @@ const USAGE = `Usage: npm run urls -- [--local] [--json] [--stack NAME]
   --json        exactly {"affiliateS2S", "vendorS2S", "pixel", "ipn"}
   --stack NAME  the deployed stack (default ${DEFAULT_STACK}); reads the key with your AWS credentials`;
 
-/** A few seconds per call and a small attempt budget: an operator waits for this. */
-const CLIENT_OPTIONS = { maxAttempts: 3, requestHandler: { connectionTimeout: 3000, requestTimeout: 5000 } } as const;
+/**
+ * A few seconds per call and a small attempt budget: an operator waits for this. Through
+ * sdkClientConfig, so the request timeout really ends an attempt (without throwOnRequestTimeout
+ * the SDK only logs it), and boundToDeadline, so the whole call ends at its budget.
+ */
+const BUDGET: CallBudget = { attemptTimeoutMs: 5000, attempts: 3, callTimeoutMs: 15_000 };
 
 async function deployedKey(outputs: Record<string, string>): Promise<UrlKey> {
   const secret = outputs.PostbackKeySecret;
   if (secret) {
     const sm = await import('@aws-sdk/client-secrets-manager');
-    const out = await new sm.SecretsManagerClient(CLIENT_OPTIONS).send(new sm.GetSecretValueCommand({ SecretId: secret }));
+    const client = boundToDeadline(new sm.SecretsManagerClient(sdkClientConfig(BUDGET)), 'Secrets Manager', BUDGET);
+    const out = await client.send(new sm.GetSecretValueCommand({ SecretId: secret }));
     if (!out.SecretString) throw new Error(`the secret ${secret} has no value yet`);
     return { value: out.SecretString };
   }
   const parameter = outputs.PostbackKeyParameter;
   if (parameter) {
     const ssm = await import('@aws-sdk/client-ssm');
-    const out = await new ssm.SSMClient(CLIENT_OPTIONS).send(new ssm.GetParameterCommand({ Name: parameter, WithDecryption: true }));
+    const client = boundToDeadline(new ssm.SSMClient(sdkClientConfig(BUDGET)), 'SSM', BUDGET);
+    const out = await client.send(new ssm.GetParameterCommand({ Name: parameter, WithDecryption: true }));
     if (!out.Parameter?.Value) throw new Error(`the parameter ${parameter} has no value`);
     return { value: out.Parameter.Value };
   }

@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { clickPartition } from '../core/ids';
+import { CALL_BUDGETS, boundToDeadline, sdkClientConfig, type CallBudget } from './aws-clients';
 import type { ConversionType } from '../../config/schema';
 import {
   SUB_COUNT,
@@ -41,17 +42,26 @@ import {
   TEST_CAMPAIGN_PREFIX,
 } from '../core/model';
 
-/** A client for AWS, or for a local endpoint (dynalite) when DYNAMODB_ENDPOINT is set. */
-export function createDynamoClient(endpoint: string | undefined = process.env.DYNAMODB_ENDPOINT): DynamoDBClient {
-  if (endpoint) {
-    return new DynamoDBClient({
-      endpoint,
-      region: process.env.AWS_REGION ?? 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 2,
-    });
-  }
-  return new DynamoDBClient({});
+/**
+ * A client for AWS, or for a local endpoint (dynalite): `endpoint`, else DYNAMODB_ENDPOINT.
+ * Every call is bounded by `budget` (per attempt, attempts, per call) and by the request's
+ * deadline (adapters/aws-clients). Without a budget: the functions' request-path budget —
+ * unless an endpoint is passed in, which is the local run's or a test's embedded dynalite, whose
+ * latency under a burst is its own queue in our process (CALL_BUDGETS.embedded).
+ */
+export function createDynamoClient(endpoint?: string, budget?: CallBudget): DynamoDBClient {
+  const target = endpoint ?? process.env.DYNAMODB_ENDPOINT;
+  const bounded = budget ?? (endpoint !== undefined ? CALL_BUDGETS.embedded : CALL_BUDGETS.dynamodb);
+  const config = sdkClientConfig(bounded);
+  const client = target
+    ? new DynamoDBClient({
+        ...config,
+        endpoint: target,
+        region: process.env.AWS_REGION ?? 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      })
+    : new DynamoDBClient(config);
+  return boundToDeadline(client, 'DynamoDB', bounded);
 }
 
 /** Flattens a click into its item: subs become top-level sub1..sub20 so indexes can project them. */

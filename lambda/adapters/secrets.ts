@@ -6,6 +6,7 @@
  */
 import type { SecretRef } from '../../config/schema';
 import { ENV } from '../contract';
+import { CALL_BUDGETS, boundToDeadline, sdkClientConfig } from './aws-clients';
 
 export type SecretMode = 'aws' | 'local';
 
@@ -51,12 +52,14 @@ export class CachedSecretReader implements SecretReader {
     }
     if (ref.secretsManager) {
       const sm = await import('@aws-sdk/client-secrets-manager');
-      const out = await new sm.SecretsManagerClient({}).send(new sm.GetSecretValueCommand({ SecretId: ref.secretsManager }));
+      const client = boundToDeadline(new sm.SecretsManagerClient(sdkClientConfig(CALL_BUDGETS.secrets)), 'Secrets Manager', CALL_BUDGETS.secrets);
+      const out = await client.send(new sm.GetSecretValueCommand({ SecretId: ref.secretsManager }));
       return out.SecretString || undefined;
     }
     if (ref.ssmParameter) {
       const ssm = await import('@aws-sdk/client-ssm');
-      const out = await new ssm.SSMClient({}).send(new ssm.GetParameterCommand({ Name: ref.ssmParameter, WithDecryption: true }));
+      const client = boundToDeadline(new ssm.SSMClient(sdkClientConfig(CALL_BUDGETS.secrets)), 'SSM', CALL_BUDGETS.secrets);
+      const out = await client.send(new ssm.GetParameterCommand({ Name: ref.ssmParameter, WithDecryption: true }));
       return out.Parameter?.Value || undefined;
     }
     return undefined;

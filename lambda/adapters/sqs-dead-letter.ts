@@ -1,5 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DeadLetterMessage, DeadLetterQueue, DeadLetterSendResult, DeadLetterSink, ReceivedMessage } from '../core/model';
+import { CALL_BUDGETS, boundToDeadline, sdkClientConfig, type CallBudget } from './aws-clients';
 
 type Sqs = typeof import('@aws-sdk/client-sqs');
 
@@ -12,17 +13,30 @@ type Sqs = typeof import('@aws-sdk/client-sqs');
 export class SqsDeadLetterSink implements DeadLetterSink {
   private loaded?: Promise<{ client: SQSClient; sqs: Sqs }>;
 
+  /**
+   * `budget`: per attempt, attempts, per call (adapters/aws-clients); every call also ends at
+   * the request's deadline. The request functions' default: a fallback nobody may wait long for.
+   */
   constructor(
     protected readonly queueUrl: string,
     private readonly makeClient?: () => SQSClient,
+    protected readonly budget: CallBudget = CALL_BUDGETS.sqs,
   ) {}
 
   protected load() {
     this.loaded ??= import('@aws-sdk/client-sqs').then((sqs) => ({
-      client: this.makeClient ? this.makeClient() : new sqs.SQSClient({}),
+      client: boundToDeadline(this.makeClient ? this.makeClient() : new sqs.SQSClient(sdkClientConfig(this.budget)), 'SQS', this.budget),
       sqs,
     }));
     return this.loaded;
+  }
+
+  /**
+   * Loads the client ahead of need: the click function calls this when its DynamoDB write is
+   * slow, so a cold instance does not spend its fallback's time budget loading the SDK.
+   */
+  prepare(): void {
+    this.load().catch(() => undefined);
   }
 
   async send(message: DeadLetterMessage): Promise<DeadLetterSendResult> {
@@ -56,12 +70,17 @@ export class SqsDeadLetterQueue extends SqsDeadLetterSink implements DeadLetterQ
   /** Bodies that are not our messages: left in the queue, reported by id. */
   readonly unreadable: string[] = [];
 
+  /**
+   * `budget`: a CLI's by default (ReceiveMessage long-polls, and nobody waits on a redirect);
+   * the archiver passes its own.
+   */
   constructor(
     queueUrl: string,
     makeClient?: () => SQSClient,
     private readonly visibilitySeconds = 300,
+    budget: CallBudget = CALL_BUDGETS.tool,
   ) {
-    super(queueUrl, makeClient);
+    super(queueUrl, makeClient, budget);
   }
 
   async receive(limit: number): Promise<ReceivedMessage[]> {

@@ -6,6 +6,7 @@
  */
 import type { TrafficChannel } from '../../config/schema';
 import { errorText } from './conversion';
+import { pause } from './deadline';
 import { fingerprintOf } from './dead-letters';
 import { mintId } from './ids';
 import type { ChannelPostback, ConversionRecord, DeadLetterSink, ForwardStore } from './model';
@@ -55,7 +56,7 @@ async function sendWithRetries(url: string, deps: ForwardDeps): Promise<string |
   const attempts = deps.attempts ?? 2;
   let last = '';
   for (let i = 0; i < attempts; i++) {
-    if (i > 0) await new Promise((r) => setTimeout(r, deps.pauseMs ?? 200));
+    if (i > 0) await pause(deps.pauseMs ?? 200);
     const result = await deps.channel.send(url);
     if (result.ok) return undefined;
     last = result.error;

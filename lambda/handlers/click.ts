@@ -10,6 +10,8 @@ import { logger } from '../logger';
 import { clickMetrics, publish } from '../metrics';
 import { FORBIDDEN_ORIGIN, PREFETCH_ANSWER, fromTrustedOrigin, header, json, redirect, requestId, text, toRawRequest, viewerIp, withoutBody, type HttpEvent, type HttpResult } from './http';
 import { clickDepsFromEnv, originSecretFromEnv } from './runtime';
+import { HANDLER_DEADLINE_MS } from '../contract';
+import { withDeadline, type InvocationContext } from './deadline';
 
 export interface ClickHandlerOptions {
   originSecret?: string;
@@ -45,7 +47,7 @@ function answer(outcome: ClickOutcome, campaignId: string): HttpResult {
 }
 
 export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions = {}) {
-  return async (event: HttpEvent): Promise<HttpResult> => {
+  const handle = async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
     if (!fromTrustedOrigin(event, options.originSecret)) {
       // Not through CloudFront (the raw execute-api URL): one log line, nothing written anywhere.
@@ -94,6 +96,7 @@ export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions
     const result = answer(outcome, campaignId);
     return request.method === 'HEAD' ? withoutBody(result) : result;
   };
+  return withDeadline(HANDLER_DEADLINE_MS.click, handle);
 }
 
 const build = () => createClickHandler(clickDepsFromEnv(), { originSecret: originSecretFromEnv() });
@@ -103,7 +106,7 @@ const build = () => createClickHandler(clickDepsFromEnv(), { originSecret: origi
 let built: ReturnType<typeof createClickHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point. */
-export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+export const handler = async (event: HttpEvent, context?: InvocationContext): Promise<HttpResult> => {
   built ??= build();
-  return built(event);
+  return built(event, context);
 };

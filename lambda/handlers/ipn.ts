@@ -10,6 +10,8 @@ import { ipnMetrics, publish } from '../metrics';
 import { keepInbound, type InboundSink } from './inbound';
 import { FORBIDDEN_ORIGIN, exactText, fromTrustedOrigin, requestId, text, toRawRequest, type HttpEvent, type HttpResult } from './http';
 import { inboundFromEnv, ipnDepsFromEnv, originSecretFromEnv } from './runtime';
+import { HANDLER_DEADLINE_MS } from '../contract';
+import { withDeadline, type InvocationContext } from './deadline';
 
 export interface IpnHandlerOptions {
   originSecret?: string;
@@ -20,7 +22,7 @@ export interface IpnHandlerOptions {
 const NOT_CONFIGURED = 'Not found: this tracker has no digistore24.ipn section in its config.';
 
 export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerOptions = {}) {
-  return async (event: HttpEvent): Promise<HttpResult> => {
+  const handle = async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
     const method = (event.requestContext?.http?.method ?? 'POST').toUpperCase();
     const check = method === 'GET' || method === 'HEAD';
@@ -73,6 +75,7 @@ export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerO
     if (outcome.httpStatus === 200) return exactText(200, IPN_OK);
     return text(outcome.httpStatus, outcome.message, outcome.retryAfterSeconds !== undefined ? { 'retry-after': String(outcome.retryAfterSeconds) } : {});
   };
+  return withDeadline(HANDLER_DEADLINE_MS.ipn, handle);
 }
 
 const build = () => createIpnHandler(ipnDepsFromEnv(), { originSecret: originSecretFromEnv(), ...inboundFromEnv() });
@@ -82,7 +85,7 @@ const build = () => createIpnHandler(ipnDepsFromEnv(), { originSecret: originSec
 let built: ReturnType<typeof createIpnHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point. */
-export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+export const handler = async (event: HttpEvent, context?: InvocationContext): Promise<HttpResult> => {
   built ??= build();
-  return built(event);
+  return built(event, context);
 };

@@ -8,6 +8,8 @@ import { logger } from '../logger';
 import { METRIC_NAMES, publish, refusalMetrics, type MetricPoint } from '../metrics';
 import { FORBIDDEN_ORIGIN, PREFETCH_ANSWER, fromTrustedOrigin, header, redirect, requestId, text, toRawRequest, viewerIp, withoutBody, type HttpEvent, type HttpResult } from './http';
 import { landerDepsFromEnv, originSecretFromEnv } from './runtime';
+import { HANDLER_DEADLINE_MS } from '../contract';
+import { withDeadline, type InvocationContext } from './deadline';
 
 export interface LanderHandlerOptions {
   originSecret?: string;
@@ -48,7 +50,7 @@ function answer(outcome: LanderClickOutcome): HttpResult {
 }
 
 export function createLanderHandler(deps: LanderClickDeps, options: LanderHandlerOptions = {}) {
-  return async (event: HttpEvent): Promise<HttpResult> => {
+  const handle = async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
     if (!fromTrustedOrigin(event, options.originSecret)) {
       // Not through CloudFront (the raw execute-api URL): one log line, nothing written anywhere.
@@ -80,6 +82,7 @@ export function createLanderHandler(deps: LanderClickDeps, options: LanderHandle
     const result = answer(outcome);
     return request.method === 'HEAD' ? withoutBody(result) : result;
   };
+  return withDeadline(HANDLER_DEADLINE_MS.lander, handle);
 }
 
 const build = () => createLanderHandler(landerDepsFromEnv(), { originSecret: originSecretFromEnv() });
@@ -88,7 +91,7 @@ const build = () => createLanderHandler(landerDepsFromEnv(), { originSecret: ori
 let built: ReturnType<typeof createLanderHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point. */
-export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+export const handler = async (event: HttpEvent, context?: InvocationContext): Promise<HttpResult> => {
   built ??= build();
-  return built(event);
+  return built(event, context);
 };

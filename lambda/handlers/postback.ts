@@ -11,6 +11,8 @@ import { postbackMetrics, publish, refusalMetrics } from '../metrics';
 import { keepInbound, type InboundSink } from './inbound';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, gif, requestId, text, toRawRequest, viewerIp, type HttpEvent, type HttpResult } from './http';
 import { inboundFromEnv, originSecretFromEnv, postbackAuthFromEnv, postbackDepsFromEnv } from './runtime';
+import { HANDLER_DEADLINE_MS } from '../contract';
+import { withDeadline, type InvocationContext } from './deadline';
 
 export interface PostbackHandlerOptions {
   originSecret?: string;
@@ -67,7 +69,7 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
 }
 
 export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandlerOptions = {}) {
-  return async (event: HttpEvent): Promise<HttpResult> => {
+  const handle = async (event: HttpEvent): Promise<HttpResult> => {
     const reqId = requestId(event);
     // A request that did not come through CloudFront (the raw execute-api URL) is answered
     // before anything else: one log line, nothing written anywhere.
@@ -155,6 +157,7 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
     // Refused by the cap: nothing was kept, so the sender must come back after the hour.
     return text(outcome.httpStatus, outcome.message, outcome.status === 'capped' ? { 'retry-after': String(outcome.retryAfterSeconds) } : {});
   };
+  return withDeadline(HANDLER_DEADLINE_MS.postback, handle);
 }
 
 const build = () => createPostbackHandler(postbackDepsFromEnv(), { originSecret: originSecretFromEnv(), ...postbackAuthFromEnv(), ...inboundFromEnv() });
@@ -164,7 +167,7 @@ const build = () => createPostbackHandler(postbackDepsFromEnv(), { originSecret:
 let built: ReturnType<typeof createPostbackHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? build() : undefined;
 
 /** Lambda entry point. */
-export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+export const handler = async (event: HttpEvent, context?: InvocationContext): Promise<HttpResult> => {
   built ??= build();
-  return built(event);
+  return built(event, context);
 };

@@ -25,6 +25,8 @@ import type { ConversionDeps } from '../core/conversion';
 import type { ForwardStore } from '../core/model';
 import { compileConfig } from '../core/tracker-config';
 import { logger } from '../logger';
+import { CALL_BUDGETS } from '../adapters/aws-clients';
+import { whenSlow } from './deadline';
 
 const configs = new Map<string, TrackerConfig>();
 
@@ -57,18 +59,26 @@ export function guardedDeadLetters(queue: DeadLetterSink, ledger: DeadLetterLedg
   return () => sink;
 }
 
-function deadLettersFromEnv(env: NodeJS.ProcessEnv, config: TrackerConfig, ledger?: { client: DynamoDBClient }): () => DeadLetterSink {
+function deadLettersFromEnv(env: NodeJS.ProcessEnv, config: TrackerConfig, ledger: { client: DynamoDBClient }): () => DeadLetterSink {
   const queue = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
-  return guardedDeadLetters(queue, ledger ? new DynamoDeadLetterLedger(ledger.client, requireEnv(TABLE_ENV.deadLetterLedger, env)) : undefined, config);
+  return guardedDeadLetters(queue, new DynamoDeadLetterLedger(ledger.client, requireEnv(TABLE_ENV.deadLetterLedger, env)), config);
 }
 
 export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDeps {
   const client = createDynamoClient();
   const config = bundledConfig(env);
+  // The click's queue is never guarded (clicks are never capped), so the SQS sink is at hand.
+  const queue = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
+  const clicks = new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env));
   return {
     config: compileConfig(config),
-    clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
-    deadLetters: deadLettersFromEnv(env, config),
+    clicks: {
+      // The SQS client loads on first use, which on a cold 256 MB instance takes a good part
+      // of the fallback's time: once the write's first attempt has timed out, load it while
+      // the retry runs, so a hanging DynamoDB still leaves time to queue the click.
+      putClick: (click) => whenSlow(clicks.putClick(click), CALL_BUDGETS.dynamodb.attemptTimeoutMs, () => queue.prepare()),
+    },
+    deadLetters: guardedDeadLetters(queue, undefined, config),
     log: logger,
   };
 }
@@ -77,11 +87,17 @@ export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDep
 export function landerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): LanderClickDeps {
   const config = bundledConfig(env);
   const client = createDynamoClient();
+  const queue = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
+  const clicks = new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env));
   return {
     config: compileConfig(config),
-    clicks: new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env)),
+    clicks: {
+      // As for the click: once the update's first attempt has timed out, load the SQS client
+      // while the retry runs, so a hanging DynamoDB still leaves time to queue the lander click.
+      recordLanderClick: (landerClick) => whenSlow(clicks.recordLanderClick(landerClick), CALL_BUDGETS.dynamodb.attemptTimeoutMs, () => queue.prepare()),
+    },
     // Lander clicks are keyless requests: a queued one is deduped and capped per network.
-    deadLetters: deadLettersFromEnv(env, config, { client }),
+    deadLetters: guardedDeadLetters(queue, new DynamoDeadLetterLedger(client, requireEnv(TABLE_ENV.deadLetterLedger, env)), config),
     log: logger,
   };
 }

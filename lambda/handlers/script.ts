@@ -9,7 +9,8 @@ import { logger } from '../logger';
 import { publish, refusalMetrics } from '../metrics';
 import { TRACKER_SCRIPT } from '../static/tracker-script';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, header, requestId, text, type HttpEvent, type HttpResult } from './http';
-import { ENV } from '../contract';
+import { ENV, HANDLER_DEADLINE_MS } from '../contract';
+import { withDeadline, type InvocationContext } from './deadline';
 
 /** How long browsers and CloudFront may keep t.js: a deploy reaches every lander within this time. */
 export const SCRIPT_MAX_AGE_SECONDS = 300;
@@ -21,7 +22,7 @@ export interface ScriptHandlerOptions {
 }
 
 export function createScriptHandler(options: ScriptHandlerOptions = {}) {
-  return async (event: HttpEvent): Promise<HttpResult> => {
+  const handle = async (event: HttpEvent): Promise<HttpResult> => {
     if (!fromTrustedOrigin(event, options.originSecret)) {
       logger.warn('script refused', { requestId: requestId(event), outcome: 'forbidden', reason: 'origin_verify_failed' });
       await publish(refusalMetrics('origin_verify_failed'));
@@ -39,6 +40,8 @@ export function createScriptHandler(options: ScriptHandlerOptions = {}) {
     if (header(event, 'if-none-match') === ETAG) return { statusCode: 304, headers, body: '' };
     return { statusCode: 200, headers, body: method === 'HEAD' ? '' : TRACKER_SCRIPT };
   };
+  // No outside call but the refusal's metric line: the deadline is the pattern, and a backstop.
+  return withDeadline(HANDLER_DEADLINE_MS.script, handle);
 }
 
 // No DynamoDB client or config in this bundle: only the origin secret from the environment.
@@ -46,7 +49,7 @@ const fromEnv = () => createScriptHandler({ originSecret: process.env[ENV.origin
 let built: ReturnType<typeof createScriptHandler> | undefined = process.env.AWS_LAMBDA_FUNCTION_NAME ? fromEnv() : undefined;
 
 /** Lambda entry point. */
-export const handler = async (event: HttpEvent): Promise<HttpResult> => {
+export const handler = async (event: HttpEvent, context?: InvocationContext): Promise<HttpResult> => {
   built ??= fromEnv();
-  return built(event);
+  return built(event, context);
 };

@@ -20,7 +20,10 @@ import { z } from 'zod';
 import { conversionTypeSchema, formatPath } from '../../config/schema';
 import { syncCatalog, type CatalogSyncResult } from '../adapters/catalog';
 import { syncConversionTypes } from '../adapters/conversion-types-sync';
+import { CALL_BUDGETS } from '../adapters/aws-clients';
 import { createDynamoClient } from '../adapters/dynamodb-store';
+import { HANDLER_DEADLINE_MS } from '../contract';
+import { withDeadline, type InvocationContext } from './deadline';
 import { logger } from '../logger';
 
 /** What the Provider framework expects back from an onEvent handler. */
@@ -93,7 +96,7 @@ function readCatalogProperties(properties: Record<string, unknown>) {
 }
 
 export function createHandler(client: DynamoDBClient, logger: Logger) {
-  return async (event: CloudFormationCustomResourceEvent): Promise<SyncResponse> => {
+  const handle = async (event: CloudFormationCustomResourceEvent): Promise<SyncResponse> => {
     logger.appendKeys({ requestType: event.RequestType, logicalResourceId: event.LogicalResourceId });
     if (event.RequestType === 'Delete') {
       logger.info('delete: nothing to do, the conversion types table is retained');
@@ -125,9 +128,15 @@ export function createHandler(client: DynamoDBClient, logger: Logger) {
       },
     };
   };
+  // A sync that cannot finish fails the deploy with the call that did not answer, instead of
+  // Lambda's bare "Task timed out" at 2 minutes.
+  return withDeadline(HANDLER_DEADLINE_MS.syncConversionTypes, handle);
 }
 
 let live: ReturnType<typeof createHandler> | undefined;
-/** The Lambda entry point; the client is created on first use (the stack imports PROPERTY from here). */
-export const handler = (event: CloudFormationCustomResourceEvent): Promise<SyncResponse> =>
-  (live ??= createHandler(createDynamoClient(), logger))(event);
+/**
+ * The Lambda entry point; the client is created on first use (the stack imports PROPERTY from
+ * here). A deploy-time job, so it gets the tools' budget: Scan pages and batch writes, no visitor waiting.
+ */
+export const handler = (event: CloudFormationCustomResourceEvent, context?: InvocationContext): Promise<SyncResponse> =>
+  (live ??= createHandler(createDynamoClient(undefined, CALL_BUDGETS.tool), logger))(event, context);

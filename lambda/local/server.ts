@@ -11,6 +11,7 @@ import { syncCatalog, type CatalogSyncResult } from '../adapters/catalog';
 import { syncConversionTypes, type SyncResult } from '../adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog, createDynamoClient } from '../adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../adapters/file-dead-letter';
+import { CALL_BUDGETS } from '../adapters/aws-clients';
 import { DynamoConversionHistory } from '../adapters/conversion-history';
 import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
@@ -21,7 +22,7 @@ import { createIpnHandler } from '../handlers/ipn';
 import { conversionDeps, guardedDeadLetters, postbackAuth } from '../handlers/runtime';
 import { DynamoDeadLetterArchive } from '../adapters/dead-letter-archive';
 import { DynamoDeadLetterLedger } from '../adapters/dead-letter-ledger';
-import { archiveOldMessages } from '../core/archive';
+import { archiveRun } from '../handlers/archive-dead-letters';
 import { ARCHIVER } from '../contract';
 import { CachedSecretReader } from '../adapters/secrets';
 import { logger } from '../logger';
@@ -82,14 +83,14 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
   });
   let server: Server | undefined;
   try {
-    const client = createDynamoClient(dynamo.endpoint);
+    const client = createDynamoClient(dynamo.endpoint, CALL_BUDGETS.embedded);
     const tables = localTableNames(options.tablePrefix);
     await ensureTables(client, tables);
     const typesSync = await syncConversionTypes(client, tables.conversionTypes, options.config.conversionTypes);
     // As a deploy does: the campaigns of this config (others become retired) and its retention.
     const catalogSync = await syncCatalog(client, tables.catalog, { campaigns: options.config.campaigns, clickRetentionDays: options.config.defaults.clickRetentionDays });
     const deadLetters = new FileDeadLetterQueue(options.dataDir);
-    const store = options.storeEndpoint ? createDynamoClient(options.storeEndpoint) : client;
+    const store = options.storeEndpoint ? createDynamoClient(options.storeEndpoint, CALL_BUDGETS.embedded) : client;
     // The ledger is asked on the request path, so it shares the handlers' store (and its faults:
     // the guard then queues unchecked); the archive belongs to the archiver and the CLIs.
     const ledger = new DynamoDeadLetterLedger(store, tables.deadLetterLedger);
@@ -151,7 +152,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     // expire, so it only keeps the two runs alike (and `npm run dlq -- --local` shows both places).
     const archiveNow = async () => {
       try {
-        const summary = await archiveOldMessages(deadLetters, archive, { deadline: Date.now() + ARCHIVER.deadlineSeconds * 1000, ledger });
+        const summary = await archiveRun({ queue: deadLetters, archive, ledger });
         if (summary.archived > 0 || summary.staleCopies > 0) logger.info('dead letters archived', { ...summary });
       } catch (err) {
         logger.warn('dead-letter archiver failed', { error: (err as Error).message });

@@ -42,6 +42,15 @@ describe('metric points', () => {
     ]);
   });
 
+  it('counts forwards by status for IPNs as for postbacks (the dashboard shows both)', () => {
+    const forwarded = (status: string) => ({ type: 'payment', outcome: 'recorded' as const, revenue: '47', currency: 'EUR', counted: true, forward: status });
+    const forwards = (points: { name: string; dimension?: { value: string } }[]) => points.filter((p) => p.name === 'Forwards').map((p) => p.dimension?.value);
+    expect(forwards(ipnMetrics({ status: 'recorded', httpStatus: 200, message: '', results: [forwarded('sent'), { type: 'initial_sale', outcome: 'recorded', revenue: '0', currency: 'EUR', counted: true }] }))).toEqual(['sent']);
+    expect(forwards(ipnMetrics({ status: 'recorded', httpStatus: 200, message: '', results: [forwarded('queued')] }))).toEqual(['queued']);
+    expect(forwards(ipnMetrics({ status: 'recorded', httpStatus: 200, message: '', results: [forwarded('not_applicable')] }))).toEqual([]);
+    expect(forwards(postbackMetrics({ status: 'recorded', httpStatus: 200, message: 'OK', conversion, forward: { status: 'sent', url: 'https://x' } }))).toEqual(['sent']);
+  });
+
   it('counts an amount conflict beside its duplicate, and a recorded test order as a test, never as revenue', () => {
     const conflict = { stored: { revenue: '23.5', currency: 'EUR' }, sent: { revenue: '47', currency: 'EUR' } };
     expect(postbackMetrics({ status: 'duplicate', httpStatus: 200, message: '', conversion, conflict }).map((p) => p.name)).toEqual(['Duplicates', 'AmountConflicts']);

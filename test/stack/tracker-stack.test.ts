@@ -16,7 +16,7 @@ import {
   TABLE_DEFINITIONS,
   type TableDefinition,
 } from '../../lambda/adapters/table-definitions';
-import { ARCHIVER, BUNDLED_CONFIG_FILE, ORIGIN_VERIFY_HEADER, ROUTES } from '../../lambda/contract';
+import { ARCHIVER, BUNDLED_CONFIG_FILE, HANDLER_DEADLINE_MS, ORIGIN_VERIFY_HEADER, ROUTES } from '../../lambda/contract';
 import { ACCESS_LOG_FIELDS } from '../../lib/tracker-api';
 import { CLICK_HEADERS, FORWARDED_HEADERS, LANDER_CLICK_HEADERS } from '../../lib/tracker-distribution';
 import { tableConstructId } from '../../lib/tracker-tables';
@@ -98,7 +98,7 @@ describe('Lambda functions', () => {
         ...sizing,
       });
       expect(resources(template)[id]?.Properties).toMatchObject({
-        Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'clickvault', POWERTOOLS_LOG_LEVEL: 'INFO' } },
+        Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'clickvault', POWERTOOLS_LOG_LEVEL: 'INFO' } },
       });
     }
   });
@@ -113,7 +113,6 @@ describe('Lambda functions', () => {
       DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
       TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
       ORIGIN_VERIFY_SECRET: secretReference(),
-      NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'clickvault',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     });
@@ -156,7 +155,6 @@ describe('Lambda functions', () => {
       DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
       TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
       ORIGIN_VERIFY_SECRET: secretReference(),
-      NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'clickvault',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     });
@@ -167,7 +165,6 @@ describe('Lambda functions', () => {
       DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
       DEAD_LETTER_ARCHIVE_TABLE: { Ref: ids.archive },
       DEAD_LETTER_LEDGER_TABLE: { Ref: ids.ledger },
-      NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'clickvault',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     });
@@ -748,7 +745,8 @@ describe('dead-letter archiver', () => {
     const roleOfFn = (fnId: string) => (resources(template)[fnId]?.Properties as { Role: { 'Fn::GetAtt': [string, string] } }).Role['Fn::GetAtt'][0];
     const others = [ids.click, ids.postback, ids.ipn, ids.sync].map(roleOfFn);
     expect(others).not.toContain(roleOfFn(ids.archiver));
-    expect(ARCHIVER.deadlineSeconds).toBeLessThan(ARCHIVER.timeoutSeconds);
+    expect(HANDLER_DEADLINE_MS.archiveDeadLetters).toBeLessThan(ARCHIVER.timeoutSeconds * 1000);
+    expect(ARCHIVER.finishMs).toBeLessThan(HANDLER_DEADLINE_MS.archiveDeadLetters);
     expect(resources(template)[ids.archiver]?.Properties?.Timeout).toBe(ARCHIVER.timeoutSeconds);
     // What it reads stays hidden from redrives for longer than a run can take.
     expect(ARCHIVER.visibilitySeconds).toBeGreaterThan(ARCHIVER.timeoutSeconds);

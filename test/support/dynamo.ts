@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { CALL_BUDGETS } from '../../lambda/adapters/aws-clients';
 import { createDynamoClient } from '../../lambda/adapters/dynamodb-store';
 import { ensureTables, localTableNames, type TableNames } from '../../lambda/local/tables';
 
@@ -12,7 +13,11 @@ export function testEndpoint(): string {
 
 /** Fresh tables, from the shared definitions, on the run's dynalite. */
 export async function freshTables(): Promise<{ client: DynamoDBClient; tables: TableNames }> {
-  const client = createDynamoClient(testEndpoint());
+  // The tools' budget, not the functions': one dynalite in jest's main process serves every
+  // test worker, so a burst (100 concurrent postbacks) while other files run waits seconds in
+  // its queue. The handlers' deadlines still apply; the production budgets are tested against
+  // a hanging store in test/adapters/aws-clients.test.ts and test/handlers/deadlines.test.ts.
+  const client = createDynamoClient(testEndpoint(), CALL_BUDGETS.tool);
   const tables = localTableNames(`t${randomBytes(5).toString('hex')}`);
   await ensureTables(client, tables);
   return { client, tables };
@@ -31,7 +36,7 @@ export async function scanAll(client: DynamoDBClient, table: string): Promise<Re
 
 /** A client whose every command is counted by name (to prove "one write, no reads"). */
 export function countingClient(): { client: DynamoDBClient; calls: string[] } {
-  const client = createDynamoClient(testEndpoint());
+  const client = createDynamoClient(testEndpoint(), CALL_BUDGETS.tool);
   const calls: string[] = [];
   client.middlewareStack.add(
     (next, context) => async (args) => {
