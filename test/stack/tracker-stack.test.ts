@@ -126,14 +126,12 @@ describe('Lambda functions', () => {
       DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
       TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
       ORIGIN_VERIFY_SECRET: secretReference(),
-      NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'clickvault',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     });
     expect(resources(template)[ids.script]?.Properties?.Description).toMatch(/GET \/t\.js/);
     expect(variablesOf(ids.script)).toEqual({
       ORIGIN_VERIFY_SECRET: secretReference(),
-      NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'clickvault',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     });
