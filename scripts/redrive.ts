@@ -17,7 +17,9 @@ const USAGE = `Usage: npm run redrive -- [--local] [--dry-run] [--limit N] [--re
   --local      the local run's queue (.data/dead-letters), archive and tables
   --dry-run    show what would happen; write and delete nothing
   --limit N    replay at most N messages (default 1000)
-  --reason R   only messages queued for R (unknown_type, unknown_click, storage_error, forward_failed, invalid_input)
+  --reason R   only messages queued for R (unknown_type, unknown_click, storage_error, forward_failed,
+               forward_unknown, invalid_input); without it, all but forward_unknown (a forward
+               that got no answer may have arrived: check the channel, then name it)
   --stack NAME the deployed stack to read outputs from (default ${DEFAULT_STACK}), unless
                ${neededVariables(CLI_NEEDS.redrive).join(', ')} are all set
   --json       print the summary as JSON`;
@@ -27,6 +29,9 @@ export function formatSummary(s: RedriveSummary): string {
     `${s.dryRun ? 'Dry run: ' : ''}${s.received} message(s) read (${s.fromArchive} from the archive), ${s.replayed} ${s.dryRun ? 'would be replayed' : 'replayed'}, ${Object.values(s.stillFailing).reduce((a, b) => a + b, 0)} still failing, ${s.skipped} skipped by --reason.`,
   ];
   if (s.staleCopies > 0) lines.push(`  older copies of updated messages ${s.dryRun ? 'that would be ' : ''}dropped without a replay: ${s.staleCopies}`);
+  if (s.heldUnknownForwards > 0) {
+    lines.push(`  forwards that may have arrived, left queued (check the channel, then --reason forward_unknown): ${s.heldUnknownForwards}`);
+  }
   if (s.busy > 0) lines.push(`  held by another redrive until the end of this one (left to it): ${s.busy}`);
   for (const [outcome, n] of Object.entries(s.outcomes)) lines.push(`  ${s.dryRun ? 'would be ' : ''}${outcome}: ${n}`);
   for (const [reason, n] of Object.entries(s.stillFailing)) lines.push(`  still failing (${reason}): ${n}`);

@@ -1,9 +1,9 @@
 /**
- * A click's stored conversions, for the rare paths that need them (core/conversion): one Query
- * on the click's partition of the conversions table, projecting only CONVERSION_HISTORY_ATTRIBUTES
+ * A click's stored conversions, for the rare paths that need them (core/conversion): a Query
+ * on the click's partition of the conversions table (page after page, up to `limit` items), projecting only CONVERSION_HISTORY_ATTRIBUTES
  * (the stack grants exactly that), consistent so a refund right after its payment sees it.
  */
-import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, type DynamoDBClient, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ConversionHistory, PastConversion } from '../core/model';
 import { decimalOf, wrapStoredNumber } from './stored-number';
@@ -19,20 +19,27 @@ export class DynamoConversionHistory implements ConversionHistory {
 
   async conversionsOf(clickId: string, limit: number): Promise<PastConversion[]> {
     const names = Object.fromEntries(CONVERSION_HISTORY_ATTRIBUTES.map((n, i) => [`#a${i}`, n]));
-    const out = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: `#a${CONVERSION_HISTORY_ATTRIBUTES.indexOf('clickId')} = :c`,
-        // SPECIFIC_ATTRIBUTES with a projection: what the IAM condition on this read requires.
-        Select: 'SPECIFIC_ATTRIBUTES',
-        ProjectionExpression: Object.keys(names).join(', '),
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':c': { S: clickId } },
-        ConsistentRead: true,
-        Limit: limit,
-      }),
-    );
-    return (out.Items ?? []).map((raw) => {
+    const items: NonNullable<QueryCommandOutput['Items']> = [];
+    let start: QueryCommandOutput['LastEvaluatedKey'];
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: `#a${CONVERSION_HISTORY_ATTRIBUTES.indexOf('clickId')} = :c`,
+          // SPECIFIC_ATTRIBUTES with a projection: what the IAM condition on this read requires.
+          Select: 'SPECIFIC_ATTRIBUTES',
+          ProjectionExpression: Object.keys(names).join(', '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':c': { S: clickId } },
+          ConsistentRead: true,
+          Limit: limit - items.length,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start && items.length < limit);
+    return items.map((raw) => {
       const item = unmarshall(raw, { wrapNumbers: wrapStoredNumber });
       const past: PastConversion = {
         type: String(item.type),

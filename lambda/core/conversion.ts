@@ -135,8 +135,13 @@ export function conflictDetail(conflict: AmountConflict): string {
   return `amount_conflict: stored ${stored.revenue} ${stored.currency}, this one says ${sent.revenue} ${sent.currency}; the first amount stays`;
 }
 
-/** How many of a click's conversions are read to find its payment's currency. */
-export const HISTORY_LIMIT = 25;
+/**
+ * How many of a click's conversions are read (page after page) to find its payment's currency.
+ * They come in key order (type, then txid), not by time: a subscription's `paying` or
+ * `InitiateCheckout` items sort before `payment|...`, so one short page could miss the payment.
+ * Years of monthly rebills with their status postbacks stay far below it.
+ */
+export const HISTORY_LIMIT = 1000;
 
 /** The click attribution a stored conversion carries, as the attributed part of a new one. */
 function attributionOf(click: ClickRecord): Partial<ConversionRecord> {
@@ -196,12 +201,19 @@ export async function recordConversion(
     return { status: 'unavailable', reason, detail, error: kept.error };
   };
   const retryAdvice = 'It will be recorded when the queue is replayed.';
+  // Before its type and click are known, nothing proves a request without the key is worth
+  // keeping: queued then, anyone could fill the queue with pixels of made-up types and clicks
+  // during an outage (and the ledger that caps it may be down too). Not kept; it names no money.
+  const failUnproven = (detail: string): Promise<ConversionOutcome> | ConversionOutcome =>
+    request.keyless
+      ? { status: 'unavailable', reason: 'storage_error', detail, error: 'a request without the postback key is not queued before its click and type are known' }
+      : fail('storage_error', detail, retryAdvice);
 
   let type: ConversionType | undefined;
   try {
     type = await deps.types.getConversionType(request.type);
   } catch (err) {
-    return fail('storage_error', `conversion types could not be read (${errorText(err)})`, retryAdvice);
+    return failUnproven(`conversion types could not be read (${errorText(err)})`);
   }
   const refusal = guard?.(type);
   if (refusal !== undefined) return { status: 'forbidden', detail: refusal };
@@ -235,7 +247,7 @@ export async function recordConversion(
     try {
       click = await deps.clicks.getClick(request.clickId);
     } catch (err) {
-      return fail('storage_error', `the click could not be read (${errorText(err)})`, retryAdvice);
+      return failUnproven(`the click could not be read (${errorText(err)})`);
     }
     // DynamoDB's TTL deletes late (hours to days): an expired click is treated as gone.
     const expiredOn = click && click.expiresAt * 1000 < now.getTime() ? new Date(click.expiresAt * 1000) : undefined;
@@ -315,7 +327,7 @@ export async function recordConversion(
     forward = await deps.forward(conversion, now);
   } catch (err) {
     // The conversion is recorded; a forward that breaks must not turn that into a failure.
-    forward = { status: 'failed', detail: errorText(err) };
+    forward = { status: 'failed', reason: 'forward_unknown', detail: errorText(err) };
   }
   return { status: 'recorded', conversion, type, forward };
 }

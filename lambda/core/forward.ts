@@ -1,8 +1,12 @@
 /**
  * Sending recorded conversions on to the click's traffic channel (its S2S postback URL), at
  * most once: the conversion item is claimed with a conditional write before the request, and
- * marked sent or failed after it. A failed send goes to the dead-letter queue (kind
- * "forward") and `npm run redrive` retries it by claiming it again from "failed".
+ * marked sent or failed after it. An attempt is repeated only when the channel cannot have
+ * it (no connection was made, or it answered with an error status). A failed send goes to the
+ * dead-letter queue (kind "forward"): `forward_failed` when the channel surely does not have it
+ * (`npm run redrive` retries it by claiming it again from "failed"), `forward_unknown` when an
+ * attempt got no answer — the channel may have counted it, so only an operator who checked the
+ * channel sends it again (`npm run redrive -- --reason forward_unknown`).
  */
 import type { TrafficChannel } from '../../config/schema';
 import { errorText } from './conversion';
@@ -26,8 +30,11 @@ export type ForwardResult =
   | { status: 'sent'; url: string }
   | { status: 'not_applicable'; detail: string }
   | { status: 'already_claimed' }
-  | { status: 'queued'; detail: string }
-  | { status: 'failed'; detail: string };
+  | { status: 'queued'; detail: string; reason: ForwardFailure }
+  | { status: 'failed'; detail: string; reason: ForwardFailure };
+
+/** `forward_unknown`: an attempt got no answer, so the channel may have the conversion. */
+export type ForwardFailure = 'forward_failed' | 'forward_unknown';
 
 const MACRO = /\{(clickid|payout|type|currency|txid)\}/g;
 
@@ -52,7 +59,8 @@ export function forwardTarget(conversion: ConversionRecord, channels: ReadonlyMa
   return { url: forwardUrl(channel.postbackUrl, conversion) };
 }
 
-async function sendWithRetries(url: string, deps: ForwardDeps): Promise<string | undefined> {
+/** Sends, repeating only attempts the channel cannot have received (no connection, an error status). */
+async function sendWithRetries(url: string, deps: ForwardDeps): Promise<{ error: string; reason: ForwardFailure } | undefined> {
   const attempts = deps.attempts ?? 2;
   let last = '';
   for (let i = 0; i < attempts; i++) {
@@ -60,8 +68,11 @@ async function sendWithRetries(url: string, deps: ForwardDeps): Promise<string |
     const result = await deps.channel.send(url);
     if (result.ok) return undefined;
     last = result.error;
+    if (result.delivery === 'unknown') {
+      return { reason: 'forward_unknown', error: `attempt ${i + 1} got no answer, so the channel may have it (not sent again): ${last}` };
+    }
   }
-  return `${attempts} attempt(s) failed, last: ${last}`;
+  return { reason: 'forward_failed', error: `${attempts} attempt(s) failed, last: ${last}` };
 }
 
 /** Forwards one conversion right after it was recorded. */
@@ -85,14 +96,19 @@ export async function sendForward(
   const at = now.toISOString();
   if (!(await deps.store.claimForward(clickId, conversionKey, from, at))) return { status: 'already_claimed' };
 
-  const error = await sendWithRetries(url, deps);
-  if (error === undefined) {
+  const failure = await sendWithRetries(url, deps);
+  if (failure === undefined) {
     await deps.store.finishForward(clickId, conversionKey, 'sent', new Date().toISOString());
     return { status: 'sent', url };
   }
+  const { error, reason } = failure;
   await deps.store.finishForward(clickId, conversionKey, 'failed', new Date().toISOString(), error.slice(0, 500));
-  const detail = `forward of ${conversionKey.split('|')[0] ?? 'conversion'} to the traffic channel failed: ${error}`;
-  if (from === 'failed') return { status: 'failed', detail };
+  const what = conversionKey.split('|')[0] ?? 'conversion';
+  const detail =
+    reason === 'forward_unknown'
+      ? `forward of ${what} to the traffic channel may have arrived: ${error}; check the channel, then npm run redrive -- --reason forward_unknown sends it again`
+      : `forward of ${what} to the traffic channel failed: ${error}`;
+  if (from === 'failed') return { status: 'failed', detail, reason };
   try {
     // One forward per conversion, so a second failed forward of it is the same failure. Never
     // capped: it follows a recorded (authenticated) conversion, and dropping it would leave the
@@ -102,7 +118,7 @@ export async function sendForward(
         version: 1,
         id: (deps.newId ?? mintId)(Date.now()),
         kind: 'forward',
-        reason: 'forward_failed',
+        reason,
         detail,
         receivedAt: at,
         clickId,
@@ -112,8 +128,8 @@ export async function sendForward(
       },
       { uncapped: 'forward' },
     );
-    return { status: 'queued', detail };
+    return { status: 'queued', detail, reason };
   } catch (err) {
-    return { status: 'failed', detail: `${detail}; it could not be queued either (${errorText(err)}); the conversion is marked forwardState=failed` };
+    return { status: 'failed', reason, detail: `${detail}; it could not be queued either (${errorText(err)}); the conversion is marked forwardState=failed` };
   }
 }

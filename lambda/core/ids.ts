@@ -58,6 +58,16 @@ export function mintClickId(campaignId: string, now: number = Date.now(), random
 }
 
 const CLICK_ID = /^[0-9A-HJKMNP-TV-Z]{30}$/;
+/** Any click id this tracker minted: today's 30 characters, or the bare 26-character ULID of the first release. */
+const MINTED_CLICK_ID = /^[0-9A-HJKMNP-TV-Z]{26}(?:[0-9A-HJKMNP-TV-Z]{4})?$/;
+
+/**
+ * Whether a value can be a click id of this tracker. Fields other tools also fill (the IPN's
+ * `custom`, `trackingkey`) are read as a click id only when it is one.
+ */
+export function isClickId(value: string): boolean {
+  return MINTED_CLICK_ID.test(value);
+}
 
 /**
  * The clicks-table partition of a click id: its campaign code and one of 32 shards (the

@@ -79,20 +79,6 @@ export function postbackEntry(
   }
 }
 
-/** A request refused before the core ran (origin check, postback key). */
-export function refusedEntry(base: { receivedAt: string; requestId: string; channel: InboundEntry['channel']; query: string; httpStatus: number; reason: string; answer: string }): InboundEntry {
-  return {
-    clickId: clickIdOfQuery(base.query),
-    receivedAt: base.receivedAt,
-    requestId: base.requestId,
-    channel: base.channel,
-    outcome: base.httpStatus === 503 ? 'unavailable' : 'forbidden',
-    httpStatus: base.httpStatus,
-    reason: base.reason,
-    answer: answer(base.answer),
-  };
-}
-
 export function ipnEntry(outcome: IpnOutcome, base: { receivedAt: string; requestId: string }): InboundEntry {
   return {
     clickId: clickKey(outcome.clickId),

@@ -16,7 +16,7 @@ import { conflictDetail, errorText, recordConversion, type AmountConflict, type 
 import { acceptedCurrency } from './currencies';
 import { capRefusalText, duplicateNote, fingerprintOf, keptAs } from './dead-letters';
 import { parseDecimal } from './decimal';
-import { mintId } from './ids';
+import { isClickId, mintId } from './ids';
 import { trustedFields, verifyIpnSignature, type SignatureVariant, type SignedFields } from './ipn-signature';
 import type { CapRefusal, DeadLetterReason, DeadLetterSink, RawRequest } from './model';
 import { isPlaceholder } from './postback-params';
@@ -96,7 +96,6 @@ const REPLAY_FIELDS = [
 /** Buyer fields stored (and queued) only with storeBuyerData. */
 const BUYER_FIELD = /^(email|buyer_id|address_[a-z_]+)$/;
 
-const CLICK_ID = /^[A-Za-z0-9._,-]{1,64}$/;
 const TXID = /^[A-Za-z0-9._:,-]{1,128}$/;
 
 export function parseIpnForm(request: RawRequest): Map<string, string> | string {
@@ -177,13 +176,19 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
 
   const event = fields.get('event') ?? '';
   if (event === 'connection_test') return ok('test', 'connection test: the IPN reached Clickvault and its signature is valid', { event, ...signed });
+  // Only a click id this tracker minted: affiliates and vendors fill `custom` and `trackingkey`
+  // with their own values (`fb_summer`), which would otherwise wait in the queue as
+  // unknown_click for ever instead of counting as the organic sale they are.
   let clickId: string | undefined;
+  const notOurs: string[] = [];
   for (const field of deps.ipn.clickIdFields) {
     const value = fields.get(field)?.trim();
-    if (value && !isPlaceholder(value) && CLICK_ID.test(value)) {
+    if (!value || isPlaceholder(value)) continue;
+    if (isClickId(value)) {
       clickId = value;
       break;
     }
+    notOurs.push(field);
   }
   // So the trace of the click shows what was done with it, even when nothing was recorded.
   const named = { ...(clickId !== undefined ? { clickId } : {}), ...signed };
@@ -325,5 +330,6 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
   if (capped) return cappedAnswer(capped.detail, capped.refusal, { ...context, results });
   const overall: IpnStatus = results.some((r) => r.outcome === 'queued') ? 'queued' : results.some((r) => r.outcome === 'recorded') ? 'recorded' : 'duplicate';
   const conflict = results.some((r) => r.conflict);
-  return ok(overall, `${test ? 'test order (api_mode=test): ' : ''}${lines.join('; ')}`, { ...context, results, ...(conflict ? { reason: 'amount_conflict' } : {}) });
+  const organicWhy = clickId === undefined && notOurs.length > 0 ? `no Clickvault click id in ${notOurs.join(', ')} (organic); ` : '';
+  return ok(overall, `${test ? 'test order (api_mode=test): ' : ''}${organicWhy}${lines.join('; ')}`, { ...context, results, ...(conflict ? { reason: 'amount_conflict' } : {}) });
 }

@@ -241,8 +241,18 @@ export interface ForwardStore {
 }
 
 /** Sends one HTTP request to a traffic channel. */
+/**
+ * Whether a failed channel postback may have arrived: `not_sent` (no connection was made, or
+ * there was no time to try), `refused` (the channel answered, and not with success) — both safe
+ * to send again — or `unknown` (no answer: a timeout or a connection lost after the request
+ * went out), which is never sent again automatically, or the channel could count it twice.
+ */
+export type ChannelDelivery = 'not_sent' | 'refused' | 'unknown';
+
+export type ChannelPostbackResult = { ok: true; status: number } | { ok: false; error: string; delivery: ChannelDelivery };
+
 export interface ChannelPostback {
-  send(url: string): Promise<{ ok: true; status: number } | { ok: false; error: string }>;
+  send(url: string): Promise<ChannelPostbackResult>;
 }
 
 export interface ConversionTypeSource {
@@ -267,7 +277,7 @@ export interface RawRequest {
  */
 export const DEAD_LETTER_KINDS = ['click', 'lander_click', 'postback', 'ipn', 'forward'] as const;
 export type DeadLetterKind = (typeof DEAD_LETTER_KINDS)[number];
-export type DeadLetterReason = 'storage_error' | 'unknown_type' | 'unknown_click' | 'forward_failed' | 'invalid_input';
+export type DeadLetterReason = 'storage_error' | 'unknown_type' | 'unknown_click' | 'forward_failed' | 'forward_unknown' | 'invalid_input';
 
 /** What the dead-letter queue keeps: enough to explain the failure and replay it. */
 export interface DeadLetterMessage {

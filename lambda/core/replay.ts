@@ -110,7 +110,7 @@ export async function replayMessage(message: DeadLetterMessage, deps: ReplayDeps
       }
       if (result.status === 'sent') return { done: true, outcome: 'forwarded' };
       if (result.status === 'already_claimed') return { done: true, outcome: 'already forwarded or in flight' };
-      return { done: false, reason: 'forward_failed', detail: result.detail };
+      return { done: false, reason: 'reason' in result ? result.reason : 'forward_failed', detail: result.detail };
     }
     case 'ipn': {
       if (!deps.ipn) return { done: false, reason: 'not_configured', detail: 'the config has no digistore24.ipn section' };
@@ -131,7 +131,10 @@ export type RedriveProgress = ReplayResult | 'skipped' | 'stale' | 'busy';
 export interface RedriveOptions {
   limit: number;
   dryRun: boolean;
-  /** Only replay messages queued for this reason. */
+  /**
+   * Only replay messages queued for this reason. Without it, every reason but
+   * `forward_unknown`: a forward that may have arrived is sent again only when asked by name.
+   */
   reason?: string;
   now?: () => Date;
   /**
@@ -161,6 +164,8 @@ export interface RedriveSummary {
   outcomes: Record<string, number>;
   stillFailing: Record<string, number>;
   skipped: number;
+  /** Forwards that may have arrived (`forward_unknown`), left queued: replayed only with that --reason. */
+  heldUnknownForwards: number;
   /** Older copies of messages updated since, dropped without a replay. */
   staleCopies: number;
   /** Left to another redrive running at the same time (it held them, or had just replayed them). */
@@ -197,6 +202,7 @@ export async function redrive(queue: DeadLetterQueue, deps: ReplayDeps, options:
     outcomes: {},
     stillFailing: {},
     skipped: 0,
+    heldUnknownForwards: 0,
     staleCopies: 0,
     busy: 0,
     dryRun: options.dryRun,
@@ -260,6 +266,11 @@ export async function redrive(queue: DeadLetterQueue, deps: ReplayDeps, options:
   const processGroup = async (id: string, group: Copy[]): Promise<boolean> => {
     if (options.reason !== undefined && !group.some((c) => c.received.message.reason === options.reason)) {
       summary.skipped += group.length;
+      await giveBack(group, 'skipped');
+      return true;
+    }
+    if (options.reason === undefined && group.some((c) => c.received.message.reason === 'forward_unknown')) {
+      summary.heldUnknownForwards += group.length;
       await giveBack(group, 'skipped');
       return true;
     }

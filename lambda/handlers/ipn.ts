@@ -69,7 +69,10 @@ export function createIpnHandler(deps: IpnDeps | undefined, options: IpnHandlerO
     if (outcome.httpStatus >= 500) logger.error('ipn', fields);
     else if (outcome.httpStatus >= 400 || outcome.status === 'queued' || outcome.reason === 'amount_conflict') logger.warn('ipn', fields);
     else logger.info('ipn', fields);
-    await Promise.all([keepInbound(options.inbound, ipnEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId })), publish(ipnMetrics(outcome))]);
+    // Only what Digistore24 signed is kept in the inbound log: anyone can send a refused one, and
+    // storing those would let them grow the table (the log line above says why it was refused).
+    const signed = outcome.signature !== undefined;
+    await Promise.all([signed ? keepInbound(options.inbound, ipnEntry(outcome, { receivedAt: now.toISOString(), requestId: reqId })) : undefined, publish(ipnMetrics(outcome))]);
     // Success is exactly "OK": Digistore24 shows any line after it to the buyer. Refused by the
     // cap: nothing was kept, so Digistore24 must come back after the hour.
     if (outcome.httpStatus === 200) return exactText(200, IPN_OK);

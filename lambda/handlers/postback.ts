@@ -6,7 +6,7 @@ import { handlePostback, keyOf, type PostbackDeps, type PostbackOutcome } from '
 import { collectParams } from '../core/postback-params';
 import { logger } from '../logger';
 import type { AuthResult } from '../core/protection';
-import { postbackEntry, refusedEntry } from '../core/inbound';
+import { postbackEntry } from '../core/inbound';
 import { postbackMetrics, publish, refusalMetrics } from '../metrics';
 import { keepInbound, type InboundSink } from './inbound';
 import { FORBIDDEN_ORIGIN, fromTrustedOrigin, gif, requestId, text, toRawRequest, viewerIp, type HttpEvent, type HttpResult } from './http';
@@ -81,12 +81,12 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
     const now = (options.now ?? (() => new Date()))();
     const query = event.rawQueryString ?? '';
     const request = toRawRequest(event);
+    // A request that did not authenticate is refused with one log line and a metric, and is not
+    // kept in the inbound log: anyone can send it, and storing it would let them grow the table
+    // (and fill a buyer's click trace when they know its id).
     const refuse = async (httpStatus: number, reason: string, answer: string) => {
-      logger.warn('postback refused', { requestId: reqId, outcome: 'forbidden', httpStatus, reason });
-      await Promise.all([
-        keepInbound(options.inbound, refusedEntry({ receivedAt: now.toISOString(), requestId: reqId, channel: image ? 'pixel' : 'postback', query, httpStatus, reason, answer })),
-        publish(refusalMetrics(reason)),
-      ]);
+      logger.warn('postback refused', { requestId: reqId, outcome: 'forbidden', httpStatus, reason, channel: image ? 'pixel' : 'postback', answer });
+      await publish(refusalMetrics(reason));
       return image ? gif() : text(httpStatus, answer);
     };
     // The protection source that authenticated this request, and which of its keys matched (an
@@ -98,7 +98,9 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
       if (auth.ok) {
         source = auth.source;
         keyIndex = auth.keyIndex;
-      } else if (!(image && auth.reason === 'missing_key')) {
+      } else if (!(image && (auth.reason === 'missing_key' || auth.reason === 'bad_key'))) {
+        // A pixel with a wrong key is a pixel without one (the keyless rules below), not a way
+        // around them.
         return refuse(auth.reason === 'keys_unavailable' ? 503 : 403, auth.reason, auth.message);
       }
     }

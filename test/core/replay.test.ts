@@ -49,7 +49,7 @@ describe('redrive', () => {
   it('keeps what still fails (with attempts and reason), records it once the config is fixed, and changes nothing the second time', async () => {
     await queuePostback(`clickid=${click.clickId}&type=Lead&sum=5&txid=L1`);
     const first = await redrive(queue, deps(), { limit: 10, dryRun: false, now: () => new Date('2026-11-26T00:00:00.000Z') });
-    expect(first).toEqual({ received: 1, fromArchive: 0, replayed: 0, outcomes: {}, stillFailing: { unknown_type: 1 }, skipped: 0, staleCopies: 0, busy: 0, dryRun: false });
+    expect(first).toEqual({ received: 1, fromArchive: 0, replayed: 0, outcomes: {}, stillFailing: { unknown_type: 1 }, skipped: 0, heldUnknownForwards: 0, staleCopies: 0, busy: 0, dryRun: false });
     expect(await queue.list()).toEqual([expect.objectContaining({ reason: 'unknown_type', attempts: 1, lastAttemptAt: '2026-11-26T00:00:00.000Z' })]);
 
     const lead: ConversionType = { name: 'Lead', countsAsConversion: true, revenue: 'add', forwardToChannel: false };
@@ -82,7 +82,7 @@ describe('redrive', () => {
     await queuePostback('clickid=01AAAAAAAAAAAAAAAAAAAAAAAA&type=payment&txid=2');
     await queuePostback('clickid=01BBBBBBBBBBBBBBBBBBBBBBBB&type=payment&txid=3');
     const dry = await redrive(queue, deps(), { limit: 10, dryRun: true, reason: 'unknown_click' });
-    expect(dry).toEqual({ received: 3, fromArchive: 0, replayed: 0, outcomes: {}, stillFailing: { unknown_click: 2 }, skipped: 1, staleCopies: 0, busy: 0, dryRun: true });
+    expect(dry).toEqual({ received: 3, fromArchive: 0, replayed: 0, outcomes: {}, stillFailing: { unknown_click: 2 }, skipped: 1, heldUnknownForwards: 0, staleCopies: 0, busy: 0, dryRun: true });
     expect((await queue.list()).map((m) => m.attempts ?? 0)).toEqual([0, 0, 0]);
 
     expect(await redrive(queue, deps(), { limit: 1, dryRun: false })).toMatchObject({ received: 1 });

@@ -24,7 +24,7 @@ import { DynamoDeadLetterLedger } from '../../lambda/adapters/dead-letter-ledger
 import { logger } from '../../lambda/logger';
 import type { TableNames } from '../../lambda/local/tables';
 import { TEST_POSTBACK_KEY, testConfig, testSecrets } from '../support/config';
-import { countingClient, freshTables, scanAll } from '../support/dynamo';
+import { countingClient, freshTables, scanAll, unreachableClient } from '../support/dynamo';
 import { httpEvent } from '../support/events';
 import { formBody, signed } from '../support/ipn';
 
@@ -125,6 +125,16 @@ describe('the pixel without a key', () => {
     expect(await inbound()).toEqual([]);
     expect(sqs.calls()).toHaveLength(0);
   }, 60_000);
+
+  it('queues nothing for keyless pixels of made-up types and clicks while DynamoDB is down (their click and type are unknown)', async () => {
+    const h = postbackHandler({ dynamo: unreachableClient(), guarded: true });
+    for (let i = 0; i < 20; i++) {
+      const type = i % 2 === 0 ? `whatever${i}` : 'InitiateCheckout';
+      const r = await h(get(`format=img&clickid=01NOCLICK${String(i).padStart(17, '0')}&type=${type}&txid=X${i}`));
+      expect(r.headers?.['content-type']).toBe('image/gif');
+    }
+    expect(sqs.calls()).toHaveLength(0);
+  });
 
   it('gets the same rules when postbacks are unprotected on purpose: every pixel is anonymous then', async () => {
     const h = postbackHandler({ protectedBy: { required: false, acknowledgeUnprotected: true } });
@@ -275,15 +285,39 @@ describe('privacy and audit', () => {
     }
   });
 
-  it('keeps a refused address in the inbound log only as ipStorage allows', async () => {
+  it('keeps a refused request out of the inbound log, and logs its address only as ipStorage allows', async () => {
     const allowlisted = { required: true, sources: [{ id: 'digistore24', keys: [{ generated: true as const }], allowedIps: ['192.0.2.0/24'] }] };
     const h = postbackHandler({ protectedBy: allowlisted });
-    const from = (ip: string) => httpEvent({ path: '/postback', query: `clickid=${CID}&type=payment&key=${TEST_POSTBACK_KEY}`, headers: { 'cloudfront-viewer-address': `${ip}:443` } });
-    const refused = await h(from('198.51.100.77'));
-    expect(refused.statusCode).toBe(403);
-    const stored = JSON.stringify(await inbound());
-    expect(stored).toContain('an address in 198.51.100.0/24 may not send postbacks for source digistore24');
-    expect(stored).not.toContain('198.51.100.77');
+    const warn = jest.spyOn(logger, 'warn');
+    try {
+      const from = (ip: string) => httpEvent({ path: '/postback', query: `clickid=${CID}&type=payment&key=${TEST_POSTBACK_KEY}`, headers: { 'cloudfront-viewer-address': `${ip}:443` } });
+      const refused = await h(from('198.51.100.77'));
+      expect(refused.statusCode).toBe(403);
+      // Anyone can send a refused request: none is stored (nor in the click's trace).
+      expect(await inbound()).toEqual([]);
+      const logged = JSON.stringify(warn.mock.calls);
+      expect(logged).toContain('an address in 198.51.100.0/24 may not send postbacks for source digistore24');
+      expect(logged).not.toContain('198.51.100.77');
+      expect(logged).not.toContain(TEST_POSTBACK_KEY);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('stores nothing for refused postbacks, pixels with a wrong key, or forged IPNs', async () => {
+    const h = postbackHandler();
+    for (let i = 0; i < 5; i++) expect((await h(get(`type=payment&sum=999999&currency=EUR&clickid=${CID}&key=wrong${i}`))).statusCode).toBe(403);
+    for (let i = 0; i < 5; i++) expect((await h(get(`type=payment&sum=999999&currency=EUR&clickid=${CID}`))).statusCode).toBe(403);
+    // A pixel with a wrong key is a keyless pixel: on a click that is not stored, nothing.
+    for (let i = 0; i < 3; i++) expect((await h(get(`format=img&type=InitiateCheckout&clickid=01NOCLICK${String(i).padStart(17, '0')}&key=wrong`))).headers?.['content-type']).toBe('image/gif');
+    const ipn = createIpnHandler(
+      { ...stores(), ipn: config.digistore24?.ipn ?? (() => { throw new Error('no ipn'); })(), passphrase: async () => 'pass' },
+      { inbound: { log: new DynamoInboundLog(client, tables.inbound), retentionDays: 30 } },
+    );
+    const forged = await ipn(httpEvent({ method: 'POST', path: '/ipn/digistore24', body: formBody({ event: 'on_payment', transaction_id: 'F1', amount_netto: '999', currency: 'EUR', click_id: CID, sha_sign: 'AAAA' }), headers: { 'content-type': 'application/x-www-form-urlencoded' }, base64: true }));
+    expect(forged.statusCode).toBe(403);
+    expect(await inbound()).toEqual([]);
+    expect(await conversions()).toEqual([]);
   });
 
   it('keeps a key sent in a POST body (form or JSON) out of the dead-letter queue, and accepts it', async () => {

@@ -27,6 +27,9 @@ let channel: Server;
 let channelUrl: string;
 let received: string[] = [];
 let failing = false;
+/** The channel takes the request and never answers (until the test ends). */
+let hanging = false;
+const held: import('node:http').ServerResponse[] = [];
 let client: DynamoDBClient;
 let tables: TableNames;
 let queue: FileDeadLetterQueue;
@@ -35,7 +38,8 @@ let config: TrackerConfig;
 beforeAll(async () => {
   channel = createServer((req, res) => {
     received.push(req.url ?? '');
-    res.writeHead(failing ? 500 : 200).end();
+    if (hanging) held.push(res);
+    else res.writeHead(failing ? 500 : 200).end();
   });
   await new Promise<void>((r) => channel.listen(0, '127.0.0.1', () => r()));
   channelUrl = `http://127.0.0.1:${(channel.address() as AddressInfo).port}`;
@@ -45,6 +49,8 @@ afterAll(() => new Promise<void>((r) => channel.close(() => r())));
 beforeEach(async () => {
   received = [];
   failing = false;
+  hanging = false;
+  for (const res of held.splice(0)) res.destroy();
   config = parseConfig({
     trafficChannels: [{ id: 'fb', name: 'FB', clickIdParam: 'fbclid', postbackUrl: `${channelUrl}/pb?click={clickid}&payout={payout}&event={type}&cur={currency}&tx={txid}` }],
     offers: [{ id: 'o', name: 'O', source: 'digistore24', url: 'https://www.digistore24.com/redir/1/a/?cid={clickid}' }],
@@ -116,5 +122,40 @@ describe('forwarding to the traffic channel', () => {
     expect(received).toEqual(['/pb?click=FB.1%26x%3Dy&payout=10&event=payment&cur=EUR&tx=U1']);
     expect(await queue.list()).toEqual([]);
     expect(await scanAll(client, tables.conversions)).toEqual([expect.objectContaining({ forwardState: 'sent' })]);
+  });
+
+  it('never sends again a forward that got no answer: one request, queued forward_unknown, held by a plain redrive', async () => {
+    hanging = true;
+    const result = await handler()(get(`clickid=${CID}&type=payment&sum=10&txid=H1`));
+    expect(result.statusCode).toBe(200);
+    // The channel got the request once; with no answer it may have counted it, so no second attempt.
+    expect(received).toHaveLength(1);
+    expect(await queue.list()).toEqual([expect.objectContaining({ kind: 'forward', reason: 'forward_unknown', detail: expect.stringMatching(/may have arrived.*--reason forward_unknown/) })]);
+    expect(await scanAll(client, tables.conversions)).toEqual([expect.objectContaining({ forwardState: 'failed', forwardError: expect.stringMatching(/^attempt 1 got no answer, so the channel may have it/) })]);
+
+    const forwarding = forwardingFor(config, stores().conversions, () => queue);
+    if (!forwarding) throw new Error('forwarding should be configured');
+    const deps = { ...stores(), clickStore: stores().clicks, defaultCurrency: 'EUR', forwarding: { ...forwarding, pauseMs: 1 } };
+    hanging = false;
+    received = [];
+    // A plain redrive leaves it queued and sends nothing.
+    expect(await redrive(queue, deps, { limit: 10, dryRun: false })).toMatchObject({ heldUnknownForwards: 1, replayed: 0 });
+    expect(received).toEqual([]);
+    expect(await queue.list()).toEqual([expect.objectContaining({ reason: 'forward_unknown' })]);
+    // Named by an operator who checked the channel: sent once.
+    expect(await redrive(queue, deps, { limit: 10, dryRun: false, reason: 'forward_unknown' })).toMatchObject({ outcomes: { forwarded: 1 } });
+    expect(received).toHaveLength(1);
+    expect(await queue.list()).toEqual([]);
+  });
+
+  it('tries again when no connection was made (nothing reached the channel)', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    config = parseConfig({ ...config, trafficChannels: [{ id: 'fb', name: 'FB', clickIdParam: 'fbclid', postbackUrl: `http://127.0.0.1:${port}/pb?click={clickid}` }] });
+    await handler()(get(`clickid=${CID}&type=payment&sum=10&txid=R1`));
+    expect(await scanAll(client, tables.conversions)).toEqual([expect.objectContaining({ forwardState: 'failed', forwardError: expect.stringMatching(/^2 attempt\(s\) failed, last: .*ECONNREFUSED/) })]);
+    expect(await queue.list()).toEqual([expect.objectContaining({ reason: 'forward_failed' })]);
   });
 });

@@ -314,6 +314,17 @@ describe('POST /ipn/digistore24', () => {
     ]);
   });
 
+  it("records an IPN whose custom or trackingkey holds the affiliate's own value (not a click id) as organic, never queued", async () => {
+    const handler = ipnHandler();
+    const { click_id: _c, cid: _d, ...form } = payment.form;
+    const a = await handler(post(signed({ ...form, transaction_id: 'TK1', click_id: '', trackingkey: 'fb_summer' }, PASS)));
+    const b = await handler(post(signed({ ...form, transaction_id: 'TK2', custom: 'user-333222' }, PASS)));
+    expect([a.body, b.body]).toEqual(['OK', 'OK']);
+    expect(queued()).toEqual([]);
+    const stored = await conversions();
+    expect(stored.map((c) => `${String(c.conversionKey)} ${String(c.attributed)}`).sort()).toEqual(['initial_sale|TK1 false', 'initial_sale|TK2 false', 'payment|TK1 false', 'payment|TK2 false']);
+  });
+
   describe('every event', () => {
     it('records last_paid_day and payment_denial as their own types (tracked, not counted, no revenue)', async () => {
       const handler = ipnHandler();

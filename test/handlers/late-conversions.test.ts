@@ -9,6 +9,7 @@ import { syncConversionTypes } from '../../lambda/adapters/conversion-types-sync
 import { DynamoConversionHistory } from '../../lambda/adapters/conversion-history';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, clickKey } from '../../lambda/adapters/dynamodb-store';
 import type { DeadLetterMessage, DeadLetterSink } from '../../lambda/core/model';
+import { HISTORY_LIMIT } from '../../lambda/core/conversion';
 import { buildReport, formatJson, startOfDay } from '../../lambda/core/report';
 import { compileConfig } from '../../lambda/core/tracker-config';
 import { createClickHandler } from '../../lambda/handlers/click';
@@ -152,12 +153,12 @@ describe('a conversion for a click that expired', () => {
     await ttlDeletes(only);
 
     expect((await send(t0 + 120 * DAY, `clickid=${cid}&type=refund&sum=20&txid=P1R`)).body).toBe('OK\n');
-    expect(limits.slice(-1)).toEqual([25]);
+    expect(limits.slice(-1)).toEqual([HISTORY_LIMIT]);
     const refund = (await stored()).find((c) => c.conversionKey === 'payment|P1' ? false : c.type === 'refund');
     expect(refund).toMatchObject({ campaignId: 'demo', sub1: 't', currency: 'USD', revenue: -20 });
     limits = [];
     expect((await send(t0 + 121 * DAY, `clickid=${cid}&type=chargeback&sum=20&currency=USD&txid=P1C`)).body).toBe('OK\n');
-    expect(limits).toEqual([1, 25]);
+    expect(limits).toEqual([1, HISTORY_LIMIT]);
     // A click whose only conversion is a test order has nothing to attribute from.
     expect((await send(t0 + 121 * DAY, `clickid=${only}&type=payment&sum=20&currency=USD&txid=Q1`)).statusCode).toBe(202);
     expect(queued.map((m) => m.reason)).toEqual(['unknown_click']);
@@ -187,6 +188,16 @@ describe('a refund without currency', () => {
       ['refund', -47, 'USD'],
       ['chargeback', -47, 'USD'],
     ]);
+  });
+
+  it('finds the payment behind many conversions that sort before it (a subscription\'s status postbacks)', async () => {
+    const cid = await click('');
+    const t0 = Date.parse(CLICKED);
+    await send(t0 + DAY, `clickid=${cid}&type=payment&sum=100&currency=USD&txid=P1`);
+    // 30 items whose keys (`InitiateCheckout|...`) come before `payment|...` in the partition.
+    for (let i = 1; i <= 30; i++) await send(t0 + DAY + i * 1000, `clickid=${cid}&type=InitiateCheckout&txid=IC${i}`);
+    expect((await send(t0 + 2 * DAY, `clickid=${cid}&type=refund&sum=100&txid=RF1`)).body).toBe('OK\n');
+    expect((await stored()).filter((c) => c.type === 'refund').map((c) => [c.revenue, c.currency])).toEqual([[-100, 'USD']]);
   });
 
   it('takes the latest payment\'s currency when the click paid in several, and the default when none is stored', async () => {
