@@ -11,6 +11,7 @@
  */
 import type {
   ClickStore,
+  LanderClickStore,
   DeadLetterMessage,
   DeadLetterReason,
   DeadLetterSendResult,
@@ -26,7 +27,7 @@ import { handleIpn, type IpnDeps } from './ipn';
 import { sendForward, type ForwardDeps } from './forward';
 
 export interface ReplayDeps extends ConversionDeps {
-  clickStore: ClickStore;
+  clickStore: ClickStore & LanderClickStore;
   /** IPN settings; undefined when the config has no IPN (queued IPNs then stay queued). */
   ipn?: Pick<IpnDeps, 'ipn'>['ipn'];
   /** Retrying queued forwards; undefined: forward messages stay queued. */
@@ -60,6 +61,22 @@ export async function replayMessage(message: DeadLetterMessage, deps: ReplayDeps
         return { done: true, outcome: stored === 'duplicate' ? 'click already stored' : 'click stored' };
       } catch (err) {
         return { done: false, reason: 'storage_error', detail: `click could not be stored: ${errorText(err)}` };
+      }
+    }
+    case 'lander_click': {
+      if (!message.landerClick) return { done: false, reason: 'invalid_input', detail: 'the message holds no lander click' };
+      try {
+        // The same conditional update as GET /go, with the offer and time chosen then.
+        const result = await deps.clickStore.recordLanderClick(message.landerClick);
+        if (result.status === 'not_found') {
+          // Its click is past its retention: it will never be stored, so nothing is waited for.
+          const expires = message.landerClick.clickExpiresAt;
+          if (expires !== undefined && Date.parse(expires) < Date.now()) return { done: true, outcome: 'lander click dropped: its click expired' };
+          return { done: false, reason: 'unknown_click', detail: `click ${message.landerClick.clickId} is not stored (yet)` };
+        }
+        return { done: true, outcome: result.status === 'recorded' ? 'lander click recorded' : 'lander click already recorded' };
+      } catch (err) {
+        return { done: false, reason: 'storage_error', detail: `lander click could not be stored: ${errorText(err)}` };
       }
     }
     case 'postback': {
@@ -224,8 +241,8 @@ export async function redrive(queue: DeadLetterQueue, deps: ReplayDeps, options:
   const announcing = runLedger ? setInterval(() => void runLedger.announceRun(owner, Date.now() + leaseMs).catch(() => undefined), leaseMs / 3) : undefined;
   const done = (copy: Copy) => pending.delete(copy.received.handle);
 
-  // One group per message id; clicks first (a queued postback often names a queued click), then
-  // in arrival order.
+  // One group per message id; clicks first (a queued postback or lander click often names a
+  // queued click), then in arrival order.
   const groups = new Map<string, Copy[]>();
   for (const copy of copies) {
     const id = copy.received.message.id;
