@@ -127,6 +127,37 @@ const amount = (what: string) =>
     return parsed !== undefined && !parsed.startsWith('-');
   }, `${what} must be a non-negative decimal such as '2.00'`);
 
+/** The macros a lander URL and a campaign's botUrl may use (filled from the click). */
+export const URL_MACROS = /^(clickid|campaignid|sub(?:[1-9]|1\d|20))$/;
+
+/** Refuses `{...}` that is no macro: a typo such as `{clickId}` would otherwise reach the visitor unfilled. */
+function onlyKnownMacros(value: string, ctx: z.RefinementCtx): void {
+  for (const m of value.matchAll(/\{([^{}]*)\}/g)) {
+    if (!URL_MACROS.test(m[1] ?? '')) {
+      ctx.addIssue({ code: 'custom', message: `unknown macro {${m[1] ?? ''}}; use {clickid}, {campaignid} or {sub1}..{sub20}` });
+    }
+  }
+}
+
+export const landerSchema = z
+  .strictObject({
+    id: id('lander id'),
+    name: z.string().min(1).max(128),
+    /**
+     * The lander (bridge, pre-sell page). Must contain `{clickid}`; may contain `{campaignid}`
+     * and `{sub1}`..`{sub20}`, only in the path or query. Its origin is allowed to call the JSON
+     * click (CORS) for direct tracking with /t.js.
+     */
+    url: httpUrlTemplate('url').superRefine(onlyKnownMacros),
+  })
+  .superRefine((lander, ctx) => {
+    if (!lander.url.includes('{clickid}')) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: `must contain {clickid} (the lander passes it on to /go), got "${lander.url}"` });
+    }
+  });
+
+const weight = z.number().int('weight must be a whole number').min(1).max(1000).default(1);
+
 export const campaignSchema = z.strictObject({
   id: id('campaign id'),
   name: z.string().min(1).max(128),
@@ -142,10 +173,39 @@ export const campaignSchema = z.strictObject({
       z.strictObject({
         offer: z.string(),
         /** Relative share of the traffic; default 1. */
-        weight: z.number().int('weight must be a whole number').min(1).max(1000).default(1),
+        weight,
       }),
     )
     .min(1, 'a campaign needs at least one offer'),
+  /**
+   * Landers the click sends the visitor to (by weight, recorded on the click); the offer is then
+   * chosen when the visitor leaves the lander through GET /go. Absent: the click goes straight
+   * to an offer.
+   */
+  landers: z
+    .array(z.strictObject({ lander: z.string(), weight }))
+    .min(1, 'list at least one lander, or leave landers out')
+    .optional(),
+  /**
+   * Where clicks flagged as bots (crawlers, link previewers, HEAD requests) are sent instead of
+   * the lander or offer. Off by default: ad platforms may treat a different page for their
+   * reviewers as cloaking. May use the macros {clickid}, {campaignid}, {sub1}..{sub20}.
+   */
+  botUrl: httpUrlTemplate('botUrl').superRefine(onlyKnownMacros).optional(),
+});
+
+/** `https://lp.example.com` (scheme, host and port only): an origin allowed to call the JSON click. */
+const corsOrigin = z.string().max(300).superRefine((value, ctx) => {
+  let origin: string | undefined;
+  try {
+    const url = new URL(value);
+    origin = url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : undefined;
+  } catch {
+    origin = undefined;
+  }
+  if (origin !== value) {
+    ctx.addIssue({ code: 'custom', message: `must be an origin such as https://lp.example.com (scheme, host, optional port; no path or trailing slash), got "${value}"` });
+  }
 });
 
 export const conversionTypeSchema = z.strictObject({
@@ -429,6 +489,13 @@ export const trackerConfigSchema = z
     trafficChannels: z.array(trafficChannelSchema).min(1, 'define at least one traffic channel'),
     offers: z.array(offerSchema).min(1, 'define at least one offer'),
     campaigns: z.array(campaignSchema).min(1, 'define at least one campaign'),
+    /** Bridge or pre-sell pages that campaigns send visitors to before the offer. */
+    landers: z.array(landerSchema).max(200).default([]),
+    /**
+     * Origins besides the landers' own that may call GET /click/{campaignId}?format=json from a
+     * browser (direct tracking with /t.js on pages that are not configured landers).
+     */
+    corsOrigins: z.array(corsOrigin).max(100).default([]),
     conversionTypes: z.array(conversionTypeSchema).min(1, 'define at least one conversion type'),
     /** Digistore24 IPN for vendors (POST /ipn/digistore24); absent: the endpoint answers 404. */
     digistore24: z.strictObject({ ipn: ipnSchema.optional() }).optional(),
@@ -473,6 +540,7 @@ export const trackerConfigSchema = z
     unique(config.trafficChannels, 'id', 'trafficChannels');
     unique(config.offers, 'id', 'offers');
     unique(config.campaigns, 'id', 'campaigns');
+    unique(config.landers, 'id', 'landers');
     unique(config.conversionTypes, 'name', 'conversionTypes');
 
     const typeNames = new Set(config.conversionTypes.map((t) => t.name));
@@ -571,6 +639,7 @@ export const trackerConfigSchema = z
 
     const channels = new Set(config.trafficChannels.map((c) => c.id));
     const offers = new Set(config.offers.map((o) => o.id));
+    const landers = new Set(config.landers.map((l) => l.id));
     config.campaigns.forEach((campaign, i) => {
       if (!channels.has(campaign.trafficChannel)) {
         ctx.addIssue({
@@ -588,6 +657,11 @@ export const trackerConfigSchema = z
           });
         }
       });
+      campaign.landers?.forEach((ref, j) => {
+        if (!landers.has(ref.lander)) {
+          ctx.addIssue({ code: 'custom', path: ['campaigns', i, 'landers', j, 'lander'], message: `"${ref.lander}" is not a defined lander` });
+        }
+      });
     });
   });
 
@@ -598,6 +672,7 @@ export type TrackerConfig = z.output<typeof trackerConfigSchema>;
 export type TrafficChannel = TrackerConfig['trafficChannels'][number];
 export type Offer = TrackerConfig['offers'][number];
 export type Campaign = TrackerConfig['campaigns'][number];
+export type Lander = TrackerConfig['landers'][number];
 export type ConversionType = z.output<typeof conversionTypeSchema>;
 export type ConversionTypeInput = z.input<typeof conversionTypeSchema>;
 export type IpStorage = TrackerConfig['defaults']['ipStorage'];

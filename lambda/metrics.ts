@@ -32,6 +32,14 @@ export const METRIC_NAMES = {
   deadLettersCapped: 'DeadLettersCapped', // refused: its source's distinct failures this hour reached the cap
   deadLettersArchived: 'DeadLettersArchived', // moved from the queue to the archive (the archiver)
   deadLetterOldestAge: 'DeadLetterOldestAge', // seconds the longest-waiting failure (queue or archive) has waited (the archiver, hourly)
+  /** Clicks flagged as bots (stored, never counted as clicks). */
+  bots: 'Bots',
+  /** Browser prefetches answered 503 without recording anything. */
+  prefetches: 'Prefetches',
+  /** First lander clicks recorded (GET /go). */
+  landerClicks: 'LanderClicks',
+  /** Lander clicks of clicks not stored (yet), kept in the dead-letter queue. */
+  landerClicksQueued: 'LanderClicksQueued',
 } as const;
 
 /**
@@ -54,11 +62,21 @@ export interface MetricPoint {
 const count = (name: MetricPoint['name'], dimension?: MetricPoint['dimension']): MetricPoint => ({ name, value: 1, unit: 'Count', ...(dimension ? { dimension } : {}) });
 
 export function clickMetrics(outcome: ClickOutcome): MetricPoint[] {
-  if (outcome.kind === 'not_found') return [count(METRIC_NAMES.rejected, { name: 'reason', value: 'unknown_campaign' })];
-  const points = [count(METRIC_NAMES.clicks)];
-  if (outcome.stored === 'queued') points.push(count(METRIC_NAMES.clicksQueued));
-  if (outcome.stored === 'lost') points.push(count(METRIC_NAMES.clicksLost));
-  return points;
+  switch (outcome.kind) {
+    case 'not_found':
+      return [count(METRIC_NAMES.rejected, { name: 'reason', value: 'unknown_campaign' })];
+    case 'prefetch':
+      return [count(METRIC_NAMES.prefetches)];
+    case 'origin_refused':
+      return [count(METRIC_NAMES.rejected, { name: 'reason', value: 'origin_not_allowed' })];
+    case 'redirect': {
+      // A bot is stored, but it is no click: it has a count of its own.
+      const points = [count(outcome.click.bot ? METRIC_NAMES.bots : METRIC_NAMES.clicks)];
+      if (outcome.stored === 'queued') points.push(count(METRIC_NAMES.clicksQueued));
+      if (outcome.stored === 'lost') points.push(count(METRIC_NAMES.clicksLost));
+      return points;
+    }
+  }
 }
 
 function conversionPoints(type: string, revenue: string, currency: string, counted: boolean): MetricPoint[] {
@@ -165,32 +183,37 @@ function powertools() {
 }
 
 /**
- * The plain Clicks count is summed in the container and written every CLICKS_BATCH clicks or
- * CLICKS_FLUSH_MS, whichever comes first: one EMF line per click would be ~190 bytes of log
- * ingestion per click, a tenth of the cost target per million clicks. A container that is shut
- * down loses at most its unwritten sum from the *metric* (never a click: those are in
- * DynamoDB, and reports count them there). Everything else is written at once.
+ * The plain per-visit counts (Clicks, Bots, Prefetches, LanderClicks) are summed in the
+ * container and written every CLICKS_BATCH of them or CLICKS_FLUSH_MS, whichever comes first:
+ * one EMF line per click would be ~190 bytes of log ingestion per click, a tenth of the cost
+ * target per million clicks. A container that is shut down loses at most its unwritten sums
+ * from the *metrics* (never a click: those are in DynamoDB, and reports count them there).
+ * Everything else is written at once.
  */
 export const CLICKS_BATCH = 100;
 export const CLICKS_FLUSH_MS = 60_000;
-const pendingClicks = { count: 0, since: Date.now() };
+const BATCHED = new Set<MetricPoint['name']>([METRIC_NAMES.clicks, METRIC_NAMES.bots, METRIC_NAMES.prefetches, METRIC_NAMES.landerClicks]);
+const pending = { counts: new Map<MetricPoint['name'], number>(), total: 0, since: Date.now() };
 
 /** Publishes points (one EMF line per dimensioned point, one for the rest). */
 export async function publish(points: MetricPoint[], now: number = Date.now()): Promise<void> {
   if (points.length === 0 || process.env.POWERTOOLS_METRICS_DISABLED === 'true') return;
   const immediate: MetricPoint[] = [];
   for (const p of points) {
-    if (p.name === METRIC_NAMES.clicks && !p.dimension) pendingClicks.count += p.value;
-    else immediate.push(p);
+    if (BATCHED.has(p.name) && !p.dimension) {
+      pending.counts.set(p.name, (pending.counts.get(p.name) ?? 0) + p.value);
+      pending.total += p.value;
+    } else immediate.push(p);
   }
-  const flushClicks = pendingClicks.count > 0 && (pendingClicks.count >= CLICKS_BATCH || now - pendingClicks.since >= CLICKS_FLUSH_MS);
-  if (immediate.length === 0 && !flushClicks) return;
+  const flushBatched = pending.total > 0 && (pending.total >= CLICKS_BATCH || now - pending.since >= CLICKS_FLUSH_MS);
+  if (immediate.length === 0 && !flushBatched) return;
   const { metrics, unit: MetricUnit } = await powertools();
   let stored = false;
-  if (flushClicks) {
-    metrics.addMetric(METRIC_NAMES.clicks, MetricUnit.Count, pendingClicks.count);
-    pendingClicks.count = 0;
-    pendingClicks.since = now;
+  if (flushBatched) {
+    for (const [name, value] of pending.counts) metrics.addMetric(name, MetricUnit.Count, value);
+    pending.counts.clear();
+    pending.total = 0;
+    pending.since = now;
     stored = true;
   }
   for (const p of immediate) {

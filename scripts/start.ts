@@ -69,6 +69,15 @@ async function main(): Promise<void> {
       '',
       "Campaign click URLs (use as the ad's destination; sub1..sub20 are optional):",
       ...urls.clicks.map((c) => `  ${c.campaignId}: ${c.url}?sub1=...${c.cost ? '&cost=...' : ''}`),
+      ...(config.landers.length > 0 || config.campaigns.some((c) => c.landers)
+        ? [
+            '',
+            "Landers: the call to action to the offer (t.js adds the click id; &offer=<offerId> picks one of the campaign's offers):",
+            `  ${tracker.url}/go`,
+            'Direct tracking (no redirect): put this tag on the lander, with its campaign:',
+            `  <script src="${tracker.url}/t.js" data-campaign="<campaignId>" async></script>`,
+          ]
+        : []),
       '',
       'Digistore24 S2S postback URLs (append ONE macro, e.g. {transaction_type}, or a type name):',
       `  affiliates (sum = your commission):`,

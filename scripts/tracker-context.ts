@@ -17,7 +17,7 @@ import { DynamoDeadLetterArchive } from '../lambda/adapters/dead-letter-archive'
 import { DynamoDeadLetterLedger } from '../lambda/adapters/dead-letter-ledger';
 import { ArchiveQueue } from '../lambda/core/archive';
 import { ENV, TABLE_ENV } from '../lambda/contract';
-import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutConversionResult, PutResult } from '../lambda/core/model';
+import type { ClickRecord, ConversionRecord, DeadLetterQueue, LanderClick, LanderClickResult, PutConversionResult, PutResult } from '../lambda/core/model';
 import type { ReplayDeps } from '../lambda/core/replay';
 import type { TableNames } from '../lambda/local/tables';
 import { dataDir, openLocalStore } from './local-store';
@@ -218,7 +218,15 @@ export function replayDeps(
   if (dryRun) {
     return {
       clicks,
-      clickStore: { putClick: async (c: ClickRecord): Promise<PutResult> => ((await clicks.getClick(c.clickId)) ? 'duplicate' : 'stored') },
+      clickStore: {
+        putClick: async (c: ClickRecord): Promise<PutResult> => ((await clicks.getClick(c.clickId)) ? 'duplicate' : 'stored'),
+        // What the conditional update would find, read instead of written.
+        recordLanderClick: async (lc: LanderClick): Promise<LanderClickResult> => {
+          const click = await clicks.getClick(lc.clickId);
+          if (!click) return { status: 'not_found' };
+          return click.lpClickAt === undefined ? { status: 'recorded', click: { ...click, lpClickAt: lc.at, offerId: lc.offerId } } : { status: 'repeat', click };
+        },
+      },
       conversions: {
         putConversion: async (c: ConversionRecord): Promise<PutConversionResult> => {
           const stored = await conversions.getConversion(c.clickId, c.conversionKey);

@@ -95,7 +95,7 @@ export const CONVERSIONS_TABLE: TableDefinition = {
  * attributes (dynamodb:Attributes), the adapter projects exactly these.
  */
 export const CONVERSION_HISTORY_ATTRIBUTES = [
-  'clickId', 'conversionKey', 'type', 'revenue', 'currency', 'createdAt', 'campaignId', 'offerId', 'channelId',
+  'clickId', 'conversionKey', 'type', 'revenue', 'currency', 'createdAt', 'campaignId', 'offerId', 'landerId', 'channelId',
   'channelClickId', 'channelClickIdParam', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'test',
 ] as const;
 

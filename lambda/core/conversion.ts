@@ -171,7 +171,8 @@ export const HISTORY_LIMIT = 1000;
 function attributionOf(click: ClickRecord): Partial<ConversionRecord> {
   return {
     campaignId: click.campaignId,
-    offerId: click.offerId,
+    ...(click.offerId !== undefined ? { offerId: click.offerId } : {}),
+    ...(click.landerId !== undefined ? { landerId: click.landerId } : {}),
     channelId: click.channelId,
     ...(click.channelClickId !== undefined ? { channelClickId: click.channelClickId } : {}),
     ...(click.channelClickIdParam !== undefined ? { channelClickIdParam: click.channelClickIdParam } : {}),
@@ -185,7 +186,7 @@ function attributionOf(click: ClickRecord): Partial<ConversionRecord> {
   };
 }
 
-const COPIED = ['offerId', 'channelId', 'channelClickId', 'channelClickIdParam', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const;
+const COPIED = ['offerId', 'landerId', 'channelId', 'channelClickId', 'channelClickIdParam', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const;
 
 /** The same attribution, copied from an earlier conversion of the click (its click is gone). */
 function attributionFromPast(past: PastConversion & { campaignId: string }): Partial<ConversionRecord> {

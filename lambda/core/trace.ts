@@ -29,11 +29,17 @@ export function formatTrace(t: ClickTrace): string {
     const c = t.click;
     const subs = Object.entries(c.subs).map(([k, v]) => `${k}=${v}`).join(' ');
     lines.push(`Click ${c.clickId}`);
-    lines.push(`  ${c.createdAt}  campaign ${c.campaignId}, offer ${c.offerId}, channel ${c.channelId}${c.channelClickId ? ` (channel click id ${c.channelClickId})` : ''}`);
+    const lander = c.landerId !== undefined ? `, lander ${c.landerId}` : '';
+    const offer = c.offerId !== undefined ? `offer ${c.offerId}` : 'no offer yet';
+    lines.push(`  ${c.createdAt}  campaign ${c.campaignId}${lander}, ${offer}, channel ${c.channelId}${c.channelClickId ? ` (channel click id ${c.channelClickId})` : ''}`);
     lines.push(`  ${[c.country ? `country ${c.country}` : undefined, c.cost ? `cost ${c.cost}` : undefined, subs || undefined].filter(Boolean).join(', ') || 'no subs, country or cost'}`);
     if ((c as { fullAddressKept?: boolean }).fullAddressKept) {
       lines.push('  full address kept, sealed, for the conversion API (removed once its sends are done; unreadable 7 days after the click)');
     }
+    if (c.page !== undefined) lines.push(`  direct visit (t.js) on ${c.page}${c.fbp || c.fbc ? ` with Meta cookies${c.fbp ? ` _fbp ${c.fbp}` : ''}${c.fbc ? ` _fbc ${c.fbc}` : ''}` : ''}`);
+    if (c.lpClickAt !== undefined) lines.push(`  ${c.lpClickAt}  lander click (/go) -> offer ${c.offerId ?? '?'}`);
+    else if (c.landerId !== undefined) lines.push('  no lander click (/go) yet: the visitor has not left the lander for an offer');
+    if (c.bot) lines.push(`  BOT (${c.botReason ?? 'flagged'}): stored, never counted in clicks, CR, EPC or cost; reports show it under bots`);
   } else {
     lines.push(`Click ${t.clickId}: not stored (never made here, expired, or its own write is still in the queue)`);
   }

@@ -9,6 +9,7 @@ import type { InboundSink } from './inbound';
 import { SqsDeadLetterSink } from '../adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../contract';
 import type { ClickDeps } from '../core/click';
+import type { LanderClickDeps } from '../core/lander-click';
 import type { DeadLetterLedger, DeadLetterSink } from '../core/model';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDeadLetterLedger } from '../adapters/dead-letter-ledger';
@@ -90,6 +91,25 @@ export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDep
     log: logger,
     // Only with a Meta or TikTok conversion API: the day key that seals their clicks' addresses.
     ...(ipKeysTable ? { ipKeys: new IpKeyRing(new DynamoIpKeyStore(client, ipKeysTable)) } : {}),
+  };
+}
+
+/** The lander-click function (GET /go): the clicks table (one conditional update) and the queue. */
+export function landerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): LanderClickDeps {
+  const config = bundledConfig(env);
+  const client = createDynamoClient();
+  const queue = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
+  const clicks = new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env));
+  return {
+    config: compileConfig(config),
+    clicks: {
+      // As for the click: once the update's first attempt has timed out, load the SQS client
+      // while the retry runs, so a hanging DynamoDB still leaves time to queue the lander click.
+      recordLanderClick: (landerClick) => whenSlow(clicks.recordLanderClick(landerClick), CALL_BUDGETS.dynamodb.attemptTimeoutMs, () => queue.prepare()),
+    },
+    // Lander clicks are keyless requests: a queued one is deduped and capped per network.
+    deadLetters: guardedDeadLetters(queue, new DynamoDeadLetterLedger(client, requireEnv(TABLE_ENV.deadLetterLedger, env)), config),
+    log: logger,
   };
 }
 

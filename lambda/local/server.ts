@@ -15,6 +15,8 @@ import { CALL_BUDGETS } from '../adapters/aws-clients';
 import { DynamoConversionHistory } from '../adapters/conversion-history';
 import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
+import { createLanderHandler } from '../handlers/lander';
+import { createScriptHandler } from '../handlers/script';
 import { createPostbackHandler } from '../handlers/postback';
 import { createIpnHandler } from '../handlers/ipn';
 import { conversionDeps, guardedDeadLetters, postbackAuth, sendDeps } from '../handlers/runtime';
@@ -146,9 +148,12 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     sweepTimer?.unref();
     sendQueue.start();
 
-    // As in AWS: clicks go to the queue unguarded (never capped), postbacks and IPN through the
-    // ledger's dedupe and per-source cap.
-    const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: guardedDeadLetters(deadLetters, undefined, options.config), log: logger, ipKeys: new IpKeyRing(ipKeys) });
+    // As in AWS: clicks go to the queue unguarded (never capped); lander clicks, postbacks and
+    // IPN through the ledger's dedupe and per-source cap.
+    const compiled = compileConfig(options.config);
+    const click = createClickHandler({ config: compiled, clicks, deadLetters: guardedDeadLetters(deadLetters, undefined, options.config), log: logger, ipKeys: new IpKeyRing(ipKeys) });
+    const lander = createLanderHandler({ config: compiled, clicks, deadLetters: guardedDeadLetters(deadLetters, ledger, options.config), log: logger });
+    const script = createScriptHandler();
     const shared = conversionDeps(
       options.config,
       {
@@ -169,6 +174,11 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       router(
         [
           { method: 'GET', path: '/click/{campaignId}', handler: click },
+          { method: 'HEAD', path: '/click/{campaignId}', handler: click },
+          { method: 'GET', path: '/go', handler: lander },
+          { method: 'HEAD', path: '/go', handler: lander },
+          { method: 'GET', path: '/t.js', handler: script },
+          { method: 'HEAD', path: '/t.js', handler: script },
           { method: 'GET', path: '/postback', handler: postback },
           { method: 'POST', path: '/postback', handler: postback },
           { method: 'GET', path: '/postback/{key}', handler: postback },

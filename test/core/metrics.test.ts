@@ -1,5 +1,6 @@
 import { archiveMetrics, CLICKS_BATCH, CLICKS_FLUSH_MS, clickMetrics, ipnMetrics, postbackMetrics, publish, sendMetrics } from '../../lambda/metrics';
 import type { ConversionRecord } from '../../lambda/core/model';
+import { landerMetrics } from '../../lambda/handlers/lander';
 import type { PostbackParams } from '../../lambda/core/postback-params';
 
 const conversion: ConversionRecord = {
@@ -13,6 +14,17 @@ describe('metric points', () => {
     expect(clickMetrics({ kind: 'redirect', location: '', click, stored: 'queued' }).map((p) => p.name)).toEqual(['Clicks', 'ClicksQueued']);
     expect(clickMetrics({ kind: 'redirect', location: '', click, stored: 'lost' }).map((p) => p.name)).toEqual(['Clicks', 'ClicksLost']);
     expect(clickMetrics({ kind: 'not_found', message: '' })).toEqual([{ name: 'Rejected', value: 1, unit: 'Count', dimension: { name: 'reason', value: 'unknown_campaign' } }]);
+  });
+
+  it('counts a bot as a bot, never as a click; a prefetch and a refused page each on their own', () => {
+    const click = { clickId: 'C', campaignId: 'demo', channelId: 'c', createdAt: '', expiresAt: 0, subs: {} };
+    expect(clickMetrics({ kind: 'redirect', location: '', click: { ...click, bot: true, botReason: 'user_agent' }, stored: 'stored' }).map((p) => p.name)).toEqual(['Bots']);
+    expect(clickMetrics({ kind: 'prefetch' }).map((p) => p.name)).toEqual(['Prefetches']);
+    expect(clickMetrics({ kind: 'origin_refused', origin: 'https://x.example', json: true })).toEqual([{ name: 'Rejected', value: 1, unit: 'Count', dimension: { name: 'reason', value: 'origin_not_allowed' } }]);
+    expect(landerMetrics({ kind: 'redirect', location: '', offerId: 'o', recorded: 'recorded' }).map((p) => p.name)).toEqual(['LanderClicks']);
+    expect(landerMetrics({ kind: 'redirect', location: '', offerId: 'o', recorded: 'repeat' })).toEqual([]);
+    expect(landerMetrics({ kind: 'redirect', location: '', offerId: 'o', recorded: 'queued' }).map((p) => p.name)).toEqual(['LanderClicksQueued']);
+    expect(landerMetrics({ kind: 'rejected', parameter: 'clickid', message: '' })[0]).toMatchObject({ name: 'Rejected', dimension: { value: 'invalid_clickid' } });
   });
 
   it('counts conversions by type and revenue by currency, and every other outcome by reason', () => {
