@@ -13,6 +13,7 @@ import { parseConfig, type TrackerConfig } from '../../config/schema';
 import { digistore24ConversionTypes } from '../../config/digistore24';
 import { startLocalTracker, type LocalTracker } from '../../lambda/local/server';
 import { PlatformStandIns, STAND_IN_ENV, TOKENS, standInChannels } from '../support/platform-stand-ins';
+import { DESKTOP_UA } from '../support/browser';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '../..');
@@ -47,7 +48,7 @@ afterAll(async () => {
   await standIns?.close();
 });
 
-const http = (path: string) => fetch(`${tracker.url}${path}`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (E2E)' } });
+const http = (path: string) => fetch(`${tracker.url}${path}`, { redirect: 'manual', headers: { 'user-agent': DESKTOP_UA } });
 
 async function click(campaign: string, query: string): Promise<string> {
   const response = await http(`/click/${campaign}?${query}`);
