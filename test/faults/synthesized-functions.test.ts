@@ -141,7 +141,8 @@ function expectWithin(invocation: Invocation, boundMs: number): void {
 const clickEvent = () => httpEvent({ path: '/click/demo', query: 'sub1=fault', pathParameters: { campaignId: 'demo' } });
 /** A lander click of a click that (with DynamoDB hanging) cannot be found: it must be queued. */
 const LANDER_CLICK_ID = mintClickId('funnel');
-const landerEvent = () => httpEvent({ path: '/go', query: `clickid=${LANDER_CLICK_ID}`, headers: { 'cloudfront-viewer-address': '203.0.113.9:443' } });
+// `offer=ds24`: the funnel campaign rotates two offers; the button names one, so the redirect is known.
+const landerEvent = () => httpEvent({ path: '/go', query: `clickid=${LANDER_CLICK_ID}&offer=ds24`, headers: { 'cloudfront-viewer-address': '203.0.113.9:443' } });
 const postbackEvent = () => httpEvent({ path: '/postback', query: `clickid=${CID}&type=payment&sum=47.00&currency=EUR&txid=T-1&key=${TEST_POSTBACK_KEY}` });
 const ipnEvent = () =>
   httpEvent({
