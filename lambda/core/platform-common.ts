@@ -3,7 +3,7 @@
  * the page the click went to, and the platform's answer cut down for trace and logs.
  */
 import { createHash } from 'node:crypto';
-import type { Offer } from '../../config/schema';
+import type { Lander, Offer } from '../../config/schema';
 import { offerLocation } from './click';
 import { parseDecimal } from './decimal';
 import type { SendClick, SendConversion } from './send-model';
@@ -85,15 +85,21 @@ export function toJson(value: unknown): string {
 
 /**
  * The page the click went to: the lander t.js recorded, else the offer URL the visitor was
- * redirected to, without its query (the tracker's own click id and sub values stay home).
+ * redirected to, else (a lander campaign's click that never went through /go) its lander —
+ * without the query (the tracker's own click id and sub values stay home).
  */
-export function sourceUrl(click: SendClick | undefined, offers: ReadonlyMap<string, Offer>, offerId: string | undefined): string | undefined {
+export function sourceUrl(
+  click: SendClick | undefined,
+  offers: ReadonlyMap<string, Offer>,
+  offerId: string | undefined,
+  landers: ReadonlyMap<string, Lander> = new Map(),
+): string | undefined {
   const page = click?.page;
   if (page !== undefined && /^https?:\/\//i.test(page)) return page.slice(0, 2048);
-  const offer = offerId ? offers.get(offerId) : undefined;
-  if (!offer) return undefined;
+  const target = (offerId ? offers.get(offerId) : undefined) ?? (click?.landerId ? landers.get(click.landerId) : undefined);
+  if (!target) return undefined;
   try {
-    const url = new URL(click ? offerLocation(offer.url, click) : offer.url.replace(/\{[a-z0-9_]+\}/gi, ''));
+    const url = new URL(click ? offerLocation(target.url, click) : target.url.replace(/\{[a-z0-9_]+\}/gi, ''));
     return `${url.origin}${url.pathname}`;
   } catch {
     return undefined;

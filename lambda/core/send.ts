@@ -12,7 +12,7 @@
  * run out land in the dead-letter queue (kind `forward`) for `npm run redrive`. The hourly sweep
  * uploads Google Ads conversions in batches and picks up any send whose job was lost.
  */
-import type { ConversionType, GoogleAdsApi, MetaApi, Offer, TikTokApi, TrackerConfig, TrafficChannel } from '../../config/schema';
+import type { ConversionType, GoogleAdsApi, Lander, MetaApi, Offer, TikTokApi, TrackerConfig, TrafficChannel } from '../../config/schema';
 import { errorText } from './conversion';
 import { fingerprintOf } from './dead-letters';
 import { forwardUrl } from './forward';
@@ -31,13 +31,16 @@ export interface SendConfig {
   /** The config's conversion types (platformEvents live there). */
   types: ReadonlyMap<string, ConversionType>;
   offers: ReadonlyMap<string, Offer>;
+  /** The config's landers: the page of a lander campaign's click that never reached an offer. */
+  landers: ReadonlyMap<string, Lander>;
 }
 
-export function sendConfig(config: Pick<TrackerConfig, 'trafficChannels' | 'conversionTypes' | 'offers'>): SendConfig {
+export function sendConfig(config: Pick<TrackerConfig, 'trafficChannels' | 'conversionTypes' | 'offers'> & Partial<Pick<TrackerConfig, 'landers'>>): SendConfig {
   return {
     channels: new Map(config.trafficChannels.map((c) => [c.id, c])),
     types: new Map(config.conversionTypes.map((t) => [t.name, t])),
     offers: new Map(config.offers.map((o) => [o.id, o])),
+    landers: new Map((config.landers ?? []).map((l) => [l.id, l])),
   };
 }
 
@@ -188,7 +191,7 @@ async function sendEvent(conversion: SendConversion, api: MetaApi | TikTokApi, d
     const opened = await deps.ipKeys.open(click.sealedIp, click.clickId, click.createdAt, now);
     if ('ip' in opened) ip = opened.ip;
   }
-  const input = { conversion, click, eventName, ...(ip !== undefined ? { ip } : {}), buyer: buyerContact(conversion), ...optionalUrl(sourceUrl(click, deps.config.offers, conversion.offerId)) };
+  const input = { conversion, click, eventName, ...(ip !== undefined ? { ip } : {}), buyer: buyerContact(conversion), ...optionalUrl(sourceUrl(click, deps.config.offers, conversion.offerId, deps.config.landers)) };
   const token = await secret(deps, api.accessToken, `${api.platform === 'meta' ? 'Meta' : 'TikTok'} accessToken`);
   const timeout = deps.timeouts?.platformMs ?? 5000;
   const built = api.platform === 'meta' ? metaEvent(input) : tiktokEvent(input);

@@ -117,6 +117,10 @@ describe('formats', () => {
     const offers = new Map([['o', { id: 'o', name: 'O', source: 'custom' as const, url: 'https://shop.example.com/{sub1}/lp?c={clickid}' }]]);
     expect(sourceUrl({ ...click, page: 'https://lander.example/p?x=1' }, offers, 'o')).toBe('https://lander.example/p?x=1');
     expect(sourceUrl(click, offers, 'o')).toBe('https://shop.example.com/a%20b/lp');
+    // A lander campaign's click that never went through /go has no offer: its lander's page.
+    const landers = new Map([['bridge', { id: 'bridge', name: 'B', url: 'https://lander.example/{sub1}/bridge?c={clickid}' }]]);
+    expect(sourceUrl({ ...click, landerId: 'bridge' }, offers, undefined, landers)).toBe('https://lander.example/a%20b/bridge');
+    expect(sourceUrl({ ...click, landerId: 'bridge' }, offers, 'o', landers)).toBe('https://shop.example.com/a%20b/lp');
   });
 
   it('API versions: one constant per platform (checked against the platforms on 2026-11-26)', () => {
