@@ -7,6 +7,26 @@ import { Construct } from 'constructs';
 /** Headers CloudFront passes to the API: what the handlers read, and nothing else. */
 export const FORWARDED_HEADERS = ['User-Agent', 'Referer', 'Content-Type', 'CloudFront-Viewer-Country', 'CloudFront-Viewer-Address'] as const;
 
+/**
+ * The click path (`/click/*`) reads two more: `Origin` (the JSON click answers a browser only on
+ * a lander's origin or a corsOrigins entry) and `Sec-Purpose` (a browser prefetch is answered
+ * 503 and records nothing).
+ */
+export const CLICK_HEADERS = [...FORWARDED_HEADERS, 'Origin', 'Sec-Purpose'] as const;
+
+/**
+ * The lander click (`/go`) reads the user agent (bots), `Sec-Purpose` (prefetches) and the
+ * viewer's address (the source of a lander click kept in the dead-letter queue); not the
+ * referer, country or content type.
+ */
+export const LANDER_CLICK_HEADERS = ['User-Agent', 'Sec-Purpose', 'CloudFront-Viewer-Address'] as const;
+
+/** The path of the direct-tracking script: the only cached answer. */
+export const SCRIPT_PATH = '/t.js';
+
+/** How long CloudFront keeps /t.js when the function does not say (it says max-age=300). */
+export const SCRIPT_CACHE_TTL = { default: Duration.minutes(5), min: Duration.seconds(0), max: Duration.hours(1) } as const;
+
 export interface TrackerDistributionProps {
   /** Host name of the API (execute-api) that CloudFront forwards to. */
   readonly originDomainName: string;
@@ -24,7 +44,13 @@ export interface TrackerDistributionProps {
 /**
  * CloudFront in front of the API: the tracking domain's TLS endpoint.
  *
- * - Nothing is cached (CachingDisabled): every click and postback reaches the functions.
+ * - Nothing is cached (CachingDisabled): every click and postback reaches the functions; the
+ *   one exception is the direct-tracking script `/t.js`, the same text for everyone, cached for
+ *   minutes on its own behaviour (cache key: the path alone; no query, header or cookie reaches
+ *   its function).
+ * - Behaviours per path, each forwarding exactly what its function reads: `/click/*` adds
+ *   Origin and Sec-Purpose, `/go` only User-Agent, Sec-Purpose and the viewer address; the
+ *   default (postbacks, IPN) as before.
  * - Origin request policy (our own, so what reaches the functions is explicit): every query
  *   string; the headers the handlers read (User-Agent, Referer, Content-Type) plus the CloudFront
  *   headers CloudFront-Viewer-Country and CloudFront-Viewer-Address, which the click handler
@@ -78,6 +104,40 @@ export class TrackerDistribution extends Construct {
       headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList(...FORWARDED_HEADERS),
     }));
 
+    const clickRequests = new cloudfront.OriginRequestPolicy(this, 'ClickRequests', {
+      comment: 'Clickvault /click/*: all query strings, the click headers plus Origin (CORS of the JSON click) and Sec-Purpose (prefetch)',
+      queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
+      cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
+      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList(...CLICK_HEADERS),
+    });
+    const landerClickRequests = new cloudfront.OriginRequestPolicy(this, 'LanderClickRequests', {
+      comment: 'Clickvault /go: all query strings, User-Agent, Sec-Purpose and the viewer address; no cookies',
+      queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
+      cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
+      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList(...LANDER_CLICK_HEADERS),
+    });
+    // /t.js: cached by path alone. Nothing of the viewer is in the key or reaches the function.
+    const scriptCache = new cloudfront.CachePolicy(this, 'ScriptCache', {
+      comment: 'Clickvault /t.js: the direct-tracking script, the same for everyone; cached for minutes',
+      defaultTtl: SCRIPT_CACHE_TTL.default,
+      minTtl: SCRIPT_CACHE_TTL.min,
+      maxTtl: SCRIPT_CACHE_TTL.max,
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
+      headerBehavior: cloudfront.CacheHeaderBehavior.none(),
+      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+      enableAcceptEncodingGzip: true,
+      enableAcceptEncodingBrotli: true,
+    });
+    const uncached = {
+      origin,
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+      cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
+      cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+      responseHeadersPolicy: this.responseHeadersPolicy,
+      compress: true,
+    };
+
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'Clickvault tracking domain',
       defaultBehavior: {
@@ -89,6 +149,11 @@ export class TrackerDistribution extends Construct {
         originRequestPolicy,
         responseHeadersPolicy: this.responseHeadersPolicy,
         compress: true,
+      },
+      additionalBehaviors: {
+        '/click/*': { ...uncached, originRequestPolicy: clickRequests },
+        '/go': { ...uncached, originRequestPolicy: landerClickRequests },
+        [SCRIPT_PATH]: { ...uncached, cachePolicy: scriptCache },
       },
       domainNames: props.domain ? [props.domain.domainName] : undefined,
       certificate: props.domain?.certificate,
@@ -114,7 +179,8 @@ export class TrackerDistribution extends Construct {
         id: 'AwsSolutions-CFR3',
         reason:
           'Every request CloudFront forwards is logged by the API stage (JSON access log with retention) and by the ' +
-          'functions; nothing is cached, so CloudFront serves nothing the origin does not see. Standard logging would ' +
+          'functions; nothing is cached but the direct-tracking script /t.js (the same text for everyone, no visitor ' +
+          'data), so CloudFront serves nothing else the origin does not see. Standard logging would ' +
           'need an ACL-enabled S3 bucket and keep visitor IP addresses in a second place, which the config ' +
           '(defaults.ipStorage) deliberately limits.',
       },

@@ -8,6 +8,7 @@ import './cli-setup';
 import { parseArgs } from 'node:util';
 import type { DeadLetterMessage, DeadLetterPlace } from '../lambda/core/model';
 import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
+import { traceSafeMessage } from '../lambda/core/trace';
 import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker } from './tracker-context';
 
 import { collapseCopies } from '../lambda/core/dead-letter-list';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
     await Promise.all(received.map((r) => context.queue.release(r.handle)));
     const archived = received.length < limit ? await context.archive.receive(limit - received.length) : [];
     const messages = collapseCopies([...received, ...archived]);
-    process.stdout.write(values.json ? `${terminalJson(messages)}\n` : `${table(messages)}\n`);
+    process.stdout.write(values.json ? `${terminalJson(messages.map(traceSafeMessage))}\n` : `${table(messages)}\n`);
   } finally {
     await context.close();
   }

@@ -13,13 +13,16 @@ import { redrive, type RedriveProgress, type RedriveSummary } from '../lambda/co
 import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
 import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker, replayDeps } from './tracker-context';
 
-const USAGE = `Usage: npm run redrive -- [--local] [--dry-run] [--limit N] [--reason R] [--stack NAME]
+const USAGE = `Usage: npm run redrive -- [--local] [--dry-run] [--limit N] [--reason R] [--discard ID ...] [--stack NAME]
   --local      the local run's queue (.data/dead-letters), archive and tables
   --dry-run    show what would happen; write and delete nothing
   --limit N    replay at most N messages (default 1000)
   --reason R   only messages queued for R (unknown_type, unknown_click, storage_error, forward_failed,
                forward_unknown, invalid_input); without it, all but forward_unknown (a forward
                that got no answer may have arrived: check the channel, then name it)
+  --discard ID delete the message with this id (from npm run dlq) instead of replaying it, once
+               a person decided it must not be recorded; repeatable; nothing else is touched
+               (it is found among the --limit messages read)
   --stack NAME the deployed stack to read outputs from (default ${DEFAULT_STACK}), unless
                ${neededVariables(CLI_NEEDS.redrive).join(', ')} are all set
   --json       print the summary as JSON`;
@@ -28,6 +31,7 @@ export function formatSummary(s: RedriveSummary): string {
   const lines = [
     `${s.dryRun ? 'Dry run: ' : ''}${s.received} message(s) read (${s.fromArchive} from the archive), ${s.replayed} ${s.dryRun ? 'would be replayed' : 'replayed'}, ${Object.values(s.stillFailing).reduce((a, b) => a + b, 0)} still failing, ${s.skipped} skipped by --reason.`,
   ];
+  if (s.discarded > 0) lines.push(`  ${s.dryRun ? 'would be ' : ''}discarded (--discard): ${s.discarded}`);
   if (s.staleCopies > 0) lines.push(`  older copies of updated messages ${s.dryRun ? 'that would be ' : ''}dropped without a replay: ${s.staleCopies}`);
   if (s.heldUnknownForwards > 0) {
     lines.push(`  forwards that may have arrived, left queued (check the channel, then --reason forward_unknown): ${s.heldUnknownForwards}`);
@@ -67,6 +71,7 @@ async function main(): Promise<void> {
       'dry-run': { type: 'boolean' },
       limit: { type: 'string' },
       reason: { type: 'string' },
+      discard: { type: 'string', multiple: true },
       stack: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -83,12 +88,13 @@ async function main(): Promise<void> {
   const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) }, CLI_NEEDS.redrive);
   try {
     const dryRun = values['dry-run'] === true;
-    const summary = await redrive(tracker.queue, replayDeps(tracker.client, tracker.tables, dryRun, tracker.queue), {
+    const summary = await redrive(tracker.queue, replayDeps(tracker.client, tracker.tables, dryRun, tracker.queue, values.local === true), {
       limit,
       dryRun,
       archive: tracker.archive,
       ledger: tracker.ledger,
       ...(values.reason ? { reason: values.reason } : {}),
+      ...(values.discard && values.discard.length > 0 ? { discard: new Set(values.discard) } : {}),
       onProgress: (received, result) => {
         if (values.json) return;
         process.stderr.write(`${progressLine(received.message, result, received.place)}\n`);

@@ -37,6 +37,10 @@ export interface CallBudget {
  *   latency, and its ReceiveMessage long-polls 1 s; still far inside its deadline.
  * - `dashboard`: the dashboard API, whose reports read 1 MB pages for a person waiting at a
  *   page: seconds per attempt, inside its 25 s deadline (HANDLER_DEADLINE_MS.dashboardApi).
+ * - `sender`: the sender function (send jobs, the hourly sweep), whom no visitor or sender waits
+ *   for either: a throttled claim or a slow queue is retried, not given up at a request's pace;
+ *   still inside its deadline (HANDLER_DEADLINE_MS.sender). (The request functions put their
+ *   send jobs with the `sqs` budget.)
  */
 export const CALL_BUDGETS = {
   dynamodb: { attemptTimeoutMs: 250, attempts: 2, callTimeoutMs: 600 },
@@ -46,6 +50,7 @@ export const CALL_BUDGETS = {
   tool: { attemptTimeoutMs: 15_000, attempts: 4, callTimeoutMs: 60_000 },
   archiver: { attemptTimeoutMs: 5000, attempts: 3, callTimeoutMs: 15_000 },
   dashboard: { attemptTimeoutMs: 3000, attempts: 3, callTimeoutMs: 8000 },
+  sender: { attemptTimeoutMs: 3000, attempts: 3, callTimeoutMs: 10_000 },
 } as const satisfies Record<string, CallBudget>;
 
 /** The SDK client settings of a budget (guard 1). */

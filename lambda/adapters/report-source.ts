@@ -52,7 +52,7 @@ function projection(names: readonly string[]): { ProjectionExpression: string; E
   return { ProjectionExpression: names.map((_, i) => `#p${i}`).join(', '), ExpressionAttributeNames: attributeNames };
 }
 
-const CLICK_FIELDS = ['clickId', 'campaignId', 'offerId', 'channelId', 'createdAt', 'country', 'cost', 'channelClickId', ...SUBS] as const;
+const CLICK_FIELDS = ['clickId', 'campaignId', 'offerId', 'landerId', 'lpClickAt', 'bot', 'channelId', 'createdAt', 'country', 'cost', 'channelClickId', ...SUBS] as const;
 
 /**
  * Clicks of one campaign made in [from, to): 32 key-range queries, one per partition of the
@@ -85,6 +85,9 @@ export async function* campaignClicks(
         campaignId: String(item.campaignId),
         createdAt: String(item.createdAt),
         ...optional('offerId', item.offerId),
+        ...optional('landerId', item.landerId),
+        ...optional('lpClickAt', item.lpClickAt),
+        ...(item.bot === true ? { bot: true as const } : {}),
         ...optional('channelId', item.channelId),
         ...optional('country', item.country),
         ...optional('cost', item.cost),

@@ -1,9 +1,12 @@
 /**
- * Reports: clicks and conversions grouped by any of campaign, offer, channel, sub1..sub5,
- * channel click-id presence, country, day or hour (in a chosen time zone), with conversions
- * per type, net revenue per currency, conversion rate, EPC, and cost / profit / ROI where
- * clicks carried a cost. Pure aggregation over plain rows; money is summed exactly in
- * micro-units.
+ * Reports: clicks and conversions grouped by any of campaign, offer, lander, channel,
+ * sub1..sub5, channel click-id presence, country, day or hour (in a chosen time zone), with
+ * conversions per type, net revenue per currency, conversion rate, EPC, cost / profit / ROI
+ * where clicks carried a cost, lander clicks and lander CTR, and bots. Pure aggregation over
+ * plain rows; money is summed exactly in micro-units.
+ *
+ * Clicks flagged as bots are counted only as `bots`: never in clicks, CR, EPC, cost or lander
+ * clicks.
  *
  * Conversions are attributed to their click: they land in the click's row and on the click's
  * day (the usual tracker convention, so a campaign's EPC is revenue per click it bought).
@@ -13,13 +16,14 @@
 import { formatMicros, toMicros } from './decimal';
 import { terminalJson, terminalSafe } from './terminal-safe';
 
-export const GROUP_KEYS = ['campaign', 'offer', 'channel', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'clickid', 'country', 'day', 'hour'] as const;
+export const GROUP_KEYS = ['campaign', 'offer', 'lander', 'channel', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'clickid', 'country', 'day', 'hour'] as const;
 export type GroupKey = (typeof GROUP_KEYS)[number];
 
 /** JSON field name of each grouping key. */
 export const GROUP_FIELDS: Record<GroupKey, string> = {
   campaign: 'campaignId',
   offer: 'offerId',
+  lander: 'landerId',
   channel: 'channelId',
   sub1: 'sub1',
   sub2: 'sub2',
@@ -35,6 +39,8 @@ export const GROUP_FIELDS: Record<GroupKey, string> = {
 /** The click attributes reports group by (conversions carry a copy of them). */
 interface ClickAttributes {
   offerId?: string;
+  /** The lander of a lander campaign's click (conversions carry it too). */
+  landerId?: string;
   channelId?: string;
   country?: string;
   channelClickId?: string;
@@ -51,6 +57,10 @@ export interface ReportClick extends ClickAttributes {
   campaignId: string;
   createdAt: string;
   cost?: string;
+  /** When the visitor left the lander through GET /go (the first time). */
+  lpClickAt?: string;
+  /** A bot: counted in `bots` only. */
+  bot?: true;
 }
 
 /** What a report needs of a conversion (the conversions index projects exactly this). */
@@ -74,7 +84,18 @@ export interface ReportRow {
   keys: Record<string, string | boolean | null>;
   /** Grouped by campaign: whether the campaign was removed from the config (the catalog says when). */
   retired?: boolean;
+  /** Clicks by people: bots are not in it. */
   clicks: number;
+  /** Clicks flagged as bots (crawlers, link previewers, HEAD requests): stored, shown here only. */
+  bots: number;
+  /** Clicks whose visitor left the lander through GET /go (the first lander click of each click). */
+  lpClicks: number;
+  /**
+   * lpClicks / clicks, for rows whose clicks went to a lander (a lander campaign's, or a direct
+   * visit that clicked through); null for rows without lander traffic, and when the click count
+   * is partial.
+   */
+  lpCtr: number | null;
   /** Counted conversions per type. */
   conversions: Record<string, number>;
   /** Net revenue per currency (refunds and chargebacks are negative): exact decimal text, 2 places. */
@@ -291,6 +312,10 @@ export function isTimeZone(timeZone: string): boolean {
 interface Accumulator {
   keys: Record<string, string | boolean | null>;
   clicks: number;
+  bots: number;
+  lpClicks: number;
+  /** Some click of the row went to a lander or came back from one. */
+  landerTraffic: boolean;
   converted: Set<string>;
   conversions: Map<string, number>;
   revenue: Map<string, bigint>;
@@ -311,6 +336,9 @@ function keysOf(source: Source, at: string, options: ReportOptions): Record<stri
         break;
       case 'offer':
         keys[field] = source.offerId ?? null;
+        break;
+      case 'lander':
+        keys[field] = source.landerId ?? null;
         break;
       case 'channel':
         keys[field] = source.channelId ?? null;
@@ -375,26 +403,42 @@ function rowSpan(keys: Record<string, string | boolean | null>, options: ReportO
  */
 export class ReportBuilder {
   private readonly acc = new Map<string, Accumulator>();
+  /**
+   * Grouped by lander: the lander of each lander click read so far. The conversions index
+   * does not project `landerId` (adding it to an existing index would mean replacing the index),
+   * so a conversion takes its lander from its click, which a report reads before the campaign's
+   * conversions. Only lander clicks, only when grouping by lander.
+   */
+  private readonly landers = new Map<string, string>();
 
   constructor(private readonly options: ReportOptions) {}
 
   private row(keys: Record<string, string | boolean | null>): Accumulator {
     const id = JSON.stringify(keys);
     let acc = this.acc.get(id);
-    if (!acc) this.acc.set(id, (acc = { keys, clicks: 0, converted: new Set(), conversions: new Map(), revenue: new Map(), cost: 0n, costSeen: false }));
+    if (!acc) this.acc.set(id, (acc = { keys, clicks: 0, bots: 0, lpClicks: 0, landerTraffic: false, converted: new Set(), conversions: new Map(), revenue: new Map(), cost: 0n, costSeen: false }));
     return acc;
   }
 
   addClick(click: ReportClick): void {
+    if (click.landerId !== undefined && this.options.by.includes('lander')) this.landers.set(click.clickId, click.landerId);
     const acc = this.row(keysOf(click, click.createdAt, this.options));
+    if (click.bot) {
+      acc.bots++;
+      return;
+    }
     acc.clicks++;
+    if (click.landerId !== undefined || click.lpClickAt !== undefined) acc.landerTraffic = true;
+    if (click.lpClickAt !== undefined) acc.lpClicks++;
     if (click.cost !== undefined) {
       acc.cost += toMicros(click.cost);
       acc.costSeen = true;
     }
   }
 
-  addConversion(c: ReportConversion): void {
+  addConversion(conversion: ReportConversion): void {
+    const landerId = conversion.landerId ?? this.landers.get(conversion.clickId);
+    const c = landerId !== undefined ? { ...conversion, landerId } : conversion;
     const acc = this.row(keysOf(c, c.clickCreatedAt ?? c.createdAt, this.options));
     if (c.counted) {
       acc.conversions.set(c.type, (acc.conversions.get(c.type) ?? 0) + 1);
@@ -421,6 +465,9 @@ export class ReportBuilder {
           keys: acc.keys,
           ...(byCampaign ? { retired: typeof campaignId === 'string' && options.retired?.has(campaignId) === true } : {}),
           clicks: acc.clicks,
+          bots: acc.bots,
+          lpClicks: acc.lpClicks,
+          lpCtr: partial || !acc.landerTraffic ? null : acc.clicks > 0 ? round(acc.lpClicks / acc.clicks, 4) : 0,
           conversions: Object.fromEntries([...acc.conversions].sort(([a], [b]) => a.localeCompare(b))),
           revenue: Object.fromEntries([...revenue].map(([cur, m]) => [cur, formatMicros(m, 2)])),
           cr: partial ? null : acc.clicks > 0 ? round(acc.converted.size / acc.clicks, 4) : 0,
@@ -523,11 +570,37 @@ export function keyText(row: ReportRow, field: string): string {
   return field === GROUP_FIELDS.campaign && row.retired ? `${v} (retired)` : v;
 }
 
-/** The metric cells of a row as the table and the HTML page show them. */
-export function metricTexts(row: ReportRow): string[] {
+/**
+ * Which of the optional metric columns the table and the HTML page show: `bots` when some row
+ * has a bot, `lpClicks` and `lpCtr` when some row has lander traffic. (JSON and CSV always carry
+ * them, so their shape does not change with the data.)
+ */
+export interface MetricColumns {
+  bots: boolean;
+  landers: boolean;
+}
+
+export function metricColumns(rows: readonly ReportRow[]): MetricColumns {
+  return { bots: rows.some((r) => r.bots > 0), landers: rows.some((r) => r.lpCtr !== null || r.lpClicks > 0) };
+}
+
+const NO_OPTIONAL_COLUMNS: MetricColumns = { bots: false, landers: false };
+
+/** The metric column headers of the table and the HTML page. */
+export function metricHeaders(columns: MetricColumns = NO_OPTIONAL_COLUMNS): string[] {
+  return ['clicks', ...(columns.bots ? ['bots'] : []), ...(columns.landers ? ['lpClicks', 'lpCtr'] : []), 'conversions', 'revenue', 'cr', 'epc', 'cost', 'profit', 'roi'];
+}
+
+/** Metric columns that hold one number each (right-aligned). */
+export const NUMERIC_METRICS = new Set(['clicks', 'bots', 'lpClicks', 'lpCtr', 'cr', 'cost', 'profit', 'roi']);
+
+/** The metric cells of a row as the table and the HTML page show them (metricHeaders' order). */
+export function metricTexts(row: ReportRow, columns: MetricColumns = NO_OPTIONAL_COLUMNS): string[] {
   const absent = row.partial ? NA : '-';
   return [
     `${row.clicks}${row.partial ? '*' : ''}`,
+    ...(columns.bots ? [String(row.bots)] : []),
+    ...(columns.landers ? [String(row.lpClicks), row.lpCtr === null ? absent : `${(row.lpCtr * 100).toFixed(2)}%`] : []),
     Object.entries(row.conversions).map(([t, n]) => `${t}=${n}`).join(' ') || '-',
     money(row.revenue),
     row.cr === null ? NA : `${(row.cr * 100).toFixed(2)}%`,
@@ -538,16 +611,18 @@ export function metricTexts(row: ReportRow): string[] {
   ];
 }
 
-export const METRIC_HEADERS = ['clicks', 'conversions', 'revenue', 'cr', 'epc', 'cost', 'profit', 'roi'];
+export const METRIC_HEADERS = metricHeaders();
 
 /** An aligned plain-text table (with the partial-count notice under it when there is one). */
 export function formatTable(rows: ReportRow[], by: GroupKey[], notice?: string): string {
   const fields = by.map((k) => GROUP_FIELDS[k]);
-  const header = [...by, ...METRIC_HEADERS];
+  const columns = metricColumns(rows);
+  const metrics = metricHeaders(columns);
+  const header = [...by, ...metrics];
   // Subs, countries and types came from requests: nothing in them may act on the terminal.
-  const lines = rows.map((r) => [...fields.map((f) => keyText(r, f)), ...metricTexts(r)].map(terminalSafe));
+  const lines = rows.map((r) => [...fields.map((f) => keyText(r, f)), ...metricTexts(r, columns)].map(terminalSafe));
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  const numeric = new Set([by.length, by.length + 3, by.length + 5, by.length + 6, by.length + 7]);
+  const numeric = new Set(metrics.map((m, i) => (NUMERIC_METRICS.has(m) ? by.length + i : -1)));
   const fmt = (c: string[]) => c.map((v, i) => (numeric.has(i) ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt), ...(notice ? ['', notice] : [])].join('\n');
 }
@@ -563,7 +638,8 @@ function csvCell(raw: string): string {
 
 /**
  * CSV: one column per grouping key, per conversion type and per currency, then `partial`
- * (and `retired` after the campaign). Ratios of partial rows are left empty.
+ * (and `retired` after the campaign); `bots`, `lpClicks` and `lpCtr` after `clicks`. Ratios of
+ * partial rows (and lpCtr of rows without lander traffic) are left empty.
  */
 export function formatCsv(rows: ReportRow[], by: GroupKey[]): string {
   const fields = by.map((k) => GROUP_FIELDS[k]);
@@ -574,6 +650,9 @@ export function formatCsv(rows: ReportRow[], by: GroupKey[]): string {
     ...fields,
     ...(byCampaign ? ['retired'] : []),
     'clicks',
+    'bots',
+    'lpClicks',
+    'lpCtr',
     ...types.map((t) => `conversions_${t}`),
     ...currencies.map((c) => `revenue_${c}`),
     'cr',
@@ -590,6 +669,9 @@ export function formatCsv(rows: ReportRow[], by: GroupKey[]): string {
     }),
     ...(byCampaign ? [String(r.retired === true)] : []),
     String(r.clicks),
+    String(r.bots),
+    String(r.lpClicks),
+    r.lpCtr === null ? '' : String(r.lpCtr),
     ...types.map((t) => String(r.conversions[t] ?? 0)),
     ...currencies.map((c) => r.revenue[c] ?? '0.00'),
     r.cr === null ? '' : String(r.cr),

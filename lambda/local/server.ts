@@ -15,9 +15,15 @@ import { CALL_BUDGETS } from '../adapters/aws-clients';
 import { DynamoConversionHistory } from '../adapters/conversion-history';
 import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
+import { createLanderHandler } from '../handlers/lander';
+import { createScriptHandler } from '../handlers/script';
 import { createPostbackHandler } from '../handlers/postback';
 import { createIpnHandler } from '../handlers/ipn';
-import { conversionDeps, guardedDeadLetters, postbackAuth } from '../handlers/runtime';
+import { conversionDeps, guardedDeadLetters, postbackAuth, sendDeps } from '../handlers/runtime';
+import { DynamoIpKeyStore } from '../adapters/ip-keys';
+import { IpKeyRing, maintainIpKeys } from '../core/sealed-ip';
+import { configSends, processSend, sweep, type SendDeps, type SendResult, type SweepOptions, type SweepSummary } from '../core/send';
+import { InProcessSendQueue } from './send-queue';
 import { DynamoDeadLetterArchive } from '../adapters/dead-letter-archive';
 import { DynamoDeadLetterLedger } from '../adapters/dead-letter-ledger';
 import { archiveRun } from '../handlers/archive-dead-letters';
@@ -65,6 +71,14 @@ export interface LocalTrackerOptions {
    * either way. @default - no dashboard page (the API still answers)
    */
   dashboardDir?: string;
+  /** Multiplies the send queue's retry delays (tests: 0.001). Default 1. */
+  sendDelayScale?: number;
+  /** Retry delays of Meta/TikTok sends in seconds (before delayScale); default core/send's. */
+  sendRetryDelaysSeconds?: readonly number[];
+  /** How often the local sweep runs (default hourly, as in AWS); 0 turns it off. */
+  sweepIntervalMs?: number;
+  /** Called with every send's result (tests, the start banner's log). */
+  onSend?: (result: SendResult) => void;
 }
 
 export interface LocalTracker {
@@ -79,6 +93,8 @@ export interface LocalTracker {
   postbackKey?: { key: string; path: string; created: boolean };
   /** What the catalog recorded: campaigns added, retired, restored; a retention change. */
   catalogSync: CatalogSyncResult;
+  /** The send path: its in-process queue and the sweep, run on demand (tests; `npm run sweep -- --local` does the same). */
+  sender: { queue: InProcessSendQueue; deps: SendDeps; sweep(options?: SweepOptions): Promise<SweepSummary> };
   close(): Promise<void>;
 }
 
@@ -108,9 +124,49 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const archive = new DynamoDeadLetterArchive(client, tables.deadLetterArchive);
     const clicks = new DynamoClickStore(store, tables.clicks);
 
-    // As in AWS: clicks go to the queue unguarded (never capped), postbacks and IPN through the
-    // ledger's dedupe and per-source cap.
-    const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: guardedDeadLetters(deadLetters, undefined, options.config), log: logger });
+    const env = options.env ?? process.env;
+    const postbackKey = usesGeneratedKey(options.config) ? ensureLocalPostbackKey(options.dataDir) : undefined;
+    const secrets = new CachedSecretReader('local', env, undefined, undefined, postbackKey?.key);
+    // Sends (conversion APIs, channel postbacks): the same core as the sender function, fed by an
+    // in-process queue; retries wait in it, and the sweep below finds anything it lost.
+    let senderDeps: SendDeps | undefined;
+    const sendQueue = new InProcessSendQueue({
+      handle: async (job) => {
+        if (!senderDeps) throw new Error('the sender is not ready');
+        const result = await processSend(job, senderDeps, 'queue');
+        logger.info('send', { clickId: result.clickId, conversionKey: result.conversionKey, to: result.to, outcome: result.outcome, detail: result.detail });
+        options.onSend?.(result);
+      },
+      ...(options.sendDelayScale !== undefined ? { delayScale: options.sendDelayScale } : {}),
+      onError: (job, err) => logger.error('send job failed; tried again in 30 s', { clickId: job.clickId, conversionKey: job.conversionKey, error: (err as Error).message }),
+    });
+    senderDeps = {
+      ...sendDeps(options.config, { client: store, tables, secrets, deadLetters: () => deadLetters, queue: sendQueue }),
+      ...(options.sendRetryDelaysSeconds ? { retryDelaysSeconds: options.sendRetryDelaysSeconds } : {}),
+    };
+    const sender = senderDeps;
+    const ipKeys = new DynamoIpKeyStore(store, tables.ipKeys);
+    await maintainIpKeys(ipKeys, new Date());
+    const runSweep = async (sweepOptions: SweepOptions = {}) => {
+      await maintainIpKeys(ipKeys, new Date());
+      const summary = await sweep(sender, sweepOptions);
+      for (const r of summary.results) options.onSend?.(r);
+      return summary;
+    };
+    const sweepEvery = options.sweepIntervalMs ?? 3_600_000;
+    const sweepTimer =
+      sweepEvery > 0 && configSends(options.config)
+        ? setInterval(() => void runSweep().catch((err: unknown) => logger.error('local sweep failed', { error: (err as Error).message })), sweepEvery)
+        : undefined;
+    sweepTimer?.unref();
+    sendQueue.start();
+
+    // As in AWS: clicks go to the queue unguarded (never capped); lander clicks, postbacks and
+    // IPN through the ledger's dedupe and per-source cap.
+    const compiled = compileConfig(options.config);
+    const click = createClickHandler({ config: compiled, clicks, deadLetters: guardedDeadLetters(deadLetters, undefined, options.config), log: logger, ipKeys: new IpKeyRing(ipKeys) });
+    const lander = createLanderHandler({ config: compiled, clicks, deadLetters: guardedDeadLetters(deadLetters, ledger, options.config), log: logger });
+    const script = createScriptHandler();
     const shared = conversionDeps(
       options.config,
       {
@@ -121,10 +177,8 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
         types: new DynamoConversionTypes(store, tables.conversionTypes, 1000),
       },
       guardedDeadLetters(deadLetters, ledger, options.config),
+      sendQueue,
     );
-    const env = options.env ?? process.env;
-    const postbackKey = usesGeneratedKey(options.config) ? ensureLocalPostbackKey(options.dataDir) : undefined;
-    const secrets = new CachedSecretReader('local', env, undefined, undefined, postbackKey?.key);
     const inbound = { log: new DynamoInboundLog(store, tables.inbound), retentionDays: options.config.defaults.clickRetentionDays };
     const postback = createPostbackHandler(shared, { ...postbackAuth(options.config.postbackProtection, secrets, options.config.defaults.ipStorage), inbound });
     const ipnConfig = options.config.digistore24?.ipn;
@@ -155,6 +209,11 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       [
         ...apiRoutes,
           { method: 'GET', path: '/click/{campaignId}', handler: click },
+          { method: 'HEAD', path: '/click/{campaignId}', handler: click },
+          { method: 'GET', path: '/go', handler: lander },
+          { method: 'HEAD', path: '/go', handler: lander },
+          { method: 'GET', path: '/t.js', handler: script },
+          { method: 'HEAD', path: '/t.js', handler: script },
           { method: 'GET', path: '/postback', handler: postback },
           { method: 'POST', path: '/postback', handler: postback },
           { method: 'GET', path: '/postback/{key}', handler: postback },
@@ -203,7 +262,10 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       ledger,
       ...(postbackKey ? { postbackKey } : {}),
       catalogSync,
+      sender: { queue: sendQueue, deps: sender, sweep: runSweep },
       close: async () => {
+        sendQueue.stop();
+        if (sweepTimer) clearInterval(sweepTimer);
         if (archiving) clearInterval(archiving);
         await new Promise<void>((resolve) => {
           listening.close(() => resolve());

@@ -122,6 +122,6 @@ describe('every CLI output', () => {
   it('redrive: the progress lines and the summary', () => {
     expectHarmless(progressLine(message, { done: false, reason: 'unknown_type', detail: message.detail }));
     expectHarmless(progressLine(message, 'stale', 'archive'));
-    expectHarmless(formatSummary({ received: 1, fromArchive: 1, replayed: 0, outcomes: { [HOSTILE]: 1 }, stillFailing: { [HOSTILE]: 1 }, skipped: 0, heldUnknownForwards: 1, staleCopies: 1, busy: 1, dryRun: false }));
+    expectHarmless(formatSummary({ received: 1, fromArchive: 1, replayed: 0, discarded: 1, outcomes: { [HOSTILE]: 1 }, stillFailing: { [HOSTILE]: 1 }, skipped: 0, heldUnknownForwards: 1, staleCopies: 1, busy: 1, dryRun: false }));
   });
 });

@@ -18,6 +18,7 @@ import {
 } from '../../lambda/adapters/table-definitions';
 import { ARCHIVER, BUNDLED_CONFIG_FILE, DASHBOARD_API_ROUTES, HANDLER_DEADLINE_MS, ORIGIN_VERIFY_HEADER, ROUTES } from '../../lambda/contract';
 import { ACCESS_LOG_FIELDS } from '../../lib/tracker-api';
+import { CLICK_HEADERS, FORWARDED_HEADERS, LANDER_CLICK_HEADERS } from '../../lib/tracker-distribution';
 import { tableConstructId } from '../../lib/tracker-tables';
 import { arnOf, build, grants, logicalId, resources, roleStatements } from './helpers';
 
@@ -29,6 +30,8 @@ const MANAGED = {
 let template: Template;
 let ids: Record<
   | 'click'
+  | 'lander'
+  | 'script'
   | 'postback'
   | 'ipn'
   | 'sync'
@@ -55,6 +58,8 @@ beforeAll(() => {
     logicalId(template, 'AWS::DynamoDB::Table', `Tables${tableConstructId(def)}`);
   ids = {
     click: fn('ClickFunction'),
+    lander: fn('LanderFunction'),
+    script: fn('ScriptFunction'),
     postback: fn('PostbackFunction'),
     ipn: fn('IpnFunction'),
     sync: fn('ConversionTypesSyncFunction'),
@@ -80,6 +85,8 @@ describe('Lambda functions', () => {
   it('are Node.js 24 on arm64 with minified, source-mapped code and our sizes', () => {
     const expected: Record<string, { MemorySize: number; Timeout: number }> = {
       [ids.click]: { MemorySize: 256, Timeout: 5 },
+      [ids.lander]: { MemorySize: 256, Timeout: 5 },
+      [ids.script]: { MemorySize: 128, Timeout: 3 },
       [ids.postback]: { MemorySize: 256, Timeout: 10 },
       [ids.ipn]: { MemorySize: 256, Timeout: 10 },
       [ids.sync]: { MemorySize: 256, Timeout: 120 },
@@ -107,6 +114,25 @@ describe('Lambda functions', () => {
       CLICKS_TABLE: { Ref: ids.clicks },
       DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
       TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
+      ORIGIN_VERIFY_SECRET: secretReference(),
+      POWERTOOLS_SERVICE_NAME: 'clickvault',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
+  });
+
+  it('give the lander-click function (GET /go) the clicks table, the queue and the config; the script function only the origin secret', () => {
+    expect(resources(template)[ids.lander]?.Properties?.Description).toMatch(/GET \/go/);
+    expect(variablesOf(ids.lander)).toEqual({
+      CLICKS_TABLE: { Ref: ids.clicks },
+      DEAD_LETTER_LEDGER_TABLE: { Ref: ids.ledger },
+      DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
+      TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
+      ORIGIN_VERIFY_SECRET: secretReference(),
+      POWERTOOLS_SERVICE_NAME: 'clickvault',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
+    expect(resources(template)[ids.script]?.Properties?.Description).toMatch(/GET \/t\.js/);
+    expect(variablesOf(ids.script)).toEqual({
       ORIGIN_VERIFY_SECRET: secretReference(),
       POWERTOOLS_SERVICE_NAME: 'clickvault',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -145,7 +171,7 @@ describe('Lambda functions', () => {
   });
 
   it('log to their own log group with 90-day retention, no tracing by default', () => {
-    for (const id of [ids.click, ids.postback, ids.ipn, ids.sync, ids.archiver]) {
+    for (const id of [ids.click, ids.lander, ids.script, ids.postback, ids.ipn, ids.sync, ids.archiver]) {
       const props = resources(template)[id]?.Properties as { LoggingConfig: { LogGroup: { Ref: string } }; TracingConfig?: unknown };
       const group = resources(template)[props.LoggingConfig.LogGroup.Ref];
       expect(group).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90 }, DeletionPolicy: 'Retain' });
@@ -177,6 +203,26 @@ describe('least-privilege IAM', () => {
         `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
       ].sort(),
     );
+  });
+
+  it('lander-click function: UpdateItem and GetItem on clicks (never PutItem), the ledger\'s markers and counters, SendMessage, its own logs - nothing else', () => {
+    expect(grants(roleStatements(template, roleOf(ids.lander)))).toEqual(
+      [
+        ...logWrite(ids.lander),
+        `dynamodb:GetItem ${JSON.stringify(arnOf(ids.clicks))}`,
+        `dynamodb:UpdateItem ${JSON.stringify(arnOf(ids.clicks))}`,
+        ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a} ${JSON.stringify(arnOf(ids.ledger))}`),
+        `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
+      ].sort(),
+    );
+    // A queued lander click is keyless: deduped and capped per network, never a lease.
+    const limits = ledgerKeyLimits(roleOf(ids.lander));
+    expect(limits.length).toBeGreaterThan(0);
+    for (const limit of limits) expect(limit).toEqual(['fp#*', 'cap#*']);
+  });
+
+  it('script function: its own logs - nothing else', () => {
+    expect(grants(roleStatements(template, roleOf(ids.script)))).toEqual(logWrite(ids.script).sort());
   });
 
   // Postback and IPN record conversions the same way, so their grants are the same list.
@@ -295,7 +341,7 @@ describe('least-privilege IAM', () => {
   });
 
   it('grants no wildcard, and the request path no Scan/Update/Delete and no Query but the conditioned one outside the dead-letter ledger', () => {
-    for (const fnId of [ids.click, ids.postback, ids.ipn, ids.sync, ids.archiver]) {
+    for (const fnId of [ids.click, ids.lander, ids.script, ids.postback, ids.ipn, ids.sync, ids.archiver]) {
       for (const grant of grants(roleStatements(template, roleOf(fnId)))) expect(grant).not.toMatch(/\*/);
     }
     for (const fnId of [ids.click, ids.postback, ids.ipn]) {
@@ -311,7 +357,7 @@ describe('least-privilege IAM', () => {
   });
 
   it('lets nothing on the request path touch the catalog', () => {
-    for (const fnId of [ids.click, ids.postback, ids.ipn]) {
+    for (const fnId of [ids.click, ids.lander, ids.script, ids.postback, ids.ipn]) {
       expect(grants(roleStatements(template, roleOf(fnId))).filter((g) => g.includes(ids.catalog))).toEqual([]);
     }
   });
@@ -336,8 +382,14 @@ describe('HTTP API', () => {
     expect(routes).toEqual(expect.arrayContaining(['GET /ipn/digistore24', 'HEAD /ipn/digistore24']));
     expect(targetOf('GET /ipn/digistore24')).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.ipn) });
     expect(targetOf('HEAD /ipn/digistore24')).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.ipn) });
+    // Landers and direct tracking: HEAD clicks (flagged as bots), /go and /t.js.
+    expect(targetOf('HEAD /click/{campaignId}')).toMatchObject({ IntegrationUri: arnOf(ids.click) });
+    expect(targetOf('GET /go')).toMatchObject({ IntegrationUri: arnOf(ids.lander) });
+    expect(targetOf('HEAD /go')).toMatchObject({ IntegrationUri: arnOf(ids.lander) });
+    expect(targetOf('GET /t.js')).toMatchObject({ IntegrationUri: arnOf(ids.script) });
+    const families = { click: ids.click, lander: ids.lander, script: ids.script, postback: ids.postback, ipn: ids.ipn };
     for (const [name, routeKey] of Object.entries(ROUTES)) {
-      const fn = name.startsWith('click') ? ids.click : name.startsWith('postback') ? ids.postback : ids.ipn;
+      const fn = Object.entries(families).find(([family]) => name.startsWith(family))?.[1] ?? 'unserved';
       expect(targetOf(routeKey)).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: arnOf(fn) });
     }
     // The dashboard's routes, all on its API function (their authorizer: test/stack/dashboard.test.ts).
@@ -391,33 +443,91 @@ describe('CloudFront distribution (no custom domain)', () => {
   const config = () =>
     (resources(template)[ids.distribution]?.Properties as { DistributionConfig: Record<string, unknown> }).DistributionConfig;
 
-  it('caches nothing and forwards the query, the headers the handlers read and the viewer country/address, never Host', () => {
+  /** The origin request policy a behaviour names, as its config. */
+  const requestPolicy = (behaviour: { OriginRequestPolicyId?: { Ref: string } }) =>
+    (resources(template)[behaviour.OriginRequestPolicyId?.Ref ?? '']?.Properties as { OriginRequestPolicyConfig: Record<string, unknown> } | undefined)?.OriginRequestPolicyConfig;
+  type Behaviour = { PathPattern?: string; CachePolicyId?: unknown; OriginRequestPolicyId?: { Ref: string }; AllowedMethods?: string[]; ResponseHeadersPolicyId?: unknown; ViewerProtocolPolicy?: string };
+  const behaviour = (path: string) => ((config().CacheBehaviors ?? []) as Behaviour[]).find((b) => b.PathPattern === path);
+
+  it('caches nothing by default and forwards the query, the headers the handlers read and the viewer country/address, never Host', () => {
     expect(config().DefaultCacheBehavior).toMatchObject({
       CachePolicyId: MANAGED.cachingDisabled,
       OriginRequestPolicyId: { Ref: expect.stringMatching(/OriginRequests/) },
       ViewerProtocolPolicy: 'redirect-to-https',
       AllowedMethods: expect.arrayContaining(['GET', 'HEAD', 'POST']),
     });
-    template.resourceCountIs('AWS::CloudFront::OriginRequestPolicy', 1);
-    template.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
-      OriginRequestPolicyConfig: {
+    expect(requestPolicy(config().DefaultCacheBehavior as Behaviour)).toEqual(
+      expect.objectContaining({
         QueryStringsConfig: { QueryStringBehavior: 'all' },
         CookiesConfig: { CookieBehavior: 'none' },
-        HeadersConfig: {
-          HeaderBehavior: 'whitelist',
-          Headers: ['User-Agent', 'Referer', 'Content-Type', 'CloudFront-Viewer-Country', 'CloudFront-Viewer-Address'],
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: [...FORWARDED_HEADERS] },
+      }),
+    );
+    expect(FORWARDED_HEADERS).toEqual(['User-Agent', 'Referer', 'Content-Type', 'CloudFront-Viewer-Country', 'CloudFront-Viewer-Address']);
+    // One policy per behaviour that forwards anything: default, /click/*, /go (/t.js forwards nothing).
+    template.resourceCountIs('AWS::CloudFront::OriginRequestPolicy', 3);
+    const headers = JSON.stringify(resources(template));
+    expect(headers).not.toMatch(/"Host"/i);
+    // Our own cache policies: /t.js's, and the dashboard's page and /api/* (keyed on
+    // Authorization so it is forwarded, TTL 0): test/stack/dashboard.test.ts.
+    expect(Object.keys(resources(template, 'AWS::CloudFront::CachePolicy')).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['CdnAuthorizedApiCache', 'CdnScriptCache', 'DashboardSiteCache']);
+    expect(JSON.stringify(config())).not.toMatch(/"ForwardedValues"/);
+  });
+
+  it('has exactly five more behaviours: /click/*, /go, /t.js and the dashboard\'s /dashboard* and /api/*', () => {
+    expect(((config().CacheBehaviors ?? []) as Behaviour[]).map((b) => b.PathPattern).sort()).toEqual(['/api/*', '/click/*', '/dashboard*', '/go', '/t.js']);
+  });
+
+  it('/click/*: uncached, GET and HEAD only, forwards the click headers plus Origin (CORS) and Sec-Purpose (prefetch)', () => {
+    const click = behaviour('/click/*');
+    expect(click).toMatchObject({ CachePolicyId: MANAGED.cachingDisabled, ViewerProtocolPolicy: 'redirect-to-https', AllowedMethods: ['GET', 'HEAD'] });
+    expect(requestPolicy(click ?? {})).toEqual(
+      expect.objectContaining({
+        QueryStringsConfig: { QueryStringBehavior: 'all' },
+        CookiesConfig: { CookieBehavior: 'none' },
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: [...CLICK_HEADERS] },
+      }),
+    );
+    expect(CLICK_HEADERS).toEqual([...FORWARDED_HEADERS, 'Origin', 'Sec-Purpose']);
+  });
+
+  it('/go: uncached, GET and HEAD only, forwards only User-Agent, Sec-Purpose and the viewer address', () => {
+    const go = behaviour('/go');
+    expect(go).toMatchObject({ CachePolicyId: MANAGED.cachingDisabled, ViewerProtocolPolicy: 'redirect-to-https', AllowedMethods: ['GET', 'HEAD'] });
+    expect(requestPolicy(go ?? {})).toEqual(
+      expect.objectContaining({
+        QueryStringsConfig: { QueryStringBehavior: 'all' },
+        CookiesConfig: { CookieBehavior: 'none' },
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: [...LANDER_CLICK_HEADERS] },
+      }),
+    );
+    expect(LANDER_CLICK_HEADERS).toEqual(['User-Agent', 'Sec-Purpose', 'CloudFront-Viewer-Address']);
+  });
+
+  it('/t.js: the only cached path, keyed by the path alone (no query, header or cookie), minutes long, compressed; nothing forwarded', () => {
+    const script = behaviour('/t.js');
+    expect(script).toMatchObject({ ViewerProtocolPolicy: 'redirect-to-https', AllowedMethods: ['GET', 'HEAD'], Compress: true });
+    expect(script?.OriginRequestPolicyId).toBeUndefined();
+    const cachePolicyId = (script?.CachePolicyId as { Ref: string }).Ref;
+    expect(resources(template)[cachePolicyId]?.Properties).toEqual({
+      CachePolicyConfig: {
+        Comment: expect.stringMatching(/t\.js/),
+        Name: expect.anything(),
+        DefaultTTL: 300,
+        MinTTL: 0,
+        MaxTTL: 3600,
+        ParametersInCacheKeyAndForwardedToOrigin: {
+          EnableAcceptEncodingGzip: true,
+          EnableAcceptEncodingBrotli: true,
+          QueryStringsConfig: { QueryStringBehavior: 'none' },
+          HeadersConfig: { HeaderBehavior: 'none' },
+          CookiesConfig: { CookieBehavior: 'none' },
         },
       },
     });
-    const headers = JSON.stringify(resources(template));
-    expect(headers).not.toMatch(/"Host"/i);
-    // The only cache policies are the dashboard's: its page (static files) and /api/* (keyed on
-    // Authorization so it is forwarded, TTL 0): test/stack/dashboard.test.ts.
-    expect(Object.keys(resources(template, 'AWS::CloudFront::CachePolicy')).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['CdnAuthorizedApiCache', 'DashboardSiteCache']);
-    for (const behaviour of (config().CacheBehaviors ?? []) as { PathPattern: string; CachePolicyId: unknown }[]) {
-      expect(['/dashboard*', '/api/*']).toContain(behaviour.PathPattern);
-    }
-    expect(JSON.stringify(config())).not.toMatch(/"ForwardedValues"/);
+    expect(JSON.stringify(resources(template))).not.toMatch(/"Host"/i);
+    // Every other behaviour caches nothing.
+    for (const other of [config().DefaultCacheBehavior as Behaviour, behaviour('/click/*'), behaviour('/go')]) expect(other?.CachePolicyId).toBe(MANAGED.cachingDisabled);
   });
 
   it('speaks HTTP/2 and HTTP/3 over IPv4 and IPv6', () => {
@@ -491,7 +601,7 @@ describe('origin-verify secret', () => {
     // The only places the value is used are dynamic references.
     const json = JSON.stringify(template.toJSON());
     const uses = json.match(/\{\{resolve:secretsmanager:/g) ?? [];
-    expect(uses).toHaveLength(5); // click, postback, IPN and dashboard API env, CloudFront origin header
+    expect(uses).toHaveLength(7); // click, lander, script, postback, IPN and dashboard API env, CloudFront origin header
   });
 });
 
@@ -504,9 +614,9 @@ describe('generated postback key (the shipped config: keys: [{ generated: true }
     });
     expect(secret?.Properties?.SecretString).toBeUndefined();
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
-    // Its value is never resolved into the template: the only dynamic references are the origin secret's 5.
+    // Its value is never resolved into the template: the only dynamic references are the origin secret's 7.
     const json = JSON.stringify(template.toJSON());
-    expect(json.match(/\{\{resolve:secretsmanager:/g)).toHaveLength(5);
+    expect(json.match(/\{\{resolve:secretsmanager:/g)).toHaveLength(7);
     expect(json.match(new RegExp(`resolve:secretsmanager:",\\{"Ref":"${ids.postbackKey}`, 'g'))).toBeNull();
   });
 });
