@@ -13,7 +13,7 @@ import { buildClickvault } from '../lib/clickvault-app';
 import { HANDLER_DEADLINE_MS } from '../lambda/contract';
 import { TrackerFunction } from '../lib/tracker-function';
 
-export type BundleName = 'click' | 'postback' | 'ipn' | 'empty' | 'sdkClient';
+export type BundleName = 'click' | 'lander' | 'postback' | 'ipn' | 'empty' | 'sdkClient';
 
 export interface Bundle {
   name: BundleName;
@@ -35,6 +35,7 @@ interface TemplateFunction {
 
 const LOGICAL_PREFIX: Record<BundleName, string> = {
   click: 'ClickFunction',
+  lander: 'LanderFunction',
   postback: 'PostbackFunction',
   ipn: 'IpnFunction',
   empty: 'EmptyFunction',
@@ -77,6 +78,6 @@ export function buildBundles(): { outdir: string; bundles: Record<BundleName, Bu
       environment,
     };
   };
-  const bundles = { click: find('click'), postback: find('postback'), ipn: find('ipn'), empty: find('empty'), sdkClient: find('sdkClient') };
+  const bundles = { click: find('click'), lander: find('lander'), postback: find('postback'), ipn: find('ipn'), empty: find('empty'), sdkClient: find('sdkClient') };
   return { outdir, bundles, template: tracker };
 }

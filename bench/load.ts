@@ -42,6 +42,7 @@ import { ReportBuilder, formatJson } from '../lambda/core/report';
 import { localTableNames } from '../lambda/local/tables';
 import { startFaultProxy, type FaultMode, type FaultProxy } from './fault-proxy';
 import { percentile, round } from './stats';
+import { BROWSER_UA } from './visitor';
 
 // The SDK's Node.js version notice is not a load-test result.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -127,7 +128,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function request(url: string): Promise<Answer> {
   const start = process.hrtime.bigint();
   try {
-    const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const response = await fetch(url, { redirect: 'manual', headers: { 'user-agent': BROWSER_UA }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     const body = await response.text();
     const location = response.headers.get('location');
     return { status: response.status, ms: Number(process.hrtime.bigint() - start) / 1e6, body, ...(location ? { location } : {}) };

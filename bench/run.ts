@@ -83,6 +83,16 @@ async function main(): Promise<void> {
       architecture: bundles[name].architecture,
     };
   };
+  const measuredOnly = (w: WarmResult) => ({
+    p50Ms: w.p50Ms,
+    p99Ms: w.p99Ms,
+    ownP50Ms: w.ownP50Ms,
+    ownP99Ms: w.ownP99Ms,
+    storeP50Ms: w.storeP50Ms,
+    logBytesPerRequest: w.logBytes,
+    dynamoWrites: w.dynamoWrites,
+    dynamoReads: w.dynamoReads,
+  });
   const results = {
     date: new Date().toISOString(),
     quick,
@@ -98,6 +108,10 @@ async function main(): Promise<void> {
       sdkClient: { bundleBytes: bundles.sdkClient.bytes, initMs: round(init.sdkClient ?? NaN, 2) },
     },
     handlers: { click: handler('click', warm.click), postback: handler('postback', warm.postback), ipn: handler('ipn') },
+    // Landers and direct tracking: warm figures only (their bundles are priced by the same model).
+    funnel: { landerClick: measuredOnly(warm.landerClick), jsonClick: measuredOnly(warm.jsonClick), script: { ...measuredOnly(warm.script), responseBytes: warm.script.responseBytes } },
+    /** Billed size of the click items the runs left (bytes): one write unit per started KB. */
+    clickItems: warm.clickItems,
   };
   mkdirSync(__dirname, { recursive: true });
   writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
@@ -112,8 +126,12 @@ async function main(): Promise<void> {
       return [name, (h.bundleBytes / 1024).toFixed(0), h.initMs.toFixed(1), h.initRatioVsEmpty.toFixed(2), h.initRatioVsSdkClient.toFixed(3), f(h.p50Ms), f(h.p99Ms), f(h.ownP99Ms), f(h.dynamoWrites, 2), f(h.dynamoReads, 2)];
     }),
   ];
+  const f = (v: number, d = 3) => v.toFixed(d);
+  for (const [name, h] of Object.entries(results.funnel)) rows.push([name, '-', '-', '-', '-', f(h.p50Ms), f(h.p99Ms), f(h.ownP99Ms), f(h.dynamoWrites, 2), f(h.dynamoReads, 2)]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   process.stdout.write(`${[pad(header, widths), ...rows.map((r) => pad(r, widths))].join('\n')}\n`);
+  const items = Object.entries(results.clickItems).map(([kind, it]) => `${kind} p95 ${it.p95Bytes} B (max ${it.maxBytes} B, ${it.items} items)`);
+  process.stdout.write(`\nclick items: ${items.join('; ')}\n`);
   process.stdout.write(`\n${results.machine.cpus} x ${results.machine.cpuModel}, node ${results.machine.node}; wrote ${RESULTS}\n`);
 }
 

@@ -11,6 +11,7 @@ import { ISO_4217_CURRENCIES } from '../lambda/core/currencies';
 import { parseDecimal, toMicros } from '../lambda/core/decimal';
 import { DEFAULT_MAX_DISTINCT_PER_HOUR } from '../lambda/core/dead-letters';
 import { campaignCode } from '../lambda/core/ids';
+import { CONVERSION_ACTION_RESOURCE, GOOGLE_ADS, PLATFORM_CLICK_ID, clickIdParams, isLoopbackHost, platformEventFor } from '../lambda/core/platforms';
 
 /** `203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32` */
 export function isCidr(range: string): boolean {
@@ -65,8 +66,19 @@ const httpUrlTemplate = (what: string) =>
 export const trafficChannelSchema = z.strictObject({
   id: id('traffic channel id'),
   name: z.string().min(1).max(128),
-  /** Query parameter on the click URL that carries the channel's own click id (fbclid, gclid, ttclid). */
-  clickIdParam: z.string().regex(PARAM, 'clickIdParam must be a query parameter name').optional(),
+  /**
+   * Query parameter(s) on the click URL that carry the channel's own click id (fbclid, gclid,
+   * ttclid). A list is looked up in order and the first one present wins: Google's `gclid`,
+   * `gbraid`, `wbraid`.
+   */
+  clickIdParam: z
+    .union([
+      z.string().regex(PARAM, 'clickIdParam must be a query parameter name'),
+      z.array(z.string().regex(PARAM, 'clickIdParam must be a query parameter name')).min(1).max(5),
+    ])
+    .optional(),
+  /** The channel's server-side conversion API; a channel has either a postbackUrl or a conversionApi. */
+  conversionApi: z.lazy(() => conversionApiSchema).optional(),
   /**
    * The channel's S2S postback URL. Conversions of types with forwardToChannel are sent here,
    * with {clickid} (the channel's own click id), {payout}, {type}, {currency}, {txid} filled in.
@@ -115,6 +127,37 @@ const amount = (what: string) =>
     return parsed !== undefined && !parsed.startsWith('-');
   }, `${what} must be a non-negative decimal such as '2.00'`);
 
+/** The macros a lander URL and a campaign's botUrl may use (filled from the click). */
+export const URL_MACROS = /^(clickid|campaignid|sub(?:[1-9]|1\d|20))$/;
+
+/** Refuses `{...}` that is no macro: a typo such as `{clickId}` would otherwise reach the visitor unfilled. */
+function onlyKnownMacros(value: string, ctx: z.RefinementCtx): void {
+  for (const m of value.matchAll(/\{([^{}]*)\}/g)) {
+    if (!URL_MACROS.test(m[1] ?? '')) {
+      ctx.addIssue({ code: 'custom', message: `unknown macro {${m[1] ?? ''}}; use {clickid}, {campaignid} or {sub1}..{sub20}` });
+    }
+  }
+}
+
+export const landerSchema = z
+  .strictObject({
+    id: id('lander id'),
+    name: z.string().min(1).max(128),
+    /**
+     * The lander (bridge, pre-sell page). Must contain `{clickid}`; may contain `{campaignid}`
+     * and `{sub1}`..`{sub20}`, only in the path or query. Its origin is allowed to call the JSON
+     * click (CORS) for direct tracking with /t.js.
+     */
+    url: httpUrlTemplate('url').superRefine(onlyKnownMacros),
+  })
+  .superRefine((lander, ctx) => {
+    if (!lander.url.includes('{clickid}')) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: `must contain {clickid} (the lander passes it on to /go), got "${lander.url}"` });
+    }
+  });
+
+const weight = z.number().int('weight must be a whole number').min(1).max(1000).default(1);
+
 export const campaignSchema = z.strictObject({
   id: id('campaign id'),
   name: z.string().min(1).max(128),
@@ -130,10 +173,39 @@ export const campaignSchema = z.strictObject({
       z.strictObject({
         offer: z.string(),
         /** Relative share of the traffic; default 1. */
-        weight: z.number().int('weight must be a whole number').min(1).max(1000).default(1),
+        weight,
       }),
     )
     .min(1, 'a campaign needs at least one offer'),
+  /**
+   * Landers the click sends the visitor to (by weight, recorded on the click); the offer is then
+   * chosen when the visitor leaves the lander through GET /go. Absent: the click goes straight
+   * to an offer.
+   */
+  landers: z
+    .array(z.strictObject({ lander: z.string(), weight }))
+    .min(1, 'list at least one lander, or leave landers out')
+    .optional(),
+  /**
+   * Where clicks flagged as bots (crawlers, link previewers, HEAD requests) are sent instead of
+   * the lander or offer. Off by default: ad platforms may treat a different page for their
+   * reviewers as cloaking. May use the macros {clickid}, {campaignid}, {sub1}..{sub20}.
+   */
+  botUrl: httpUrlTemplate('botUrl').superRefine(onlyKnownMacros).optional(),
+});
+
+/** `https://lp.example.com` (scheme, host and port only): an origin allowed to call the JSON click. */
+const corsOrigin = z.string().max(300).superRefine((value, ctx) => {
+  let origin: string | undefined;
+  try {
+    const url = new URL(value);
+    origin = url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : undefined;
+  } catch {
+    origin = undefined;
+  }
+  if (origin !== value) {
+    ctx.addIssue({ code: 'custom', message: `must be an origin such as https://lp.example.com (scheme, host, optional port; no path or trailing slash), got "${value}"` });
+  }
 });
 
 export const conversionTypeSchema = z.strictObject({
@@ -145,6 +217,27 @@ export const conversionTypeSchema = z.strictObject({
   revenue: z.enum(['add', 'subtract', 'ignore']).default('add'),
   /** Whether a recorded conversion is sent on to the click's traffic channel (its postbackUrl), at most once. */
   forwardToChannel: z.boolean().default(false),
+  /**
+   * The event this type is sent as on each conversion API: Meta `Purchase`, `Lead`...; TikTok
+   * `CompletePayment`, `SubmitForm`...; Google Ads the conversion action's resource name
+   * `customers/{id}/conversionActions/{id}` (a plain conversion action name is accepted for `npm
+   * run export -- --google-ads` only). A platform not named keeps its default: only `payment`
+   * maps (Meta Purchase, TikTok CompletePayment); a type with no event for a channel's platform is
+   * not sent there.
+   */
+  platformEvents: z
+    .strictObject({
+      meta: z.string().regex(/^[A-Za-z0-9_ ]{1,50}$/, 'a Meta event name is 1-50 letters, digits, "_" or spaces (Purchase, Lead, ...)').optional(),
+      tiktok: z.string().regex(/^[A-Za-z0-9_]{1,50}$/, 'a TikTok event name is 1-50 letters, digits or "_" (CompletePayment, SubmitForm, ...)').optional(),
+      'google-ads': z
+        .string()
+        .regex(
+          /^[^\u0000-\u001f",]{1,100}$/,
+          'a Google Ads conversion action is its resource name customers/{id}/conversionActions/{id} (or, for the export only, its name: no commas or quotes)',
+        )
+        .optional(),
+    })
+    .optional(),
 });
 
 /**
@@ -177,6 +270,80 @@ export const secretRefSchema = z
       ctx.addIssue({ code: 'custom', message: 'name where the secret lives: generated: true, or secretsManager, ssmParameter and/or env' });
     }
   });
+
+/**
+ * The base URL of a platform API (or its OAuth token endpoint): `https://` only, except loopback
+ * addresses (tests, a local proxy), with no credentials, query or fragment: tokens travel in
+ * headers or bodies, never in a URL.
+ */
+const apiUrl = (what: string) =>
+  z.string().max(2048).superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${what} must be an absolute https:// URL, got "${value}"` });
+      return;
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+      ctx.addIssue({ code: 'custom', message: `${what} must use https:// (plain http only on a loopback address such as 127.0.0.1), got "${value}"` });
+    }
+    if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+      ctx.addIssue({ code: 'custom', message: `${what} must not carry credentials, a query or a fragment, got "${value}"` });
+    }
+  });
+
+/** Google Ads customer ids are 10 digits, written with or without dashes (123-456-7890); kept as digits. */
+const customerId = (what: string) =>
+  z
+    .string()
+    .regex(/^\d{3}-?\d{3}-?\d{4}$/, `${what} must be a 10-digit Google Ads customer id such as 123-456-7890`)
+    .transform((v) => v.replace(/-/g, ''));
+
+const testEventCode = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'testEventCode must be the code Events Manager shows (letters, digits, "_", "-")');
+
+/**
+ * A channel's server-side conversion API (README, "Sales back to the ad platforms"): recorded
+ * sales of mapped types are sent to the platform by the sender function, at most once per
+ * conversion. Tokens are secret references; versions default to lambda/core/platforms.ts.
+ */
+export const conversionApiSchema = z.discriminatedUnion('platform', [
+  z.strictObject({
+    platform: z.literal('meta'),
+    /** The Meta pixel (dataset) id. */
+    pixelId: z.string().regex(/^\d{5,25}$/, 'pixelId must be the numeric pixel (dataset) id'),
+    accessToken: secretRefSchema,
+    /** Sends to the Events Manager "Test events" tab. */
+    testEventCode: testEventCode.optional(),
+    apiVersion: z.string().regex(/^v\d{1,3}\.\d$/, 'apiVersion must look like v26.0').optional(),
+    apiBaseUrl: apiUrl('apiBaseUrl').optional(),
+  }),
+  z.strictObject({
+    platform: z.literal('tiktok'),
+    /** The TikTok pixel code (event_source_id). */
+    pixelCode: z.string().regex(/^[A-Za-z0-9]{8,40}$/, 'pixelCode must be the TikTok pixel code (letters and digits)'),
+    accessToken: secretRefSchema,
+    testEventCode: testEventCode.optional(),
+    apiVersion: z.string().regex(/^v\d{1,2}\.\d{1,2}$/, 'apiVersion must look like v1.3').optional(),
+    apiBaseUrl: apiUrl('apiBaseUrl').optional(),
+  }),
+  z.strictObject({
+    platform: z.literal('google-ads'),
+    /** The Google Ads account the conversions are uploaded to. */
+    customerId: customerId('customerId'),
+    /** The manager account acting for it, when access goes through one (the login-customer-id header). */
+    loginCustomerId: customerId('loginCustomerId').optional(),
+    developerToken: secretRefSchema,
+    /** OAuth client id: plain text (it is not a secret) or a secret reference. */
+    clientId: z.union([z.string().regex(/^[A-Za-z0-9_.-]{1,256}$/, 'clientId must be the OAuth client id'), secretRefSchema]),
+    clientSecret: secretRefSchema,
+    refreshToken: secretRefSchema,
+    apiVersion: z.string().regex(/^v\d{1,3}$/, 'apiVersion must look like v26').optional(),
+    apiBaseUrl: apiUrl('apiBaseUrl').optional(),
+    /** Google's OAuth token endpoint. @default https://oauth2.googleapis.com/token */
+    tokenUrl: apiUrl('tokenUrl').optional(),
+  }),
+]);
 
 const IPN_EVENT = /^[a-z_]{1,64}$/;
 
@@ -324,6 +491,13 @@ export const trackerConfigSchema = z
     trafficChannels: z.array(trafficChannelSchema).min(1, 'define at least one traffic channel'),
     offers: z.array(offerSchema).min(1, 'define at least one offer'),
     campaigns: z.array(campaignSchema).min(1, 'define at least one campaign'),
+    /** Bridge or pre-sell pages that campaigns send visitors to before the offer. */
+    landers: z.array(landerSchema).max(200).default([]),
+    /**
+     * Origins besides the landers' own that may call GET /click/{campaignId}?format=json from a
+     * browser (direct tracking with /t.js on pages that are not configured landers).
+     */
+    corsOrigins: z.array(corsOrigin).max(100).default([]),
     conversionTypes: z.array(conversionTypeSchema).min(1, 'define at least one conversion type'),
     /** Digistore24 IPN for vendors (POST /ipn/digistore24); absent: the endpoint answers 404. */
     digistore24: z.strictObject({ ipn: ipnSchema.optional() }).optional(),
@@ -368,6 +542,7 @@ export const trackerConfigSchema = z
     unique(config.trafficChannels, 'id', 'trafficChannels');
     unique(config.offers, 'id', 'offers');
     unique(config.campaigns, 'id', 'campaigns');
+    unique(config.landers, 'id', 'landers');
     unique(config.conversionTypes, 'name', 'conversionTypes');
 
     const typeNames = new Set(config.conversionTypes.map((t) => t.name));
@@ -399,6 +574,60 @@ export const trackerConfigSchema = z
     });
     unique(config.postbackProtection.sources ?? [], 'id', 'postbackProtection.sources');
 
+    // Conversion APIs (README, "Sales back to the ad platforms").
+    const apiPlatforms = new Set<string>();
+    config.trafficChannels.forEach((channel, i) => {
+      const api = channel.conversionApi;
+      if (!api) return;
+      apiPlatforms.add(api.platform);
+      if (channel.postbackUrl !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['trafficChannels', i, 'conversionApi'], message: 'a channel has either a postbackUrl or a conversionApi, not both' });
+      }
+      // Platform tokens are issued by the platform: they cannot be generated.
+      const refs: [string, SecretRef | string][] =
+        api.platform === 'google-ads'
+          ? [['developerToken', api.developerToken], ['clientId', api.clientId], ['clientSecret', api.clientSecret], ['refreshToken', api.refreshToken]]
+          : [['accessToken', api.accessToken]];
+      for (const [field, ref] of refs) {
+        if (typeof ref !== 'string' && ref.generated) {
+          ctx.addIssue({ code: 'custom', path: ['trafficChannels', i, 'conversionApi', field], message: `the ${field} comes from the platform and cannot be generated: name secretsManager, ssmParameter and/or env` });
+        }
+      }
+      const params = clickIdParams(channel);
+      if (api.platform === 'google-ads') {
+        if (params.length === 0 || params.some((p) => !GOOGLE_ADS.clickIdParams.includes(p))) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['trafficChannels', i, 'clickIdParam'],
+            message: `a Google Ads channel takes its click id from gclid, gbraid and/or wbraid, e.g. clickIdParam: ['gclid', 'gbraid', 'wbraid']; got ${JSON.stringify(channel.clickIdParam ?? null)}`,
+          });
+        }
+      } else {
+        const want = PLATFORM_CLICK_ID[api.platform];
+        if (params.length !== 1 || params[0] !== want) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['trafficChannels', i, 'clickIdParam'],
+            message: `a ${api.platform === 'meta' ? 'Meta' : 'TikTok'} channel takes its click id from "${want}" (clickIdParam: '${want}'); got ${JSON.stringify(channel.clickIdParam ?? null)}`,
+          });
+        }
+      }
+    });
+    config.conversionTypes.forEach((type, i) => {
+      const events = type.platformEvents ?? {};
+      if (type.revenue === 'subtract' && Object.values(events).some((e) => e !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['conversionTypes', i, 'platformEvents'], message: `"${type.name}" takes revenue back (a refund or chargeback), and those are never sent to an ad platform: remove platformEvents` });
+      }
+      const google = platformEventFor(type, 'google-ads');
+      if (google !== undefined && apiPlatforms.has('google-ads') && !CONVERSION_ACTION_RESOURCE.test(google)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['conversionTypes', i, 'platformEvents', 'google-ads'],
+          message: `the google-ads conversionApi uploads to a conversion action by its resource name customers/{customerId}/conversionActions/{id}, got "${google}"`,
+        });
+      }
+    });
+
     // Click ids carry a 4-character code of their campaign (the clicks table's partition key).
     const codes = new Map<string, string>();
     config.campaigns.forEach((campaign, i) => {
@@ -412,6 +641,7 @@ export const trackerConfigSchema = z
 
     const channels = new Set(config.trafficChannels.map((c) => c.id));
     const offers = new Set(config.offers.map((o) => o.id));
+    const landers = new Set(config.landers.map((l) => l.id));
     config.campaigns.forEach((campaign, i) => {
       if (!channels.has(campaign.trafficChannel)) {
         ctx.addIssue({
@@ -429,6 +659,11 @@ export const trackerConfigSchema = z
           });
         }
       });
+      campaign.landers?.forEach((ref, j) => {
+        if (!landers.has(ref.lander)) {
+          ctx.addIssue({ code: 'custom', path: ['campaigns', i, 'landers', j, 'lander'], message: `"${ref.lander}" is not a defined lander` });
+        }
+      });
     });
   });
 
@@ -439,12 +674,17 @@ export type TrackerConfig = z.output<typeof trackerConfigSchema>;
 export type TrafficChannel = TrackerConfig['trafficChannels'][number];
 export type Offer = TrackerConfig['offers'][number];
 export type Campaign = TrackerConfig['campaigns'][number];
+export type Lander = TrackerConfig['landers'][number];
 export type ConversionType = z.output<typeof conversionTypeSchema>;
 export type ConversionTypeInput = z.input<typeof conversionTypeSchema>;
 export type IpStorage = TrackerConfig['defaults']['ipStorage'];
 export type SecretRef = z.output<typeof secretRefSchema>;
 export type IpnConfig = z.output<typeof ipnSchema>;
 export type PostbackProtection = z.output<typeof postbackProtectionSchema>;
+export type ConversionApi = z.output<typeof conversionApiSchema>;
+export type MetaApi = Extract<ConversionApi, { platform: 'meta' }>;
+export type TikTokApi = Extract<ConversionApi, { platform: 'tiktok' }>;
+export type GoogleAdsApi = Extract<ConversionApi, { platform: 'google-ads' }>;
 
 export class ConfigError extends Error {
   constructor(

@@ -10,6 +10,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { ClickOutcome } from './core/click';
 import type { IpnOutcome } from './core/ipn';
 import type { PostbackOutcome } from './core/postback';
+import type { SendResult } from './core/send';
 
 export const METRICS_NAMESPACE = 'Clickvault';
 
@@ -31,23 +32,51 @@ export const METRIC_NAMES = {
   deadLettersCapped: 'DeadLettersCapped', // refused: its source's distinct failures this hour reached the cap
   deadLettersArchived: 'DeadLettersArchived', // moved from the queue to the archive (the archiver)
   deadLetterOldestAge: 'DeadLetterOldestAge', // seconds the longest-waiting failure (queue or archive) has waited (the archiver, hourly)
+  /** Clicks flagged as bots (stored, never counted as clicks). */
+  bots: 'Bots',
+  /** Browser prefetches answered 503 without recording anything. */
+  prefetches: 'Prefetches',
+  /** First lander clicks recorded (GET /go). */
+  landerClicks: 'LanderClicks',
+  /** Lander clicks of clicks not stored (yet), kept in the dead-letter queue. */
+  landerClicksQueued: 'LanderClicksQueued',
 } as const;
 
+/**
+ * Sends to the ad platforms, by `platform` (meta, tiktok, google-ads) and `outcome` (sent,
+ * failed, queued = retries ran out, retry, later, skipped): written by the sender function. Two
+ * dimensions, so it has its own dashboard widget and alarm (lib/conversion-sender.ts).
+ */
+export const PLATFORM_SENDS_METRIC = 'PlatformSends';
+export const SEND_OUTCOMES = ['sent', 'failed', 'queued', 'retry', 'later', 'skipped'] as const;
+
 export interface MetricPoint {
-  name: (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
+  name: (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES] | typeof PLATFORM_SENDS_METRIC;
   value: number;
   unit: 'Count' | 'None' | 'Seconds';
   dimension?: { name: 'type' | 'currency' | 'reason' | 'status'; value: string };
+  /** Several dimensions at once (PlatformSends). */
+  dimensions?: { name: 'platform' | 'outcome'; value: string }[];
 }
 
 const count = (name: MetricPoint['name'], dimension?: MetricPoint['dimension']): MetricPoint => ({ name, value: 1, unit: 'Count', ...(dimension ? { dimension } : {}) });
 
 export function clickMetrics(outcome: ClickOutcome): MetricPoint[] {
-  if (outcome.kind === 'not_found') return [count(METRIC_NAMES.rejected, { name: 'reason', value: 'unknown_campaign' })];
-  const points = [count(METRIC_NAMES.clicks)];
-  if (outcome.stored === 'queued') points.push(count(METRIC_NAMES.clicksQueued));
-  if (outcome.stored === 'lost') points.push(count(METRIC_NAMES.clicksLost));
-  return points;
+  switch (outcome.kind) {
+    case 'not_found':
+      return [count(METRIC_NAMES.rejected, { name: 'reason', value: 'unknown_campaign' })];
+    case 'prefetch':
+      return [count(METRIC_NAMES.prefetches)];
+    case 'origin_refused':
+      return [count(METRIC_NAMES.rejected, { name: 'reason', value: 'origin_not_allowed' })];
+    case 'redirect': {
+      // A bot is stored, but it is no click: it has a count of its own.
+      const points = [count(outcome.click.bot ? METRIC_NAMES.bots : METRIC_NAMES.clicks)];
+      if (outcome.stored === 'queued') points.push(count(METRIC_NAMES.clicksQueued));
+      if (outcome.stored === 'lost') points.push(count(METRIC_NAMES.clicksLost));
+      return points;
+    }
+  }
 }
 
 function conversionPoints(type: string, revenue: string, currency: string, counted: boolean): MetricPoint[] {
@@ -61,9 +90,8 @@ export function postbackMetrics(outcome: PostbackOutcome): MetricPoint[] {
   switch (outcome.status) {
     case 'recorded': {
       const c = outcome.conversion;
-      const points = conversionPoints(c.type, c.revenue, c.currency, c.counted);
-      if (outcome.forward && outcome.forward.status !== 'not_applicable') points.push(count(METRIC_NAMES.forwarded, { name: 'status', value: outcome.forward.status }));
-      return points;
+      // Its send (to a platform or the channel's postback URL) is counted by the sender.
+      return conversionPoints(c.type, c.revenue, c.currency, c.counted);
     }
     case 'duplicate':
       return outcome.conflict ? [count(METRIC_NAMES.duplicates), count(METRIC_NAMES.amountConflicts)] : [count(METRIC_NAMES.duplicates)];
@@ -114,10 +142,31 @@ export function ipnMetrics(outcome: IpnOutcome): MetricPoint[] {
     // A recorded test order is no business number: it counts as a test.
     if (r.outcome === 'recorded' && r.test) points.push(count(METRIC_NAMES.tests));
     else if (r.outcome === 'recorded') {
+      // Its send (to a platform or the channel's postback URL) is counted by the sender (sendMetrics).
       points.push(...conversionPoints(r.type, r.revenue ?? '0', r.currency ?? '', r.counted === true));
-      if (r.forward !== undefined && r.forward !== 'not_applicable') points.push(count(METRIC_NAMES.forwarded, { name: 'status', value: r.forward }));
     } else if (r.outcome === 'duplicate') points.push(count(METRIC_NAMES.duplicates), ...(r.conflict ? [count(METRIC_NAMES.amountConflicts)] : []));
     else if (r.outcome === 'queued') points.push(r.queuedBefore ? count(METRIC_NAMES.deadLetterDuplicates) : count(METRIC_NAMES.queued, { name: 'reason', value: 'ipn' }));
+  }
+  return points;
+}
+
+/** The sender's results: PlatformSends by platform and outcome; generic postbacks as Forwards by status. */
+export function sendMetrics(results: readonly SendResult[]): MetricPoint[] {
+  const points: MetricPoint[] = [];
+  for (const r of results) {
+    if (r.outcome === 'busy' || r.outcome === 'gone' || r.to === undefined) continue;
+    if (r.to === 'postback') points.push(count(METRIC_NAMES.forwarded, { name: 'status', value: r.outcome }));
+    else {
+      points.push({
+        name: PLATFORM_SENDS_METRIC,
+        value: 1,
+        unit: 'Count',
+        dimensions: [
+          { name: 'platform', value: r.to },
+          { name: 'outcome', value: r.outcome },
+        ],
+      });
+    }
   }
   return points;
 }
@@ -134,40 +183,45 @@ function powertools() {
 }
 
 /**
- * The plain Clicks count is summed in the container and written every CLICKS_BATCH clicks or
- * CLICKS_FLUSH_MS, whichever comes first: one EMF line per click would be ~190 bytes of log
- * ingestion per click, a tenth of the cost target per million clicks. A container that is shut
- * down loses at most its unwritten sum from the *metric* (never a click: those are in
- * DynamoDB, and reports count them there). Everything else is written at once.
+ * The plain per-visit counts (Clicks, Bots, Prefetches, LanderClicks) are summed in the
+ * container and written every CLICKS_BATCH of them or CLICKS_FLUSH_MS, whichever comes first:
+ * one EMF line per click would be ~190 bytes of log ingestion per click, a tenth of the cost
+ * target per million clicks. A container that is shut down loses at most its unwritten sums
+ * from the *metrics* (never a click: those are in DynamoDB, and reports count them there).
+ * Everything else is written at once.
  */
 export const CLICKS_BATCH = 100;
 export const CLICKS_FLUSH_MS = 60_000;
-const pendingClicks = { count: 0, since: Date.now() };
+const BATCHED = new Set<MetricPoint['name']>([METRIC_NAMES.clicks, METRIC_NAMES.bots, METRIC_NAMES.prefetches, METRIC_NAMES.landerClicks]);
+const pending = { counts: new Map<MetricPoint['name'], number>(), total: 0, since: Date.now() };
 
 /** Publishes points (one EMF line per dimensioned point, one for the rest). */
 export async function publish(points: MetricPoint[], now: number = Date.now()): Promise<void> {
   if (points.length === 0 || process.env.POWERTOOLS_METRICS_DISABLED === 'true') return;
   const immediate: MetricPoint[] = [];
   for (const p of points) {
-    if (p.name === METRIC_NAMES.clicks && !p.dimension) pendingClicks.count += p.value;
-    else immediate.push(p);
+    if (BATCHED.has(p.name) && !p.dimension) {
+      pending.counts.set(p.name, (pending.counts.get(p.name) ?? 0) + p.value);
+      pending.total += p.value;
+    } else immediate.push(p);
   }
-  const flushClicks = pendingClicks.count > 0 && (pendingClicks.count >= CLICKS_BATCH || now - pendingClicks.since >= CLICKS_FLUSH_MS);
-  if (immediate.length === 0 && !flushClicks) return;
+  const flushBatched = pending.total > 0 && (pending.total >= CLICKS_BATCH || now - pending.since >= CLICKS_FLUSH_MS);
+  if (immediate.length === 0 && !flushBatched) return;
   const { metrics, unit: MetricUnit } = await powertools();
   let stored = false;
-  if (flushClicks) {
-    metrics.addMetric(METRIC_NAMES.clicks, MetricUnit.Count, pendingClicks.count);
-    pendingClicks.count = 0;
-    pendingClicks.since = now;
+  if (flushBatched) {
+    for (const [name, value] of pending.counts) metrics.addMetric(name, MetricUnit.Count, value);
+    pending.counts.clear();
+    pending.total = 0;
+    pending.since = now;
     stored = true;
   }
   for (const p of immediate) {
     const unit = p.unit === 'Count' ? MetricUnit.Count : p.unit === 'Seconds' ? MetricUnit.Seconds : MetricUnit.NoUnit;
-    if (p.dimension) {
-      // A single metric is written at once, with its own dimension.
+    if (p.dimension || p.dimensions) {
+      // A single metric is written at once, with its own dimension(s).
       const single = metrics.singleMetric();
-      single.addDimension(p.dimension.name, p.dimension.value.slice(0, 64));
+      for (const d of [...(p.dimension ? [p.dimension] : []), ...(p.dimensions ?? [])]) single.addDimension(d.name, d.value.slice(0, 64));
       single.addMetric(p.name, unit, p.value);
     } else {
       metrics.addMetric(p.name, unit, p.value);

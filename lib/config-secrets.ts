@@ -3,16 +3,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import type { SecretRef, TrackerConfig } from '../config/schema';
 
-/**
- * Whether recorded conversions are forwarded to traffic channels (a type with forwardToChannel
- * and a channel with a postbackUrl) - the condition of forwardingFor() in
- * lambda/handlers/runtime.ts; test/stack checks the two agree. Forwarding claims and marks the
- * conversion item with UpdateItem, so only then do the recording functions get that action.
- */
-export function forwardsConversions(config: TrackerConfig): boolean {
-  return config.conversionTypes.some((t) => t.forwardToChannel) && config.trafficChannels.some((c) => c.postbackUrl !== undefined);
-}
-
 /** Secrets the config names, per function that reads them at run time. */
 export function configSecretRefs(config: TrackerConfig): { postback: SecretRef[]; ipn: SecretRef[] } {
   const passphrase = config.digistore24?.ipn?.passphrase;
@@ -77,5 +67,17 @@ export function awsUnreadableSecrets(config: TrackerConfig): string[] {
       if (local(ref)) problems.push(`postbackProtection.sources[${i}].keys[${j}] (only env ${ref.env ?? ''})`);
     }),
   );
+  // The conversion APIs' tokens: the sender could never send.
+  config.trafficChannels.forEach((channel, i) => {
+    const api = channel.conversionApi;
+    if (!api) return;
+    const refs: [string, SecretRef | string][] =
+      api.platform === 'google-ads'
+        ? [['developerToken', api.developerToken], ['clientId', api.clientId], ['clientSecret', api.clientSecret], ['refreshToken', api.refreshToken]]
+        : [['accessToken', api.accessToken]];
+    for (const [field, ref] of refs) {
+      if (typeof ref !== 'string' && local(ref)) problems.push(`trafficChannels[${i}].conversionApi.${field} (only env ${ref.env ?? ''})`);
+    }
+  });
   return problems;
 }

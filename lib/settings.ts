@@ -20,6 +20,7 @@ export const CONTEXT_KEYS = [
   'logLevel',
   'tracing',
   'webAclArn',
+  'dashboardLoginPrefix',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -58,6 +59,8 @@ export interface TrackerSettings {
   readonly tracing: boolean;
   /** ARN of an existing global (CLOUDFRONT scope) WAFv2 web ACL to attach to the distribution. */
   readonly webAclArn?: string;
+  /** Prefix of the dashboard's login domain (`<prefix>.auth.<region>.amazoncognito.com`). @default clickvault-<account id> */
+  readonly dashboardLoginPrefix?: string;
 }
 
 export class ContextError extends Error {
@@ -190,6 +193,13 @@ export function parseSettings(read: ContextReader): TrackerSettings {
 
   const tracing = bool('tracing');
 
+  // Cognito's rule for a domain prefix: lower-case letters, digits and hyphens, not at the ends,
+  // and never the words aws, amazon or cognito.
+  const dashboardLoginPrefix = text('dashboardLoginPrefix');
+  if (dashboardLoginPrefix !== undefined && (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(dashboardLoginPrefix) || /aws|amazon|cognito/.test(dashboardLoginPrefix))) {
+    problems.push(`dashboardLoginPrefix must be lower-case letters, digits and inner hyphens (at most 63) without aws, amazon or cognito, got "${dashboardLoginPrefix}"`);
+  }
+
   if (problems.length > 0) throw new ContextError(problems);
 
   return {
@@ -203,5 +213,6 @@ export function parseSettings(read: ContextReader): TrackerSettings {
     logLevel: logLevel as LogLevel,
     tracing,
     webAclArn,
+    dashboardLoginPrefix,
   };
 }

@@ -56,6 +56,25 @@ export class TrackerApi extends Construct {
   readonly accessLogs: logs.LogGroup;
   /** Host name of the execute-api endpoint, used as the CloudFront origin. */
   readonly originDomainName: string;
+  private readonly integrations: Map<lambda.IFunction, HttpLambdaIntegration>;
+
+  /**
+   * Routes that answer only with a valid token of `authorizer` (the dashboard's API): API
+   * Gateway refuses a request without one (401) before any function runs.
+   */
+  addAuthorizedRoutes(routes: Readonly<Record<string, lambda.IFunction>>, authorizer: apigw.IHttpRouteAuthorizer): apigw.HttpRoute[] {
+    const added: apigw.HttpRoute[] = [];
+    for (const [routeKey, fn] of Object.entries(routes)) {
+      const { method, path } = parseRouteKey(routeKey);
+      let integration = this.integrations.get(fn);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${fn.node.id}Integration`, fn);
+        this.integrations.set(fn, integration);
+      }
+      added.push(...this.api.addRoutes({ path, methods: [method], integration, authorizer }));
+    }
+    return added;
+  }
 
   constructor(scope: Construct, id: string, props: TrackerApiProps) {
     super(scope, id);
@@ -109,6 +128,7 @@ export class TrackerApi extends Construct {
       },
     });
 
+    this.integrations = integrations;
     const stack = Stack.of(this);
     this.originDomainName = `${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
   }

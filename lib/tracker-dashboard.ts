@@ -41,6 +41,7 @@ export const BUSINESS_GRAPHS = [
     metrics: ['deadLetterDuplicates', 'deadLettersCapped', 'deadLettersArchived'],
   },
   { title: 'Longest-waiting dead letter, queue or archive (seconds)', metrics: ['deadLetterOldestAge'], stat: 'Maximum' },
+  { title: 'Lander clicks, bots and prefetches', metrics: ['landerClicks', 'landerClicksQueued', 'bots', 'prefetches'] },
 ] as const satisfies readonly BusinessGraph[];
 
 /** Business graphs per dashboard row. */

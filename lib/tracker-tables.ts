@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import {
@@ -8,7 +8,7 @@ import {
 } from '../lambda/adapters/table-definitions';
 
 /** Per-table protection on top of what every table gets. */
-const PROTECTION: Record<TableDefinition['id'], { deletionProtection: boolean; description: string }> = {
+const PROTECTION: Record<TableDefinition['id'], { deletionProtection: boolean; description: string; pointInTimeRecovery?: false }> = {
   // Clicks are needed to attribute conversions for `clickRetentionDays`; losing them loses revenue.
   clicks: { deletionProtection: true, description: 'clicks' },
   // Conversions are the business record: never deleted by accident.
@@ -24,6 +24,11 @@ const PROTECTION: Record<TableDefinition['id'], { deletionProtection: boolean; d
   // Rollups outlive the clicks they were computed from (and hold imported ad spend): once the
   // clicks have expired they cannot be recomputed, so they are protected like the data tables.
   rollups: { deletionProtection: true, description: 'report rollups and imported ad spend' },
+  // The day keys that seal conversion-API clicks' full addresses (crypto-shredding): deleting a
+  // key must make its addresses unreadable for good, so this table is the one with no
+  // point-in-time recovery (a restorable backup would bring deleted keys back) and no deletion
+  // protection. Losing it only loses addresses that are at most 7 days old.
+  ipKeys: { deletionProtection: false, description: 'daily keys sealing full IP addresses (7 days)', pointInTimeRecovery: false },
   // Markers, counters and leases that expire within days; losing them loses no failure.
   deadLetterLedger: { deletionProtection: false, description: 'dead-letter ledger' },
   // Failures older than the queue may keep: sales not recorded yet, kept until replayed.
@@ -52,6 +57,8 @@ export class TrackerTables extends Construct {
   readonly catalog: dynamodb.Table;
   /** Report rollups (kept by the rollup upkeep), its state and marks, and imported ad spend. */
   readonly rollups: dynamodb.Table;
+  /** The day keys sealing conversion-API clicks' full addresses (no backups: see PROTECTION). */
+  readonly ipKeys: dynamodb.Table;
   /** Dedupe markers, per-source counters and redrive leases of the dead-letter queue (TTL). */
   readonly deadLetterLedger: dynamodb.Table;
   /** Dead letters older than 10 days, moved out of the queue before SQS retention drops them. */
@@ -67,7 +74,7 @@ export class TrackerTables extends Construct {
         sortKey: def.sortKey ? attributeType(def.sortKey) : undefined,
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         encryption: dynamodb.TableEncryption.DEFAULT,
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: protection.pointInTimeRecovery ?? true },
         deletionProtection: protection.deletionProtection,
         timeToLiveAttribute: def.ttlAttribute,
         ...(def.stream === 'KEYS_ONLY' ? { stream: dynamodb.StreamViewType.KEYS_ONLY } : {}),
@@ -95,6 +102,13 @@ export class TrackerTables extends Construct {
     this.inbound = get('inbound');
     this.catalog = get('catalog');
     this.rollups = get('rollups');
+    this.ipKeys = get('ipKeys');
+    Validations.of(this.ipKeys).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason:
+        'Crypto-shredding: a deleted day key must make the addresses it sealed unreadable for good, so the key table ' +
+        'has no point-in-time recovery (a backup would bring deleted keys back). Every other table has it.',
+    });
     this.deadLetterLedger = get('deadLetterLedger');
     this.deadLetterArchive = get('deadLetterArchive');
   }

@@ -1,5 +1,5 @@
 /**
- * Imported first by every command-line entry point (npm start, report, trace, dlq, redrive,
+ * Imported first by every command-line entry point (npm start, report, trace, dlq, redrive, sweep, export,
  * bench, bench:load, cost), before anything creates an AWS SDK client.
  *
  * Under Node.js < 22 the AWS SDK prints a multi-line NodeVersionSupportWarning on every run

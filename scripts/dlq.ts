@@ -6,27 +6,13 @@
  */
 import './cli-setup';
 import { parseArgs } from 'node:util';
-import type { DeadLetterMessage, DeadLetterPlace, ReceivedMessage } from '../lambda/core/model';
+import type { DeadLetterMessage, DeadLetterPlace } from '../lambda/core/model';
 import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
+import { traceSafeMessage } from '../lambda/core/trace';
 import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker } from './tracker-context';
 
-export interface ListedMessage extends DeadLetterMessage {
-  /** Where it waits: the queue, or the archive. */
-  place: DeadLetterPlace;
-}
-
-/** One entry per message id (the copy with the most attempts), in arrival order. */
-export function collapseCopies(received: readonly ReceivedMessage[]): ListedMessage[] {
-  const byId = new Map<string, ListedMessage>();
-  for (const r of received) {
-    const listed: ListedMessage = { ...r.message, place: r.place ?? 'queue' };
-    const seen = byId.get(listed.id);
-    if (!seen || (listed.attempts ?? 0) > (seen.attempts ?? 0) || ((listed.attempts ?? 0) === (seen.attempts ?? 0) && (listed.lastAttemptAt ?? '') > (seen.lastAttemptAt ?? ''))) {
-      byId.set(listed.id, listed);
-    }
-  }
-  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
+import { collapseCopies } from '../lambda/core/dead-letter-list';
+export { collapseCopies, type ListedMessage } from '../lambda/core/dead-letter-list';
 
 /** The table `npm run dlq` prints; every cell is terminal-safe (details quote requests). A message without `place` is in the queue. */
 export function table(messages: readonly (DeadLetterMessage & { place?: DeadLetterPlace })[]): string {
@@ -60,7 +46,7 @@ async function main(): Promise<void> {
     await Promise.all(received.map((r) => context.queue.release(r.handle)));
     const archived = received.length < limit ? await context.archive.receive(limit - received.length) : [];
     const messages = collapseCopies([...received, ...archived]);
-    process.stdout.write(values.json ? `${terminalJson(messages)}\n` : `${table(messages)}\n`);
+    process.stdout.write(values.json ? `${terminalJson(messages.map(traceSafeMessage))}\n` : `${table(messages)}\n`);
   } finally {
     await context.close();
   }

@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   const tracker = await openTracker({ local: values.local === true, ...(values.stack ? { stack: values.stack } : {}) }, CLI_NEEDS.redrive);
   try {
     const dryRun = values['dry-run'] === true;
-    const summary = await redrive(tracker.queue, replayDeps(tracker.client, tracker.tables, dryRun, tracker.queue), {
+    const summary = await redrive(tracker.queue, replayDeps(tracker.client, tracker.tables, dryRun, tracker.queue, values.local === true), {
       limit,
       dryRun,
       archive: tracker.archive,

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { GROUP_FIELDS, keyText, metricHeaders, metricTexts, rowToJson, type GroupKey, type ReportRow } from '../lambda/core/report';
+import { GROUP_FIELDS, keyText, metricColumns, metricHeaders, metricTexts, rowToJson, type GroupKey, type ReportRow } from '../lambda/core/report';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
@@ -33,16 +33,17 @@ export interface HtmlReportInput {
 
 export function reportHtml(input: HtmlReportInput): string {
   const fields = input.by.map((k) => GROUP_FIELDS[k]);
-  const metrics = metricHeaders(input.rows);
+  const columns = metricColumns(input.rows);
+  const metrics = metricHeaders(columns);
   const head = [...input.by, ...metrics];
-  const textColumn = input.by.length + metrics.indexOf('conversions');
   const body = input.rows
     .map((r) => {
       const keys = fields.map((f) => keyText(r, f));
-      const cells = [...keys, ...metricTexts(r).map((c) => (c === '-' ? '' : c))];
-      // Numbers right-aligned; the conversions-per-type text stays left.
+      const cells = [...keys, ...metricTexts(r, columns).map((c) => (c === '-' ? '' : c))];
+      // Numbers and money right-aligned; the conversions-per-type text stays left.
+      const numeric = (i: number) => i >= keys.length && metrics[i - keys.length] !== 'conversions';
       const classes = [r.partial ? 'partial' : '', r.retired ? 'retired' : ''].filter(Boolean).join(' ');
-      return `<tr${classes ? ` class="${classes}"` : ''}>${cells.map((c, i) => `<td${i >= keys.length && i !== textColumn ? ' class="n"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`;
+      return `<tr${classes ? ` class="${classes}"` : ''}>${cells.map((c, i) => `<td${numeric(i) ? ' class="n"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`;
     })
     .join('\n');
   const currencies = [...new Set(input.chart.flatMap((r) => Object.keys(r.revenue)))].sort();

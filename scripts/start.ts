@@ -2,13 +2,34 @@
 import './cli-setup';
 import { relative, resolve } from 'node:path';
 import { configPath, loadConfig } from '../config/load';
-import { ConfigError, protectionWarnings } from '../config/schema';
+import { ConfigError, protectionWarnings, type TrackerConfig } from '../config/schema';
 import type { CatalogSyncResult } from '../lambda/adapters/catalog';
 import { DataDirInUse } from '../lambda/local/dynalite';
 import { localUrlKey, startLocalTracker, trackerUrls } from '../lambda/local/server';
+import { buildDashboard } from '../lib/dashboard-build';
 
 // CloudWatch embedded metrics make sense in Lambda only; set POWERTOOLS_METRICS_DISABLED=false to see them.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
+/**
+ * Where recorded sales are sent (conversion APIs, channel postback URLs), and which platform
+ * tokens the local run cannot read (their env variable is not set: those sends would wait).
+ */
+function sendLines(config: TrackerConfig, env: NodeJS.ProcessEnv = process.env): string[] {
+  const lines: string[] = [];
+  for (const channel of config.trafficChannels) {
+    const api = channel.conversionApi;
+    if (api) {
+      const refs = api.platform === 'google-ads' ? [api.developerToken, api.clientSecret, api.refreshToken, ...(typeof api.clientId === 'string' ? [] : [api.clientId])] : [api.accessToken];
+      const missing = refs.filter((ref) => !ref.env || !env[ref.env]).map((ref) => ref.env ?? '(no env named)');
+      const when = api.platform === 'google-ads' ? 'by the sweep, 6 h after the click (now: npm run sweep -- --local --min-click-age 0)' : 'within seconds';
+      lines.push(`  ${channel.id} -> ${api.platform}, ${when}${missing.length ? `; NOT READABLE here, set: ${missing.join(', ')}` : ''}`);
+    } else if (channel.postbackUrl && config.conversionTypes.some((t) => t.forwardToChannel)) {
+      lines.push(`  ${channel.id} -> its postbackUrl, within seconds`);
+    }
+  }
+  return lines.length ? ['', 'Sales sent back (npm run trace -- <clickid> --local shows each send):', ...lines] : [];
+}
 
 /** What the catalog recorded this start, e.g. ` (retired now: old-promo)`. */
 function catalogChanges(sync: CatalogSyncResult): string {
@@ -24,9 +45,12 @@ async function main(): Promise<void> {
   const path = configPath();
   const config = loadConfig(path);
   const dataDir = resolve(process.env.TRACKER_DATA_DIR ?? '.data');
+  // The dashboard's page, built now (esbuild, well under a second) so it always matches the code.
+  const dashboard = buildDashboard();
   const tracker = await startLocalTracker({
     config,
     dataDir,
+    dashboardDir: dashboard.dir,
     port: Number(process.env.PORT ?? 3000),
     dynamoPort: Number(process.env.DYNAMODB_PORT ?? 8000),
   });
@@ -39,15 +63,26 @@ async function main(): Promise<void> {
     [
       '',
       `Clickvault is running at ${tracker.url}`,
+      `  dashboard:     ${tracker.url}/dashboard/ (no login locally: it answers only on 127.0.0.1 / localhost)`,
       `  config:        ${path}`,
       `  data:          ${dataDir} (DynamoDB on ${tracker.dynamo.endpoint})`,
       `  conversion types: ${config.conversionTypes.length} (${sync.created.length} created, ${sync.updated.length} updated, ${sync.deleted.length} deleted)`,
       `  campaigns:     ${config.campaigns.length}${catalogChanges(tracker.catalogSync)}`,
       ...(key ? [`  postback key:  ${shown(key.path)} (${key.created ? 'made now' : 'kept from the last run'}; only its owner can read it)`] : []),
       ...(warnings.length > 0 ? ['', ...warnings] : []),
+      ...sendLines(config),
       '',
       "Campaign click URLs (use as the ad's destination; sub1..sub20 are optional):",
       ...urls.clicks.map((c) => `  ${c.campaignId}: ${c.url}?sub1=...${c.cost ? '&cost=...' : ''}`),
+      ...(config.landers.length > 0 || config.campaigns.some((c) => c.landers)
+        ? [
+            '',
+            "Landers: the call to action to the offer (t.js adds the click id; &offer=<offerId> picks one of the campaign's offers):",
+            `  ${tracker.url}/go`,
+            'Direct tracking (no redirect): put this tag on the lander, with its campaign:',
+            `  <script src="${tracker.url}/t.js" data-campaign="<campaignId>" async></script>`,
+          ]
+        : []),
       '',
       'Digistore24 S2S postback URLs (append ONE macro, e.g. {transaction_type}, or a type name):',
       `  affiliates (sum = your commission):`,

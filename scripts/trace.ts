@@ -4,11 +4,9 @@
  */
 import './cli-setup';
 import { parseArgs } from 'node:util';
-import { DynamoClickStore } from '../lambda/adapters/dynamodb-store';
-import { clickConversions, clickInbound, recentInbound } from '../lambda/adapters/trace-source';
+import { readTrace, recentInbound } from '../lambda/adapters/trace-source';
 import { terminalJson, terminalSafe } from '../lambda/core/terminal-safe';
-import { formatRecent, formatTrace, type ClickTrace } from '../lambda/core/trace';
-import { collapseCopies } from './dlq';
+import { formatRecent, formatTrace } from '../lambda/core/trace';
 import { CLI_NEEDS, DEFAULT_STACK, neededVariables, openTracker } from './tracker-context';
 
 const USAGE = `Usage: npm run trace -- <clickid> [--local] [--json] [--stack NAME]
@@ -47,19 +45,7 @@ async function main(): Promise<void> {
   // archive) that name it (CLI_NEEDS.trace).
   const tracker = await openTracker(options, CLI_NEEDS.trace);
   try {
-    const received = await tracker.queue.receive(1000);
-    await Promise.all(received.map((r) => tracker.queue.release(r.handle)));
-    // Messages that waited 10 days are in the archive: still waiting for this click.
-    received.push(...(await tracker.archive.receive(1000)));
-    const click = await new DynamoClickStore(tracker.client, tracker.tables.clicks).getClick(clickId);
-    const trace: ClickTrace = {
-      clickId,
-      ...(click ? { click } : {}),
-      inbound: await clickInbound(tracker.client, tracker.tables.inbound, clickId),
-      conversions: await clickConversions(tracker.client, tracker.tables.conversions, clickId),
-      // One entry per message (copies of an updated one collapse), with where it waits.
-      queued: collapseCopies(received).filter((m) => m.clickId === clickId || m.forward?.clickId === clickId),
-    };
+    const trace = await readTrace(tracker.client, tracker.tables, tracker.queue, tracker.archive, clickId);
     process.stdout.write(values.json ? `${terminalJson(trace)}\n` : `${formatTrace(trace)}\n`);
   } finally {
     await tracker.close();

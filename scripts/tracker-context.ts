@@ -20,11 +20,14 @@ import { DynamoDeadLetterArchive } from '../lambda/adapters/dead-letter-archive'
 import { DynamoDeadLetterLedger } from '../lambda/adapters/dead-letter-ledger';
 import { ArchiveQueue } from '../lambda/core/archive';
 import { ENV, TABLE_ENV } from '../lambda/contract';
-import type { ClickRecord, ConversionRecord, DeadLetterQueue, PutConversionResult, PutResult } from '../lambda/core/model';
+import type { ClickRecord, ConversionRecord, DeadLetterQueue, LanderClick, LanderClickResult, PutConversionResult, PutResult } from '../lambda/core/model';
 import type { ReplayDeps } from '../lambda/core/replay';
 import type { TableNames } from '../lambda/local/tables';
 import { dataDir, openLocalStore } from './local-store';
-import { conversionDeps, forwardingFor } from '../lambda/handlers/runtime';
+import { conversionDeps, forwardingFor, sendDeps } from '../lambda/handlers/runtime';
+import { CachedSecretReader } from '../lambda/adapters/secrets';
+import { configSends, processSend } from '../lambda/core/send';
+import type { SendQueue } from '../lambda/core/send-model';
 
 export const DEFAULT_STACK = 'Clickvault';
 
@@ -56,7 +59,11 @@ export const CLI_NEEDS = {
   /** The queue and its archive (messages older than 10 days). */
   dlq: ['queue', 'deadLetterArchive'],
   /** Replays read clicks, conversions (and their history) and types, write conversions, and work through the queue and the archive with leases in the ledger; they mark the rollup hours they change. */
-  redrive: ['queue', 'deadLetterArchive', 'deadLetterLedger', 'clicks', 'conversions', 'conversionTypes', 'rollups'],
+  redrive: ['queue', 'deadLetterArchive', 'deadLetterLedger', 'clicks', 'conversions', 'conversionTypes', 'ipKeys', 'rollups'],
+  /** Sends what is due: conversions (send state, due index), clicks (and their sealed address, opened with the day keys), the queue for sends that run out of retries. */
+  sweep: ['queue', 'clicks', 'conversions', 'ipKeys'],
+  /** Google Ads' import file: the catalog's campaigns and their conversions. */
+  export: ['catalog', 'conversions'],
   /** No queue; rollups hold the report's numbers (and imported spend). */
   report: ['clicks', 'conversions', 'catalog', 'rollups'],
   /** The rollup upkeep: raw clicks and conversions, the catalog, the rollups. */
@@ -80,6 +87,8 @@ export const CLI_COMMANDS: Record<CliName, string> = {
   spend: 'npm run spend',
   trace: 'npm run trace -- <clickid>',
   traceRecent: 'npm run trace -- --recent N',
+  sweep: 'npm run sweep',
+  export: 'npm run export -- --google-ads',
 };
 
 /** The environment variables (or stack outputs) a command with these needs reads, for its usage text. */
@@ -202,7 +211,13 @@ export async function openTracker<N extends TrackerNeed>(
  * "stores" if it is not there yet, a conversion would be recorded (types and clicks are read
  * for real, so a dry run shows whether the cause is fixed).
  */
-export function replayDeps(client: DynamoDBClient, tables: Pick<TableNames, 'clicks' | 'conversions' | 'conversionTypes' | 'rollups'>, dryRun: boolean, queue?: DeadLetterQueue): ReplayDeps {
+export function replayDeps(
+  client: DynamoDBClient,
+  tables: Pick<TableNames, 'clicks' | 'conversions' | 'conversionTypes' | 'ipKeys' | 'rollups'>,
+  dryRun: boolean,
+  queue?: DeadLetterQueue,
+  local = false,
+): ReplayDeps {
   const config = loadConfig();
   const clicks = new DynamoClickStore(client, tables.clicks);
   const conversions = new DynamoConversionStore(client, tables.conversions);
@@ -217,7 +232,15 @@ export function replayDeps(client: DynamoDBClient, tables: Pick<TableNames, 'cli
   if (dryRun) {
     return {
       clicks,
-      clickStore: { putClick: async (c: ClickRecord): Promise<PutResult> => ((await clicks.getClick(c.clickId)) ? 'duplicate' : 'stored') },
+      clickStore: {
+        putClick: async (c: ClickRecord): Promise<PutResult> => ((await clicks.getClick(c.clickId)) ? 'duplicate' : 'stored'),
+        // What the conditional update would find, read instead of written.
+        recordLanderClick: async (lc: LanderClick): Promise<LanderClickResult> => {
+          const click = await clicks.getClick(lc.clickId);
+          if (!click) return { status: 'not_found' };
+          return click.lpClickAt === undefined ? { status: 'recorded', click: { ...click, lpClickAt: lc.at, offerId: lc.offerId } } : { status: 'repeat', click };
+        },
+      },
       conversions: {
         putConversion: async (c: ConversionRecord): Promise<PutConversionResult> => {
           const stored = await conversions.getConversion(c.clickId, c.conversionKey);
@@ -236,10 +259,15 @@ export function replayDeps(client: DynamoDBClient, tables: Pick<TableNames, 'cli
     return queue;
   };
   const forwarding = forwardingFor(config, markingConversions, sink);
+  // Conversion API sends: retried from the queue (kind forward), and sent at once for conversions
+  // a replay records (no send queue here: the CLI is the sender).
+  const sending = configSends(config) ? sendDeps(config, { client, tables, secrets: new CachedSecretReader(local ? 'local' : 'aws'), deadLetters: sink }) : undefined;
+  const inline: SendQueue | undefined = sending ? { enqueue: async (job) => void (await processSend(job, sending, 'queue')) } : undefined;
   return {
-    ...conversionDeps(config, { clicks, conversions: markingConversions, types, history }, sink),
+    ...conversionDeps(config, { clicks, conversions: markingConversions, types, history }, sink, inline),
     clickStore: markingClicks,
     ...ipn,
     ...(forwarding ? { forwarding } : {}),
+    ...(sending ? { sending } : {}),
   };
 }

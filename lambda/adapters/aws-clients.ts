@@ -35,6 +35,12 @@ export interface CallBudget {
  * - `tool`: the CLIs and the deploy-time sync, which read 1 MB pages and long-poll the queue.
  * - `archiver`: the hourly dead-letter archiver, whom nobody waits for: retries matter more than
  *   latency, and its ReceiveMessage long-polls 1 s; still far inside its deadline.
+ * - `dashboard`: the dashboard API, whose reports read 1 MB pages for a person waiting at a
+ *   page: seconds per attempt, inside its 25 s deadline (HANDLER_DEADLINE_MS.dashboardApi).
+ * - `sender`: the sender function (send jobs, the hourly sweep), whom no visitor or sender waits
+ *   for either: a throttled claim or a slow queue is retried, not given up at a request's pace;
+ *   still inside its deadline (HANDLER_DEADLINE_MS.sender). (The request functions put their
+ *   send jobs with the `sqs` budget.)
  */
 export const CALL_BUDGETS = {
   dynamodb: { attemptTimeoutMs: 250, attempts: 2, callTimeoutMs: 600 },
@@ -45,6 +51,8 @@ export const CALL_BUDGETS = {
   archiver: { attemptTimeoutMs: 5000, attempts: 3, callTimeoutMs: 15_000 },
   /** The rollup upkeep and marker: nobody waits on them, and their reads are pages of up to 1 MB. */
   rollups: { attemptTimeoutMs: 5000, attempts: 3, callTimeoutMs: 15_000 },
+  dashboard: { attemptTimeoutMs: 3000, attempts: 3, callTimeoutMs: 8000 },
+  sender: { attemptTimeoutMs: 3000, attempts: 3, callTimeoutMs: 10_000 },
 } as const satisfies Record<string, CallBudget>;
 
 /** The SDK client settings of a budget (guard 1). */

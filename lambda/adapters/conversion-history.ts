@@ -9,7 +9,7 @@ import type { ConversionHistory, PastConversion } from '../core/model';
 import { decimalOf, wrapStoredNumber } from './stored-number';
 import { CONVERSION_HISTORY_ATTRIBUTES } from './table-definitions';
 
-const OPTIONAL = ['campaignId', 'offerId', 'landerId', 'channelId', 'channelClickId', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const;
+const OPTIONAL = ['campaignId', 'offerId', 'landerId', 'channelId', 'channelClickId', 'channelClickIdParam', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const;
 
 export class DynamoConversionHistory implements ConversionHistory {
   constructor(

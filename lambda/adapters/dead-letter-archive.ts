@@ -5,10 +5,10 @@
  * records it (or a person deletes it). The message is kept as its JSON, exactly as queued.
  */
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DeadLetterArchive, DeadLetterKind, DeadLetterMessage } from '../core/model';
+import { DEAD_LETTER_KINDS, type DeadLetterArchive, type DeadLetterKind, type DeadLetterMessage } from '../core/model';
 
-/** Read order: clicks first (a queued postback often names a queued click). */
-export const ARCHIVE_KINDS: readonly DeadLetterKind[] = ['click', 'postback', 'ipn', 'forward'];
+/** Read order: every kind, clicks first (a queued postback or lander click often names a queued click). */
+export const ARCHIVE_KINDS: readonly DeadLetterKind[] = DEAD_LETTER_KINDS;
 
 export class DynamoDeadLetterArchive implements DeadLetterArchive {
   constructor(

@@ -33,6 +33,9 @@ import {
   type ForwardStore,
   type InboundEntry,
   type InboundLog,
+  type LanderClick,
+  type LanderClickResult,
+  type LanderClickStore,
   type PutConversionResult,
   type PutResult,
   type SubKey,
@@ -117,7 +120,7 @@ async function conditionalPut(client: DynamoDBClient, input: ConstructorParamete
   }
 }
 
-export class DynamoClickStore implements ClickStore, ClickReader {
+export class DynamoClickStore implements ClickStore, ClickReader, LanderClickStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -129,6 +132,40 @@ export class DynamoClickStore implements ClickStore, ClickReader {
       Item: clickToItem(click),
       ConditionExpression: 'attribute_not_exists(clickId)',
     });
+  }
+
+  /**
+   * One conditional UpdateItem: sets lpClickAt and offerId when the click exists and has no
+   * lander click yet, returning the click as updated (ALL_NEW: part of the write, no read unit).
+   * When the condition fails the item comes back with the error (ALL_OLD), or — where the store
+   * does not return it, as dynalite does not — from one consistent GetItem: none means the click
+   * is not stored (yet). A failure that finds exactly this lander click (same time and offer)
+   * is this call's own earlier attempt whose answer was lost: recorded, not a repeat.
+   */
+  async recordLanderClick(landerClick: LanderClick): Promise<LanderClickResult> {
+    const key = clickKey(landerClick.clickId);
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'SET #lp = :at, #offer = :offer',
+          ConditionExpression: 'attribute_exists(#id) AND attribute_not_exists(#lp)',
+          ExpressionAttributeNames: { '#lp': 'lpClickAt', '#offer': 'offerId', '#id': 'clickId' },
+          ExpressionAttributeValues: { ':at': { S: landerClick.at }, ':offer': { S: landerClick.offerId } },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { status: 'recorded', click: itemToClick(out.Attributes ?? { ...key, lpClickAt: { S: landerClick.at }, offerId: { S: landerClick.offerId } }) };
+    } catch (err) {
+      if (!conditionFailed(err)) throw err;
+      const item = err.Item ?? (await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }))).Item;
+      if (!item || item.clickId === undefined) return { status: 'not_found' };
+      const click = itemToClick(item);
+      if (click.lpClickAt === landerClick.at && click.offerId === landerClick.offerId) return { status: 'recorded', click };
+      return { status: 'repeat', click };
+    }
   }
 
   async getClick(clickId: string): Promise<ClickRecord | undefined> {

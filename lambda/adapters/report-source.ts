@@ -158,7 +158,7 @@ export async function* campaignClicks(
       ...optional('cost', item.cost),
       ...optional('channelClickId', item.channelClickId),
       ...optional('lpClickAt', item.lpClickAt),
-      ...(item.bot === true ? { bot: true } : {}),
+      ...(item.bot === true ? { bot: true as const } : {}),
       ...Object.assign({}, ...SUBS.map((s) => optional(s, item[s]))),
     };
   }

@@ -23,7 +23,7 @@ export interface IndexDefinition {
 
 export interface TableDefinition {
   /** Logical name: used for construct ids, env variables and local table names. */
-  readonly id: 'clicks' | 'conversions' | 'conversionTypes' | 'inbound' | 'catalog' | 'rollups' | 'deadLetterLedger' | 'deadLetterArchive';
+  readonly id: 'clicks' | 'conversions' | 'conversionTypes' | 'inbound' | 'catalog' | 'rollups' | 'deadLetterLedger' | 'deadLetterArchive' | 'ipKeys';
   readonly partitionKey: KeyDefinition;
   readonly sortKey?: KeyDefinition;
   /** Epoch-seconds attribute that DynamoDB TTL deletes items by. */
@@ -60,6 +60,15 @@ const REPORT_CONVERSION_ATTRIBUTES = [
   'type', 'revenue', 'currency', 'counted', 'createdAt', 'clickCreatedAt', 'offerId', 'landerId', 'channelId', 'country', 'channelClickId', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5',
 ] as const;
 
+/** The sparse index of outstanding sends on the conversions table. */
+export const SEND_INDEX = 'bySend';
+
+/** What the bySend index carries besides its keys: what a Google upload row needs (no buyer data, no subs). */
+export const SEND_INDEX_ATTRIBUTES = [
+  'type', 'revenue', 'currency', 'counted', 'txid', 'source', 'createdAt', 'attributed', 'campaignId', 'offerId', 'channelId',
+  'channelClickId', 'channelClickIdParam', 'clickCreatedAt', 'consent', 'forwardTo', 'forwardState', 'forwardAttempts',
+] as const;
+
 /**
  * conversions: keyed by click id + `type|txid`, so "the same click id + type + txid" is one
  * item and recording a conversion is a single conditional put (idempotent under retries and
@@ -91,6 +100,16 @@ export const CONVERSIONS_TABLE: TableDefinition = {
       sortKey: { name: 'clickCreatedAt', type: 'S' },
       include: [...REPORT_CONVERSION_ATTRIBUTES.filter((a) => a !== 'clickCreatedAt')],
     },
+    {
+      // Sends still outstanding (core/send): a sparse index — only items with `sendQueue` are in
+      // it, from the conversion's put until its send is done. The sweep reads what is due with
+      // one key-range Query per target (`sendQueue = google-ads AND sendDue <= now`), never a scan,
+      // and uploads Google rows from the projection without reading the items.
+      indexName: SEND_INDEX,
+      partitionKey: { name: 'sendQueue', type: 'S' },
+      sortKey: { name: 'sendDue', type: 'S' },
+      include: SEND_INDEX_ATTRIBUTES,
+    },
   ],
 };
 
@@ -102,7 +121,7 @@ export const CONVERSIONS_TABLE: TableDefinition = {
  */
 export const CONVERSION_HISTORY_ATTRIBUTES = [
   'clickId', 'conversionKey', 'type', 'revenue', 'currency', 'createdAt', 'campaignId', 'offerId', 'landerId', 'channelId',
-  'channelClickId', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'test',
+  'channelClickId', 'channelClickIdParam', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'test',
 ] as const;
 
 /** conversion types: the config's list, synced into the table by deploy (and by `npm start`). */
@@ -167,6 +186,19 @@ export const ROLLUPS_TABLE: TableDefinition = {
 };
 
 /**
+ * ipKeys: one AES-256 data key per UTC day (`day` = YYYY-MM-DD), sealing the full addresses of
+ * that day's conversion-API clicks (core/sealed-ip). A key is deleted by the sender's schedule
+ * once every click it sealed is 7 days old (TTL on `expiresAt` as a backstop), which makes those
+ * addresses unreadable. A handful of items; never backed up (see lib/tracker-tables.ts).
+ */
+export const IP_KEYS_TABLE: TableDefinition = {
+  id: 'ipKeys',
+  partitionKey: { name: 'day', type: 'S' },
+  ttlAttribute: 'expiresAt',
+  globalIndexes: [],
+};
+
+/**
  * deadLetterLedger: what keeps the dead-letter queue honest (adapters/dead-letter-ledger):
  * `fp#` markers of queued failures (dedupe), `cap#` counters of distinct failures per source and
  * hour, `msg#` leases and current copies of messages and `run#` redrive runs, for overlapping
@@ -197,7 +229,7 @@ export const DEAD_LETTER_ARCHIVE_TABLE: TableDefinition = {
   globalIndexes: [],
 };
 
-export const TABLE_DEFINITIONS = [CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, INBOUND_TABLE, CATALOG_TABLE, ROLLUPS_TABLE, DEAD_LETTER_LEDGER_TABLE, DEAD_LETTER_ARCHIVE_TABLE] as const;
+export const TABLE_DEFINITIONS = [CLICKS_TABLE, CONVERSIONS_TABLE, CONVERSION_TYPES_TABLE, INBOUND_TABLE, CATALOG_TABLE, ROLLUPS_TABLE, DEAD_LETTER_LEDGER_TABLE, DEAD_LETTER_ARCHIVE_TABLE, IP_KEYS_TABLE] as const;
 
 
 /** Environment variables that carry the physical table names to the functions. */
@@ -210,6 +242,7 @@ export const TABLE_ENV = {
   rollups: 'ROLLUPS_TABLE',
   deadLetterLedger: 'DEAD_LETTER_LEDGER_TABLE',
   deadLetterArchive: 'DEAD_LETTER_ARCHIVE_TABLE',
+  ipKeys: 'IP_KEYS_TABLE',
 } as const satisfies Record<TableDefinition['id'], string>;
 
 /** Shape of DynamoDB's CreateTable input (kept structural so this file needs no SDK import). */

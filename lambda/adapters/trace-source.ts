@@ -1,7 +1,10 @@
 /** Reads for `npm run trace`: one click's items by key, and the latest inbound requests by day. */
 import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { InboundEntry } from '../core/model';
+import { collapseCopies } from '../core/dead-letter-list';
+import type { ClickRecord, DeadLetterQueue, InboundEntry } from '../core/model';
+import { traceSafeClick, traceSafeConversion, traceSafeMessage, type ClickTrace } from '../core/trace';
+import { DynamoClickStore } from './dynamodb-store';
 import { decimalOf, wrapStoredNumber } from './stored-number';
 
 async function queryAll(client: DynamoDBClient, input: QueryCommandInput, limit = Infinity, exactNumbers = false): Promise<Record<string, unknown>[]> {
@@ -23,7 +26,8 @@ function toEntry(item: Record<string, unknown>): InboundEntry {
 /** Every conversion stored for a click (one partition), revenue as exact decimal text. */
 export async function clickConversions(client: DynamoDBClient, table: string, clickId: string): Promise<Record<string, unknown>[]> {
   const items = await queryAll(client, { TableName: table, KeyConditionExpression: '#k = :k', ExpressionAttributeNames: { '#k': 'clickId' }, ExpressionAttributeValues: { ':k': { S: clickId } } }, Infinity, true);
-  return items.map((item) => ({ ...item, revenue: decimalOf(item.revenue) }));
+  // Numbers as numbers where trace counts them (how many send attempts failed before).
+  return items.map((item) => ({ ...item, revenue: decimalOf(item.revenue), ...(item.forwardAttempts !== undefined ? { forwardAttempts: Number(decimalOf(item.forwardAttempts)) } : {}) }));
 }
 
 /** Every inbound request that named a click, oldest first. */
@@ -53,4 +57,33 @@ export async function recentInbound(client: DynamoDBClient, table: string, count
     out.push(...items.map(toEntry));
   }
   return out;
+}
+
+/**
+ * The whole story of one click (`npm run trace <clickid>`, the dashboard's trace): the click,
+ * every inbound request that named it, its conversions, and the dead letters (queue and archive)
+ * that name it. The queue's messages are read and released at once: they stay queued.
+ */
+export async function readTrace(
+  client: DynamoDBClient,
+  tables: { clicks: string; conversions: string; inbound: string },
+  queue: Pick<DeadLetterQueue, 'receive' | 'release'>,
+  archive: Pick<DeadLetterQueue, 'receive'>,
+  clickId: string,
+): Promise<ClickTrace> {
+  const received = await queue.receive(1000);
+  await Promise.all(received.map((r) => queue.release(r.handle)));
+  // Messages that waited 10 days are in the archive: still waiting for this click.
+  received.push(...(await archive.receive(1000)));
+  const click = await new DynamoClickStore(client, tables.clicks).getClick(clickId);
+  // What `npm run trace` and the dashboard's /api/trace show: never the sealed full address
+  // (only whether one is kept), never a store token.
+  return {
+    clickId,
+    ...(click ? { click: traceSafeClick(click as unknown as Record<string, unknown>) as unknown as ClickRecord } : {}),
+    inbound: await clickInbound(client, tables.inbound, clickId),
+    conversions: (await clickConversions(client, tables.conversions, clickId)).map(traceSafeConversion),
+    // One entry per message (copies of an updated one collapse), with where it waits.
+    queued: collapseCopies(received).filter((m) => m.clickId === clickId || m.forward?.clickId === clickId).map(traceSafeMessage),
+  };
 }

@@ -10,7 +10,10 @@
  * none; and an archiver never moves a message a redrive is working on.
  */
 import { mintId } from './ids';
-import type { DeadLetterArchive, DeadLetterMessage, DeadLetterQueue, DeadLetterSendResult, ReceivedMessage, RedriveLedger } from './model';
+import { DEAD_LETTER_KINDS, type DeadLetterArchive, type DeadLetterMessage, type DeadLetterQueue, type DeadLetterSendResult, type ReceivedMessage, type RedriveLedger } from './model';
+
+/** `<kind>/<id>#<revision>`: an archived message's handle, for every kind there is. */
+const ARCHIVE_HANDLE = new RegExp(`^(${DEAD_LETTER_KINDS.join('|')})\\/([0-9A-Z]{26})#(.*)$`);
 
 /** Messages this old (counted from when the copy was sent to the queue) move to the archive. */
 export const ARCHIVE_AFTER_DAYS = 10;
@@ -27,7 +30,7 @@ export class ArchiveQueue implements DeadLetterQueue {
   }
 
   private static parse(handle: string): { key: Pick<DeadLetterMessage, 'kind' | 'id'>; revision: string } {
-    const match = /^(click|postback|ipn|forward)\/([0-9A-Z]{26})#(.*)$/.exec(handle);
+    const match = ARCHIVE_HANDLE.exec(handle);
     if (!match) throw new Error(`not an archive handle: ${handle}`);
     return { key: { kind: match[1] as DeadLetterMessage['kind'], id: match[2] as string }, revision: match[3] as string };
   }

@@ -5,7 +5,8 @@
  */
 import type { ConversionType } from '../../config/schema';
 import { abs, negate, parseDecimal, toMicros } from './decimal';
-import type { ForwardResult } from './forward';
+import type { SendTarget } from './platforms';
+import type { SendConversion } from './send-model';
 import { mintId } from './ids';
 import { quote } from './quote';
 import {
@@ -23,8 +24,16 @@ import {
 } from './model';
 
 export interface ConversionDeps {
-  /** Sends a recorded conversion of a forwardToChannel type on to its traffic channel. */
-  forward?: (conversion: ConversionRecord, now: Date) => Promise<ForwardResult>;
+  /**
+   * The send path (core/send): `mark` decides, before the conversion is stored, where it is sent
+   * (a conversion API, or the channel's postback URL) and from when — written with the item in
+   * its single put; `enqueue` hands a stored one to the sender. Platform calls never run inside
+   * the request that records a conversion.
+   */
+  sends?: {
+    mark(conversion: ConversionRecord, type: ConversionType, now: Date): SendMarkLike | undefined;
+    enqueue(job: { clickId: string; conversionKey: string }): Promise<void>;
+  };
   clicks: ClickReader;
   conversions: ConversionStore;
   /**
@@ -70,6 +79,11 @@ export interface ConversionRequest {
    */
   keyless?: true;
   /**
+   * A postback accepted without a valid key (protection not required): recorded, but never sent
+   * to an ad platform (core/send), which would otherwise learn forged sales.
+   */
+  unauthenticated?: true;
+  /**
    * What identifies an organic sale without txid across retries and replays (the IPN derives
    * it from order id, event, pay sequence number and amount).
    */
@@ -84,6 +98,16 @@ export interface AmountConflict {
   sent: { revenue: string; currency: string };
 }
 
+/** What core/send sendMark decides (kept structural here: the recording core needs no platform code). */
+export type SendMarkLike = { to: SendTarget; due: string } | { to: SendTarget; skipped: string };
+
+/**
+ * What became of a recorded conversion's send: `queued` for the sender, `due` later (Google Ads
+ * waits 6 hours after the click, for the sweep), `skipped` (why), or `not_queued` (the queue
+ * failed: the sweep sends it).
+ */
+export type SendNotice = { to: SendTarget; status: 'queued' | 'due' | 'skipped' | 'not_queued'; detail?: string };
+
 /**
  * What `keep` reports: the failure was kept for replay (`duplicateOf`: the same failure was
  * queued before, as that message), it could not be kept, or it was refused by the per-source
@@ -92,7 +116,7 @@ export interface AmountConflict {
 export type KeepResult = { kept: true; duplicateOf?: string } | { kept: false; error: string } | { kept: false; capped: CapRefusal };
 
 export type ConversionOutcome =
-  | { status: 'recorded'; conversion: ConversionRecord; type: ConversionType; forward?: ForwardResult }
+  | { status: 'recorded'; conversion: ConversionRecord; type: ConversionType; send?: SendNotice }
   | { status: 'duplicate'; conversion: ConversionRecord; stored: ConversionRecord; conflict?: AmountConflict }
   | { status: 'queued'; reason: DeadLetterReason; detail: string; advice: string; duplicateOf?: string }
   | { status: 'unavailable'; reason: DeadLetterReason; detail: string; error: string }
@@ -147,10 +171,11 @@ export const HISTORY_LIMIT = 1000;
 function attributionOf(click: ClickRecord): Partial<ConversionRecord> {
   return {
     campaignId: click.campaignId,
-    offerId: click.offerId,
+    ...(click.offerId !== undefined ? { offerId: click.offerId } : {}),
     ...(click.landerId !== undefined ? { landerId: click.landerId } : {}),
     channelId: click.channelId,
     ...(click.channelClickId !== undefined ? { channelClickId: click.channelClickId } : {}),
+    ...(click.channelClickIdParam !== undefined ? { channelClickIdParam: click.channelClickIdParam } : {}),
     clickCreatedAt: click.createdAt,
     ...(click.country !== undefined ? { country: click.country } : {}),
     ...(click.subs.sub1 !== undefined ? { sub1: click.subs.sub1 } : {}),
@@ -161,7 +186,7 @@ function attributionOf(click: ClickRecord): Partial<ConversionRecord> {
   };
 }
 
-const COPIED = ['offerId', 'landerId', 'channelId', 'channelClickId', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const;
+const COPIED = ['offerId', 'landerId', 'channelId', 'channelClickId', 'channelClickIdParam', 'clickCreatedAt', 'country', 'sub1', 'sub2', 'sub3', 'sub4', 'sub5'] as const;
 
 /** The same attribution, copied from an earlier conversion of the click (its click is gone). */
 function attributionFromPast(past: PastConversion & { campaignId: string }): Partial<ConversionRecord> {
@@ -242,6 +267,7 @@ export async function recordConversion(
   // A test order never shares a key with the live sale of the same transaction id.
   const keySuffix = request.test ? '|test' : '';
   let conversion: ConversionRecord;
+  let clickConsent: string | undefined;
   if (request.clickId !== undefined) {
     let click;
     try {
@@ -273,6 +299,9 @@ export async function recordConversion(
     let attribution: Partial<ConversionRecord>;
     if (click && !expiredOn) {
       attribution = attributionOf(click);
+      // t.js consent mode (issue 12): what the click says when the sale arrives gates its sends.
+      const consent = (click as { consent?: unknown }).consent;
+      if (typeof consent === 'string') clickConsent = consent.slice(0, 32);
     } else {
       const earlier = past.find((c): c is PastConversion & { campaignId: string } => c.campaignId !== undefined && !c.test);
       if (earlier) {
@@ -311,6 +340,22 @@ export async function recordConversion(
     };
   }
 
+  // Where it is sent, decided now and written with it: test orders, the IPN's second type of a
+  // sale and anything a request without the postback key recorded never go anywhere.
+  let mark = request.secondary || request.test || request.keyless ? undefined : deps.sends?.mark(conversion, type, now);
+  if (mark && request.unauthenticated && mark.to !== 'postback') {
+    mark = { to: mark.to, skipped: 'recorded by a postback without a valid key (postbackProtection not required): an ad platform is never told an unauthenticated sale' };
+  }
+  if (mark) {
+    const marked: SendConversion = {
+      ...conversion,
+      forwardTo: mark.to,
+      ...('skipped' in mark ? { forwardState: 'skipped' as const, forwardError: mark.skipped } : { sendQueue: mark.to, sendDue: mark.due }),
+      ...(clickConsent !== undefined ? { consent: clickConsent } : {}),
+    };
+    conversion = marked;
+  }
+
   try {
     const result = await deps.conversions.putConversion(conversion, request.eventId);
     if (result.status === 'duplicate') {
@@ -320,14 +365,15 @@ export async function recordConversion(
   } catch (err) {
     return fail('storage_error', `the conversion could not be stored (${errorText(err)})`, retryAdvice);
   }
-  // Test orders never reach a traffic channel or ad platform; nor does a request without the key.
-  if (!type.forwardToChannel || request.secondary || request.test || request.keyless || !deps.forward) return { status: 'recorded', conversion, type };
-  let forward: ForwardResult;
+  if (!mark || !deps.sends) return { status: 'recorded', conversion, type };
+  if ('skipped' in mark) return { status: 'recorded', conversion, type, send: { to: mark.to, status: 'skipped', detail: mark.skipped } };
+  // Google Ads takes a click only 6 hours after it was made: the sweep uploads it then.
+  if (mark.to === 'google-ads') return { status: 'recorded', conversion, type, send: { to: mark.to, status: 'due', detail: `uploaded by the sweep from ${mark.due}` } };
   try {
-    forward = await deps.forward(conversion, now);
+    await deps.sends.enqueue({ clickId: conversion.clickId, conversionKey: conversion.conversionKey });
+    return { status: 'recorded', conversion, type, send: { to: mark.to, status: 'queued' } };
   } catch (err) {
-    // The conversion is recorded; a forward that breaks must not turn that into a failure.
-    forward = { status: 'failed', reason: 'forward_unknown', detail: errorText(err) };
+    // The conversion is recorded and marked due: the sweep sends it if its job never arrives.
+    return { status: 'recorded', conversion, type, send: { to: mark.to, status: 'not_queued', detail: `the send job could not be queued (${errorText(err)}); the sweep sends it` } };
   }
-  return { status: 'recorded', conversion, type, forward };
 }

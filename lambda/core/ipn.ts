@@ -51,7 +51,8 @@ export type IpnStatus = 'recorded' | 'duplicate' | 'queued' | 'ignored' | 'test'
 export interface IpnResult {
   type: string;
   outcome: ConversionOutcome['status'];
-  forward?: string;
+  /** Where the conversion is sent, and what became of that: `meta: queued`, `google-ads: due`. */
+  send?: string;
   revenue?: string;
   currency?: string;
   counted?: boolean;
@@ -311,7 +312,7 @@ export async function handleIpn(input: IpnInput, deps: IpnDeps): Promise<IpnOutc
     const result: IpnResult = { type, outcome: outcome.status };
     if (outcome.status === 'recorded') {
       const c = outcome.conversion;
-      Object.assign(result, { revenue: c.revenue, currency: c.currency, counted: c.counted, ...(c.test ? { test: true } : {}), ...(outcome.forward ? { forward: outcome.forward.status } : {}) });
+      Object.assign(result, { revenue: c.revenue, currency: c.currency, counted: c.counted, ...(c.test ? { test: true } : {}), ...(outcome.send ? { send: `${outcome.send.to}: ${outcome.send.status}` } : {}) });
       lines.push(`${type}: recorded ${c.revenue} ${c.currency}${c.test ? ' as a test order' : ''}`);
     } else if (outcome.status === 'duplicate') {
       if (outcome.conflict) {

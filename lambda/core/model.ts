@@ -17,14 +17,34 @@ export const UNATTRIBUTED_CLICK_ID = '~unattributed';
 export const TEST_CAMPAIGN_PREFIX = '~test:';
 export type SubKey = `sub${number}`;
 
+/** Why a click was flagged as a bot: its user agent matched the bot list, or it was a HEAD request. */
+export type BotReason = 'user_agent' | 'head';
+
 /** One stored click. */
 export interface ClickRecord {
   clickId: string;
   campaignId: string;
-  offerId: string;
-  /** The lander the visitor was sent to (lander campaigns); copied onto its conversions. */
-  landerId?: string;
+  /**
+   * The offer the visitor was sent to. For a campaign with landers it is absent until the
+   * visitor leaves the lander (GET /go), which records it with `lpClickAt`.
+   */
+  offerId?: string;
   channelId: string;
+  /** The lander the visitor was sent to (campaigns with landers), or is on (a direct visit). */
+  landerId?: string;
+  /** ISO time of the first lander click (GET /go); set once, with `offerId`, by one conditional update. */
+  lpClickAt?: string;
+  /**
+   * A bot (crawler, link previewer, HEAD request): stored like any click (one write), never
+   * counted in clicks, CR, EPC or cost; reports show it under `bots`.
+   */
+  bot?: true;
+  botReason?: BotReason;
+  /** Direct tracking (/t.js): the page the visitor was on (origin and path, no query). */
+  page?: string;
+  /** Meta's browser id and click id cookies (`_fbp`, `_fbc`) as t.js read them on the page. */
+  fbp?: string;
+  fbc?: string;
   /** ISO-8601 UTC time of the click. */
   createdAt: string;
   /** Epoch seconds after which DynamoDB TTL deletes the click. */
@@ -33,6 +53,13 @@ export interface ClickRecord {
   subs: Partial<Record<SubKey, string>>;
   /** The traffic channel's own click id (fbclid, gclid, ...). */
   channelClickId?: string;
+  /** Which parameter it came from, when the channel names several (Google: gclid, gbraid, wbraid). */
+  channelClickIdParam?: string;
+  /**
+   * The full visitor address for a Meta or TikTok conversion API, sealed with its day's key
+   * (core/sealed-ip): unreadable after 7 days, removed once the click's sends are done.
+   */
+  sealedIp?: string;
   /** Cost of the click as a canonical decimal string. */
   cost?: string;
   userAgent?: string;
@@ -41,13 +68,6 @@ export interface ClickRecord {
   country?: string;
   /** Visitor IP, full or truncated per config; absent with ipStorage "none". */
   ip?: string;
-  /**
-   * When the visitor clicked through the lander (`/go`): set later, by an update of the stored
-   * click. Reports count it as a lander click (rollups too: the update marks its hour).
-   */
-  lpClickAt?: string;
-  /** Flagged as a bot: stored, shown in `bots`, never counted as a click. */
-  bot?: true;
 }
 
 export type ConversionSource = 'postback' | 'pixel' | 'ipn';
@@ -71,12 +91,15 @@ export interface ConversionRecord {
   attributed: boolean;
   campaignId?: string;
   offerId?: string;
+  /** The click's lander (lander campaigns), copied from the click like the offer. */
   landerId?: string;
   channelId?: string;
   /** Buyer details from an IPN, only when the config's storeBuyerData allows it. */
   buyer?: Record<string, string>;
   /** The traffic channel's own click id, copied from the click (used to forward). */
   channelClickId?: string;
+  /** Which parameter the channel click id came from, when the channel names several. */
+  channelClickIdParam?: string;
   /** Copied from the click so reports group conversions without reading clicks. */
   clickCreatedAt?: string;
   country?: string;
@@ -131,6 +154,35 @@ export interface ClickStore {
   putClick(click: ClickRecord): Promise<PutResult>;
 }
 
+/** The first lander click of a click: when, and which offer the visitor was sent to. */
+export interface LanderClick {
+  clickId: string;
+  offerId: string;
+  /** ISO time of the lander click. */
+  at: string;
+  /**
+   * ISO time the click's retention ends (its id's time + clickRetentionDays), on a queued lander
+   * click: a replay after it drops the lander click instead of waiting for a click that is gone.
+   */
+  clickExpiresAt?: string;
+}
+
+/**
+ * What recording a lander click found, from its one conditional update: `recorded` (this was
+ * the first), `repeat` (one was recorded before: nothing changed), `not_found` (no such click
+ * is stored, or not yet). `click` is the stored click after the update (recorded) or as it was
+ * (repeat): what the offer URL's macros are filled from.
+ */
+export type LanderClickResult = { status: 'recorded'; click: ClickRecord } | { status: 'repeat'; click: ClickRecord } | { status: 'not_found' };
+
+export interface LanderClickStore {
+  /**
+   * Sets `lpClickAt` and `offerId` on the stored click unless a lander click is recorded on it
+   * already: one conditional UpdateItem, and a read only when its condition fails.
+   */
+  recordLanderClick(landerClick: LanderClick): Promise<LanderClickResult>;
+}
+
 export interface ClickReader {
   getClick(clickId: string): Promise<ClickRecord | undefined>;
 }
@@ -167,6 +219,7 @@ export interface PastConversion {
   landerId?: string;
   channelId?: string;
   channelClickId?: string;
+  channelClickIdParam?: string;
   clickCreatedAt?: string;
   country?: string;
   sub1?: string;
@@ -228,7 +281,12 @@ export interface RawRequest {
   headers: Record<string, string>;
 }
 
-export type DeadLetterKind = 'click' | 'postback' | 'ipn' | 'forward';
+/**
+ * Every kind of dead letter, in replay order: clicks first (a queued postback or lander click
+ * often names a queued click). The archive reads and parses exactly these.
+ */
+export const DEAD_LETTER_KINDS = ['click', 'lander_click', 'postback', 'ipn', 'forward'] as const;
+export type DeadLetterKind = (typeof DEAD_LETTER_KINDS)[number];
 export type DeadLetterReason = 'storage_error' | 'unknown_type' | 'unknown_click' | 'forward_failed' | 'forward_unknown' | 'invalid_input';
 
 /** What the dead-letter queue keeps: enough to explain the failure and replay it. */
@@ -249,10 +307,20 @@ export interface DeadLetterMessage {
   request: RawRequest;
   /** For kind "click": the click exactly as it was to be stored (the visitor already has its id). */
   click?: ClickRecord;
-  /** For kind "forward": the conversion to send on and the channel URL it goes to. */
-  forward?: { clickId: string; conversionKey: string; url: string };
+  /**
+   * For kind "lander_click": the lander click (GET /go) of a click that was not stored (yet) —
+   * the offer chosen and when — recorded on the click when a replay finds it.
+   */
+  landerClick?: LanderClick;
+  /**
+   * For kind "forward": the conversion to send on, and the channel URL it goes to (a generic
+   * postback) or the ad platform (a conversion API; no token, no address travels).
+   */
+  forward?: { clickId: string; conversionKey: string; url?: string; platform?: 'meta' | 'tiktok' | 'google-ads' };
   /** A pixel that arrived without the postback key: replayed under the same restriction. */
   pixelWithoutKey?: true;
+  /** A postback accepted without a valid key: replayed the same way (never sent to an ad platform). */
+  unauthenticated?: true;
   /**
    * Identity of the failure (core/dead-letters fingerprintOf): a repeat of the same failing
    * request has the same fingerprint and is not queued again while this message waits.

@@ -12,7 +12,7 @@
  *                           deadLetters.maxDistinctPerHour distinct failures this hour
  */
 import { errorText, recordConversion, type AmountConflict, type ConversionDeps } from './conversion';
-import type { ForwardResult } from './forward';
+import type { SendNotice } from './conversion';
 import { capRefusalText, capSource, duplicateNote, fingerprintOf, keptAs } from './dead-letters';
 import { mintId } from './ids';
 import type { ConversionRecord, DeadLetterOrigin, DeadLetterReason, DeadLetterSink, RawRequest } from './model';
@@ -21,7 +21,7 @@ import { quote } from './quote';
 
 
 export type PostbackOutcome =
-  | { status: 'recorded'; httpStatus: 200; message: string; conversion: ConversionRecord; forward?: ForwardResult }
+  | { status: 'recorded'; httpStatus: 200; message: string; conversion: ConversionRecord; send?: SendNotice }
   | { status: 'duplicate'; httpStatus: 200; message: string; conversion: ConversionRecord; conflict?: AmountConflict }
   | { status: 'test'; httpStatus: 200; message: string; params: PostbackParams }
   | { status: 'queued'; httpStatus: 202; message: string; reason: DeadLetterReason; params: PostbackParams; duplicateOf?: string }
@@ -45,6 +45,13 @@ export interface PostbackInput {
    * organic conversion: a forged pixel cannot inflate numbers, storage or a channel's counts.
    */
   pixelWithoutKey?: boolean;
+  /**
+   * Set for a postback accepted without a valid key (postbackProtection `required: false`, or no
+   * protection at all): recorded as before, but never sent to an ad platform's conversion API —
+   * an anonymous request must not be able to teach the user's Meta, TikTok or Google Ads bidding a
+   * forged sale. (A channel's generic postback URL still gets it, as the user chose.)
+   */
+  unauthenticated?: boolean;
   /**
    * Stable id of this postback: the dead-letter message id when it is queued, and the key of an
    * organic conversion without txid. A replay passes the queued message's id, so replaying
@@ -170,6 +177,7 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
           ...(params.currency !== undefined ? { currency: params.currency } : {}),
           ...(params.txid !== undefined ? { txid: params.txid } : {}),
           ...(params.status !== undefined ? { status: params.status } : {}),
+          ...(input.unauthenticated ? { unauthenticated: true as const } : {}),
         },
     input.now,
     deps,
@@ -180,6 +188,7 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
       // part of its identity (distinct txids cannot make distinct failures of it).
       const identified = params.clickId !== undefined || params.txid !== undefined;
       const txid = keyless ? undefined : params.txid;
+      const unauthenticated = input.unauthenticated === true && !keyless;
       try {
         const sent = await deps.deadLetters().send(
           {
@@ -192,7 +201,9 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
             ...(params.clickId !== undefined ? { clickId: params.clickId } : {}),
             request: withoutKey(input.request),
             ...(input.pixelWithoutKey ? { pixelWithoutKey: true as const } : {}),
-            ...(identified ? { fingerprint: fingerprintOf(['postback', reason, params.clickId, params.type, txid, keyless]) } : {}),
+            ...(unauthenticated ? { unauthenticated: true as const } : {}),
+            // An unauthenticated copy must not stand for a keyed one (its replay would never be sent on).
+            ...(identified ? { fingerprint: fingerprintOf(['postback', reason, params.clickId, params.type, txid, keyless, ...(unauthenticated ? ['unauthenticated'] : [])]) } : {}),
           },
           postbackOrigin(input.sender),
         );
@@ -213,7 +224,7 @@ export async function handlePostback(input: PostbackInput, deps: PostbackDeps): 
 
   switch (outcome.status) {
     case 'recorded':
-      return { status: 'recorded', httpStatus: 200, conversion: outcome.conversion, message: 'OK', ...(outcome.forward ? { forward: outcome.forward } : {}) };
+      return { status: 'recorded', httpStatus: 200, conversion: outcome.conversion, message: 'OK', ...(outcome.send ? { send: outcome.send } : {}) };
     case 'duplicate': {
       const c = outcome.conversion;
       const before = `${quote(c.type, 64)} for this click${c.txid ? ` and txid ${quote(c.txid, 128)}` : ''} was recorded before`;

@@ -11,6 +11,7 @@
  */
 import type {
   ClickStore,
+  LanderClickStore,
   DeadLetterMessage,
   DeadLetterReason,
   DeadLetterSendResult,
@@ -24,13 +25,16 @@ import { errorText, type ConversionDeps } from './conversion';
 import { handlePostback } from './postback';
 import { handleIpn, type IpnDeps } from './ipn';
 import { sendForward, type ForwardDeps } from './forward';
+import { processSend, type SendDeps } from './send';
 
 export interface ReplayDeps extends ConversionDeps {
-  clickStore: ClickStore;
+  clickStore: ClickStore & LanderClickStore;
   /** IPN settings; undefined when the config has no IPN (queued IPNs then stay queued). */
   ipn?: Pick<IpnDeps, 'ipn'>['ipn'];
   /** Retrying queued forwards; undefined: forward messages stay queued. */
   forwarding?: Omit<ForwardDeps, 'deadLetters'>;
+  /** Retrying queued conversion API sends; undefined: those messages stay queued. */
+  sending?: Omit<SendDeps, 'deadLetters'>;
 }
 
 export type ReplayResult =
@@ -62,9 +66,25 @@ export async function replayMessage(message: DeadLetterMessage, deps: ReplayDeps
         return { done: false, reason: 'storage_error', detail: `click could not be stored: ${errorText(err)}` };
       }
     }
+    case 'lander_click': {
+      if (!message.landerClick) return { done: false, reason: 'invalid_input', detail: 'the message holds no lander click' };
+      try {
+        // The same conditional update as GET /go, with the offer and time chosen then.
+        const result = await deps.clickStore.recordLanderClick(message.landerClick);
+        if (result.status === 'not_found') {
+          // Its click is past its retention: it will never be stored, so nothing is waited for.
+          const expires = message.landerClick.clickExpiresAt;
+          if (expires !== undefined && Date.parse(expires) < Date.now()) return { done: true, outcome: 'lander click dropped: its click expired' };
+          return { done: false, reason: 'unknown_click', detail: `click ${message.landerClick.clickId} is not stored (yet)` };
+        }
+        return { done: true, outcome: result.status === 'recorded' ? 'lander click recorded' : 'lander click already recorded' };
+      } catch (err) {
+        return { done: false, reason: 'storage_error', detail: `lander click could not be stored: ${errorText(err)}` };
+      }
+    }
     case 'postback': {
       const outcome = await handlePostback(
-        { request: message.request, now: receivedAt, eventId: message.id, sender: 'replay', ...(message.pixelWithoutKey ? { pixelWithoutKey: true } : {}) },
+        { request: message.request, now: receivedAt, eventId: message.id, sender: 'replay', ...(message.pixelWithoutKey ? { pixelWithoutKey: true } : {}), ...(message.unauthenticated ? { unauthenticated: true } : {}) },
         { ...deps, deadLetters: () => sink },
       );
       switch (outcome.status) {
@@ -84,10 +104,39 @@ export async function replayMessage(message: DeadLetterMessage, deps: ReplayDeps
     }
     case 'forward': {
       if (!message.forward) return { done: false, reason: 'invalid_input', detail: 'the message holds no forward' };
+      if (message.forward.platform !== undefined || message.forward.url === undefined) {
+        // A conversion API send whose retries ran out: claimed from failed, sent once more.
+        if (!deps.sending) return { done: false, reason: 'not_configured', detail: 'the conversion APIs are not set up for this replay' };
+        let sent;
+        try {
+          sent = await processSend({ clickId: message.forward.clickId, conversionKey: message.forward.conversionKey }, { ...deps.sending, deadLetters: () => sink }, 'redrive');
+        } catch (err) {
+          return { done: false, reason: 'storage_error', detail: `the send state could not be updated: ${errorText(err)}` };
+        }
+        switch (sent.outcome) {
+          case 'sent':
+            return { done: true, outcome: `sent to ${sent.to ?? 'the platform'}` };
+          case 'busy':
+            return { done: true, outcome: 'already sent or in flight' };
+          case 'gone':
+            return { done: true, outcome: 'nothing to send any more' };
+          case 'later':
+            return { done: true, outcome: 'due again later (the sweep sends it)' };
+          case 'skipped':
+            return { done: true, outcome: `not sent: ${sent.detail ?? 'skipped'}` };
+          case 'failed':
+            // Final refusals are done (never retried forever); failures that may pass stay queued.
+            return sent.retryable
+              ? { done: false, reason: 'forward_failed', detail: sent.detail ?? 'failed' }
+              : { done: true, outcome: `refused by ${sent.to ?? 'the platform'}: ${sent.detail ?? ''}` };
+          default:
+            return { done: false, reason: 'forward_failed', detail: sent.detail ?? sent.outcome };
+        }
+      }
       if (!deps.forwarding) return { done: false, reason: 'not_configured', detail: 'forwarding is not set up for this replay' };
       let result;
       try {
-        result = await sendForward(message.forward, 'failed', new Date(), { ...deps.forwarding, deadLetters: () => sink });
+        result = await sendForward({ ...message.forward, url: message.forward.url }, 'failed', new Date(), { ...deps.forwarding, deadLetters: () => sink });
       } catch (err) {
         return { done: false, reason: 'storage_error', detail: `the forward state could not be updated: ${errorText(err)}` };
       }
@@ -224,8 +273,8 @@ export async function redrive(queue: DeadLetterQueue, deps: ReplayDeps, options:
   const announcing = runLedger ? setInterval(() => void runLedger.announceRun(owner, Date.now() + leaseMs).catch(() => undefined), leaseMs / 3) : undefined;
   const done = (copy: Copy) => pending.delete(copy.received.handle);
 
-  // One group per message id; clicks first (a queued postback often names a queued click), then
-  // in arrival order.
+  // One group per message id; clicks first (a queued postback or lander click often names a
+  // queued click), then in arrival order.
   const groups = new Map<string, Copy[]>();
   for (const copy of copies) {
     const id = copy.received.message.id;

@@ -218,7 +218,8 @@ function segments(from: number, to: number, decide: (h: number, span: Span) => O
   return out;
 }
 
-function intersect(a: readonly Span[], b: readonly Span[]): Span[] {
+/** The overlaps of two lists of spans. */
+export function intersectSpans(a: readonly Span[], b: readonly Span[]): Span[] {
   const out: Span[] = [];
   for (const x of a) for (const y of b) {
     const from = Math.max(x.from, y.from);
@@ -228,7 +229,8 @@ function intersect(a: readonly Span[], b: readonly Span[]): Span[] {
   return out;
 }
 
-interface Sink {
+/** What the reads feed: a ReportBuilder (or a wrapper of one). */
+export interface Sink {
   addClick(click: ReportClick): void;
   addConversion(c: ReportConversion, convertedCounted?: boolean): void;
   addRollupClicks: ReportBuilder['addRollupClicks'];
@@ -247,10 +249,72 @@ function conversionCounts(c: ConversionCounters, tests: boolean): RollupConversi
 
 const SPEND_KEYS = new Set<GroupKey>(['campaign', 'sub1', 'sub2', 'sub3', 'day']);
 
+/** What readReport needs: a ReportRequest without the builders' settings, and the sinks' groupings. */
+export type ReadRequest = Omit<ReportRequest, 'by' | 'chartBy' | 'costCurrency' | 'retired' | 'clickCoverage'> & {
+  /** The grouping of each sink, in order; the first is the table's (spend follows it). */
+  groupings: readonly (readonly GroupKey[])[];
+};
+
+export interface ReadOutcome {
+  /** Test conversions read (with includeTests). */
+  tests: number;
+  /** Clicks (bots included) and conversions counted into the sinks, raw or from rollups. */
+  clicks: number;
+  conversions: number;
+  stats: ReportStats;
+  spendNotice?: string;
+  /** The spans whose clicks were read one by one (only there may expired clicks be missing). */
+  rawClickSpans: Span[];
+}
+
+/**
+ * The report with its own builders (the table and the chart): readReport, then the
+ * partial-count notice judged on the clicks that were read raw.
+ */
 export async function runReport(request: ReportRequest, ports: ReportPorts): Promise<ReportResult> {
+  const filter = request.filter ?? {};
+  const options = (by: GroupKey[]): ReportOptions => ({
+    by,
+    timeZone: request.timeZone,
+    costCurrency: request.costCurrency,
+    filter,
+    ...(request.retired ? { retired: request.retired } : {}),
+    // Filled in below, once it is known which clicks were read raw.
+    completeness: { range: { from: request.from, to: request.to }, coverage: { expired: [] } },
+  });
+  const mainOptions = options(request.by);
+  const chartOptions = request.chartBy ? options(request.chartBy) : undefined;
+  const main = new ReportBuilder(mainOptions);
+  const chart = chartOptions ? new ReportBuilder(chartOptions) : undefined;
+  const outcome = await readReport(
+    { ...request, groupings: chartOptions ? [mainOptions.by, chartOptions.by] : [mainOptions.by] },
+    ports,
+    chart ? [main, chart] : [main],
+  );
+  // Click counts are partial only where they were read raw and clicks may have expired.
+  const coverage: ClickCoverage = { expired: intersectSpans(request.clickCoverage.expired, outcome.rawClickSpans) };
+  for (const o of [mainOptions, chartOptions]) if (o?.completeness) o.completeness.coverage = coverage;
+  const notice = partialNotice(mainOptions);
+  return {
+    rows: main.rows(),
+    ...(chart ? { chartRows: chart.rows() } : {}),
+    ...(notice ? { notice } : {}),
+    ...(outcome.spendNotice ? { spendNotice: outcome.spendNotice } : {}),
+    tests: outcome.tests,
+    stats: outcome.stats,
+  };
+}
+
+/**
+ * Reads a report's clicks and conversions into `sinks` (builders that apply the request's
+ * filter themselves): from rollups where they answer, raw for the rest, within the limits.
+ */
+export async function readReport(request: ReadRequest, ports: ReportPorts, sinks: readonly Sink[]): Promise<ReadOutcome> {
   const clock = ports.clock ?? Date.now;
   const started = clock();
   const before = ports.readStats();
+  const allKeys = [...new Set(request.groupings.flat())];
+  const tableBy = request.groupings[0] ?? [];
   const from = request.from.getTime();
   const to = request.to.getTime();
   const filter = request.filter ?? {};
@@ -284,13 +348,13 @@ export async function runReport(request: ReportRequest, ports: ReportPorts): Pro
   if (request.source === 'raw') reason = 'asked for the raw path (--source raw)';
   else if (!ports.rollups) reason = 'this tracker keeps no rollups';
   else {
-    const dimension = rollupDimension(request.by, filter);
+    const dimension = rollupDimension(allKeys, filter);
     if ('reason' in dimension) reason = dimension.reason;
     else {
       const state = await ports.rollups.state();
       if (!state) reason = 'the rollup upkeep has not run yet';
       else {
-        const planned = planRollups(request, state, await ports.rollups.marks(), campaigns, organic, dimension.dimension);
+        const planned = planRollups(request, allKeys, state, await ports.rollups.marks(), campaigns, organic, dimension.dimension);
         if ('reason' in planned) reason = planned.reason;
         else plan = planned;
       }
@@ -301,35 +365,28 @@ export async function runReport(request: ReportRequest, ports: ReportPorts): Pro
     if (plan.zoneSplits) throw new RollupsCannotAnswerError(plan.zoneSplits);
   }
 
-  // ---- build ----------------------------------------------------------------------------------
+  // ---- read ---------------------------------------------------------------------------------
   const rawClickSpans: Span[] = [];
-  const options = (by: GroupKey[]): ReportOptions => ({
-    by,
-    timeZone: request.timeZone,
-    costCurrency: request.costCurrency,
-    filter,
-    ...(request.retired ? { retired: request.retired } : {}),
-    // Filled in below, once it is known which clicks were read raw.
-    completeness: { range: { from: request.from, to: request.to }, coverage: { expired: [] } },
-  });
-  const mainOptions = options(request.by);
-  const chartOptions = request.chartBy ? options(request.chartBy) : undefined;
-  const main = new ReportBuilder(mainOptions);
-  const chart = chartOptions ? new ReportBuilder(chartOptions) : undefined;
-  const sinks: Sink[] = chart ? [main, chart] : [main];
+  let clickCount = 0;
+  let conversionCount = 0;
   const each = (f: (s: Sink) => void) => sinks.forEach(f);
   let tests = 0;
   const testRuns = request.includeTests ? [false, true] : [false];
   const key = (campaign: string, test: boolean) => (test ? `${TEST_CAMPAIGN_PREFIX}${campaign}` : campaign);
   const addConversion = (c: ReportConversion, counted = false) => {
     if (c.test) tests++;
+    conversionCount++;
     each((s) => s.addConversion(c, counted));
+  };
+  const addClick = (click: ReportClick) => {
+    clickCount++;
+    each((s) => s.addClick(click));
   };
 
   if (!plan) {
     rawClickSpans.push({ from, to });
     await inPool(campaigns, CAMPAIGN_CONCURRENCY, async (campaign) => {
-      for await (const click of raw(ports.raw.clicks(campaign, request.from, request.to))) each((s) => s.addClick(click));
+      for await (const click of raw(ports.raw.clicks(campaign, request.from, request.to))) addClick(click);
       for (const test of testRuns) for await (const c of raw(ports.raw.conversions(key(campaign, test), request.from, request.to))) addConversion(c);
     }, stopped);
     if (organic) for (const test of testRuns) for await (const c of raw(ports.raw.arrived(key(UNATTRIBUTED_CLICK_ID, test), request.from, request.to))) addConversion(c);
@@ -348,13 +405,14 @@ export async function runReport(request: ReportRequest, ports: ReportPorts): Pro
             if (!p.clickHours.has(hour)) continue;
             for (const e of part.dims[dimension]?.values() ?? []) {
               const source = sourceOf(dimension, campaign, e.value);
+              clickCount += e.counters.clicks + e.counters.bots;
               each((s) => s.addRollupClicks(source, hour, e.counters));
             }
           }
         }
         for (const span of p.rawClicks) {
           rawClickSpans.push(span);
-          for await (const click of raw(ports.raw.clicks(campaign, new Date(span.from), new Date(span.to)))) each((s) => s.addClick(click));
+          for await (const click of raw(ports.raw.clicks(campaign, new Date(span.from), new Date(span.to)))) addClick(click);
         }
       }
       // Conversions: parts for the rolled-up hours (what arrived before their cut), then what
@@ -371,6 +429,7 @@ export async function runReport(request: ReportRequest, ports: ReportPorts): Pro
           for (const e of entries) {
             const source = isOrganic ? {} : sourceOf(dimension, campaign, e.value);
             const counts = conversionCounts(e.counters, request.includeTests);
+            conversionCount += Object.values(counts.conversions).reduce((a, n) => a + n, 0);
             each((s) => s.addRollupConversions(source, hour, counts));
           }
         }
@@ -400,7 +459,7 @@ export async function runReport(request: ReportRequest, ports: ReportPorts): Pro
   // ---- spend ----------------------------------------------------------------------------------
   let spendNotice: string | undefined;
   if (ports.spend && campaigns.length > 0) {
-    const blocking = [...request.by.filter((k) => !SPEND_KEYS.has(k)), ...(Object.keys(filter) as GroupKey[]).filter((k) => !SPEND_KEYS.has(k) || k === 'day')];
+    const blocking = [...tableBy.filter((k) => !SPEND_KEYS.has(k)), ...(Object.keys(filter) as GroupKey[]).filter((k) => !SPEND_KEYS.has(k) || k === 'day')];
     const rows: SpendRow[] = [];
     for (const campaign of campaigns) rows.push(...(await ports.spend.spend(campaign, request.fromDay, request.toDay)));
     if (rows.length > 0 && blocking.length > 0) {
@@ -408,16 +467,14 @@ export async function runReport(request: ReportRequest, ports: ReportPorts): Pro
     } else {
       for (const row of rows) {
         const source = { campaignId: row.campaignId, ...(row.sub1 !== undefined ? { sub1: row.sub1 } : {}), ...(row.sub2 !== undefined ? { sub2: row.sub2 } : {}), ...(row.sub3 !== undefined ? { sub3: row.sub3 } : {}) };
-        main.addSpend(source, row.day, toMicros(row.amount));
-        // A chart by hour cannot place a day's spend.
-        if (chart && !request.chartBy?.includes('hour')) chart.addSpend(source, row.day, toMicros(row.amount));
+        // A grouping by hour (the chart by hour) cannot place a day's spend.
+        sinks.forEach((sink, i) => {
+          if ((request.groupings[i] ?? tableBy).every((k) => SPEND_KEYS.has(k))) sink.addSpend(source, row.day, toMicros(row.amount));
+        });
       }
     }
   }
 
-  // Click counts are partial only where they were read raw and clicks may have expired.
-  const coverage: ClickCoverage = { expired: intersect(request.clickCoverage.expired, rawClickSpans) };
-  for (const o of [mainOptions, chartOptions]) if (o?.completeness) o.completeness.coverage = coverage;
   const after = ports.readStats();
   const stats: ReportStats = {
     source: plan ? (plan.mixed ? 'mixed' : 'rollups') : 'raw',
@@ -427,15 +484,7 @@ export async function runReport(request: ReportRequest, ports: ReportPorts): Pro
     ms: Math.round(clock() - started),
     ...(plan ? (plan.mixed ? { reason: plan.mixed } : {}) : { reason: reason ?? 'raw' }),
   };
-  const notice = partialNotice(mainOptions);
-  return {
-    rows: main.rows(),
-    ...(chart ? { chartRows: chart.rows() } : {}),
-    ...(notice ? { notice } : {}),
-    ...(spendNotice ? { spendNotice } : {}),
-    tests,
-    stats,
-  };
+  return { tests, clicks: clickCount, conversions: conversionCount, stats, ...(spendNotice ? { spendNotice } : {}), rawClickSpans };
 }
 
 interface CampaignPlan {
@@ -457,7 +506,8 @@ interface RollupPlan {
 }
 
 function planRollups(
-  request: ReportRequest,
+  request: ReadRequest,
+  keys: readonly GroupKey[],
   state: RollupState,
   marks: readonly RollupMark[],
   campaigns: readonly string[],
@@ -466,7 +516,7 @@ function planRollups(
 ): { reason: string } | RollupPlan {
   const from = request.from.getTime();
   const to = request.to.getTime();
-  const timeKeys = new Set([...request.by, ...(request.chartBy ?? [])].filter((k) => TIME_KEYS.has(k)));
+  const timeKeys = new Set(keys.filter((k) => TIME_KEYS.has(k)));
   // Rollups may be gone where their retention ran out (as clicks: the same rule, their own history).
   const gone = expiredSpans(request.rollupRetention, request.now);
   const clickMarks = new Set(marks.filter((m) => m.kind === 'clicks').map((m) => `${m.code}#${m.hour}`));

@@ -1,10 +1,13 @@
 /**
- * Reports: clicks and conversions grouped by any of campaign, offer, lander, channel, sub1..sub5,
- * channel click-id presence, country, day or hour (in a chosen time zone), with conversions
- * per type, net revenue per currency, conversion rate, EPC, bots and lander clicks, and cost /
- * profit / ROI where clicks carried a cost or spend was imported. Pure aggregation over plain
- * rows (raw clicks and conversions, or rollup counters: the same rows either way); money is
- * summed exactly in micro-units.
+ * Reports: clicks and conversions grouped by any of campaign, offer, lander, channel,
+ * sub1..sub5, channel click-id presence, country, day or hour (in a chosen time zone), with
+ * conversions per type, net revenue per currency, conversion rate, EPC, cost / profit / ROI
+ * where clicks carried a cost or spend was imported, lander clicks and lander CTR, and bots.
+ * Pure aggregation over plain rows (raw clicks and conversions, or rollup counters: the same
+ * rows either way); money is summed exactly in micro-units.
+ *
+ * Clicks flagged as bots are counted only as `bots`: never in clicks, CR, EPC, cost or lander
+ * clicks.
  *
  * Conversions are attributed to their click: they land in the click's row and on the click's
  * day (the usual tracker convention, so a campaign's EPC is revenue per click it bought).
@@ -37,7 +40,7 @@ export const GROUP_FIELDS: Record<GroupKey, string> = {
 /** The click attributes reports group by (conversions carry a copy of them). */
 interface ClickAttributes {
   offerId?: string;
-  /** The lander the visitor was sent to (lander campaigns). */
+  /** The lander of a lander campaign's click (conversions carry it too). */
   landerId?: string;
   channelId?: string;
   country?: string;
@@ -55,10 +58,10 @@ export interface ReportClick extends ClickAttributes {
   campaignId: string;
   createdAt: string;
   cost?: string;
-  /** When the visitor clicked through the lander (`/go`): a lander click. */
+  /** When the visitor left the lander through GET /go (the first time). */
   lpClickAt?: string;
-  /** Flagged as a bot: counted in `bots` only, never in clicks, CR, EPC or cost. */
-  bot?: boolean;
+  /** A bot: counted in `bots` only. */
+  bot?: true;
 }
 
 /** What a report needs of a conversion (the conversions index projects exactly this). */
@@ -82,13 +85,18 @@ export interface ReportRow {
   keys: Record<string, string | boolean | null>;
   /** Grouped by campaign: whether the campaign was removed from the config (the catalog says when). */
   retired?: boolean;
+  /** Clicks by people: bots are not in it. */
   clicks: number;
-  /** Clicks flagged as bots (never in clicks, CR, EPC or cost); present when the report saw any bot. */
-  bots?: number;
-  /** Lander clicks (`/go`); present when the report saw any lander campaign's click. */
-  lpClicks?: number;
-  /** lpClicks / clicks sent to a lander; null without such clicks or when the click count is partial. */
-  lpCtr?: number | null;
+  /** Clicks flagged as bots (crawlers, link previewers, HEAD requests): stored, shown here only. */
+  bots: number;
+  /** Clicks whose visitor left the lander through GET /go (the first lander click of each click). */
+  lpClicks: number;
+  /**
+   * lpClicks / clicks, for rows whose clicks went to a lander (a lander campaign's, or a direct
+   * visit that clicked through); null for rows without lander traffic, and when the click count
+   * is partial.
+   */
+  lpCtr: number | null;
   /** Counted conversions per type. */
   conversions: Record<string, number>;
   /** Net revenue per currency (refunds and chargebacks are negative): exact decimal text, 2 places. */
@@ -356,6 +364,7 @@ interface Accumulator {
   keys: Record<string, string | boolean | null>;
   clicks: number;
   bots: number;
+  /** Clicks sent to a lander (not bots); with lpClicks, whether the row has lander traffic. */
   lpViews: number;
   lpClicks: number;
   /** Converted clicks seen one by one (raw), and counted ones from rollups (never the same click). */
@@ -409,6 +418,15 @@ function keysOf(source: Source, at: When, options: ReportOptions): Record<string
   return keys;
 }
 
+/**
+ * The grouping values of a click or conversion (`at`: the click's time) for `by`, by JSON field
+ * name: exactly what a report row is keyed by, so a filter on them (the dashboard's drill-down,
+ * core/report-query.ts) selects exactly one row's items.
+ */
+export function groupValues(source: Source, at: string, by: GroupKey[], timeZone: string): Record<string, string | boolean | null> {
+  return keysOf(source, at, { by, timeZone, costCurrency: '' });
+}
+
 function compareKeys(a: Record<string, string | boolean | null>, b: Record<string, string | boolean | null>, fields: string[]): number {
   for (const field of fields) {
     const x = a[field];
@@ -460,6 +478,13 @@ export interface RollupConversionCounts {
  */
 export class ReportBuilder {
   private readonly acc = new Map<string, Accumulator>();
+  /**
+   * Grouped by lander: the lander of each lander click read so far. The conversions index
+   * does not project `landerId` (adding it to an existing index would mean replacing the index),
+   * so a conversion takes its lander from its click, which a report reads before the campaign's
+   * conversions. Only lander clicks, only when grouping by lander.
+   */
+  private readonly landers = new Map<string, string>();
 
   constructor(private readonly options: ReportOptions) {}
 
@@ -480,6 +505,7 @@ export class ReportBuilder {
   }
 
   addClick(click: ReportClick): void {
+    if (click.landerId !== undefined && this.options.by.includes('lander')) this.landers.set(click.clickId, click.landerId);
     const acc = this.rowOf(click, click.createdAt);
     if (!acc) return;
     // A bot is stored (one write) and shown as a bot, never counted as a click or its cost.
@@ -500,7 +526,9 @@ export class ReportBuilder {
    * One conversion. `convertedCounted`: its click is already counted as converted by a rollup
    * part of the same row (a conversion that arrived after the part was computed).
    */
-  addConversion(c: ReportConversion, convertedCounted = false): void {
+  addConversion(conversion: ReportConversion, convertedCounted = false): void {
+    const landerId = conversion.landerId ?? this.landers.get(conversion.clickId);
+    const c = landerId !== undefined ? { ...conversion, landerId } : conversion;
     const acc = this.rowOf(c, c.clickCreatedAt ?? c.createdAt);
     if (!acc) return;
     if (c.counted) {
@@ -549,9 +577,6 @@ export class ReportBuilder {
     const fields = options.by.map((k) => GROUP_FIELDS[k]);
     const all = [...this.acc.values()];
     const anyCost = all.some((a) => a.costSeen || a.spendSeen);
-    // Like cost: the columns appear when the report has anything to show in them.
-    const anyBots = all.some((a) => a.bots > 0);
-    const anyLander = all.some((a) => a.lpViews > 0 || a.lpClicks > 0);
     const byCampaign = options.by.includes('campaign');
     return all
       .sort((a, b) => compareKeys(a.keys, b.keys, fields))
@@ -565,8 +590,10 @@ export class ReportBuilder {
           keys: acc.keys,
           ...(byCampaign ? { retired: typeof campaignId === 'string' && options.retired?.has(campaignId) === true } : {}),
           clicks: acc.clicks,
-          ...(anyBots ? { bots: acc.bots } : {}),
-          ...(anyLander ? { lpClicks: acc.lpClicks, lpCtr: partial || acc.lpViews === 0 ? null : round(acc.lpClicks / acc.lpViews, 4) } : {}),
+          bots: acc.bots,
+          lpClicks: acc.lpClicks,
+          // Lander CTR is lander clicks per (non-bot) click, for rows with lander traffic.
+          lpCtr: partial || (acc.lpViews === 0 && acc.lpClicks === 0) ? null : acc.clicks > 0 ? round(acc.lpClicks / acc.clicks, 4) : 0,
           conversions: Object.fromEntries([...acc.conversions].sort(([a], [b]) => a.localeCompare(b))),
           revenue: Object.fromEntries([...revenue].map(([cur, m]) => [cur, formatMicros(m, 2)])),
           cr: partial ? null : acc.clicks > 0 ? round(converted / acc.clicks, 4) : 0,
@@ -669,13 +696,37 @@ export function keyText(row: ReportRow, field: string): string {
   return field === GROUP_FIELDS.campaign && row.retired ? `${v} (retired)` : v;
 }
 
-/** The metric cells of a row as the table and the HTML page show them (metricHeaders names them). */
-export function metricTexts(row: ReportRow): string[] {
+/**
+ * Which of the optional metric columns the table and the HTML page show: `bots` when some row
+ * has a bot, `lpClicks` and `lpCtr` when some row has lander traffic. (JSON and CSV always carry
+ * them, so their shape does not change with the data.)
+ */
+export interface MetricColumns {
+  bots: boolean;
+  landers: boolean;
+}
+
+export function metricColumns(rows: readonly ReportRow[]): MetricColumns {
+  return { bots: rows.some((r) => r.bots > 0), landers: rows.some((r) => r.lpCtr !== null || r.lpClicks > 0) };
+}
+
+const NO_OPTIONAL_COLUMNS: MetricColumns = { bots: false, landers: false };
+
+/** The metric column headers of the table and the HTML page. */
+export function metricHeaders(columns: MetricColumns = NO_OPTIONAL_COLUMNS): string[] {
+  return ['clicks', ...(columns.bots ? ['bots'] : []), ...(columns.landers ? ['lpClicks', 'lpCtr'] : []), 'conversions', 'revenue', 'cr', 'epc', 'cost', 'profit', 'roi'];
+}
+
+/** Metric columns that hold one number each (right-aligned). */
+export const NUMERIC_METRICS = new Set(['clicks', 'bots', 'lpClicks', 'lpCtr', 'cr', 'cost', 'profit', 'roi']);
+
+/** The metric cells of a row as the table and the HTML page show them (metricHeaders' order). */
+export function metricTexts(row: ReportRow, columns: MetricColumns = NO_OPTIONAL_COLUMNS): string[] {
   const absent = row.partial ? NA : '-';
   return [
     `${row.clicks}${row.partial ? '*' : ''}`,
-    ...(row.bots === undefined ? [] : [String(row.bots)]),
-    ...(row.lpClicks === undefined ? [] : [String(row.lpClicks), row.lpCtr === undefined || row.lpCtr === null ? absent : `${(row.lpCtr * 100).toFixed(2)}%`]),
+    ...(columns.bots ? [String(row.bots)] : []),
+    ...(columns.landers ? [String(row.lpClicks), row.lpCtr === null ? absent : `${(row.lpCtr * 100).toFixed(2)}%`] : []),
     Object.entries(row.conversions).map(([t, n]) => `${t}=${n}`).join(' ') || '-',
     money(row.revenue),
     row.cr === null ? NA : `${(row.cr * 100).toFixed(2)}%`,
@@ -686,28 +737,16 @@ export function metricTexts(row: ReportRow): string[] {
   ];
 }
 
-export const METRIC_HEADERS = ['clicks', 'conversions', 'revenue', 'cr', 'epc', 'cost', 'profit', 'roi'];
-
-/** The metric columns of a report: METRIC_HEADERS, with bots and lander clicks when the rows have them. */
-export function metricHeaders(rows: readonly ReportRow[]): string[] {
-  const first = rows[0];
-  return [
-    'clicks',
-    ...(first?.bots === undefined ? [] : ['bots']),
-    ...(first?.lpClicks === undefined ? [] : ['lp clicks', 'lp ctr']),
-    ...METRIC_HEADERS.slice(1),
-  ];
-}
-
-const NUMERIC_METRICS = new Set(['clicks', 'bots', 'lp clicks', 'lp ctr', 'cr', 'cost', 'profit', 'roi']);
+export const METRIC_HEADERS = metricHeaders();
 
 /** An aligned plain-text table (with the partial-count notice under it when there is one). */
 export function formatTable(rows: ReportRow[], by: GroupKey[], notice?: string): string {
   const fields = by.map((k) => GROUP_FIELDS[k]);
-  const metrics = metricHeaders(rows);
+  const columns = metricColumns(rows);
+  const metrics = metricHeaders(columns);
   const header = [...by, ...metrics];
   // Subs, countries and types came from requests: nothing in them may act on the terminal.
-  const lines = rows.map((r) => [...fields.map((f) => keyText(r, f)), ...metricTexts(r)].map(terminalSafe));
+  const lines = rows.map((r) => [...fields.map((f) => keyText(r, f)), ...metricTexts(r, columns)].map(terminalSafe));
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const numeric = new Set(metrics.map((m, i) => (NUMERIC_METRICS.has(m) ? by.length + i : -1)));
   const fmt = (c: string[]) => c.map((v, i) => (numeric.has(i) ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
@@ -725,21 +764,21 @@ function csvCell(raw: string): string {
 
 /**
  * CSV: one column per grouping key, per conversion type and per currency, then `partial`
- * (and `retired` after the campaign). Ratios of partial rows are left empty.
+ * (and `retired` after the campaign); `bots`, `lpClicks` and `lpCtr` after `clicks`. Ratios of
+ * partial rows (and lpCtr of rows without lander traffic) are left empty.
  */
 export function formatCsv(rows: ReportRow[], by: GroupKey[]): string {
   const fields = by.map((k) => GROUP_FIELDS[k]);
   const byCampaign = by.includes('campaign');
   const types = [...new Set(rows.flatMap((r) => Object.keys(r.conversions)))].sort();
   const currencies = [...new Set(rows.flatMap((r) => Object.keys(r.revenue)))].sort();
-  const bots = rows[0]?.bots !== undefined;
-  const lander = rows[0]?.lpClicks !== undefined;
   const header = [
     ...fields,
     ...(byCampaign ? ['retired'] : []),
     'clicks',
-    ...(bots ? ['bots'] : []),
-    ...(lander ? ['lpClicks', 'lpCtr'] : []),
+    'bots',
+    'lpClicks',
+    'lpCtr',
     ...types.map((t) => `conversions_${t}`),
     ...currencies.map((c) => `revenue_${c}`),
     'cr',
@@ -756,8 +795,9 @@ export function formatCsv(rows: ReportRow[], by: GroupKey[]): string {
     }),
     ...(byCampaign ? [String(r.retired === true)] : []),
     String(r.clicks),
-    ...(bots ? [String(r.bots ?? 0)] : []),
-    ...(lander ? [String(r.lpClicks ?? 0), r.lpCtr === undefined || r.lpCtr === null ? '' : String(r.lpCtr)] : []),
+    String(r.bots),
+    String(r.lpClicks),
+    r.lpCtr === null ? '' : String(r.lpCtr),
     ...types.map((t) => String(r.conversions[t] ?? 0)),
     ...currencies.map((c) => r.revenue[c] ?? '0.00'),
     r.cr === null ? '' : String(r.cr),

@@ -114,14 +114,16 @@ export function lateConversionMark(conversion: Pick<ConversionRecord, 'campaignI
  * (a replay from the dead-letter queue). The mark is written after the click: a failed mark is
  * logged, and the click stays stored (`npm run rollups -- --recompute` repairs by hand).
  */
-export function markingClickStore(store: ClickStore, marks: RollupMarks, log: Log, now: () => number = Date.now): ClickStore {
-  return {
-    async putClick(click: ClickRecord): Promise<PutResult> {
-      const result = await store.putClick(click);
-      if (result === 'stored') await markSafely(marks, clickChangeMarks([{ clickId: click.clickId, at: now() }]), log);
-      return result;
-    },
+export function markingClickStore<S extends ClickStore>(store: S, marks: RollupMarks, log: Log, now: () => number = Date.now): S {
+  // Its other methods (a lander click's update) are the store's own: updates of a stored click
+  // reach the marks through the clicks stream (locally the change feed).
+  const wrapped = Object.create(store) as S;
+  wrapped.putClick = async (click: ClickRecord): Promise<PutResult> => {
+    const result = await store.putClick(click);
+    if (result === 'stored') await markSafely(marks, clickChangeMarks([{ clickId: click.clickId, at: now() }]), log);
+    return result;
   };
+  return wrapped;
 }
 
 /** A conversion store that marks the conversion's hour when it is stored late (see lateConversionMark). */

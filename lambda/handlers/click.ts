@@ -1,12 +1,14 @@
 /**
- * GET /click/{campaignId}: thin handler over core/click. Built once per process by `handler`
- * (Lambda, from the environment) or by `createClickHandler` (local server and tests).
+ * GET|HEAD /click/{campaignId}: thin handler over core/click — a redirect, or with
+ * `format=json` the same click as JSON for /t.js (CORS for the landers' origins). Built once per
+ * process by `handler` (Lambda, from the environment) or by `createClickHandler` (local server
+ * and tests).
  */
-import { handleClick, type ClickDeps } from '../core/click';
+import { handleClick, type ClickDeps, type ClickOutcome } from '../core/click';
 import { quote } from '../core/quote';
 import { logger } from '../logger';
 import { clickMetrics, publish } from '../metrics';
-import { FORBIDDEN_ORIGIN, fromTrustedOrigin, header, redirect, requestId, text, toRawRequest, viewerIp, type HttpEvent, type HttpResult } from './http';
+import { FORBIDDEN_ORIGIN, PREFETCH_ANSWER, fromTrustedOrigin, header, json, redirect, requestId, text, toRawRequest, viewerIp, withoutBody, type HttpEvent, type HttpResult } from './http';
 import { clickDepsFromEnv, originSecretFromEnv } from './runtime';
 import { HANDLER_DEADLINE_MS } from '../contract';
 import { withDeadline, type InvocationContext } from './deadline';
@@ -14,6 +16,34 @@ import { withDeadline, type InvocationContext } from './deadline';
 export interface ClickHandlerOptions {
   originSecret?: string;
   now?: () => Date;
+}
+
+/** CORS for the JSON click: the allowed Origin reflected (never with credentials), and always Vary: Origin. */
+function corsHeaders(outcome: { allowOrigin?: string }): Record<string, string> {
+  return { vary: 'Origin', ...(outcome.allowOrigin !== undefined ? { 'access-control-allow-origin': outcome.allowOrigin } : {}) };
+}
+
+function answer(outcome: ClickOutcome, campaignId: string): HttpResult {
+  switch (outcome.kind) {
+    case 'prefetch':
+      // Not stored anywhere (no-store), so the navigation that follows reaches us and is the click.
+      return text(503, PREFETCH_ANSWER);
+    case 'origin_refused':
+      return json(
+        403,
+        { error: `Forbidden: pages on ${quote(outcome.origin, 100)} may not create clicks; add the origin to corsOrigins or use a configured lander` },
+        { vary: 'Origin' },
+      );
+    case 'not_found': {
+      const message = `${outcome.message}: "${quote(campaignId, 64)}" is not a campaign of this tracker`;
+      return outcome.json ? json(404, { error: message }, corsHeaders(outcome)) : text(404, message);
+    }
+    case 'redirect': {
+      if (!outcome.json) return redirect(outcome.location);
+      const { click } = outcome;
+      return json(200, { clickid: click.clickId, campaignId: click.campaignId, redirectUrl: outcome.location, bot: click.bot === true }, corsHeaders(outcome));
+    }
+  }
 }
 
 export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions = {}) {
@@ -25,14 +55,17 @@ export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions
       return text(403, FORBIDDEN_ORIGIN);
     }
     const campaignId = event.pathParameters?.campaignId ?? '';
+    const request = toRawRequest(event);
     const outcome = await handleClick(
       {
         campaignId,
-        request: toRawRequest(event),
+        request,
         userAgent: header(event, 'user-agent'),
         referer: header(event, 'referer'),
         country: header(event, 'cloudfront-viewer-country'),
         ip: viewerIp(event),
+        purpose: header(event, 'sec-purpose'),
+        origin: header(event, 'origin'),
         now: (options.now ?? (() => new Date()))(),
       },
       deps,
@@ -40,20 +73,28 @@ export function createClickHandler(deps: ClickDeps, options: ClickHandlerOptions
     await publish(clickMetrics(outcome));
     if (outcome.kind === 'not_found') {
       logger.info('click refused', { requestId: reqId, outcome: 'not_found', campaignId: quote(campaignId, 64) });
-      return text(404, `${outcome.message}: "${quote(campaignId, 64)}" is not a campaign of this tracker`);
+    } else if (outcome.kind === 'origin_refused') {
+      logger.warn('click refused', { requestId: reqId, outcome: 'forbidden', reason: 'origin_not_allowed', origin: quote(outcome.origin, 100), campaignId: quote(campaignId, 64) });
+    } else if (outcome.kind === 'prefetch') {
+      logger.debug('click prefetch not served', { requestId: reqId, campaignId: quote(campaignId, 64) });
+    } else {
+      const { click } = outcome;
+      // A stored click is in DynamoDB already: its log line is DEBUG, so the per-click log bytes
+      // (a line in the cost per million clicks) stay small. Queued or lost clicks are logged by
+      // the core at WARN/ERROR.
+      logger.debug('click', {
+        requestId: reqId,
+        clickId: click.clickId,
+        campaignId: click.campaignId,
+        offerId: click.offerId,
+        landerId: click.landerId,
+        bot: click.botReason,
+        json: outcome.json === true,
+        outcome: outcome.stored,
+      });
     }
-    const { click } = outcome;
-    // A stored click is in DynamoDB already: its log line is DEBUG, so the per-click log bytes
-    // (a line in the cost per million clicks) stay small. Queued or lost clicks are logged by
-    // the core at WARN/ERROR.
-    logger.debug('click', {
-      requestId: reqId,
-      clickId: click.clickId,
-      campaignId: click.campaignId,
-      offerId: click.offerId,
-      outcome: outcome.stored,
-    });
-    return redirect(outcome.location);
+    const result = answer(outcome, campaignId);
+    return request.method === 'HEAD' ? withoutBody(result) : result;
   };
   return withDeadline(HANDLER_DEADLINE_MS.click, handle);
 }

@@ -84,6 +84,22 @@ export function gif(): HttpResult {
   };
 }
 
+/** A JSON answer that no one may store (every tracking answer is no-store). */
+export function json(statusCode: number, body: unknown, extraHeaders: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...extraHeaders },
+    body: JSON.stringify(body),
+  };
+}
+
+/** The answer to a HEAD request: the same status and headers, no body. */
+export function withoutBody(result: HttpResult): HttpResult {
+  const headers = { ...(result.headers ?? {}) };
+  delete headers['content-length'];
+  return { ...result, headers, body: '', isBase64Encoded: false };
+}
+
 export function redirect(location: string): HttpResult {
   return { statusCode: 302, headers: { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade' }, body: '' };
 }
@@ -103,5 +119,8 @@ export function fromTrustedOrigin(event: HttpEvent, secret: string | undefined):
   if (given === undefined) return false;
   return timingSafeEqual(digest(given), digest(secret));
 }
+
+/** The answer to a browser prefetch (Sec-Purpose: prefetch): 503, no-store, nothing recorded. */
+export const PREFETCH_ANSWER = 'Prefetch not served: the click is recorded when the page is really opened.';
 
 export const FORBIDDEN_ORIGIN = 'Forbidden: use the tracking domain, not the API Gateway URL';

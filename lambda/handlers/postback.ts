@@ -40,7 +40,7 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
     case 'recorded':
     case 'duplicate': {
       const c = outcome.conversion;
-      const forward = outcome.status === 'recorded' ? outcome.forward : undefined;
+      const send = outcome.status === 'recorded' ? outcome.send : undefined;
       return {
         clickId: c.clickId,
         type: c.type,
@@ -49,7 +49,7 @@ function logFields(outcome: PostbackOutcome): Record<string, unknown> {
         currency: c.currency,
         source: c.source,
         campaignId: c.campaignId,
-        ...(forward ? { forward: forward.status, ...('detail' in forward ? { forwardDetail: forward.detail } : {}) } : {}),
+        ...(send ? { sendTo: send.to, send: send.status, ...(send.detail !== undefined ? { sendDetail: send.detail } : {}) } : {}),
         ...(outcome.status === 'duplicate' && outcome.conflict ? { reason: 'amount_conflict', conflict: outcome.conflict } : {}),
       };
     }
@@ -112,7 +112,9 @@ export function createPostbackHandler(deps: PostbackDeps, options: PostbackHandl
       const ip = viewerIp(event);
       // The cap on distinct queued failures counts per protection source, or per network without a key.
       const sender = { ...(source !== undefined ? { protectionSource: source } : {}), ...(ip !== undefined ? { ip } : {}) };
-      outcome = await handlePostback({ request, now, pixelWithoutKey, sender }, deps);
+      // Accepted without a valid key (protection not required): recorded, never sent to an ad platform.
+      const unauthenticated = source === undefined && !pixelWithoutKey;
+      outcome = await handlePostback({ request, now, pixelWithoutKey, sender, ...(unauthenticated ? { unauthenticated } : {}) }, deps);
     } catch (err) {
       logger.error('postback failed', { requestId: reqId, outcome: 'error', error: err as Error });
       return image ? gif() : text(500, 'Internal error: nothing was recorded. Please retry.');

@@ -9,6 +9,7 @@ import type { InboundSink } from './inbound';
 import { SqsDeadLetterSink } from '../adapters/sqs-dead-letter';
 import { ENV, TABLE_ENV } from '../contract';
 import type { ClickDeps } from '../core/click';
+import type { LanderClickDeps } from '../core/lander-click';
 import type { DeadLetterLedger, DeadLetterSink } from '../core/model';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDeadLetterLedger } from '../adapters/dead-letter-ledger';
@@ -19,7 +20,15 @@ import { CachedSecretReader, type SecretReader } from '../adapters/secrets';
 import { createProtection, type AuthResult } from '../core/protection';
 import type { IpStorage, PostbackProtection, TrackerConfig } from '../../config/schema';
 import { FetchChannelPostback } from '../adapters/channel-postback';
-import { forwardConversion, type ForwardDeps } from '../core/forward';
+import type { ForwardDeps } from '../core/forward';
+import { DynamoIpKeyStore } from '../adapters/ip-keys';
+import { FetchHttpClient } from '../adapters/http-client';
+import { SqsSendQueue } from '../adapters/send-queue';
+import { DynamoSendClicks, DynamoSendState } from '../adapters/send-state';
+import { GoogleTokens } from '../core/platform-google-ads';
+import { IpKeyRing } from '../core/sealed-ip';
+import { configSends, sendConfig, sendMark, type SendDeps } from '../core/send';
+import type { HttpClient, SecretSource, SendQueue } from '../core/send-model';
 import type { ConversionDeps } from '../core/conversion';
 import type { ForwardStore } from '../core/model';
 import { compileConfig } from '../core/tracker-config';
@@ -65,6 +74,7 @@ function deadLettersFromEnv(env: NodeJS.ProcessEnv, config: TrackerConfig, ledge
 
 export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDeps {
   const client = createDynamoClient();
+  const ipKeysTable = env[TABLE_ENV.ipKeys];
   const config = bundledConfig(env);
   // The click's queue is never guarded (clicks are never capped), so the SQS sink is at hand.
   const queue = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
@@ -79,6 +89,27 @@ export function clickDepsFromEnv(env: NodeJS.ProcessEnv = process.env): ClickDep
     },
     deadLetters: guardedDeadLetters(queue, undefined, config),
     log: logger,
+    // Only with a Meta or TikTok conversion API: the day key that seals their clicks' addresses.
+    ...(ipKeysTable ? { ipKeys: new IpKeyRing(new DynamoIpKeyStore(client, ipKeysTable)) } : {}),
+  };
+}
+
+/** The lander-click function (GET /go): the clicks table (one conditional update) and the queue. */
+export function landerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): LanderClickDeps {
+  const config = bundledConfig(env);
+  const client = createDynamoClient();
+  const queue = new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env));
+  const clicks = new DynamoClickStore(client, requireEnv(TABLE_ENV.clicks, env));
+  return {
+    config: compileConfig(config),
+    clicks: {
+      // As for the click: once the update's first attempt has timed out, load the SQS client
+      // while the retry runs, so a hanging DynamoDB still leaves time to queue the lander click.
+      recordLanderClick: (landerClick) => whenSlow(clicks.recordLanderClick(landerClick), CALL_BUDGETS.dynamodb.attemptTimeoutMs, () => queue.prepare()),
+    },
+    // Lander clicks are keyless requests: a queued one is deduped and capped per network.
+    deadLetters: guardedDeadLetters(queue, new DynamoDeadLetterLedger(client, requireEnv(TABLE_ENV.deadLetterLedger, env)), config),
+    log: logger,
   };
 }
 
@@ -92,19 +123,62 @@ export function forwardingFor(config: TrackerConfig, store: ForwardStore, deadLe
   return { channels: new Map(config.trafficChannels.map((c) => [c.id, c])), store, channel: new FetchChannelPostback(), deadLetters };
 }
 
+/**
+ * The send path as the recording functions see it (core/send): each recorded conversion is marked
+ * with where it goes, and a job is put on the send queue. Undefined when the config sends nothing.
+ */
+export function sendsFor(config: TrackerConfig, queue: SendQueue | undefined): ConversionDeps['sends'] {
+  if (!queue || !configSends(config)) return undefined;
+  const indexed = sendConfig(config);
+  return { mark: (conversion, type, now) => sendMark(conversion, type, indexed, now), enqueue: (job) => queue.enqueue(job) };
+}
+
 /** The dependencies every conversion-recording function shares. */
 export function conversionDeps(
   config: TrackerConfig,
   stores: Pick<ConversionDeps, 'clicks' | 'types' | 'history'> & { conversions: DynamoConversionStore },
   deadLetters: ForwardDeps['deadLetters'],
+  sendQueue?: SendQueue,
 ): ConversionDeps & { deadLetters: ForwardDeps['deadLetters'] } {
-  const forwarding = forwardingFor(config, stores.conversions, deadLetters);
+  const sends = sendsFor(config, sendQueue);
   return {
     ...stores,
     deadLetters,
     defaultCurrency: config.defaults.currency,
     ...(config.defaults.currencies ? { currencies: new Set(config.defaults.currencies) } : {}),
-    ...(forwarding ? { forward: (c, now) => forwardConversion(c, now, forwarding) } : {}),
+    ...(sends ? { sends } : {}),
+  };
+}
+
+/**
+ * The sender's dependencies (the sender function, the local run, the sweep and redrive CLIs):
+ * send state and clicks on DynamoDB, the day keys that open sealed addresses, the platforms over
+ * HTTP with the config's secrets.
+ */
+export function sendDeps(
+  config: TrackerConfig,
+  parts: {
+    client: DynamoDBClient;
+    tables: { clicks: string; conversions: string; ipKeys?: string };
+    secrets: SecretSource;
+    deadLetters: ForwardDeps['deadLetters'];
+    queue?: SendQueue;
+    http?: HttpClient;
+  },
+): SendDeps & { state: DynamoSendState } {
+  const http = parts.http ?? new FetchHttpClient();
+  return {
+    config: sendConfig(config),
+    state: new DynamoSendState(parts.client, parts.tables.conversions),
+    clicks: new DynamoSendClicks(parts.client, parts.tables.clicks, parts.tables.conversions),
+    ...(parts.tables.ipKeys ? { ipKeys: new IpKeyRing(new DynamoIpKeyStore(parts.client, parts.tables.ipKeys)) } : {}),
+    http,
+    secrets: parts.secrets,
+    google: new GoogleTokens(http),
+    ...(parts.queue ? { queue: parts.queue } : {}),
+    deadLetters: parts.deadLetters,
+    channel: new FetchChannelPostback(),
+    log: logger,
   };
 }
 
@@ -120,7 +194,31 @@ function conversionDepsFromEnv(config: TrackerConfig, env: NodeJS.ProcessEnv) {
       types: new DynamoConversionTypes(client, requireEnv(TABLE_ENV.conversionTypes, env)),
     },
     deadLettersFromEnv(env, config, { client }),
+    sendQueueFromEnv(env),
   );
+}
+
+/** The send queue named by SEND_QUEUE_URL (set only when the config sends anything). */
+export function sendQueueFromEnv(env: NodeJS.ProcessEnv = process.env): SendQueue | undefined {
+  const url = env[ENV.sendQueueUrl];
+  return url ? new SqsSendQueue(url) : undefined;
+}
+
+/** The sender function's dependencies, and the day-key store its schedule maintains. */
+export function senderDepsFromEnv(env: NodeJS.ProcessEnv = process.env): { deps: SendDeps; keys?: DynamoIpKeyStore } {
+  const config = bundledConfig(env);
+  // Nobody waits on the sender: its own, more patient budget (adapters/aws-clients CALL_BUDGETS.sender).
+  const client = createDynamoClient(undefined, CALL_BUDGETS.sender);
+  const ipKeys = env[TABLE_ENV.ipKeys];
+  const deps = sendDeps(config, {
+    client,
+    tables: { clicks: requireEnv(TABLE_ENV.clicks, env), conversions: requireEnv(TABLE_ENV.conversions, env), ...(ipKeys ? { ipKeys } : {}) },
+    secrets: new CachedSecretReader('aws', env),
+    // Sends that run out of retries are queued uncapped, deduped by their fingerprint alone: no ledger.
+    deadLetters: guardedDeadLetters(new SqsDeadLetterSink(requireEnv(ENV.deadLetterQueueUrl, env)), undefined, config),
+    ...(env[ENV.sendQueueUrl] ? { queue: new SqsSendQueue(requireEnv(ENV.sendQueueUrl, env), undefined, CALL_BUDGETS.sender) } : {}),
+  });
+  return { deps, ...(ipKeys ? { keys: new DynamoIpKeyStore(client, ipKeys) } : {}) };
 }
 
 export function postbackDepsFromEnv(env: NodeJS.ProcessEnv = process.env): PostbackDeps {

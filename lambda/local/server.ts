@@ -15,9 +15,15 @@ import { CALL_BUDGETS } from '../adapters/aws-clients';
 import { DynamoConversionHistory } from '../adapters/conversion-history';
 import { compileConfig } from '../core/tracker-config';
 import { createClickHandler } from '../handlers/click';
+import { createLanderHandler } from '../handlers/lander';
+import { createScriptHandler } from '../handlers/script';
 import { createPostbackHandler } from '../handlers/postback';
 import { createIpnHandler } from '../handlers/ipn';
-import { conversionDeps, guardedDeadLetters, postbackAuth } from '../handlers/runtime';
+import { conversionDeps, guardedDeadLetters, postbackAuth, sendDeps } from '../handlers/runtime';
+import { DynamoIpKeyStore } from '../adapters/ip-keys';
+import { IpKeyRing, maintainIpKeys } from '../core/sealed-ip';
+import { configSends, processSend, sweep, type SendDeps, type SendResult, type SweepOptions, type SweepSummary } from '../core/send';
+import { InProcessSendQueue } from './send-queue';
 import { DynamoDeadLetterArchive } from '../adapters/dead-letter-archive';
 import { DynamoDeadLetterLedger } from '../adapters/dead-letter-ledger';
 import { archiveRun } from '../handlers/archive-dead-letters';
@@ -32,6 +38,14 @@ import { startDynalite, type EmbeddedDynamo } from './dynalite';
 import { ensureTables, localTableNames, type TableNames } from './tables';
 import { ensureLocalPostbackKey } from './postback-key';
 import { digistore24Urls, urlKeyRef, type UrlKey } from '../core/urls';
+import { protectionWarnings } from '../../config/schema';
+import { ArchiveQueue } from '../core/archive';
+import { buildSetup } from '../core/dashboard-api';
+import { reportSettings } from '../core/report-query';
+import { dashboardPorts } from '../adapters/dashboard-ports';
+import { createDashboardApiHandler } from '../handlers/dashboard-api';
+import { DASHBOARD_API_ROUTES, DASHBOARD_PATH } from '../contract';
+import { hostAllowed, refuseHost, serveDashboard } from './dashboard-static';
 
 export interface LocalTrackerOptions {
   config: TrackerConfig;
@@ -60,6 +74,19 @@ export interface LocalTrackerOptions {
    * that drive it themselves). Default ROLLUP_LOCAL_EVERY_MS.
    */
   rollupEveryMs?: number;
+  /**
+   * The built dashboard (scripts/build-dashboard.ts), served under /dashboard/; its API is served
+   * either way. @default - no dashboard page (the API still answers)
+   */
+  dashboardDir?: string;
+  /** Multiplies the send queue's retry delays (tests: 0.001). Default 1. */
+  sendDelayScale?: number;
+  /** Retry delays of Meta/TikTok sends in seconds (before delayScale); default core/send's. */
+  sendRetryDelaysSeconds?: readonly number[];
+  /** How often the local sweep runs (default hourly, as in AWS); 0 turns it off. */
+  sweepIntervalMs?: number;
+  /** Called with every send's result (tests, the start banner's log). */
+  onSend?: (result: SendResult) => void;
 }
 
 /** The local upkeep runs this often (the deployed one every 5 minutes; locally reads are free). */
@@ -77,6 +104,8 @@ export interface LocalTracker {
   postbackKey?: { key: string; path: string; created: boolean };
   /** What the catalog recorded: campaigns added, retired, restored; a retention change. */
   catalogSync: CatalogSyncResult;
+  /** The send path: its in-process queue and the sweep, run on demand (tests; `npm run sweep -- --local` does the same). */
+  sender: { queue: InProcessSendQueue; deps: SendDeps; sweep(options?: SweepOptions): Promise<SweepSummary> };
   close(): Promise<void>;
 }
 
@@ -112,9 +141,49 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     attachChangeFeed(store, tables.clicks, new DynamoRollupStore(client, tables.rollups), logger);
     const clicks = new DynamoClickStore(store, tables.clicks);
 
-    // As in AWS: clicks go to the queue unguarded (never capped), postbacks and IPN through the
-    // ledger's dedupe and per-source cap.
-    const click = createClickHandler({ config: compileConfig(options.config), clicks, deadLetters: guardedDeadLetters(deadLetters, undefined, options.config), log: logger });
+    const env = options.env ?? process.env;
+    const postbackKey = usesGeneratedKey(options.config) ? ensureLocalPostbackKey(options.dataDir) : undefined;
+    const secrets = new CachedSecretReader('local', env, undefined, undefined, postbackKey?.key);
+    // Sends (conversion APIs, channel postbacks): the same core as the sender function, fed by an
+    // in-process queue; retries wait in it, and the sweep below finds anything it lost.
+    let senderDeps: SendDeps | undefined;
+    const sendQueue = new InProcessSendQueue({
+      handle: async (job) => {
+        if (!senderDeps) throw new Error('the sender is not ready');
+        const result = await processSend(job, senderDeps, 'queue');
+        logger.info('send', { clickId: result.clickId, conversionKey: result.conversionKey, to: result.to, outcome: result.outcome, detail: result.detail });
+        options.onSend?.(result);
+      },
+      ...(options.sendDelayScale !== undefined ? { delayScale: options.sendDelayScale } : {}),
+      onError: (job, err) => logger.error('send job failed; tried again in 30 s', { clickId: job.clickId, conversionKey: job.conversionKey, error: (err as Error).message }),
+    });
+    senderDeps = {
+      ...sendDeps(options.config, { client: store, tables, secrets, deadLetters: () => deadLetters, queue: sendQueue }),
+      ...(options.sendRetryDelaysSeconds ? { retryDelaysSeconds: options.sendRetryDelaysSeconds } : {}),
+    };
+    const sender = senderDeps;
+    const ipKeys = new DynamoIpKeyStore(store, tables.ipKeys);
+    await maintainIpKeys(ipKeys, new Date());
+    const runSweep = async (sweepOptions: SweepOptions = {}) => {
+      await maintainIpKeys(ipKeys, new Date());
+      const summary = await sweep(sender, sweepOptions);
+      for (const r of summary.results) options.onSend?.(r);
+      return summary;
+    };
+    const sweepEvery = options.sweepIntervalMs ?? 3_600_000;
+    const sweepTimer =
+      sweepEvery > 0 && configSends(options.config)
+        ? setInterval(() => void runSweep().catch((err: unknown) => logger.error('local sweep failed', { error: (err as Error).message })), sweepEvery)
+        : undefined;
+    sweepTimer?.unref();
+    sendQueue.start();
+
+    // As in AWS: clicks go to the queue unguarded (never capped); lander clicks, postbacks and
+    // IPN through the ledger's dedupe and per-source cap.
+    const compiled = compileConfig(options.config);
+    const click = createClickHandler({ config: compiled, clicks, deadLetters: guardedDeadLetters(deadLetters, undefined, options.config), log: logger, ipKeys: new IpKeyRing(ipKeys) });
+    const lander = createLanderHandler({ config: compiled, clicks, deadLetters: guardedDeadLetters(deadLetters, ledger, options.config), log: logger });
+    const script = createScriptHandler();
     const shared = conversionDeps(
       options.config,
       {
@@ -125,18 +194,43 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
         types: new DynamoConversionTypes(store, tables.conversionTypes, 1000),
       },
       guardedDeadLetters(deadLetters, ledger, options.config),
+      sendQueue,
     );
-    const env = options.env ?? process.env;
-    const postbackKey = usesGeneratedKey(options.config) ? ensureLocalPostbackKey(options.dataDir) : undefined;
-    const secrets = new CachedSecretReader('local', env, undefined, undefined, postbackKey?.key);
     const inbound = { log: new DynamoInboundLog(store, tables.inbound), retentionDays: options.config.defaults.clickRetentionDays };
     const postback = createPostbackHandler(shared, { ...postbackAuth(options.config.postbackProtection, secrets, options.config.defaults.ipStorage), inbound });
     const ipnConfig = options.config.digistore24?.ipn;
     const ipn = createIpnHandler(ipnConfig ? { ...shared, ipn: ipnConfig, passphrase: () => secrets.read(ipnConfig.passphrase) } : undefined, { inbound });
-    server = createServer(
-      router(
-        [
+    // The dashboard's API over the same store, read-only, answered only for this server's own Host.
+    let port = 0;
+    const dashboardApi = createDashboardApiHandler(
+      dashboardPorts({
+        client,
+        tables,
+        queue: deadLetters,
+        archive: new ArchiveQueue(archive),
+        settings: reportSettings(options.config),
+        setup: async () => {
+          const base = `http://127.0.0.1:${port}`;
+          const key = localUrlKey(options.config, options.dataDir, env);
+          const warnings = [...protectionWarnings(options.config)];
+          if (key !== undefined && 'placeholder' in key) warnings.push(`The key of these URLs is not readable here: put it where ${key.placeholder} stands.`);
+          return buildSetup(base, options.config, key, warnings);
+        },
+      }),
+    );
+    const apiRoutes = Object.values(DASHBOARD_API_ROUTES).map((routeKey) => {
+      const [method = 'GET', path = '/'] = routeKey.split(' ');
+      return { method, path, handler: dashboardApi };
+    });
+    const routes = router(
+      [
+        ...apiRoutes,
           { method: 'GET', path: '/click/{campaignId}', handler: click },
+          { method: 'HEAD', path: '/click/{campaignId}', handler: click },
+          { method: 'GET', path: '/go', handler: lander },
+          { method: 'HEAD', path: '/go', handler: lander },
+          { method: 'GET', path: '/t.js', handler: script },
+          { method: 'HEAD', path: '/t.js', handler: script },
           { method: 'GET', path: '/postback', handler: postback },
           { method: 'POST', path: '/postback', handler: postback },
           { method: 'GET', path: '/postback/{key}', handler: postback },
@@ -144,17 +238,24 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
           { method: 'POST', path: '/ipn/digistore24', handler: ipn },
           { method: 'GET', path: '/ipn/digistore24', handler: ipn },
           { method: 'HEAD', path: '/ipn/digistore24', handler: ipn },
-        ],
-        (err) => logger.error('local server error', { error: err as Error }),
-        { trustCloudFrontHeaders: options.trustCloudFrontHeaders ?? env.TRUST_CLOUDFRONT_HEADERS === '1' },
-      ),
+      ],
+      (err) => logger.error('local server error', { error: err as Error }),
+      { trustCloudFrontHeaders: options.trustCloudFrontHeaders ?? env.TRUST_CLOUDFRONT_HEADERS === '1' },
     );
+    const dashboardDir = options.dashboardDir;
+    server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const dashboard = path.startsWith('/api/') || path === DASHBOARD_PATH.slice(0, -1) || path.startsWith(DASHBOARD_PATH);
+      if (dashboard && !hostAllowed(req, port)) return refuseHost(res, port);
+      if (dashboardDir !== undefined && serveDashboard(req, res, dashboardDir)) return;
+      routes(req, res);
+    });
     const listening = server;
     await new Promise<void>((resolve, reject) => {
       listening.once('error', reject);
       listening.listen(options.port ?? 3000, '127.0.0.1', () => resolve());
     });
-    const { port } = listening.address() as AddressInfo;
+    ({ port } = listening.address() as AddressInfo);
     // The rollup upkeep on a timer, as the schedule runs it in AWS (one run at a time; a run that
     // fails is logged and the next one starts from the stored state).
     let upkeep: Promise<void> = Promise.resolve();
@@ -194,8 +295,11 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       ledger,
       ...(postbackKey ? { postbackKey } : {}),
       catalogSync,
+      sender: { queue: sendQueue, deps: sender, sweep: runSweep },
       close: async () => {
         if (timer) clearInterval(timer);
+        sendQueue.stop();
+        if (sweepTimer) clearInterval(sweepTimer);
         if (archiving) clearInterval(archiving);
         await new Promise<void>((resolve) => {
           listening.close(() => resolve());

@@ -24,6 +24,7 @@ export function localTableNames(prefix = 'clickvault'): TableNames {
     rollups: `${prefix}-rollups`,
     deadLetterLedger: `${prefix}-deadLetterLedger`,
     deadLetterArchive: `${prefix}-deadLetterArchive`,
+    ipKeys: `${prefix}-ipKeys`,
   };
 }
 

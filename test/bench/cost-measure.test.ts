@@ -19,7 +19,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-it('measures the click and postback handlers itself when there are no benchmark results', async () => {
+it('measures the handlers (click, postback, /go, JSON click, t.js) and the click items itself when there are no benchmark results', async () => {
   const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   try {
     const results = await measurements(missing(), false, 40);
@@ -28,7 +28,17 @@ it('measures the click and postback handlers itself when there are no benchmark 
     expect(results.handlers.postback.dynamoWrites).toBeGreaterThanOrEqual(2);
     expect(results.handlers.postback.dynamoReads).toBeGreaterThanOrEqual(1);
     expect(results.handlers.click.ownP50Ms).toBeGreaterThan(0);
-    expect(String(stderr.mock.calls[0]?.[0])).toMatch(/^cost: no .*results\.json \(npm run bench writes it\); measuring the click and postback handlers now \(40 requests each\)/);
+    // Landers and direct tracking too: /go is one update, the JSON click one write; the click
+    // items it measured are each one write unit.
+    expect(results.funnel?.landerClick).toMatchObject({ dynamoWrites: 1, dynamoReads: 0 });
+    expect(results.funnel?.jsonClick).toMatchObject({ dynamoWrites: 1, dynamoReads: 0 });
+    expect(results.funnel?.script).toMatchObject({ dynamoWrites: 0, dynamoReads: 0 });
+    for (const kind of ['plain', 'lander', 'direct'] as const) {
+      expect(results.clickItems?.[kind].items).toBeGreaterThan(0);
+      expect(results.clickItems?.[kind].p95Bytes).toBeGreaterThan(200);
+      expect(results.clickItems?.[kind].p95Bytes).toBeLessThanOrEqual(1024);
+    }
+    expect(String(stderr.mock.calls[0]?.[0])).toMatch(/^cost: no .*results\.json \(npm run bench writes it\); measuring the handlers and click items now \(40 requests each\)/);
   } finally {
     stderr.mockRestore();
   }

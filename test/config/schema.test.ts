@@ -258,3 +258,59 @@ describe('offer URLs cannot be steered by click parameters', () => {
     expect(() => parseConfig(c)).not.toThrow();
   });
 });
+
+describe('landers, botUrl and corsOrigins', () => {
+  const withFunnel = (patch: (c: TrackerConfigInput) => void): TrackerConfigInput => {
+    const c = valid();
+    c.landers = [{ id: 'bridge', name: 'Bridge', url: 'https://lp.example.com/bridge?clickid={clickid}&s={sub1}' }];
+    c.campaigns.push({ id: 'funnel', name: 'Funnel', trafficChannel: 'facebook', offers: [{ offer: 'ds24-demo' }], landers: [{ lander: 'bridge' }] });
+    patch(c);
+    return c;
+  };
+  const funnelCampaign = (c: TrackerConfigInput) => {
+    const campaign = c.campaigns.find((x) => x.id === 'funnel');
+    if (!campaign) throw new Error('no funnel');
+    return campaign;
+  };
+
+  it('accepts landers with weights, a botUrl and CORS origins, with defaults filled in', () => {
+    const config = parseConfig(withFunnel((c) => {
+      funnelCampaign(c).botUrl = 'https://example.org/about?c={campaignid}';
+      c.corsOrigins = ['https://pages.example.org', 'http://localhost:8080'];
+    }));
+    expect(config.landers).toEqual([{ id: 'bridge', name: 'Bridge', url: 'https://lp.example.com/bridge?clickid={clickid}&s={sub1}' }]);
+    expect(config.campaigns[1]?.landers).toEqual([{ lander: 'bridge', weight: 1 }]);
+    expect(loadConfig().landers).toEqual([]);
+    expect(loadConfig().corsOrigins).toEqual([]);
+    expect(loadConfig().campaigns[0]?.landers).toBeUndefined();
+  });
+
+  it('refuses a lander URL without {clickid}, with an unknown macro, or with a macro in its host', () => {
+    expect(problems(withFunnel((c) => ((c.landers ?? [])[0] = { id: 'bridge', name: 'B', url: 'https://lp.example.com/bridge' })))).toEqual([
+      'landers[0].url: must contain {clickid} (the lander passes it on to /go), got "https://lp.example.com/bridge"',
+    ]);
+    expect(problems(withFunnel((c) => ((c.landers ?? [])[0] = { id: 'bridge', name: 'B', url: 'https://lp.example.com/?c={clickId}&x={clickid}' })))).toEqual([
+      'landers[0].url: unknown macro {clickId}; use {clickid}, {campaignid} or {sub1}..{sub20}',
+    ]);
+    expect(problems(withFunnel((c) => ((c.landers ?? [])[0] = { id: 'bridge', name: 'B', url: 'https://{sub1}.example.com/?c={clickid}' })))).toEqual([
+      expect.stringMatching(/^landers\[0\]\.url: url: macros may only appear in the path or query, not in the host/),
+    ]);
+    expect(problems(withFunnel((c) => ((c.landers ?? [])[0] = { id: 'bridge', name: 'B', url: 'ftp://lp.example.com/?c={clickid}' })))).toEqual([
+      'landers[0].url: url must use https:// or http://, got "ftp:"',
+    ]);
+  });
+
+  it('names a dangling lander, a duplicate lander id, an empty lander list and a bad botUrl by path', () => {
+    expect(problems(withFunnel((c) => (funnelCampaign(c).landers = [{ lander: 'nope' }])))).toEqual(['campaigns[1].landers[0].lander: "nope" is not a defined lander']);
+    expect(problems(withFunnel((c) => c.landers?.push({ id: 'bridge', name: 'Again', url: 'https://lp.example.com/2?c={clickid}' })))).toEqual(['landers[1].id: "bridge" is defined twice']);
+    expect(problems(withFunnel((c) => (funnelCampaign(c).landers = [])))).toEqual(['campaigns[1].landers: list at least one lander, or leave landers out']);
+    expect(problems(withFunnel((c) => (funnelCampaign(c).botUrl = 'https://{sub1}.example.org/')))).toEqual([expect.stringMatching(/^campaigns\[1\]\.botUrl: botUrl: macros may only appear in the path or query/)]);
+    expect(problems(withFunnel((c) => (funnelCampaign(c).landers = [{ lander: 'bridge', weight: 0 }])))).toEqual([expect.stringMatching(/^campaigns\[1\]\.landers\[0\]\.weight: /)]);
+  });
+
+  it('takes corsOrigins as bare origins only', () => {
+    for (const bad of ['https://lp.example.com/', 'https://lp.example.com/path', 'lp.example.com', '*', 'ftp://lp.example.com', 'https://LP.example.com']) {
+      expect(problems(withFunnel((c) => (c.corsOrigins = [bad])))).toEqual([expect.stringMatching(/^corsOrigins\[0\]: must be an origin such as https:\/\/lp\.example\.com/)]);
+    }
+  });
+});

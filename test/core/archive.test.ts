@@ -122,6 +122,29 @@ describe('the archiver', () => {
 });
 
 describe('dlq and redrive over the queue and its archive', () => {
+  it('archives and replays a lander click too, after the click it names', async () => {
+    const at = Date.now() - 12 * DAY;
+    const landerClick: DeadLetterMessage = {
+      version: 1,
+      id: mintId(at),
+      kind: 'lander_click',
+      reason: 'unknown_click',
+      detail: 'lander click of a click that is not stored (yet)',
+      receivedAt: new Date(at).toISOString(),
+      clickId: CID,
+      request: { method: 'GET', path: '/go', query: `clickid=${CID}&offer=ds24`, body: '', headers: {} },
+      landerClick: { clickId: CID, offerId: 'ds24', at: new Date(at).toISOString() },
+    };
+    await queueAged(landerClick, 11);
+    expect(await archiveOldMessages(queue, archive, { deadline: deadline(), ledger })).toMatchObject({ archived: 1 });
+    // Listed from the archive (every kind is read), and replayed from there.
+    expect(await archive.list(10)).toEqual([landerClick]);
+    const summary = await redrive(queue, deps(), { limit: 10, dryRun: false, archive: new ArchiveQueue(archive), ledger });
+    expect(summary).toMatchObject({ fromArchive: 1, replayed: 1, outcomes: { 'lander click recorded': 1 } });
+    expect(await archive.list(10)).toEqual([]);
+    expect((await scanAll(client, tables.clicks))[0]).toMatchObject({ clickId: CID, lpClickAt: landerClick.receivedAt, offerId: 'ds24' });
+  });
+
   it('lists both places, one entry per message id, and says where each waits', async () => {
     const inQueue = postbackMessage('Q', 'Lead', Date.parse('2026-11-20T00:00:00Z'));
     const archived = postbackMessage('A', 'Lead', Date.parse('2026-11-01T00:00:00Z'));

@@ -1,5 +1,6 @@
 import { buildClick, offerLocation } from '../../lambda/core/click';
 import { compileConfig, pickOffer } from '../../lambda/core/tracker-config';
+import { DESKTOP_UA } from '../support/browser';
 import { testConfig } from '../support/config';
 
 const config = compileConfig(testConfig());
@@ -22,7 +23,7 @@ describe('buildClick', () => {
       {
         campaignId: 'split',
         request: request('sub1=adset%201&sub20=z&gclid=G-123&cost=0.050&other=x'),
-        userAgent: 'Mozilla/5.0',
+        userAgent: DESKTOP_UA,
         referer: 'https://news.example/',
         country: 'de',
         ip: '203.0.113.77',
@@ -39,7 +40,7 @@ describe('buildClick', () => {
       expiresAt: Math.floor(now.getTime() / 1000) + 30 * 86400,
       subs: { sub1: 'adset 1', sub20: 'z' },
       channelClickId: 'G-123',
-      userAgent: 'Mozilla/5.0',
+      userAgent: DESKTOP_UA,
       referer: 'https://news.example/',
       country: 'DE',
       ip: '203.0.113.0',

@@ -1,5 +1,6 @@
-import { archiveMetrics, CLICKS_BATCH, CLICKS_FLUSH_MS, clickMetrics, ipnMetrics, postbackMetrics, publish } from '../../lambda/metrics';
+import { archiveMetrics, CLICKS_BATCH, CLICKS_FLUSH_MS, clickMetrics, ipnMetrics, postbackMetrics, publish, sendMetrics } from '../../lambda/metrics';
 import type { ConversionRecord } from '../../lambda/core/model';
+import { landerMetrics } from '../../lambda/handlers/lander';
 import type { PostbackParams } from '../../lambda/core/postback-params';
 
 const conversion: ConversionRecord = {
@@ -13,6 +14,17 @@ describe('metric points', () => {
     expect(clickMetrics({ kind: 'redirect', location: '', click, stored: 'queued' }).map((p) => p.name)).toEqual(['Clicks', 'ClicksQueued']);
     expect(clickMetrics({ kind: 'redirect', location: '', click, stored: 'lost' }).map((p) => p.name)).toEqual(['Clicks', 'ClicksLost']);
     expect(clickMetrics({ kind: 'not_found', message: '' })).toEqual([{ name: 'Rejected', value: 1, unit: 'Count', dimension: { name: 'reason', value: 'unknown_campaign' } }]);
+  });
+
+  it('counts a bot as a bot, never as a click; a prefetch and a refused page each on their own', () => {
+    const click = { clickId: 'C', campaignId: 'demo', channelId: 'c', createdAt: '', expiresAt: 0, subs: {} };
+    expect(clickMetrics({ kind: 'redirect', location: '', click: { ...click, bot: true, botReason: 'user_agent' }, stored: 'stored' }).map((p) => p.name)).toEqual(['Bots']);
+    expect(clickMetrics({ kind: 'prefetch' }).map((p) => p.name)).toEqual(['Prefetches']);
+    expect(clickMetrics({ kind: 'origin_refused', origin: 'https://x.example', json: true })).toEqual([{ name: 'Rejected', value: 1, unit: 'Count', dimension: { name: 'reason', value: 'origin_not_allowed' } }]);
+    expect(landerMetrics({ kind: 'redirect', location: '', offerId: 'o', recorded: 'recorded' }).map((p) => p.name)).toEqual(['LanderClicks']);
+    expect(landerMetrics({ kind: 'redirect', location: '', offerId: 'o', recorded: 'repeat' })).toEqual([]);
+    expect(landerMetrics({ kind: 'redirect', location: '', offerId: 'o', recorded: 'queued' }).map((p) => p.name)).toEqual(['LanderClicksQueued']);
+    expect(landerMetrics({ kind: 'rejected', parameter: 'clickid', message: '' })[0]).toMatchObject({ name: 'Rejected', dimension: { value: 'invalid_clickid' } });
   });
 
   it('counts conversions by type and revenue by currency, and every other outcome by reason', () => {
@@ -30,13 +42,12 @@ describe('metric points', () => {
     ]);
   });
 
-  it('counts forwards by status for IPNs as for postbacks (the dashboard shows both)', () => {
-    const forwarded = (status: string) => ({ type: 'payment', outcome: 'recorded' as const, revenue: '47', currency: 'EUR', counted: true, forward: status });
+  it('counts forwards by status once, where they happen: in the sender, whether a postback or an IPN recorded the sale', () => {
     const forwards = (points: { name: string; dimension?: { value: string } }[]) => points.filter((p) => p.name === 'Forwards').map((p) => p.dimension?.value);
-    expect(forwards(ipnMetrics({ status: 'recorded', httpStatus: 200, message: '', results: [forwarded('sent'), { type: 'initial_sale', outcome: 'recorded', revenue: '0', currency: 'EUR', counted: true }] }))).toEqual(['sent']);
-    expect(forwards(ipnMetrics({ status: 'recorded', httpStatus: 200, message: '', results: [forwarded('queued')] }))).toEqual(['queued']);
-    expect(forwards(ipnMetrics({ status: 'recorded', httpStatus: 200, message: '', results: [forwarded('not_applicable')] }))).toEqual([]);
-    expect(forwards(postbackMetrics({ status: 'recorded', httpStatus: 200, message: 'OK', conversion, forward: { status: 'sent', url: 'https://x' } }))).toEqual(['sent']);
+    const recorded = { type: 'payment', outcome: 'recorded' as const, revenue: '47', currency: 'EUR', counted: true, send: 'postback: queued' };
+    expect(forwards(ipnMetrics({ status: 'recorded', httpStatus: 200, message: '', results: [recorded] }))).toEqual([]);
+    expect(forwards(postbackMetrics({ status: 'recorded', httpStatus: 200, message: 'OK', conversion, send: { to: 'postback', status: 'queued' } }))).toEqual([]);
+    expect(forwards(sendMetrics([{ clickId: 'C', conversionKey: 'payment|T', to: 'postback', outcome: 'sent' }, { clickId: 'C', conversionKey: 'payment|U', to: 'postback', outcome: 'queued' }]))).toEqual(['sent', 'queued']);
   });
 
   it('counts an amount conflict beside its duplicate, and a recorded test order as a test, never as revenue', () => {
@@ -126,5 +137,14 @@ describe('publish', () => {
     expect(emf[0]).toMatchObject({ service: 'clickvault', type: 'payment', Conversions: 1 });
     expect(emf[1]).toMatchObject({ currency: 'EUR', Revenue: 47.5 });
     expect(emf[0]?._aws.CloudWatchMetrics[0]?.Dimensions[0]).toEqual(expect.arrayContaining(['service', 'type']));
+  });
+});
+
+describe('publish, sends', () => {
+  it('writes PlatformSends with the platform and the outcome as dimensions (what the alarm and the widget search)', async () => {
+    const emf = await emfOf(() => publish(sendMetrics([{ clickId: 'C', conversionKey: 'k', to: 'tiktok', outcome: 'failed' }])));
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({ service: 'clickvault', platform: 'tiktok', outcome: 'failed', PlatformSends: 1 });
+    expect(emf[0]?._aws.CloudWatchMetrics[0]?.Dimensions[0]?.sort()).toEqual(['outcome', 'platform', 'service']);
   });
 });

@@ -6,14 +6,15 @@ import type { ConversionType } from '../../config/schema';
 import { syncConversionTypes } from '../../lambda/adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes } from '../../lambda/adapters/dynamodb-store';
 import { FileDeadLetterQueue } from '../../lambda/adapters/file-dead-letter';
-import type { ClickRecord } from '../../lambda/core/model';
+import type { ClickRecord, DeadLetterMessage } from '../../lambda/core/model';
 import { handlePostback } from '../../lambda/core/postback';
 import { redrive, type ReplayDeps } from '../../lambda/core/replay';
 import { createClickHandler } from '../../lambda/handlers/click';
+import { createLanderHandler } from '../../lambda/handlers/lander';
 import { compileConfig } from '../../lambda/core/tracker-config';
 import { logger } from '../../lambda/logger';
 import type { TableNames } from '../../lambda/local/tables';
-import { testConfig } from '../support/config';
+import { funnelConfig, testConfig } from '../support/config';
 import { freshTables, scanAll, unreachableClient } from '../support/dynamo';
 import { httpEvent } from '../support/events';
 
@@ -108,5 +109,41 @@ describe('redrive', () => {
     const summary = await redrive(queue, deps(unreachableClient()), { limit: 10, dryRun: false });
     expect(summary.stillFailing).toEqual({ storage_error: 1 });
     expect(await queue.list()).toEqual([expect.objectContaining({ reason: 'storage_error', attempts: 1 })]);
+  });
+
+  it('replays a lander click after the click it names: waiting while the click is missing, once, never twice', async () => {
+    // Both the click and its lander click failed to store (an outage): they wait in the queue.
+    const landerConfig = compileConfig(funnelConfig());
+    const down = new DynamoClickStore(unreachableClient(), tables.clicks);
+    const clickHandler = createClickHandler({ config: landerConfig, clicks: down, deadLetters: () => queue, log: logger });
+    const redirect = await clickHandler(httpEvent({ path: '/click/funnel', query: 'sub1=outage', pathParameters: { campaignId: 'funnel' } }));
+    const landerUrl = new URL(String(redirect.headers?.location));
+    // The bridge lander takes the id as clickid=, the quiz as cid=.
+    const clickId = landerUrl.searchParams.get('clickid') ?? landerUrl.searchParams.get('cid') ?? '';
+    expect(clickId).toMatch(/^[0-9A-Z]{30}$/);
+    const go = createLanderHandler({ config: landerConfig, clicks: down, deadLetters: () => queue, log: logger, random: () => 0 });
+    expect((await go(httpEvent({ path: '/go', query: `clickid=${clickId}&offer=lp` }))).statusCode).toBe(302);
+    const both = await queue.list();
+    expect(both.map((m) => m.kind).sort()).toEqual(['click', 'lander_click']);
+    const queuedClick = both.find((m) => m.kind === 'click') as DeadLetterMessage;
+    const queuedLanderClick = both.find((m) => m.kind === 'lander_click') as DeadLetterMessage;
+
+    // A replay that sees only the lander click keeps it: its click is not stored yet.
+    await queue.delete(queuedClick.id);
+    expect(await redrive(queue, deps(), { limit: 10, dryRun: false })).toMatchObject({ replayed: 0, stillFailing: { unknown_click: 1 } });
+    expect(await queue.list()).toEqual([expect.objectContaining({ kind: 'lander_click', reason: 'unknown_click', attempts: 1 })]);
+
+    // The click arrives: the lander click is recorded as it was chosen then.
+    await new DynamoClickStore(client, tables.clicks).putClick(queuedClick.click as ClickRecord);
+    expect(await redrive(queue, deps(), { limit: 10, dryRun: false })).toMatchObject({ replayed: 1, outcomes: { 'lander click recorded': 1 } });
+    const stored = (await scanAll(client, tables.clicks)).find((c) => c.clickId === clickId);
+    expect(stored).toMatchObject({ landerId: queuedClick.click?.landerId, offerId: 'lp', lpClickAt: queuedLanderClick.landerClick?.at });
+    // Replaying the same lander click again changes nothing (it finds its own write); another
+    // lander click of the same click is a repeat and changes nothing either.
+    await queue.send(queuedLanderClick);
+    expect(await redrive(queue, deps(), { limit: 10, dryRun: false })).toMatchObject({ replayed: 1, outcomes: { 'lander click recorded': 1 } });
+    await queue.send({ ...queuedLanderClick, id: '01KZZZZZZZZZZZZZZZZZZZZZZZ', landerClick: { clickId, offerId: 'ds24', at: '2026-11-25T12:00:00.000Z' } });
+    expect(await redrive(queue, deps(), { limit: 10, dryRun: false })).toMatchObject({ replayed: 1, outcomes: { 'lander click already recorded': 1 } });
+    expect((await scanAll(client, tables.clicks)).find((c) => c.clickId === clickId)).toEqual(stored);
   });
 });

@@ -12,6 +12,7 @@ import { loadConfig } from '../../config/load';
 import { createDynamoClient } from '../../lambda/adapters/dynamodb-store';
 import { startLocalTracker } from '../../lambda/local/server';
 import { scanAll } from '../support/dynamo';
+import { DESKTOP_UA } from '../support/browser';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '../..');
@@ -89,7 +90,7 @@ describe('the local server and its CLIs', () => {
     const clickWith = async (trust: boolean) => {
       const tracker = await startLocalTracker({ config: loadConfig(), dataDir: mkdtempSync(join(tmpdir(), 'cv-hdr-')), port: 0, dynamoPort: 0, inMemory: true, env: trust ? { TRUST_CLOUDFRONT_HEADERS: '1' } : {} });
       try {
-        await fetch(`${tracker.url}/click/demo`, { redirect: 'manual', headers: { 'CloudFront-Viewer-Country': 'AT', 'CloudFront-Viewer-Address': '203.0.113.9:443' } });
+        await fetch(`${tracker.url}/click/demo`, { redirect: 'manual', headers: { 'user-agent': DESKTOP_UA, 'CloudFront-Viewer-Country': 'AT', 'CloudFront-Viewer-Address': '203.0.113.9:443' } });
         const [click] = await scanAll(createDynamoClient(tracker.dynamo.endpoint), tracker.tables.clicks);
         return { country: click?.country, ip: click?.ip };
       } finally {
@@ -107,7 +108,7 @@ describe('the local server and its CLIs', () => {
       const key = tracker.postbackKey?.key ?? '';
       // C1 CSI / OSC and a right-to-left override in subs (the click strips C0 itself) ...
       const hostileSub = encodeURIComponent('\u009b2J\u009d0;owned\u009c\u202eexe.txt');
-      const location = (await fetch(`${tracker.url}/click/demo?sub1=${hostileSub}&fbclid=${hostileSub}`, { redirect: 'manual' })).headers.get('location') ?? '';
+      const location = (await fetch(`${tracker.url}/click/demo?sub1=${hostileSub}&fbclid=${hostileSub}`, { redirect: 'manual', headers: { 'user-agent': DESKTOP_UA } })).headers.get('location') ?? '';
       const cid = new URL(location).searchParams.get('cid') ?? '';
       // ... and raw ESC sequences in a queued request's body.
       await fetch(`${tracker.url}/postback?key=${key}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: `clickid=${cid}&type=Nope&note=\u001b[2J\u001b]0;owned\u0007\u009b31m` });

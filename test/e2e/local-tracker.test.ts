@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createDynamoClient } from '../../lambda/adapters/dynamodb-store';
 import { buildReport, formatJson, startOfDay } from '../../lambda/core/report';
-import { loadReportData } from '../../scripts/report-data';
+import { loadReportData } from '../../lambda/adapters/report-data';
 import { startLocalTracker, type LocalTracker } from '../../lambda/local/server';
 import { loadConfig } from '../../config/load';
 import { scanAll } from '../support/dynamo';
+import { DESKTOP_UA } from '../support/browser';
 
 const run = promisify(execFile);
 let tracker: LocalTracker;
@@ -30,7 +31,8 @@ afterAll(async () => {
   await tracker?.close();
 });
 
-const http = (path: string, init: RequestInit = {}) => fetch(`${tracker.url}${path}`, { redirect: 'manual', ...init });
+// As a visitor's browser: Node's own user agent would be flagged as a bot (and not counted).
+const http = (path: string, init: RequestInit = {}) => fetch(`${tracker.url}${path}`, { redirect: 'manual', ...init, headers: { 'user-agent': DESKTOP_UA, ...(init.headers as Record<string, string> | undefined) } });
 
 async function click(query = ''): Promise<string> {
   const response = await http(`/click/demo${query}`);
@@ -111,7 +113,7 @@ describe('npm start, end to end', () => {
     expect((await http(`/postback?clickid=01AAAAAAAAAAAAAAAAAAAAAAAA&type=payment&sum=1&key=${key}`)).status).toBe(202);
 
     expect(await report()).toEqual([
-      { campaignId: 'demo', retired: false, clicks: 3, conversions: { payment: 1, refund: 1 }, revenue: { EUR: 0 }, cr: 0.3333, epc: { EUR: 0 }, partial: false },
+      { campaignId: 'demo', retired: false, clicks: 3, bots: 0, lpClicks: 0, lpCtr: null, conversions: { payment: 1, refund: 1 }, revenue: { EUR: 0 }, cr: 0.3333, epc: { EUR: 0 }, partial: false },
     ]);
     const stored = await scanAll(createDynamoClient(tracker.dynamo.endpoint), tracker.tables.conversions);
     expect(stored.map((c) => c.conversionKey).sort()).toEqual(['InitiateCheckout|', 'payment|98765431', 'refund|98765999']);

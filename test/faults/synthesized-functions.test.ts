@@ -1,6 +1,6 @@
 /**
- * Fault scenarios run against the synthesized functions themselves: the click, postback and
- * IPN bundles exactly as `cdk synth` builds them (esbuild, minified, the runtime-provided
+ * Fault scenarios run against the synthesized functions themselves: the click, lander-click
+ * (/go), postback and IPN bundles exactly as `cdk synth` builds them (esbuild, minified, the runtime-provided
  * Secrets Manager and SSM clients left external), each loaded in a fresh Node process with its
  * function's environment and invoked once with a Lambda-like context — while DynamoDB, and in
  * some scenarios SQS or Secrets Manager, is a black hole (accepts, never answers).
@@ -25,8 +25,9 @@ import { FUNCTION_SIZING } from '../../lib/clickvault-stack';
 import { PROJECT_ROOT } from '../../lib/tracker-function';
 import { ENV, TABLE_ENV } from '../../lambda/contract';
 import type { DeadLetterMessage } from '../../lambda/core/model';
+import { mintClickId } from '../../lambda/core/ids';
 import { startBlackHole, type BlackHole } from '../support/black-hole';
-import { TEST_POSTBACK_KEY, testConfig } from '../support/config';
+import { TEST_POSTBACK_KEY, funnelConfig } from '../support/config';
 import { httpEvent } from '../support/events';
 import { formBody, signed } from '../support/ipn';
 
@@ -44,7 +45,8 @@ const PASS = 'Zx9-public-example';
 const SECRET_NAME = `clickvault/ipn-${Date.now()}`;
 /** The generated postback key the stack would keep in Secrets Manager (the shipped protection). */
 const KEY_SECRET_NAME = `clickvault/postback-key-${Date.now()}`;
-const base = testConfig();
+// The test config with landers (the funnel campaign), so /go has a lander campaign to serve.
+const base = funnelConfig();
 const config = parseConfig({
   ...base,
   conversionTypes: [...base.conversionTypes, ...digistore24IpnConversionTypes],
@@ -52,7 +54,7 @@ const config = parseConfig({
 });
 
 let outdir: string;
-let bundles: Record<'click' | 'postback' | 'ipn', Bundle>;
+let bundles: Record<'click' | 'lander' | 'postback' | 'ipn', Bundle>;
 let configFile: string;
 let hole: BlackHole;
 
@@ -82,7 +84,7 @@ interface Invocation {
 }
 
 /** Loads the bundle in a fresh process (init), invokes it once, returns its answer, time and log lines. */
-function invoke(name: 'click' | 'postback' | 'ipn', event: unknown, endpoints: { sqs: string; secrets: string; queueUrl: string }): Promise<Invocation> {
+function invoke(name: 'click' | 'lander' | 'postback' | 'ipn', event: unknown, endpoints: { sqs: string; secrets: string; queueUrl: string }): Promise<Invocation> {
   const bundle = bundles[name];
   const timeoutMs = FUNCTION_SIZING[name].timeout.toMilliseconds();
   const env: NodeJS.ProcessEnv = {
@@ -137,6 +139,10 @@ function expectWithin(invocation: Invocation, boundMs: number): void {
 }
 
 const clickEvent = () => httpEvent({ path: '/click/demo', query: 'sub1=fault', pathParameters: { campaignId: 'demo' } });
+/** A lander click of a click that (with DynamoDB hanging) cannot be found: it must be queued. */
+const LANDER_CLICK_ID = mintClickId('funnel');
+// `offer=ds24`: the funnel campaign rotates two offers; the button names one, so the redirect is known.
+const landerEvent = () => httpEvent({ path: '/go', query: `clickid=${LANDER_CLICK_ID}&offer=ds24`, headers: { 'cloudfront-viewer-address': '203.0.113.9:443' } });
 const postbackEvent = () => httpEvent({ path: '/postback', query: `clickid=${CID}&type=payment&sum=47.00&currency=EUR&txid=T-1&key=${TEST_POSTBACK_KEY}` });
 const ipnEvent = () =>
   httpEvent({
@@ -158,6 +164,17 @@ describe('everything hangs: DynamoDB, SQS and Secrets Manager are black holes', 
     const lost = logs.find((l) => String(l.message).startsWith('click lost'));
     expect(lost).toMatchObject({ level: 'ERROR', click: { campaignId: 'demo', subs: { sub1: 'fault' } } });
     expect(String(lost?.detail)).toMatch(/DynamoDB PutItem: no answer within/);
+    await hole.drained();
+  });
+
+  it('lander click (/go): the visitor is redirected to the offer within 2.5 s; the lost lander click is logged', async () => {
+    const invocation = await invoke('lander', landerEvent(), allHanging());
+    const { result, logs } = invocation;
+    expect(result.statusCode).toBe(302);
+    expect(result.headers?.location).toMatch(new RegExp(`\\?cid=${LANDER_CLICK_ID}$`));
+    expectWithin(invocation, 2500);
+    const lost = logs.find((l) => String(l.message).startsWith('lander click lost'));
+    expect(lost).toMatchObject({ level: 'ERROR', landerClick: { clickId: LANDER_CLICK_ID } });
     await hole.drained();
   });
 
@@ -208,6 +225,15 @@ describe('DynamoDB hangs, the queue and the secret store work (moto)', () => {
     expectWithin(invocation, 1500);
     const clickId = new URL(String(result.headers?.location)).searchParams.get('cid');
     expect(await queued()).toEqual([expect.objectContaining({ kind: 'click', reason: 'storage_error', clickId, click: expect.objectContaining({ clickId, subs: { sub1: 'fault' } }) })]);
+    await hole.drained();
+  });
+
+  withMoto('lander click (/go): redirected within 2.5 s, and the lander click is in the queue (past the guard\'s hanging ledger)', async () => {
+    const invocation = await invoke('lander', landerEvent(), working());
+    const { result } = invocation;
+    expect(result.statusCode).toBe(302);
+    expectWithin(invocation, 2500);
+    expect(await queued()).toEqual([expect.objectContaining({ kind: 'lander_click', reason: 'storage_error', clickId: LANDER_CLICK_ID, landerClick: expect.objectContaining({ clickId: LANDER_CLICK_ID }) })]);
     await hole.drained();
   });
 

@@ -26,6 +26,7 @@ import type { TableNames } from '../../lambda/local/tables';
 import { TEST_POSTBACK_KEY, testConfig, testSecrets } from '../support/config';
 import { countingClient, freshTables, scanAll, unreachableClient } from '../support/dynamo';
 import { httpEvent } from '../support/events';
+import { handedToSender } from '../support/sender';
 import { formBody, signed } from '../support/ipn';
 
 const sqs = mockClient(SQSClient);
@@ -57,10 +58,8 @@ function stores(dynamo: DynamoDBClient = client, options: { guarded?: boolean } 
     types: new DynamoConversionTypes(dynamo, tables.conversionTypes),
     deadLetters: () => sink,
     defaultCurrency: 'EUR',
-    forward: async (c: ConversionRecord) => {
-      forwarded.push(c);
-      return { status: 'sent' as const, url: 'https://channel.example/pb' };
-    },
+    // What would be handed to the sender (marked when recorded, queued once stored).
+    sends: handedToSender(forwarded),
   };
 }
 

@@ -8,6 +8,7 @@ import { compileConfig } from '../../lambda/core/tracker-config';
 import { campaignCode } from '../../lambda/core/ids';
 import { createClickHandler } from '../../lambda/handlers/click';
 import { logger } from '../../lambda/logger';
+import { DESKTOP_UA } from '../support/browser';
 import { testConfig } from '../support/config';
 import { countingClient, freshTables, scanAll, unreachableClient } from '../support/dynamo';
 import { httpEvent } from '../support/events';
@@ -62,7 +63,7 @@ describe('GET /click/{campaignId}', () => {
         country: 'AT',
         ip: '203.0.113.0',
         referer: 'https://m.facebook.com/',
-        userAgent: 'jest',
+        userAgent: DESKTOP_UA,
       }),
     ]);
     expect(sqs.calls()).toHaveLength(0);

@@ -25,11 +25,16 @@ import { sendForward } from '../../lambda/core/forward';
 import type { Log } from '../../lambda/core/model';
 import { compileConfig } from '../../lambda/core/tracker-config';
 import { createClickHandler } from '../../lambda/handlers/click';
+import { createLanderHandler } from '../../lambda/handlers/lander';
+import { DynamoDeadLetterLedger } from '../../lambda/adapters/dead-letter-ledger';
+import { mintClickId } from '../../lambda/core/ids';
 import { createIpnHandler } from '../../lambda/handlers/ipn';
 import { createPostbackHandler } from '../../lambda/handlers/postback';
-import { conversionDeps } from '../../lambda/handlers/runtime';
+import { conversionDeps, guardedDeadLetters } from '../../lambda/handlers/runtime';
 import { startBlackHole, type BlackHole } from '../support/black-hole';
-import { testConfig } from '../support/config';
+import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { whenSlow } from '../../lambda/handlers/deadline';
+import { funnelConfig, testConfig } from '../support/config';
 import { freshTables, scanAll } from '../support/dynamo';
 import { httpEvent } from '../support/events';
 import { formBody, signed } from '../support/ipn';
@@ -109,6 +114,59 @@ describe('click with a hanging DynamoDB', () => {
     expect(lost?.level).toBe('error');
     expect(String(lost?.fields.queueError)).toMatch(/SQS SendMessage: no answer within \d+ ms/);
     expect(lost?.fields.click).toMatchObject({ campaignId: 'demo' });
+  });
+});
+
+describe('lander click (/go) with a hanging DynamoDB', () => {
+  it('redirects within 2.5 s and queues the lander click, past a dead-letter guard whose ledger hangs too', async () => {
+    const funnel = funnelConfig();
+    // As deployed: the update and the ledger on the same (hanging) DynamoDB, the guard in front of the queue.
+    const handler = createLanderHandler({
+      config: compileConfig(funnel),
+      clicks: new DynamoClickStore(hanging, 'clicks'),
+      deadLetters: guardedDeadLetters(queue, new DynamoDeadLetterLedger(hanging, 'ledger'), funnel),
+      log: capturingLog(),
+      random: () => 0,
+    });
+    const clickId = mintClickId('funnel');
+    const { result, ms } = await timed(() => handler(httpEvent({ path: '/go', query: `clickid=${clickId}`, headers: { 'cloudfront-viewer-address': '203.0.113.9:443' } })));
+    expect(result.statusCode).toBe(302);
+    expect(result.headers?.location).toBe(`https://www.digistore24.com/redir/123456/aff/?cid=${clickId}`);
+    expect(ms).toBeLessThan(2500);
+    const messages = await queue.list();
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatchObject({ kind: 'lander_click', reason: 'storage_error', clickId, landerClick: { clickId, offerId: 'ds24' } });
+    expect(messages[0]?.detail).toMatch(/DynamoDB UpdateItem: no answer within/);
+    await hole.drained();
+  });
+});
+
+describe('lander click (/go) with a hanging DynamoDB and a working SQS (moto)', () => {
+  const moto = process.env.MOTO_ENDPOINT;
+  const withMoto = moto ? it : it.skip;
+  withMoto('the lander click reaches the queue before the deadline: the update, the guard\'s hanging ledger, then SQS', async () => {
+    const sqs = new SQSClient({ endpoint: moto, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const queueUrl = String((await sqs.send(new CreateQueueCommand({ QueueName: `cv-go-deadline-${Date.now()}` }))).QueueUrl);
+    const funnel = funnelConfig();
+    await withEnv({ AWS_ENDPOINT_URL_SQS: String(moto) }, async () => {
+      // A fresh sink, as in a cold function: its SQS client loads while the update is retried.
+      const sink = new SqsDeadLetterSink(queueUrl);
+      const handler = createLanderHandler({
+        config: compileConfig(funnel),
+        clicks: { recordLanderClick: (landerClick) => whenSlow(new DynamoClickStore(hanging, 'clicks').recordLanderClick(landerClick), CALL_BUDGETS.dynamodb.attemptTimeoutMs, () => sink.prepare()) },
+        deadLetters: guardedDeadLetters(sink, new DynamoDeadLetterLedger(hanging, 'ledger'), funnel),
+        log: capturingLog(),
+        random: () => 0,
+      });
+      const clickId = mintClickId('funnel');
+      const { result, ms } = await timed(() => handler(httpEvent({ path: '/go', query: `clickid=${clickId}`, headers: { 'cloudfront-viewer-address': '203.0.113.9:443' } })));
+      expect(result.statusCode).toBe(302);
+      expect(ms).toBeLessThan(2500);
+      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      expect((out.Messages ?? []).map((m) => JSON.parse(String(m.Body)) as { kind: string; clickId: string })).toEqual([expect.objectContaining({ kind: 'lander_click', clickId })]);
+    });
+    sqs.destroy();
+    await hole.drained();
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Forwarding to a traffic channel over real HTTP (a channel stub on loopback), with the
- * conversions on dynalite and the queue in files.
+ * conversions on dynalite and the queue in files. The forward runs in the sender (the send
+ * path), never inside the postback request.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +22,7 @@ import type { TableNames } from '../../lambda/local/tables';
 import { freshTables, scanAll } from '../support/dynamo';
 import { UNPROTECTED } from '../support/config';
 import { httpEvent } from '../support/events';
+import { testSender, type TestSender } from '../support/sender';
 
 const CID = '01JDZ8Q3V6W0K1X2Y3Z4A5B6C7';
 let channel: Server;
@@ -73,7 +75,17 @@ function stores() {
     types: new DynamoConversionTypes(client, tables.conversionTypes),
   };
 }
-const handler = () => createPostbackHandler(conversionDeps(config, stores(), () => queue));
+let sender: TestSender;
+const handler = () => {
+  sender = testSender(config, client, tables, () => queue);
+  const h = createPostbackHandler(conversionDeps(config, stores(), () => queue, sender.queue));
+  // Each postback, then its forward by the sender.
+  return async (event: Parameters<typeof h>[0]) => {
+    const result = await h(event);
+    await sender.drain();
+    return result;
+  };
+};
 const get = (query: string) => httpEvent({ path: '/postback', query });
 
 describe('forwarding to the traffic channel', () => {
@@ -94,6 +106,21 @@ describe('forwarding to the traffic channel', () => {
     await h(get(`clickid=${CID}&type=upsell&sum=47&txid=T1`));
     expect(received).toHaveLength(1);
     expect(await scanAll(client, tables.conversions)).toEqual(expect.arrayContaining([expect.objectContaining({ conversionKey: 'payment|T1', forwardState: 'sent' })]));
+  });
+
+  it('never calls the channel inside the postback request: the sender does, after it', async () => {
+    sender = testSender(config, client, tables, () => queue);
+    sender.queue.stop();
+    const h = createPostbackHandler(conversionDeps(config, stores(), () => queue, sender.queue));
+    const result = await h(get(`clickid=${CID}&type=payment&sum=47&currency=EUR&txid=Q1`));
+    expect(result.statusCode).toBe(200);
+    expect(received).toEqual([]);
+    expect(await scanAll(client, tables.conversions)).toEqual([expect.objectContaining({ forwardTo: 'postback', sendQueue: 'postback' })]);
+    sender.queue.start();
+    await sender.drain();
+    expect(received).toEqual(['/pb?click=FB.1%26x%3Dy&payout=47&event=payment&cur=EUR&tx=Q1']);
+    expect(await scanAll(client, tables.conversions)).toEqual([expect.objectContaining({ forwardState: 'sent' })]);
+    expect((await scanAll(client, tables.conversions))[0]).not.toHaveProperty('sendQueue');
   });
 
   it('forwards exactly once under 50 concurrent identical postbacks', async () => {

@@ -7,7 +7,6 @@ import { syncConversionTypes } from '../../lambda/adapters/conversion-types-sync
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, DynamoInboundLog } from '../../lambda/adapters/dynamodb-store';
 import { SqsDeadLetterSink } from '../../lambda/adapters/sqs-dead-letter';
 import { clickInbound } from '../../lambda/adapters/trace-source';
-import type { ForwardResult } from '../../lambda/core/forward';
 import type { ConversionRecord, DeadLetterMessage, InboundEntry } from '../../lambda/core/model';
 import { replayMessage } from '../../lambda/core/replay';
 import { formatTrace } from '../../lambda/core/trace';
@@ -16,6 +15,7 @@ import { createPostbackHandler } from '../../lambda/handlers/postback';
 import type { TableNames } from '../../lambda/local/tables';
 import { freshTables, scanAll, unreachableClient } from '../support/dynamo';
 import { httpEvent } from '../support/events';
+import { handedToSender } from '../support/sender';
 import { fixture, formBody, referenceSigned, signed } from '../support/ipn';
 import { TEST_PROTECTION } from '../support/config';
 
@@ -56,11 +56,8 @@ function deps(options: { conversionsClient?: DynamoDBClient; passphrase?: string
     types: new DynamoConversionTypes(client, tables.conversionTypes),
     deadLetters: () => sink,
     defaultCurrency: 'EUR',
-    // Records what would be sent to the traffic channel (the channel HTTP path is tested in forward.test.ts).
-    forward: async (c: ConversionRecord): Promise<ForwardResult> => {
-      forwarded.push(c);
-      return { status: 'sent', url: 'https://channel.example/pb' };
-    },
+    // What would be handed to the sender (marked when recorded, queued once stored).
+    sends: handedToSender(forwarded),
   };
 }
 

@@ -17,7 +17,7 @@ import { createPostbackHandler } from '../../lambda/handlers/postback';
 import { conversionDeps } from '../../lambda/handlers/runtime';
 import { logger } from '../../lambda/logger';
 import type { TableNames } from '../../lambda/local/tables';
-import { loadReportData } from '../../scripts/report-data';
+import { loadReportData } from '../../lambda/adapters/report-data';
 import { testConfig } from '../support/config';
 import { countingClient, freshTables, scanAll } from '../support/dynamo';
 import { httpEvent } from '../support/events';
@@ -108,7 +108,7 @@ describe('a conversion for a click that expired', () => {
     // In the report the chargeback nets against its payment: same row, the click's day.
     const data = await loadReportData({ client, tables, campaigns: ['demo'], from: startOfDay('2026-03-01', 'UTC'), to: startOfDay('2026-03-02', 'UTC'), includeUnattributed: false });
     expect(JSON.parse(formatJson(buildReport(data.clicks, data.conversions, { by: ['campaign', 'day', 'sub1'], timeZone: 'UTC', costCurrency: 'EUR' })))).toEqual([
-      { campaignId: 'demo', retired: false, day: '2026-03-01', sub1: 'adset-7', clicks: 0, conversions: { chargeback: 1, payment: 1 }, revenue: { USD: 0 }, cr: 0, epc: { USD: 0 }, partial: false },
+      { campaignId: 'demo', retired: false, day: '2026-03-01', sub1: 'adset-7', clicks: 0, bots: 0, lpClicks: 0, lpCtr: null, conversions: { chargeback: 1, payment: 1 }, revenue: { USD: 0 }, cr: 0, epc: { USD: 0 }, partial: false },
     ]);
   });
 

@@ -25,6 +25,7 @@ import { freshTables, scanAll, testEndpoint } from '../support/dynamo';
 import { httpEvent } from '../support/events';
 import { TEST_POSTBACK_KEY, TEST_PROTECTION, testSecrets } from '../support/config';
 import { formBody, signed } from '../support/ipn';
+import { testSender } from '../support/sender';
 
 const CID = '01JDZ8Q3V6W0K1X2Y3Z4A5B6C7';
 const PASS = 'lost-answer-passphrase';
@@ -105,14 +106,23 @@ function stores(client: DynamoDBClient) {
 }
 const conversions = async () => scanAll((await freshTables()).client, tables.conversions);
 const s2s = () => httpEvent({ path: '/postback', query: `clickid=${CID}&sum=47.00&currency=EUR&txid=T1&type=payment&key=${TEST_POSTBACK_KEY}` });
+/** The recording deps with the send path: the forward runs in the sender (its queue drained before asserting). */
+function recording(client: DynamoDBClient, senderClient: DynamoDBClient = client) {
+  const sender = testSender(config, senderClient, tables, () => queue);
+  return { deps: conversionDeps(config, stores(client), () => queue, sender.queue), sender };
+}
 /** The postback handler as deployed: protected by the generated key the S2S URL carries. */
-const postbackHandler = (client: DynamoDBClient) =>
-  createPostbackHandler(conversionDeps(config, stores(client), () => queue), postbackAuth(config.postbackProtection, testSecrets()));
+function postbackHandler(client: DynamoDBClient, senderClient: DynamoDBClient = client) {
+  const { deps, sender } = recording(client, senderClient);
+  return { handler: createPostbackHandler(deps, postbackAuth(config.postbackProtection, testSecrets())), sender };
+}
 
 describe('an answer lost after a committed write', () => {
   it('postback: the retried conversion put recognises its own write — recorded, forwarded once', async () => {
     const faulty = losingClient('PutItemCommand', (input) => input.TableName === tables.conversions);
-    const result = await postbackHandler(faulty.client)(s2s());
+    const { handler, sender } = postbackHandler(faulty.client);
+    const result = await handler(s2s());
+    await sender.drain();
     expect(faulty.lost()).toBe(1);
     expect(faulty.attempts).toEqual(['PutItemCommand', 'PutItemCommand']);
     expect(result).toMatchObject({ statusCode: 200, body: 'OK\n' });
@@ -127,9 +137,11 @@ describe('an answer lost after a committed write', () => {
     const faulty = losingClient('PutItemCommand', (input) => input.TableName === tables.conversions);
     const ipn = config.digistore24?.ipn;
     if (!ipn) throw new Error('no ipn');
-    const handler = createIpnHandler({ ...conversionDeps(config, stores(faulty.client), () => queue), ipn, passphrase: async () => PASS });
+    const { deps, sender } = recording(faulty.client);
+    const handler = createIpnHandler({ ...deps, ipn, passphrase: async () => PASS });
     const form = signed({ event: 'on_payment', transaction_id: 'T2', amount_netto: '39.50', currency: 'EUR', click_id: CID, pay_sequence_no: '1' }, PASS);
     const result = await handler(httpEvent({ method: 'POST', path: '/ipn/digistore24', body: formBody(form), headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
+    await sender.drain();
     expect(faulty.lost()).toBe(1);
     expect(result).toMatchObject({ statusCode: 200, body: 'OK' });
     const stored = await conversions();
@@ -139,7 +151,9 @@ describe('an answer lost after a committed write', () => {
 
   it('forward claim: the retried claim recognises its own claim — sent once, not stuck in "sending"', async () => {
     const faulty = losingClient('UpdateItemCommand', (input) => String(input.UpdateExpression).includes('forwardClaimToken'));
-    const result = await postbackHandler(faulty.client)(s2s());
+    const { handler, sender } = postbackHandler((await freshTables()).client, faulty.client);
+    const result = await handler(s2s());
+    await sender.drain();
     expect(faulty.lost()).toBe(1);
     expect(faulty.attempts).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
     expect(result).toMatchObject({ statusCode: 200, body: 'OK\n' });
@@ -151,9 +165,10 @@ describe('an answer lost after a committed write', () => {
 
   it('a different request with the same sale is still a duplicate, and never forwards again', async () => {
     const faulty = losingClient('PutItemCommand', (input) => input.TableName === tables.conversions);
-    const handler = postbackHandler(faulty.client);
+    const { handler, sender } = postbackHandler(faulty.client);
     await handler(s2s());
     const again = await handler(s2s());
+    await sender.drain();
     expect(again.body).toMatch(/^OK duplicate: payment for this click and txid T1 was recorded before; nothing changed/);
     expect(await conversions()).toHaveLength(1);
     expect(sent).toHaveLength(1);

@@ -94,7 +94,7 @@ describe('review regressions', () => {
 
   it('defuses formulas in CSV, including ones that start like a negative number', () => {
     const csv = formatCsv(
-      [{ keys: { sub1: "-1+1+cmd|' /C calc'!A0" }, clicks: 1, conversions: {}, revenue: {}, cr: 0, epc: {}, partial: false }, { keys: { sub1: '-12.5' }, clicks: 1, conversions: {}, revenue: {}, cr: 0, epc: {}, partial: false }],
+      [{ keys: { sub1: "-1+1+cmd|' /C calc'!A0" }, clicks: 1, bots: 0, lpClicks: 0, lpCtr: null, conversions: {}, revenue: {}, cr: 0, epc: {}, partial: false }, { keys: { sub1: '-12.5' }, clicks: 1, bots: 0, lpClicks: 0, lpCtr: null, conversions: {}, revenue: {}, cr: 0, epc: {}, partial: false }],
       ['sub1'],
     );
     expect(csv.split('\n')[1]).toMatch(/^'-1\+1\+cmd/);

@@ -32,7 +32,7 @@ describe('resolveNeeds', () => {
   });
 
   it('knows a variable and an output for every table and the queue', () => {
-    expect(Object.keys(TRACKER_SOURCES).sort()).toEqual(['catalog', 'clicks', 'conversionTypes', 'conversions', 'deadLetterArchive', 'deadLetterLedger', 'inbound', 'queue', 'rollups']);
+    expect(Object.keys(TRACKER_SOURCES).sort()).toEqual(['catalog', 'clicks', 'conversionTypes', 'conversions', 'deadLetterArchive', 'deadLetterLedger', 'inbound', 'ipKeys', 'queue', 'rollups']);
   });
 });
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildReport, formatJson, startOfDay, type ReportOptions } from '../../lambda/core/report';
 import { reportHtml } from '../../scripts/report-html';
-import { loadReportData } from '../../scripts/report-data';
+import { loadReportData } from '../../lambda/adapters/report-data';
 import { buildDataset } from './dataset';
 
 const run = promisify(execFile);

@@ -111,8 +111,8 @@ describe('npm run report over expired clicks, a lowered retention and a retired 
     const { stdout, stderr } = await report('--json');
     expect(JSON.parse(stdout)).toEqual([
       // Clicks: the one left of the three, and the one 50 days ago. Revenue: 3 x 30 - 30 + 40.
-      { campaignId: 'demo', retired: false, clicks: 2, conversions: { chargeback: 1, payment: 4 }, revenue: { EUR: 100 }, cr: null, epc: null, cost: null, profit: null, roi: null, partial: true },
-      { campaignId: old, retired: true, clicks: 1, conversions: { payment: 1 }, revenue: { EUR: 100 }, cr: null, epc: null, cost: null, profit: null, roi: null, partial: true },
+      { campaignId: 'demo', retired: false, clicks: 2, bots: 0, lpClicks: 0, lpCtr: null, conversions: { chargeback: 1, payment: 4 }, revenue: { EUR: 100 }, cr: null, epc: null, cost: null, profit: null, roi: null, partial: true },
+      { campaignId: old, retired: true, clicks: 1, bots: 0, lpClicks: 0, lpCtr: null, conversions: { payment: 1 }, revenue: { EUR: 100 }, cr: null, epc: null, cost: null, profit: null, roi: null, partial: true },
     ]);
     expect(stderr).toMatch(/^\* Partial click counts: clicks made before \d{4}-\d{2}-\d{2} \d{2}:\d{2}\+00:00 \(UTC\) are past their retention/m);
   }, 60_000);
@@ -129,8 +129,8 @@ describe('npm run report over expired clicks, a lowered retention and a retired 
 
   it('--csv, the table and --html say so too', async () => {
     const csv = (await report('--csv')).stdout.trim().split('\n');
-    expect(csv[0]).toBe('campaignId,retired,clicks,conversions_chargeback,conversions_payment,revenue_EUR,cr,epc_EUR,cost,profit,roi,partial');
-    expect(csv.slice(1)).toEqual(['demo,false,2,1,4,100.00,,,,,,true', `${old},true,1,0,1,100.00,,,,,,true`]);
+    expect(csv[0]).toBe('campaignId,retired,clicks,bots,lpClicks,lpCtr,conversions_chargeback,conversions_payment,revenue_EUR,cr,epc_EUR,cost,profit,roi,partial');
+    expect(csv.slice(1)).toEqual(['demo,false,2,0,0,,1,4,100.00,,,,,,true', `${old},true,1,0,0,,0,1,100.00,,,,,,true`]);
 
     const table = (await report()).stdout;
     expect(table).toMatch(new RegExp(`^${old} \\(retired\\)\\s+1\\*\\s+payment=1\\s+100\\.00 EUR\\s+n/a\\s+n/a\\s+n/a\\s+n/a\\s+n/a$`, 'm'));

@@ -1,4 +1,4 @@
-import { loadReportData } from '../../scripts/report-data';
+import { loadReportData } from '../../lambda/adapters/report-data';
 import { buildReport, formatCsv, formatJson, formatTable, startOfDay, zonedParts, type GroupKey, type ReportRow } from '../../lambda/core/report';
 import { buildDataset, type Dataset } from './dataset';
 import { DynamoClickStore, DynamoConversionStore } from '../../lambda/adapters/dynamodb-store';
@@ -33,6 +33,9 @@ describe('report over a known data set', () => {
         campaignId: 'demo',
         retired: false,
         clicks: 3,
+        bots: 0,
+        lpClicks: 0,
+        lpCtr: null,
         conversions: { chargeback: 1, payment: 3, refund: 1, upsell: 1 },
         revenue: { EUR: 30 },
         cr: 1,
@@ -43,8 +46,8 @@ describe('report over a known data set', () => {
         roi: 29,
         partial: false,
       },
-      { campaignId: 'split', retired: false, clicks: 1, conversions: { payment: 1 }, revenue: { USD: 100 }, cr: 1, epc: { USD: 100 }, partial: false },
-      { campaignId: null, retired: false, clicks: 0, conversions: { payment: 1 }, revenue: { EUR: 5 }, cr: 0, epc: { EUR: 0 }, partial: false },
+      { campaignId: 'split', retired: false, clicks: 1, bots: 0, lpClicks: 0, lpCtr: null, conversions: { payment: 1 }, revenue: { USD: 100 }, cr: 1, epc: { USD: 100 }, partial: false },
+      { campaignId: null, retired: false, clicks: 0, bots: 0, lpClicks: 0, lpCtr: null, conversions: { payment: 1 }, revenue: { EUR: 5 }, cr: 0, epc: { EUR: 0 }, partial: false },
     ]);
     // Money is exact text: two decimals for revenue and cost, four for EPC.
     expect(formatJson(rows)).toContain('"revenue": {\n      "EUR": 30.00\n    }');
@@ -54,13 +57,13 @@ describe('report over a known data set', () => {
   it('by day in UTC and in Europe/Berlin: the click at 23:30 UTC moves to the next day', async () => {
     const utc = json((await report(['day'])).rows);
     expect(utc).toEqual([
-      { day: '2026-11-24', clicks: 2, conversions: { payment: 2, refund: 1 }, revenue: { EUR: 30 }, cr: 1, epc: { EUR: 15 }, cost: 1, costSource: 'clickUrl', profit: 29, roi: 29, partial: false },
-      { day: '2026-11-25', clicks: 2, conversions: { chargeback: 1, payment: 3, upsell: 1 }, revenue: { EUR: 5, USD: 100 }, cr: 1, epc: { EUR: 2.5, USD: 50 }, partial: false },
+      { day: '2026-11-24', clicks: 2, bots: 0, lpClicks: 0, lpCtr: null, conversions: { payment: 2, refund: 1 }, revenue: { EUR: 30 }, cr: 1, epc: { EUR: 15 }, cost: 1, costSource: 'clickUrl', profit: 29, roi: 29, partial: false },
+      { day: '2026-11-25', clicks: 2, bots: 0, lpClicks: 0, lpCtr: null, conversions: { chargeback: 1, payment: 3, upsell: 1 }, revenue: { EUR: 5, USD: 100 }, cr: 1, epc: { EUR: 2.5, USD: 50 }, partial: false },
     ]);
     const berlin = json((await report(['day'], 'Europe/Berlin')).rows);
     expect(berlin).toEqual([
-      { day: '2026-11-24', clicks: 1, conversions: { payment: 1, refund: 1 }, revenue: { EUR: 0 }, cr: 1, epc: { EUR: 0 }, cost: 0.5, costSource: 'clickUrl', profit: -0.5, roi: -1, partial: false },
-      { day: '2026-11-25', clicks: 3, conversions: { chargeback: 1, payment: 4, upsell: 1 }, revenue: { EUR: 35, USD: 100 }, cr: 1, epc: { EUR: 11.6667, USD: 33.3333 }, cost: 0.5, costSource: 'clickUrl', profit: 34.5, roi: 69, partial: false },
+      { day: '2026-11-24', clicks: 1, bots: 0, lpClicks: 0, lpCtr: null, conversions: { payment: 1, refund: 1 }, revenue: { EUR: 0 }, cr: 1, epc: { EUR: 0 }, cost: 0.5, costSource: 'clickUrl', profit: -0.5, roi: -1, partial: false },
+      { day: '2026-11-25', clicks: 3, bots: 0, lpClicks: 0, lpCtr: null, conversions: { chargeback: 1, payment: 4, upsell: 1 }, revenue: { EUR: 35, USD: 100 }, cr: 1, epc: { EUR: 11.6667, USD: 33.3333 }, cost: 0.5, costSource: 'clickUrl', profit: 34.5, roi: 69, partial: false },
     ]);
   });
 
@@ -109,10 +112,10 @@ describe('report over a known data set', () => {
       '(unattributed)       0  payment=1                                 5.00 EUR      0.00%  0.0000 EUR       -       -        -',
     ]);
     expect(formatCsv(rows, ['campaign']).split('\n')).toEqual([
-      'campaignId,retired,clicks,conversions_chargeback,conversions_payment,conversions_refund,conversions_upsell,revenue_EUR,revenue_USD,cr,epc_EUR,epc_USD,cost,profit,roi,partial',
-      'demo,false,3,1,3,1,1,30.00,0.00,1,10.0000,0.0000,1.00,29.00,29,false',
-      'split,false,1,0,1,0,0,0.00,100.00,1,0.0000,100.0000,,,,false',
-      ',false,0,0,1,0,0,5.00,0.00,0,0.0000,0.0000,,,,false',
+      'campaignId,retired,clicks,bots,lpClicks,lpCtr,conversions_chargeback,conversions_payment,conversions_refund,conversions_upsell,revenue_EUR,revenue_USD,cr,epc_EUR,epc_USD,cost,profit,roi,partial',
+      'demo,false,3,0,0,,1,3,1,1,30.00,0.00,1,10.0000,0.0000,1.00,29.00,29,false',
+      'split,false,1,0,0,,0,1,0,0,0.00,100.00,1,0.0000,100.0000,,,,false',
+      ',false,0,0,0,,0,1,0,0,5.00,0.00,0,0.0000,0.0000,,,,false',
     ]);
   });
 });

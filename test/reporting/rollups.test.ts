@@ -6,7 +6,7 @@
 import { testConfig } from '../support/config';
 import { catchUp, makeWorld, type ReportQuery, type World } from '../support/rollup-world';
 import { buildReport, clickCoverage, nextDay, startOfDay, type GroupKey, type ReportFilter } from '../../lambda/core/report';
-import { loadReportData } from '../../scripts/report-data';
+import { loadReportData } from '../../lambda/adapters/report-data';
 
 const H = 3600_000;
 // Europe leaves summer time on 2026-10-25 at 01:00 UTC.

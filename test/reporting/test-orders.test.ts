@@ -9,7 +9,7 @@ import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes } from '
 import { mintClickId } from '../../lambda/core/ids';
 import { buildReport, rowToJson, startOfDay } from '../../lambda/core/report';
 import { createIpnHandler } from '../../lambda/handlers/ipn';
-import { loadReportData } from '../../scripts/report-data';
+import { loadReportData } from '../../lambda/adapters/report-data';
 import { freshTables } from '../support/dynamo';
 import { httpEvent } from '../support/events';
 import { TEST_PROTECTION } from '../support/config';
@@ -57,9 +57,9 @@ it('reports leave test orders out unless asked, and then count them in their cam
     });
     return buildReport(data.clicks, data.conversions, { by: ['campaign'], timeZone: 'UTC', costCurrency: 'EUR' }).map(rowToJson);
   };
-  expect(await report(false)).toEqual([{ campaignId: 'c', clicks: 1, conversions: { payment: 1 }, revenue: { EUR: '40.00' }, cr: 1, epc: { EUR: '40.0000' }, partial: false, retired: false }]);
+  expect(await report(false)).toEqual([{ campaignId: 'c', clicks: 1, bots: 0, lpClicks: 0, lpCtr: null, conversions: { payment: 1 }, revenue: { EUR: '40.00' }, cr: 1, epc: { EUR: '40.0000' }, partial: false, retired: false }]);
   expect(await report(true)).toEqual([
-    { campaignId: 'c', clicks: 1, conversions: { payment: 2 }, revenue: { EUR: '47.00' }, cr: 1, epc: { EUR: '47.0000' }, partial: false, retired: false },
-    { campaignId: null, clicks: 0, conversions: { payment: 1 }, revenue: { EUR: '3.00' }, cr: 0, epc: { EUR: '0.0000' }, partial: false, retired: false },
+    { campaignId: 'c', clicks: 1, bots: 0, lpClicks: 0, lpCtr: null, conversions: { payment: 2 }, revenue: { EUR: '47.00' }, cr: 1, epc: { EUR: '47.0000' }, partial: false, retired: false },
+    { campaignId: null, clicks: 0, bots: 0, lpClicks: 0, lpCtr: null, conversions: { payment: 1 }, revenue: { EUR: '3.00' }, cr: 0, epc: { EUR: '0.0000' }, partial: false, retired: false },
   ]);
 });

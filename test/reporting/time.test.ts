@@ -141,9 +141,9 @@ describe('expired clicks: partial counts, no ratios from them', () => {
     const options: ReportOptions = { by: ['campaign'], timeZone: 'UTC', costCurrency: 'EUR', completeness: { range, coverage } };
     const rows = buildReport(clicks, conversions, options);
     expect(json(rows)).toEqual([
-      { campaignId: 'demo', retired: false, clicks: 3, conversions: { payment: 4 }, revenue: { EUR: 140 }, cr: null, epc: null, cost: null, profit: null, roi: null, partial: true },
+      { campaignId: 'demo', retired: false, clicks: 3, bots: 0, lpClicks: 0, lpCtr: null, conversions: { payment: 4 }, revenue: { EUR: 140 }, cr: null, epc: null, cost: null, profit: null, roi: null, partial: true },
     ]);
-    expect(formatCsv(rows, ['campaign']).split('\n')[1]).toBe('demo,false,3,4,140.00,,,,,,true');
+    expect(formatCsv(rows, ['campaign']).split('\n')[1]).toBe('demo,false,3,0,0,,4,140.00,,,,,,true');
     const table = formatTable(rows, ['campaign'], partialNotice(options));
     expect(table.split('\n')[2]).toBe('demo          3*  payment=4    140.00 EUR  n/a  n/a   n/a     n/a  n/a');
     expect(table).toContain('* Partial click counts: clicks made before 2026-08-27 12:00+00:00 (UTC) are past their retention');
@@ -154,8 +154,8 @@ describe('expired clicks: partial counts, no ratios from them', () => {
     const options: ReportOptions = { by: ['day'], timeZone: 'UTC', costCurrency: 'EUR', completeness: { range, coverage } };
     const rows = buildReport(clicks, conversions, options);
     expect(json(rows)).toEqual([
-      { day: '2026-08-21', clicks: 1, conversions: { payment: 3 }, revenue: { EUR: 90 }, cr: null, epc: null, cost: null, profit: null, roi: null, partial: true },
-      { day: '2026-08-28', clicks: 2, conversions: { payment: 1 }, revenue: { EUR: 50 }, cr: 0.5, epc: { EUR: 25 }, cost: 2, costSource: 'clickUrl', profit: 48, roi: 24, partial: false },
+      { day: '2026-08-21', clicks: 1, bots: 0, lpClicks: 0, lpCtr: null, conversions: { payment: 3 }, revenue: { EUR: 90 }, cr: null, epc: null, cost: null, profit: null, roi: null, partial: true },
+      { day: '2026-08-28', clicks: 2, bots: 0, lpClicks: 0, lpCtr: null, conversions: { payment: 1 }, revenue: { EUR: 50 }, cr: 0.5, epc: { EUR: 25 }, cost: 2, costSource: 'clickUrl', profit: 48, roi: 24, partial: false },
     ]);
     expect(partialNotice(options)).toMatch(/^\* Partial click counts: .*Rows marked \* count only the clicks still stored/);
   });

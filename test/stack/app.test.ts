@@ -128,7 +128,7 @@ describe('user-facing URLs', () => {
 describe('routeMap', () => {
   it('serves every contract route by its name family', () => {
     const { routeMap } = jest.requireActual<typeof import('../../lib/clickvault-stack')>('../../lib/clickvault-stack');
-    const map = routeMap({ click: 'c', postback: 'p', ipn: 'i' });
+    const map = routeMap({ click: 'c', postback: 'p', ipn: 'i', lander: 'l', script: 's' });
     expect(Object.keys(map).sort()).toEqual(Object.values(jest.requireActual<typeof import('../../lambda/contract')>('../../lambda/contract').ROUTES).sort());
     expect(map['GET /click/{campaignId}']).toBe('c');
     expect(map['POST /postback']).toBe('p');

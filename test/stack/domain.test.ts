@@ -7,7 +7,6 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../config/load';
 import { parseConfig } from '../../config/schema';
 import { CERTIFICATE_STACK_NAME } from '../../lib/clickvault-app';
-import { forwardsConversions } from '../../lib/config-secrets';
 import { ACCOUNT, ZONE, build, grants, logicalId, resources, roleStatements, stackNames } from './helpers';
 
 const CERT_ARN = 'arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
@@ -262,31 +261,22 @@ describe('forwarding conversions to traffic channels', () => {
     });
   };
 
-  it('agrees with the functions on when forwarding is on', () => {
-    const { forwardingFor } = jest.requireActual<typeof import('../../lambda/handlers/runtime')>('../../lambda/handlers/runtime');
-    const noQueue = {} as Parameters<typeof forwardingFor>[2];
-    const noStore = {} as Parameters<typeof forwardingFor>[1];
-    for (const config of [loadConfig(), forwardingConfig()]) {
-      expect(forwardsConversions(config)).toBe(forwardingFor(config, noStore, noQueue) !== undefined);
-    }
-    expect(forwardsConversions(forwardingConfig())).toBe(true);
-  });
-
-  it('adds UpdateItem on conversions to the recording functions only when the config forwards', () => {
-    const updateGrants = (config: ReturnType<typeof loadConfig>) => {
+  it('never lets the request functions update a conversion: forwarding is the sender\'s, fed by the send queue', () => {
+    const access = (config: ReturnType<typeof loadConfig>) => {
       const { template } = build({}, { config });
       const conversions = logicalId(template, 'AWS::DynamoDB::Table', 'TablesConversions');
-      // The dead-letter ledger's UpdateItem (counters, markers) is there whatever the config says.
-      const ledger = logicalId(template, 'AWS::DynamoDB::Table', 'TablesDeadLetterLedger');
+      const queues = Object.keys(resources(template, 'AWS::SQS::Queue')).filter((id) => id.startsWith('SenderQueue'));
       return ['ClickFunction', 'PostbackFunction', 'IpnFunction'].map((prefix) => {
         const fn = resources(template)[logicalId(template, 'AWS::Lambda::Function', prefix)];
         const role = (fn?.Properties as { Role: { 'Fn::GetAtt': [string] } }).Role['Fn::GetAtt'][0];
-        return grants(roleStatements(template, role))
-          .filter((g) => g.startsWith('dynamodb:UpdateItem') && !g.includes(ledger))
-          .map((g) => g.includes(conversions));
+        const list = grants(roleStatements(template, role));
+        return {
+          update: list.some((g) => g.startsWith('dynamodb:UpdateItem') && g.includes(conversions)),
+          sendQueue: list.some((g) => g.startsWith('sqs:SendMessage') && queues.some((q) => g.includes(q))),
+        };
       });
     };
-    expect(updateGrants(loadConfig())).toEqual([[], [], []]);
-    expect(updateGrants(forwardingConfig())).toEqual([[], [true], [true]]);
+    expect(access(loadConfig())).toEqual([{ update: false, sendQueue: false }, { update: false, sendQueue: false }, { update: false, sendQueue: false }]);
+    expect(access(forwardingConfig())).toEqual([{ update: false, sendQueue: false }, { update: false, sendQueue: true }, { update: false, sendQueue: true }]);
   });
 });

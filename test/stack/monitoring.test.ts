@@ -23,6 +23,10 @@ const PLAIN = [
   'DeadLettersCapped',
   'DeadLettersArchived',
   'DeadLetterOldestAge',
+  'LanderClicks',
+  'LanderClicksQueued',
+  'Bots',
+  'Prefetches',
 ];
 /** Plain metrics that are an age, not a count: their 5-minute value is the largest one. */
 const MAXIMA = ['DeadLetterOldestAge'];
@@ -36,7 +40,7 @@ const SEARCHES: Record<string, string> = {
 };
 
 let template: Template;
-let ids: Record<'click' | 'postback' | 'ipn' | 'api' | 'queue' | 'dashboard', string>;
+let ids: Record<'click' | 'lander' | 'script' | 'postback' | 'ipn' | 'api' | 'queue' | 'dashboard', string>;
 let widgets: DashboardWidget[];
 
 beforeAll(() => {
@@ -44,6 +48,8 @@ beforeAll(() => {
   const fn = (prefix: string) => logicalId(template, 'AWS::Lambda::Function', prefix);
   ids = {
     click: fn('ClickFunction'),
+    lander: fn('LanderFunction'),
+    script: fn('ScriptFunction'),
     postback: fn('PostbackFunction'),
     ipn: fn('IpnFunction'),
     api: logicalId(template, 'AWS::ApiGatewayV2::Api', 'Api'),
@@ -111,7 +117,7 @@ describe('dashboard', () => {
 
   it('shows Lambda errors, throttles (sums) and p99 duration, one line per request function', () => {
     const perFunction = (metric: string, stat: string) =>
-      (['click', 'postback', 'ipn'] as const).map((name) => ['AWS/Lambda', metric, 'FunctionName', `{{Ref:${ids[name]}}}`, { label: name, stat }]);
+      (['click', 'lander', 'script', 'postback', 'ipn'] as const).map((name) => ['AWS/Lambda', metric, 'FunctionName', `{{Ref:${ids[name]}}}`, { label: name, stat }]);
     expect(widgetTitled(/^Lambda errors/).properties.metrics).toEqual(perFunction('Errors', 'Sum'));
     expect(widgetTitled(/^Lambda throttles/).properties.metrics).toEqual(perFunction('Throttles', 'Sum'));
     expect(widgetTitled(/^Lambda duration p99/).properties.metrics).toEqual(perFunction('Duration', 'p99'));
@@ -185,6 +191,8 @@ describe('alarms', () => {
         'AlarmsClickThrottles',
         'AlarmsDeadLettersCapped',
         'AlarmsIpnThrottles',
+        'AlarmsLanderThrottles',
+        'AlarmsScriptThrottles',
         'AlarmsPostbackThrottles',
         'DeadLetterArchiverErrors',
         'DeadLettersNotEmpty',
@@ -246,7 +254,7 @@ describe('alarms', () => {
   });
 
   it('throttles: any throttled invocation of a request function in a minute', () => {
-    for (const [name, fn] of [['Click', ids.click], ['Postback', ids.postback], ['Ipn', ids.ipn]] as const) {
+    for (const [name, fn] of [['Click', ids.click], ['Lander', ids.lander], ['Script', ids.script], ['Postback', ids.postback], ['Ipn', ids.ipn]] as const) {
       expect(alarm(`Alarms${name}Throttles`)).toMatchObject({
         Namespace: 'AWS/Lambda',
         MetricName: 'Throttles',
@@ -331,7 +339,7 @@ describe('alarms', () => {
     withEmail.resourceCountIs('AWS::SNS::Topic', 1);
     const topic = { Ref: logicalId(withEmail, 'AWS::SNS::Topic', 'AlarmTopic') };
     const all = alarms(withEmail);
-    expect(all).toHaveLength(12);
+    expect(all).toHaveLength(14);
     for (const [, props] of all) {
       expect(props.AlarmActions).toEqual([topic]);
       expect(props.OKActions).toEqual([topic]);

@@ -56,7 +56,7 @@ describe('tables', () => {
 
   it('indexes conversions by campaign and click time, with what reports read (landerId too)', () => {
     const gsis = props(ids.conversions).GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: { NonKeyAttributes: string[] } }[];
-    expect(gsis.map((g) => g.IndexName)).toEqual(['byCampaign', 'byClick']);
+    expect(gsis.map((g) => g.IndexName)).toEqual(['byCampaign', 'byClick', 'bySend']);
     const byClick = gsis.find((g) => g.IndexName === 'byClick');
     expect(byClick?.KeySchema).toEqual([
       { AttributeName: 'campaignId', KeyType: 'HASH' },

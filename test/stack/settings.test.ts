@@ -26,6 +26,10 @@ describe('parseSettings', () => {
     });
   });
 
+  it('takes the dashboard login prefix as given', () => {
+    expect(parse({ dashboardLoginPrefix: 'acme-clickvault' }).dashboardLoginPrefix).toBe('acme-clickvault');
+  });
+
   it('accepts a domain in its zone, normalising case and a trailing dot', () => {
     expect(parse({ domainName: 'Trk.Example.com.', hostedZoneName: 'example.com', hostedZoneId: '/hostedzone/Z0123ABC' }).domain).toEqual({
       domainName: 'trk.example.com',
@@ -65,6 +69,9 @@ describe('parseSettings', () => {
     [{ tracing: 'yes' }, 'tracing must be true or false'],
     [{ webAclArn: 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/x/abc' }, 'webAclArn must be the ARN of a global'],
     [{ domainName: 42 }, 'domainName must be a string'],
+    [{ dashboardLoginPrefix: 'My_Team' }, 'dashboardLoginPrefix must be lower-case letters'],
+    [{ dashboardLoginPrefix: 'team-aws-login' }, 'without aws, amazon or cognito'],
+    [{ dashboardLoginPrefix: '-team' }, 'dashboardLoginPrefix must be'],
   ])('rejects %j with a clear message', (context, message) => {
     const found = problems(context);
     expect(found.join('\n')).toContain(message);

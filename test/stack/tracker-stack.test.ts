@@ -16,8 +16,9 @@ import {
   TABLE_DEFINITIONS,
   type TableDefinition,
 } from '../../lambda/adapters/table-definitions';
-import { ARCHIVER, BUNDLED_CONFIG_FILE, HANDLER_DEADLINE_MS, ORIGIN_VERIFY_HEADER, ROUTES } from '../../lambda/contract';
+import { ARCHIVER, BUNDLED_CONFIG_FILE, DASHBOARD_API_ROUTES, HANDLER_DEADLINE_MS, ORIGIN_VERIFY_HEADER, ROUTES } from '../../lambda/contract';
 import { ACCESS_LOG_FIELDS } from '../../lib/tracker-api';
+import { CLICK_HEADERS, FORWARDED_HEADERS, LANDER_CLICK_HEADERS } from '../../lib/tracker-distribution';
 import { tableConstructId } from '../../lib/tracker-tables';
 import { arnOf, build, grants, logicalId, resources, roleStatements } from './helpers';
 
@@ -29,10 +30,13 @@ const MANAGED = {
 let template: Template;
 let ids: Record<
   | 'click'
+  | 'lander'
+  | 'script'
   | 'postback'
   | 'ipn'
   | 'sync'
   | 'archiver'
+  | 'dashboardApi'
   | 'clicks'
   | 'conversions'
   | 'types'
@@ -54,10 +58,13 @@ beforeAll(() => {
     logicalId(template, 'AWS::DynamoDB::Table', `Tables${tableConstructId(def)}`);
   ids = {
     click: fn('ClickFunction'),
+    lander: fn('LanderFunction'),
+    script: fn('ScriptFunction'),
     postback: fn('PostbackFunction'),
     ipn: fn('IpnFunction'),
     sync: fn('ConversionTypesSyncFunction'),
     archiver: fn('DeadLetterArchiverFunction'),
+    dashboardApi: fn('DashboardApiFunction'),
     clicks: table(CLICKS_TABLE),
     conversions: table(CONVERSIONS_TABLE),
     types: table(CONVERSION_TYPES_TABLE),
@@ -78,6 +85,8 @@ describe('Lambda functions', () => {
   it('are Node.js 24 on arm64 with minified, source-mapped code and our sizes', () => {
     const expected: Record<string, { MemorySize: number; Timeout: number }> = {
       [ids.click]: { MemorySize: 256, Timeout: 5 },
+      [ids.lander]: { MemorySize: 256, Timeout: 5 },
+      [ids.script]: { MemorySize: 128, Timeout: 3 },
       [ids.postback]: { MemorySize: 256, Timeout: 10 },
       [ids.ipn]: { MemorySize: 256, Timeout: 10 },
       [ids.sync]: { MemorySize: 256, Timeout: 120 },
@@ -105,6 +114,25 @@ describe('Lambda functions', () => {
       CLICKS_TABLE: { Ref: ids.clicks },
       DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
       TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
+      ORIGIN_VERIFY_SECRET: secretReference(),
+      POWERTOOLS_SERVICE_NAME: 'clickvault',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
+  });
+
+  it('give the lander-click function (GET /go) the clicks table, the queue and the config; the script function only the origin secret', () => {
+    expect(resources(template)[ids.lander]?.Properties?.Description).toMatch(/GET \/go/);
+    expect(variablesOf(ids.lander)).toEqual({
+      CLICKS_TABLE: { Ref: ids.clicks },
+      DEAD_LETTER_LEDGER_TABLE: { Ref: ids.ledger },
+      DEAD_LETTER_QUEUE_URL: { Ref: ids.queue },
+      TRACKER_CONFIG: `/var/task/${BUNDLED_CONFIG_FILE}`,
+      ORIGIN_VERIFY_SECRET: secretReference(),
+      POWERTOOLS_SERVICE_NAME: 'clickvault',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
+    expect(resources(template)[ids.script]?.Properties?.Description).toMatch(/GET \/t\.js/);
+    expect(variablesOf(ids.script)).toEqual({
       ORIGIN_VERIFY_SECRET: secretReference(),
       POWERTOOLS_SERVICE_NAME: 'clickvault',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -143,7 +171,7 @@ describe('Lambda functions', () => {
   });
 
   it('log to their own log group with 90-day retention, no tracing by default', () => {
-    for (const id of [ids.click, ids.postback, ids.ipn, ids.sync, ids.archiver]) {
+    for (const id of [ids.click, ids.lander, ids.script, ids.postback, ids.ipn, ids.sync, ids.archiver]) {
       const props = resources(template)[id]?.Properties as { LoggingConfig: { LogGroup: { Ref: string } }; TracingConfig?: unknown };
       const group = resources(template)[props.LoggingConfig.LogGroup.Ref];
       expect(group).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90 }, DeletionPolicy: 'Retain' });
@@ -151,8 +179,9 @@ describe('Lambda functions', () => {
     }
   });
 
-  it('have roles without managed policies (no AWSLambdaBasicExecutionRole)', () => {
-    for (const role of Object.values(resources(template, 'AWS::IAM::Role'))) {
+  it('have roles without managed policies (no AWSLambdaBasicExecutionRole), but for the CDK\'s deploy-time page copier', () => {
+    for (const [id, role] of Object.entries(resources(template, 'AWS::IAM::Role'))) {
+      if (id.startsWith('CustomCDKBucketDeployment')) continue; // runs only during a deploy (lib/dashboard-site.ts)
       expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
     }
   });
@@ -174,6 +203,26 @@ describe('least-privilege IAM', () => {
         `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
       ].sort(),
     );
+  });
+
+  it('lander-click function: UpdateItem and GetItem on clicks (never PutItem), the ledger\'s markers and counters, SendMessage, its own logs - nothing else', () => {
+    expect(grants(roleStatements(template, roleOf(ids.lander)))).toEqual(
+      [
+        ...logWrite(ids.lander),
+        `dynamodb:GetItem ${JSON.stringify(arnOf(ids.clicks))}`,
+        `dynamodb:UpdateItem ${JSON.stringify(arnOf(ids.clicks))}`,
+        ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a} ${JSON.stringify(arnOf(ids.ledger))}`),
+        `sqs:SendMessage ${JSON.stringify(arnOf(ids.queue))}`,
+      ].sort(),
+    );
+    // A queued lander click is keyless: deduped and capped per network, never a lease.
+    const limits = ledgerKeyLimits(roleOf(ids.lander));
+    expect(limits.length).toBeGreaterThan(0);
+    for (const limit of limits) expect(limit).toEqual(['fp#*', 'cap#*']);
+  });
+
+  it('script function: its own logs - nothing else', () => {
+    expect(grants(roleStatements(template, roleOf(ids.script)))).toEqual(logWrite(ids.script).sort());
   });
 
   // Postback and IPN record conversions the same way, so their grants are the same list.
@@ -217,11 +266,12 @@ describe('least-privilege IAM', () => {
     for (const limit of ledgerKeyLimits(roleOf(ids.archiver))) expect(limit).toEqual(['msg#*']);
   });
 
-  it('lets only the archiver touch the archive, and nothing delete from it', () => {
+  it('lets only the archiver write the archive, the dashboard API only Query it, and nothing delete from it', () => {
     const touching = Object.keys(resources(template, 'AWS::IAM::Role')).filter((roleId) =>
       grants(roleStatements(template, roleId)).some((g) => g.includes(ids.archive)),
     );
-    expect(touching).toEqual([roleOf(ids.archiver)]);
+    expect(touching.sort()).toEqual([roleOf(ids.archiver), roleOf(ids.dashboardApi)].sort());
+    expect(grants(roleStatements(template, roleOf(ids.dashboardApi))).filter((g) => g.includes(ids.archive))).toEqual([`dynamodb:Query ${JSON.stringify(arnOf(ids.archive))}`]);
   });
 
   it('postback function: GetItem on clicks and conversion types, PutItem on conversions and the inbound log, the ledger, SendMessage, its generated key - nothing else', () => {
@@ -236,7 +286,11 @@ describe('least-privilege IAM', () => {
       const onKey = grants(roleStatements(template, roleId)).filter((g) => g.includes(ids.postbackKey));
       if (onKey.length > 0) readers[roleId] = onKey;
     }
-    expect(readers).toEqual({ [roleOf(ids.postback)]: [`secretsmanager:GetSecretValue ${JSON.stringify({ Ref: ids.postbackKey })}`] });
+    // ...and the dashboard API, for the setup view's S2S URLs (what npm run urls prints).
+    expect(readers).toEqual({
+      [roleOf(ids.postback)]: [`secretsmanager:GetSecretValue ${JSON.stringify({ Ref: ids.postbackKey })}`],
+      [roleOf(ids.dashboardApi)]: [`secretsmanager:GetSecretValue ${JSON.stringify({ Ref: ids.postbackKey })}`],
+    });
   });
 
   it.each(['postback', 'ipn'] as const)('%s function: its one Query reads a click\'s conversions on the table (no index), only the history attributes', (key) => {
@@ -272,7 +326,7 @@ describe('least-privilege IAM', () => {
     );
   });
 
-  it('lets only the postback and IPN functions touch the inbound log, and only with PutItem', () => {
+  it('lets only the postback and IPN functions write the inbound log, only with PutItem; the dashboard API reads it', () => {
     const inbound = JSON.stringify(arnOf(ids.inbound));
     const touching: Record<string, string[]> = {};
     for (const roleId of Object.keys(resources(template, 'AWS::IAM::Role'))) {
@@ -282,11 +336,12 @@ describe('least-privilege IAM', () => {
     expect(touching).toEqual({
       [roleOf(ids.postback)]: [`dynamodb:PutItem ${inbound}`],
       [roleOf(ids.ipn)]: [`dynamodb:PutItem ${inbound}`],
+      [roleOf(ids.dashboardApi)]: [`dynamodb:Query ${inbound}`, `dynamodb:Query ${JSON.stringify({ 'Fn::Join': ['', [arnOf(ids.inbound), '/index/byDay']] })}`],
     });
   });
 
   it('grants no wildcard, and the request path no Scan/Update/Delete and no Query but the conditioned one outside the dead-letter ledger', () => {
-    for (const fnId of [ids.click, ids.postback, ids.ipn, ids.sync, ids.archiver]) {
+    for (const fnId of [ids.click, ids.lander, ids.script, ids.postback, ids.ipn, ids.sync, ids.archiver]) {
       for (const grant of grants(roleStatements(template, roleOf(fnId)))) expect(grant).not.toMatch(/\*/);
     }
     for (const fnId of [ids.click, ids.postback, ids.ipn]) {
@@ -302,7 +357,7 @@ describe('least-privilege IAM', () => {
   });
 
   it('lets nothing on the request path touch the catalog', () => {
-    for (const fnId of [ids.click, ids.postback, ids.ipn]) {
+    for (const fnId of [ids.click, ids.lander, ids.script, ids.postback, ids.ipn]) {
       expect(grants(roleStatements(template, roleOf(fnId))).filter((g) => g.includes(ids.catalog))).toEqual([]);
     }
   });
@@ -311,7 +366,7 @@ describe('least-privilege IAM', () => {
 describe('HTTP API', () => {
   it('has exactly the routes of the contract, each on its function (payload 2.0)', () => {
     const routes = Object.values(resources(template, 'AWS::ApiGatewayV2::Route')).map((r) => r.Properties?.RouteKey);
-    expect(routes.sort()).toEqual(Object.values(ROUTES).sort());
+    expect(routes.sort()).toEqual([...Object.values(ROUTES), ...Object.values(DASHBOARD_API_ROUTES)].sort());
     const integrations = resources(template, 'AWS::ApiGatewayV2::Integration');
     const targetOf = (routeKey: string) => {
       const route = Object.values(resources(template, 'AWS::ApiGatewayV2::Route')).find((r) => r.Properties?.RouteKey === routeKey);
@@ -327,9 +382,19 @@ describe('HTTP API', () => {
     expect(routes).toEqual(expect.arrayContaining(['GET /ipn/digistore24', 'HEAD /ipn/digistore24']));
     expect(targetOf('GET /ipn/digistore24')).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.ipn) });
     expect(targetOf('HEAD /ipn/digistore24')).toMatchObject({ PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.ipn) });
+    // Landers and direct tracking: HEAD clicks (flagged as bots), /go and /t.js.
+    expect(targetOf('HEAD /click/{campaignId}')).toMatchObject({ IntegrationUri: arnOf(ids.click) });
+    expect(targetOf('GET /go')).toMatchObject({ IntegrationUri: arnOf(ids.lander) });
+    expect(targetOf('HEAD /go')).toMatchObject({ IntegrationUri: arnOf(ids.lander) });
+    expect(targetOf('GET /t.js')).toMatchObject({ IntegrationUri: arnOf(ids.script) });
+    const families = { click: ids.click, lander: ids.lander, script: ids.script, postback: ids.postback, ipn: ids.ipn };
     for (const [name, routeKey] of Object.entries(ROUTES)) {
-      const fn = name.startsWith('click') ? ids.click : name.startsWith('postback') ? ids.postback : ids.ipn;
+      const fn = Object.entries(families).find(([family]) => name.startsWith(family))?.[1] ?? 'unserved';
       expect(targetOf(routeKey)).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: arnOf(fn) });
+    }
+    // The dashboard's routes, all on its API function (their authorizer: test/stack/dashboard.test.ts).
+    for (const routeKey of Object.values(DASHBOARD_API_ROUTES)) {
+      expect(targetOf(routeKey)).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: arnOf(ids.dashboardApi) });
     }
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
@@ -355,7 +420,7 @@ describe('HTTP API', () => {
   it('lets only API Gateway invoke the request functions, and only their schedules the archiver and the rollup upkeep', () => {
     const permissions = Object.values(resources(template, 'AWS::Lambda::Permission'));
     const api = permissions.filter((p) => p.Properties?.Principal === 'apigateway.amazonaws.com');
-    expect(api).toHaveLength(Object.keys(ROUTES).length); // one per route
+    expect(api).toHaveLength(Object.keys(ROUTES).length + Object.keys(DASHBOARD_API_ROUTES).length); // one per route
     for (const permission of api) {
       expect(permission.Properties).toMatchObject({ Action: 'lambda:InvokeFunction' });
       expect(JSON.stringify(permission.Properties?.FunctionName)).not.toContain(ids.archiver);
@@ -384,28 +449,91 @@ describe('CloudFront distribution (no custom domain)', () => {
   const config = () =>
     (resources(template)[ids.distribution]?.Properties as { DistributionConfig: Record<string, unknown> }).DistributionConfig;
 
-  it('caches nothing and forwards the query, the headers the handlers read and the viewer country/address, never Host', () => {
+  /** The origin request policy a behaviour names, as its config. */
+  const requestPolicy = (behaviour: { OriginRequestPolicyId?: { Ref: string } }) =>
+    (resources(template)[behaviour.OriginRequestPolicyId?.Ref ?? '']?.Properties as { OriginRequestPolicyConfig: Record<string, unknown> } | undefined)?.OriginRequestPolicyConfig;
+  type Behaviour = { PathPattern?: string; CachePolicyId?: unknown; OriginRequestPolicyId?: { Ref: string }; AllowedMethods?: string[]; ResponseHeadersPolicyId?: unknown; ViewerProtocolPolicy?: string };
+  const behaviour = (path: string) => ((config().CacheBehaviors ?? []) as Behaviour[]).find((b) => b.PathPattern === path);
+
+  it('caches nothing by default and forwards the query, the headers the handlers read and the viewer country/address, never Host', () => {
     expect(config().DefaultCacheBehavior).toMatchObject({
       CachePolicyId: MANAGED.cachingDisabled,
       OriginRequestPolicyId: { Ref: expect.stringMatching(/OriginRequests/) },
       ViewerProtocolPolicy: 'redirect-to-https',
       AllowedMethods: expect.arrayContaining(['GET', 'HEAD', 'POST']),
     });
-    template.resourceCountIs('AWS::CloudFront::OriginRequestPolicy', 1);
-    template.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
-      OriginRequestPolicyConfig: {
+    expect(requestPolicy(config().DefaultCacheBehavior as Behaviour)).toEqual(
+      expect.objectContaining({
         QueryStringsConfig: { QueryStringBehavior: 'all' },
         CookiesConfig: { CookieBehavior: 'none' },
-        HeadersConfig: {
-          HeaderBehavior: 'whitelist',
-          Headers: ['User-Agent', 'Referer', 'Content-Type', 'CloudFront-Viewer-Country', 'CloudFront-Viewer-Address'],
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: [...FORWARDED_HEADERS] },
+      }),
+    );
+    expect(FORWARDED_HEADERS).toEqual(['User-Agent', 'Referer', 'Content-Type', 'CloudFront-Viewer-Country', 'CloudFront-Viewer-Address']);
+    // One policy per behaviour that forwards anything: default, /click/*, /go (/t.js forwards nothing).
+    template.resourceCountIs('AWS::CloudFront::OriginRequestPolicy', 3);
+    const headers = JSON.stringify(resources(template));
+    expect(headers).not.toMatch(/"Host"/i);
+    // Our own cache policies: /t.js's, and the dashboard's page and /api/* (keyed on
+    // Authorization so it is forwarded, TTL 0): test/stack/dashboard.test.ts.
+    expect(Object.keys(resources(template, 'AWS::CloudFront::CachePolicy')).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['CdnAuthorizedApiCache', 'CdnScriptCache', 'DashboardSiteCache']);
+    expect(JSON.stringify(config())).not.toMatch(/"ForwardedValues"/);
+  });
+
+  it('has exactly five more behaviours: /click/*, /go, /t.js and the dashboard\'s /dashboard* and /api/*', () => {
+    expect(((config().CacheBehaviors ?? []) as Behaviour[]).map((b) => b.PathPattern).sort()).toEqual(['/api/*', '/click/*', '/dashboard*', '/go', '/t.js']);
+  });
+
+  it('/click/*: uncached, GET and HEAD only, forwards the click headers plus Origin (CORS) and Sec-Purpose (prefetch)', () => {
+    const click = behaviour('/click/*');
+    expect(click).toMatchObject({ CachePolicyId: MANAGED.cachingDisabled, ViewerProtocolPolicy: 'redirect-to-https', AllowedMethods: ['GET', 'HEAD'] });
+    expect(requestPolicy(click ?? {})).toEqual(
+      expect.objectContaining({
+        QueryStringsConfig: { QueryStringBehavior: 'all' },
+        CookiesConfig: { CookieBehavior: 'none' },
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: [...CLICK_HEADERS] },
+      }),
+    );
+    expect(CLICK_HEADERS).toEqual([...FORWARDED_HEADERS, 'Origin', 'Sec-Purpose']);
+  });
+
+  it('/go: uncached, GET and HEAD only, forwards only User-Agent, Sec-Purpose and the viewer address', () => {
+    const go = behaviour('/go');
+    expect(go).toMatchObject({ CachePolicyId: MANAGED.cachingDisabled, ViewerProtocolPolicy: 'redirect-to-https', AllowedMethods: ['GET', 'HEAD'] });
+    expect(requestPolicy(go ?? {})).toEqual(
+      expect.objectContaining({
+        QueryStringsConfig: { QueryStringBehavior: 'all' },
+        CookiesConfig: { CookieBehavior: 'none' },
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: [...LANDER_CLICK_HEADERS] },
+      }),
+    );
+    expect(LANDER_CLICK_HEADERS).toEqual(['User-Agent', 'Sec-Purpose', 'CloudFront-Viewer-Address']);
+  });
+
+  it('/t.js: the only cached path, keyed by the path alone (no query, header or cookie), minutes long, compressed; nothing forwarded', () => {
+    const script = behaviour('/t.js');
+    expect(script).toMatchObject({ ViewerProtocolPolicy: 'redirect-to-https', AllowedMethods: ['GET', 'HEAD'], Compress: true });
+    expect(script?.OriginRequestPolicyId).toBeUndefined();
+    const cachePolicyId = (script?.CachePolicyId as { Ref: string }).Ref;
+    expect(resources(template)[cachePolicyId]?.Properties).toEqual({
+      CachePolicyConfig: {
+        Comment: expect.stringMatching(/t\.js/),
+        Name: expect.anything(),
+        DefaultTTL: 300,
+        MinTTL: 0,
+        MaxTTL: 3600,
+        ParametersInCacheKeyAndForwardedToOrigin: {
+          EnableAcceptEncodingGzip: true,
+          EnableAcceptEncodingBrotli: true,
+          QueryStringsConfig: { QueryStringBehavior: 'none' },
+          HeadersConfig: { HeaderBehavior: 'none' },
+          CookiesConfig: { CookieBehavior: 'none' },
         },
       },
     });
-    const headers = JSON.stringify(resources(template));
-    expect(headers).not.toMatch(/"Host"/i);
-    template.resourceCountIs('AWS::CloudFront::CachePolicy', 0);
-    expect(JSON.stringify(config())).not.toMatch(/"ForwardedValues"/);
+    expect(JSON.stringify(resources(template))).not.toMatch(/"Host"/i);
+    // Every other behaviour caches nothing.
+    for (const other of [config().DefaultCacheBehavior as Behaviour, behaviour('/click/*'), behaviour('/go')]) expect(other?.CachePolicyId).toBe(MANAGED.cachingDisabled);
   });
 
   it('speaks HTTP/2 and HTTP/3 over IPv4 and IPv6', () => {
@@ -413,7 +541,10 @@ describe('CloudFront distribution (no custom domain)', () => {
   });
 
   it('reaches the API over HTTPS (TLS 1.2) on its execute-api host, with the secret origin header', () => {
-    const origins = config().Origins as Record<string, unknown>[];
+    // The API, and the dashboard's private bucket (test/stack/dashboard.test.ts).
+    const all = config().Origins as Record<string, unknown>[];
+    expect(all).toHaveLength(2);
+    const origins = all.filter((o) => o.CustomOriginConfig !== undefined);
     expect(origins).toHaveLength(1);
     expect(origins[0]).toMatchObject({
       DomainName: {
@@ -428,11 +559,21 @@ describe('CloudFront distribution (no custom domain)', () => {
   });
 
   it('puts a response headers policy on every behaviour: HSTS of at least a year, nosniff, no-store unless the function says otherwise', () => {
-    const behaviours = [config().DefaultCacheBehavior, ...((config().CacheBehaviors ?? []) as unknown[])] as { ResponseHeadersPolicyId?: { Ref: string } }[];
-    expect(behaviours.length).toBeGreaterThan(0);
-    template.resourceCountIs('AWS::CloudFront::ResponseHeadersPolicy', 1);
+    const all = [config().DefaultCacheBehavior, ...((config().CacheBehaviors ?? []) as unknown[])] as { PathPattern?: string; ResponseHeadersPolicyId?: { Ref: string } }[];
+    // The dashboard's page has its own policy with the same security headers and its CSP.
+    const behaviours = all.filter((b) => b.PathPattern !== '/dashboard*');
+    expect(behaviours.length).toBe(all.length - 1);
+    template.resourceCountIs('AWS::CloudFront::ResponseHeadersPolicy', 2);
     const policyId = logicalId(template, 'AWS::CloudFront::ResponseHeadersPolicy', 'CdnResponseHeaders');
     for (const behaviour of behaviours) expect(behaviour.ResponseHeadersPolicyId).toEqual({ Ref: policyId });
+    const page = resources(template)[logicalId(template, 'AWS::CloudFront::ResponseHeadersPolicy', 'DashboardSiteHeaders')]?.Properties as {
+      ResponseHeadersPolicyConfig: { SecurityHeadersConfig: Record<string, unknown> };
+    };
+    expect(page.ResponseHeadersPolicyConfig.SecurityHeadersConfig).toMatchObject({
+      StrictTransportSecurity: { Override: true, IncludeSubdomains: true, AccessControlMaxAgeSec: 730 * 86400 },
+      ContentTypeOptions: { Override: true },
+      FrameOptions: { FrameOption: 'DENY', Override: true },
+    });
     interface PolicyConfig {
       SecurityHeadersConfig: Record<string, Record<string, unknown>> & { StrictTransportSecurity: { AccessControlMaxAgeSec: number } };
       CustomHeadersConfig: { Items: unknown[] };
@@ -466,7 +607,7 @@ describe('origin-verify secret', () => {
     // The only places the value is used are dynamic references.
     const json = JSON.stringify(template.toJSON());
     const uses = json.match(/\{\{resolve:secretsmanager:/g) ?? [];
-    expect(uses).toHaveLength(4); // click, postback and IPN env, CloudFront origin header
+    expect(uses).toHaveLength(7); // click, lander, script, postback, IPN and dashboard API env, CloudFront origin header
   });
 });
 
@@ -479,9 +620,10 @@ describe('generated postback key (the shipped config: keys: [{ generated: true }
     });
     expect(secret?.Properties?.SecretString).toBeUndefined();
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
-    // Its value is never resolved into the template: the only dynamic references are the origin secret's 4.
+    // Its value is never resolved into the template: the only dynamic references are the origin secret's 7.
     const json = JSON.stringify(template.toJSON());
-    expect(json.match(/\{\{resolve:secretsmanager:/g)).toHaveLength(4);
+    expect(json.match(/\{\{resolve:secretsmanager:/g)).toHaveLength(7);
+    expect(json.match(new RegExp(`resolve:secretsmanager:",\\{"Ref":"${ids.postbackKey}`, 'g'))).toBeNull();
   });
 });
 

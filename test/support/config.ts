@@ -45,3 +45,45 @@ export function testConfig(
 export function testSecrets(env: NodeJS.ProcessEnv = {}): CachedSecretReader {
   return new CachedSecretReader('local', env, undefined, undefined, TEST_POSTBACK_KEY);
 }
+
+/** The lander pages of funnelConfig(), as the landers' URL templates say. */
+export const FUNNEL_LANDERS = {
+  bridge: 'https://lp.example.com/bridge?clickid={clickid}&s1={sub1}',
+  quiz: 'https://quiz.example.net/q/{sub2}/start?cid={clickid}',
+} as const;
+
+/**
+ * testConfig() plus a funnel: landers `bridge` (weight 3) and `quiz` (weight 1, a macro in its
+ * path) on campaign `funnel` with both offers (its click URLs' cost taken, up to 5.00); campaign `cloaked` sends bots to its botUrl; one
+ * extra CORS origin for pages that are not landers.
+ */
+export function funnelConfig(protection: TrackerConfigInput['postbackProtection'] = TEST_PROTECTION): TrackerConfig {
+  const base = testConfig({}, protection);
+  return parseConfig({
+    ...base,
+    landers: [
+      { id: 'bridge', name: 'Bridge page', url: FUNNEL_LANDERS.bridge },
+      { id: 'quiz', name: 'Quiz', url: FUNNEL_LANDERS.quiz },
+    ],
+    campaigns: [
+      ...base.campaigns,
+      {
+        id: 'funnel',
+        name: 'Funnel',
+        trafficChannel: 'facebook',
+        cost: { fromUrl: true, max: '5.00' },
+        offers: [{ offer: 'ds24', weight: 1 }, { offer: 'lp', weight: 1 }],
+        landers: [{ lander: 'bridge', weight: 3 }, { lander: 'quiz', weight: 1 }],
+      },
+      {
+        id: 'cloaked',
+        name: 'Cloaked',
+        trafficChannel: 'facebook',
+        offers: [{ offer: 'ds24' }],
+        landers: [{ lander: 'bridge' }],
+        botUrl: 'https://safe.example.org/about?c={campaignid}',
+      },
+    ],
+    corsOrigins: ['https://pages.example.org'],
+  });
+}

@@ -1,8 +1,12 @@
 import type { HttpEvent } from '../../lambda/handlers/http';
+import { DESKTOP_UA } from './browser';
 
 let sequence = 0;
 
-/** An API Gateway HTTP API payload 2.0 event, as CloudFront + API Gateway would send it (each with its own request id). */
+/**
+ * An API Gateway HTTP API payload 2.0 event, as CloudFront + API Gateway would send it (each with
+ * its own request id), from a desktop browser unless `headers` name another user agent.
+ */
 export function httpEvent(options: {
   method?: string;
   path: string;
@@ -19,7 +23,7 @@ export function httpEvent(options: {
     routeKey: `${method} ${options.path}`,
     rawPath: options.path,
     rawQueryString: options.query ?? '',
-    headers: { 'user-agent': 'jest', ...(options.headers ?? {}) },
+    headers: { 'user-agent': DESKTOP_UA, ...(options.headers ?? {}) },
     ...(options.pathParameters ? { pathParameters: options.pathParameters } : {}),
     isBase64Encoded: options.base64 ?? false,
     ...(body !== undefined ? { body: options.base64 ? Buffer.from(body).toString('base64') : body } : {}),
@@ -28,7 +32,7 @@ export function httpEvent(options: {
       apiId: 'api',
       domainName: 'trk.example.com',
       domainPrefix: 'trk',
-      http: { method, path: options.path, protocol: 'HTTP/1.1', sourceIp: '198.51.100.23', userAgent: 'jest' },
+      http: { method, path: options.path, protocol: 'HTTP/1.1', sourceIp: '198.51.100.23', userAgent: DESKTOP_UA },
       requestId: `req-${++sequence}`,
       routeKey: `${method} ${options.path}`,
       stage: '$default',

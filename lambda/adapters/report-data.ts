@@ -1,8 +1,12 @@
 /** Streams a report's clicks and conversions through the indexes into builders, with progress and read stats. */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { campaignClicks, campaignConversions, newStats, unattributedConversions, type ReadStats } from '../lambda/adapters/report-source';
-import type { ReportClick, ReportConversion } from '../lambda/core/report';
-import type { TableNames } from '../lambda/local/tables';
+import { campaignClicks, campaignConversions, newStats, unattributedConversions, type ReadStats } from './report-source';
+import type { ReportClick, ReportConversion } from '../core/report';
+import type { TableNames } from '../local/tables';
+import type { ReportPorts } from '../core/report-query';
+import { readCatalog } from './catalog';
+import { readReport } from '../core/report-run';
+import { reportPorts as rollupReadPorts } from './report-ports';
 
 export interface ReportSink {
   addClick(click: ReportClick): void;
@@ -67,4 +71,35 @@ export async function loadReportData(options: ReadOptions): Promise<ReportData> 
   const conversions: ReportConversion[] = [];
   const { stats } = await streamReportData(options, [{ addClick: (c) => clicks.push(c), addConversion: (c) => conversions.push(c) }]);
   return { clicks, conversions, stats };
+}
+
+/**
+ * The report's ports on the tracker's tables: the catalog, and reads from rollups wherever they
+ * answer, raw for the rest (core/report-run readReport over adapters/report-ports).
+ */
+export function reportPorts(client: DynamoDBClient, tables: Pick<TableNames, 'clicks' | 'conversions' | 'catalog' | 'rollups'>): ReportPorts {
+  return {
+    catalog: () => readCatalog(client, tables.catalog),
+    read: async (request, sinks) => {
+      const stats = newStats();
+      // A long read shows how far it got.
+      const progress = request.onProgress
+        ? setInterval(() => request.onProgress?.(`read ${stats.items} items, ${stats.capacityUnits.toFixed(1)} RCU`), 500)
+        : undefined;
+      try {
+        const outcome = await readReport(request, rollupReadPorts(client, tables, stats), sinks);
+        return {
+          clicks: outcome.clicks,
+          conversions: outcome.conversions,
+          tests: outcome.tests,
+          stats: { queries: stats.queries, items: stats.items, capacityUnits: stats.capacityUnits },
+          report: outcome.stats,
+          ...(outcome.spendNotice ? { spendNotice: outcome.spendNotice } : {}),
+          rawClickSpans: outcome.rawClickSpans,
+        };
+      } finally {
+        if (progress) clearInterval(progress);
+      }
+    },
+  };
 }
