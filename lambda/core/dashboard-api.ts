@@ -13,9 +13,16 @@ import type { InboundEntry } from './model';
 import { InvalidInput } from './postback-params';
 import { GROUP_FIELDS, GROUP_KEYS, formatJson } from './report';
 import { parseReportQuery, runReport, type ReportPorts, type ReportSettings } from './report-query';
+import { NarrowRangeError, RollupsCannotAnswerError } from './report-run';
+
 import type { ClickTrace } from './trace';
 import type { TrackerConfig } from '../../config/schema';
 import { digistore24Urls, type Digistore24Urls, type UrlKey } from './urls';
+
+/** Reading a report may take this long in a web request (the API function's deadline is 25 s). */
+export const REPORT_BUDGET_MS = 15_000;
+/** At most this many clicks and conversions read one by one (not from rollups) per web request. */
+export const REPORT_MAX_RAW_ITEMS = 500_000;
 
 export const DASHBOARD_ROUTES = ['report', 'inbound', 'trace', 'dlq', 'setup'] as const;
 export type DashboardRoute = (typeof DASHBOARD_ROUTES)[number];
@@ -94,7 +101,10 @@ export async function answerDashboard(route: DashboardRoute, params: Readonly<Re
   try {
     switch (route) {
       case 'report': {
-        const query = parseReportQuery(params, now);
+        // A web request's report is bounded (core/report-run limits): what rollups do not hold is
+        // read one by one, and past the bound the answer says to narrow the range instead of
+        // running into the function's deadline (HANDLER_DEADLINE_MS.dashboardApi, 25 s).
+        const query = { ...parseReportQuery(params, now), limits: { maxRawItems: REPORT_MAX_RAW_ITEMS, deadline: Date.now() + REPORT_BUDGET_MS } };
         const result = await runReport(query, ports.settings, ports.report, now);
         // rows and chart exactly as `npm run report -- --json` writes them (exact decimals).
         const meta = JSON.stringify({
@@ -104,7 +114,7 @@ export async function answerDashboard(route: DashboardRoute, params: Readonly<Re
           costCurrency: ports.settings.costCurrency,
           ...(result.notice ? { notice: result.notice } : {}),
           catalog: result.catalog,
-          read: { clicks: result.read.clicks, conversions: result.read.conversions, tests: result.read.tests, queries: result.read.stats.queries },
+          read: { clicks: result.read.clicks, conversions: result.read.conversions, tests: result.read.tests, queries: result.read.stats.queries, ...(result.read.report ? { source: result.read.report.source } : {}) },
         });
         return { status: 200, json: `${meta.slice(0, -1)},"rows":${formatJson(result.rows)},"chart":${formatJson(result.chart)},"totals":${result.totals ? formatJson([result.totals]).slice(1, -1) : 'null'}}` };
       }
@@ -132,6 +142,7 @@ export async function answerDashboard(route: DashboardRoute, params: Readonly<Re
     }
   } catch (err) {
     if (err instanceof InvalidInput) return json(400, { error: err.message, parameter: err.parameter });
+    if (err instanceof NarrowRangeError || err instanceof RollupsCannotAnswerError) return json(422, { error: err.message });
     throw err;
   }
 }

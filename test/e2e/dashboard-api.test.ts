@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDynamoClient } from '../../lambda/adapters/dynamodb-store';
 import { reportPorts } from '../../lambda/adapters/report-data';
+import { answerDashboard, REPORT_BUDGET_MS, type DashboardPorts } from '../../lambda/core/dashboard-api';
+import type { ReportReadRequest } from '../../lambda/core/report-query';
 import { DASHBOARD_API_ROUTES } from '../../lambda/contract';
 import { formatJson } from '../../lambda/core/report';
 import { parseReportQuery, reportSettings, runReport } from '../../lambda/core/report-query';
@@ -92,6 +94,29 @@ describe('dashboard API, locally', () => {
     expect(body.rows.map((r) => [r.sub2, r.clicks])).toEqual([['b', 1]]);
     const none = JSON.parse((await get(`/api/report?by=sub2&filter=${encodeURIComponent(JSON.stringify({ campaign: 'demo', sub1: 'zzz' }))}`)).body) as { rows: unknown[] };
     expect(none.rows).toEqual([]);
+  });
+
+  it('GET /api/report is bounded: the read gets a deadline and a raw budget, and past it the answer says to narrow the range (422)', async () => {
+    const client = createDynamoClient(tracker.dynamo.endpoint);
+    const real = reportPorts(client, tracker.tables);
+    const seen: ReportReadRequest[] = [];
+    const ports = (maxRawItems?: number): DashboardPorts =>
+      ({
+        settings: reportSettings(config),
+        // The real read port on the local store; the test only narrows its raw budget.
+        report: { catalog: real.catalog, read: (req: ReportReadRequest, sinks: Parameters<typeof real.read>[1]) => (seen.push(req), real.read(maxRawItems === undefined ? req : { ...req, limits: { ...req.limits, maxRawItems } }, sinks)) },
+      }) as unknown as DashboardPorts;
+    try {
+      const started = Date.now();
+      expect((await answerDashboard('report', { by: 'campaign' }, ports())).status).toBe(200);
+      expect(seen[0]?.limits?.maxRawItems).toBeGreaterThan(0);
+      expect(seen[0]?.limits?.deadline).toBeGreaterThanOrEqual(started + REPORT_BUDGET_MS);
+      const narrow = await answerDashboard('report', { by: 'campaign' }, ports(0));
+      expect(narrow.status).toBe(422);
+      expect(narrow.json).toMatch(/narrow the range/);
+    } finally {
+      client.destroy();
+    }
   });
 
   it.each([
