@@ -11,6 +11,7 @@ import { ISO_4217_CURRENCIES } from '../lambda/core/currencies';
 import { parseDecimal, toMicros } from '../lambda/core/decimal';
 import { DEFAULT_MAX_DISTINCT_PER_HOUR } from '../lambda/core/dead-letters';
 import { campaignCode } from '../lambda/core/ids';
+import { SILENCE_DEFAULT } from '../lambda/core/silence';
 import { CONVERSION_ACTION_RESOURCE, GOOGLE_ADS, PLATFORM_CLICK_ID, clickIdParams, isLoopbackHost, platformEventFor } from '../lambda/core/platforms';
 
 /** `203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32` */
@@ -158,6 +159,46 @@ export const landerSchema = z
 
 const weight = z.number().int('weight must be a whole number').min(1).max(1000).default(1);
 
+/**
+ * The silent-breakage alarm (README, "Silent breakage alarm"): a campaign with at least
+ * `minClicks` clicks of people (bots left out) in the last `hours` hours and no conversion that
+ * counts (`countsAsConversion`; test orders left out) arriving in those hours is *silent*: a
+ * CloudWatch alarm and a warning on the dashboard. `false` switches it off.
+ */
+export const SILENCE_LIMITS = { hours: { min: 1, max: 168 }, minClicks: { min: 1, max: 10_000_000 } } as const;
+
+const silenceHours = z
+  .number(`hours must be a whole number of hours from ${SILENCE_LIMITS.hours.min} to ${SILENCE_LIMITS.hours.max}`)
+  // A refinement, not .int(): zod's int check is a type mismatch, which would hide this message behind the union's.
+  .refine(Number.isInteger, `hours must be a whole number of hours from ${SILENCE_LIMITS.hours.min} to ${SILENCE_LIMITS.hours.max}`)
+  .min(SILENCE_LIMITS.hours.min, `hours must be at least ${SILENCE_LIMITS.hours.min}`)
+  .max(SILENCE_LIMITS.hours.max, `hours must be at most ${SILENCE_LIMITS.hours.max} (a week)`);
+const silenceMinClicks = z
+  .number(`minClicks must be a whole number from ${SILENCE_LIMITS.minClicks.min} to ${SILENCE_LIMITS.minClicks.max}`)
+  .refine(Number.isInteger, `minClicks must be a whole number from ${SILENCE_LIMITS.minClicks.min} to ${SILENCE_LIMITS.minClicks.max}`)
+  .min(SILENCE_LIMITS.minClicks.min, `minClicks must be at least ${SILENCE_LIMITS.minClicks.min}`)
+  .max(SILENCE_LIMITS.minClicks.max, `minClicks must be at most ${SILENCE_LIMITS.minClicks.max}`);
+const SILENCE_SHAPE = `silenceAlarm is false, true, or { hours, minClicks } (whole numbers: hours ${SILENCE_LIMITS.hours.min}..${SILENCE_LIMITS.hours.max}, minClicks ${SILENCE_LIMITS.minClicks.min}..${SILENCE_LIMITS.minClicks.max})`;
+
+/** `defaults.silenceAlarm`: `{ hours, minClicks }` (either may be left out) or `false` (off unless a campaign turns it on). */
+export const defaultSilenceAlarmSchema = z.union(
+  [
+    z.literal(false),
+    z.strictObject({ hours: silenceHours.default(SILENCE_DEFAULT.hours), minClicks: silenceMinClicks.default(SILENCE_DEFAULT.minClicks) }),
+  ],
+  SILENCE_SHAPE,
+);
+
+/**
+ * `campaigns[].silenceAlarm`: `false` (off for this campaign), `true` (on with the defaults'
+ * values), or `{ hours?, minClicks? }` (each left out is taken from `defaults.silenceAlarm`, or the
+ * built-in 6 hours / 500 clicks when the defaults are `false`). Absent: as the defaults say.
+ */
+export const campaignSilenceAlarmSchema = z.union(
+  [z.boolean(), z.strictObject({ hours: silenceHours.optional(), minClicks: silenceMinClicks.optional() })],
+  SILENCE_SHAPE,
+);
+
 export const campaignSchema = z.strictObject({
   id: id('campaign id'),
   name: z.string().min(1).max(128),
@@ -192,6 +233,8 @@ export const campaignSchema = z.strictObject({
    * reviewers as cloaking. May use the macros {clickid}, {campaignid}, {sub1}..{sub20}.
    */
   botUrl: httpUrlTemplate('botUrl').superRefine(onlyKnownMacros).optional(),
+  /** The silent-breakage alarm for this campaign (see defaults.silenceAlarm); absent: as the defaults say. */
+  silenceAlarm: campaignSilenceAlarmSchema.optional(),
 });
 
 /** `https://lp.example.com` (scheme, host and port only): an origin allowed to call the JSON click. */
@@ -469,6 +512,8 @@ export const defaultsSchema = z.strictObject({
   ipStorage: z.enum(['full', 'truncated', 'none']).default('truncated'),
   /** How long report rollups are kept (DynamoDB TTL): they keep a period's click counts after its clicks expired. */
   rollupRetentionDays: z.number().int().min(1).max(3650).default(1095),
+  /** The silent-breakage alarm of every campaign that does not say otherwise; `false`: off. */
+  silenceAlarm: defaultSilenceAlarmSchema.default({ ...SILENCE_DEFAULT }),
 });
 
 export const deadLettersSchema = z.strictObject({
@@ -487,7 +532,7 @@ export const deadLettersSchema = z.strictObject({
 
 export const trackerConfigSchema = z
   .strictObject({
-    defaults: defaultsSchema.default({ currency: 'EUR', clickRetentionDays: 90, ipStorage: 'truncated', rollupRetentionDays: 1095 }),
+    defaults: defaultsSchema.default({ currency: 'EUR', clickRetentionDays: 90, ipStorage: 'truncated', rollupRetentionDays: 1095, silenceAlarm: { ...SILENCE_DEFAULT } }),
     trafficChannels: z.array(trafficChannelSchema).min(1, 'define at least one traffic channel'),
     offers: z.array(offerSchema).min(1, 'define at least one offer'),
     campaigns: z.array(campaignSchema).min(1, 'define at least one campaign'),

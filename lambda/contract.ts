@@ -52,6 +52,8 @@ export const HANDLER_DEADLINE_MS = {
   rollupUpkeep: 100_000,
   /** The clicks-stream marker (ROLLUP_SCHEDULE.markerTimeout 30 s): a batch of idempotent puts. */
   rollupMarker: 20_000,
+  /** The silent-breakage check (lib/silence-alarm.ts SILENCE_SCHEDULE.timeout 60 s): reads a few hours of each campaign. */
+  silenceCheck: 45_000,
   /** The dashboard API (lib/dashboard-api.ts, 29 s timeout: API Gateway's own limit is 30 s). */
   dashboardApi: 25_000,
   /** The sender (send jobs and the hourly sweep; lib/conversion-sender.ts, 5-minute timeout). */

@@ -246,3 +246,37 @@ export async function publishRollupLag(state: { closedUntil: number; cut: string
   metrics.addMetric(ROLLUP_METRICS.sweepLag, MetricUnit.NoUnit, Math.max(0, Math.round((now - Date.parse(state.cut)) / 60_000)));
   metrics.publishStoredMetrics();
 }
+
+/**
+ * The silent-breakage check (lambda/handlers/silence-check.ts): per campaign whose alarm is on,
+ * `SilentCampaign` (dimension `campaign`: 1 silent, 0 not), which one CloudWatch alarm per
+ * campaign watches (lib/silence-alarm.ts); and `SilenceChecks` (1 per completed run), whose
+ * absence raises the "check not running" alarm.
+ */
+export const SILENCE_METRICS = {
+  silent: 'SilentCampaign',
+  checks: 'SilenceChecks',
+} as const;
+/** The dimension of SilentCampaign: the campaign id. */
+export const SILENCE_DIMENSION = 'campaign';
+
+/** What one run publishes: a 0/1 per campaign, then the run itself. */
+export function silenceMetricPoints(statuses: readonly { campaignId: string; silent: boolean }[]): { campaignId?: string; name: string; value: number }[] {
+  return [...statuses.map((s) => ({ campaignId: s.campaignId, name: SILENCE_METRICS.silent, value: s.silent ? 1 : 0 })), { name: SILENCE_METRICS.checks, value: 1 }];
+}
+
+export async function publishSilence(statuses: readonly { campaignId: string; silent: boolean }[]): Promise<void> {
+  if (process.env.POWERTOOLS_METRICS_DISABLED === 'true') return;
+  const { metrics, unit: MetricUnit } = await powertools();
+  for (const p of silenceMetricPoints(statuses)) {
+    if (p.campaignId === undefined) {
+      metrics.addMetric(p.name, MetricUnit.Count, p.value);
+      continue;
+    }
+    // One line per campaign, with its own dimension (written at once).
+    const single = metrics.singleMetric();
+    single.addDimension(SILENCE_DIMENSION, p.campaignId);
+    single.addMetric(p.name, MetricUnit.NoUnit, p.value);
+  }
+  metrics.publishStoredMetrics();
+}

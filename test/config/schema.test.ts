@@ -28,7 +28,7 @@ describe('the shipped config', () => {
       'installment', 'paying', 'completed', 'aborted', 'InitiateCheckout',
     ]);
     expect(config.conversionTypes.filter((t) => t.revenue === 'subtract').map((t) => t.name)).toEqual(['refund', 'chargeback']);
-    expect(config.defaults).toEqual({ currency: 'EUR', clickRetentionDays: 90, ipStorage: 'truncated', rollupRetentionDays: 1095 });
+    expect(config.defaults).toEqual({ currency: 'EUR', clickRetentionDays: 90, ipStorage: 'truncated', rollupRetentionDays: 1095, silenceAlarm: { hours: 6, minClicks: 500 } });
   });
 
   it('requires a postback key the tracker generates: protected by default', () => {
