@@ -21,6 +21,9 @@ import { TRACKER_SCRIPT } from '../lambda/static/tracker-script';
 import { writeUnits } from './item-size';
 import { HOSTED_OVERAGE, PRICES, PRICES_DATE } from './prices';
 import { ROLLUP_TARGET_PER_MILLION_CLICKS, type UpkeepCostItem } from './rollup-cost';
+import { silenceMonthlyCost } from './silence-cost';
+import { loadConfig } from '../config/load';
+import { silenceRules } from '../lambda/core/silence';
 
 /** Stated assumptions (not measured here). */
 export const ASSUMPTIONS = {
@@ -265,6 +268,9 @@ async function main(): Promise<void> {
         monthly: Number(upkeepItems.reduce((a, i) => a + i.monthly, 0).toFixed(4)),
       }
     : undefined;
+  // The silent-breakage alarm: fixed per campaign with it on (this config), and a little per click.
+  const silenceCampaigns = silenceRules(loadConfig()).length;
+  const silence = { campaigns: silenceCampaigns, ...silenceMonthlyCost(silenceCampaigns) };
   const out = {
     perMillionClicks: total(report.clicks),
     perMillionPostbacks: total(report.postbacks),
@@ -286,6 +292,7 @@ async function main(): Promise<void> {
     rollupUpkeep: upkeep
       ? { perMillionClicks: upkeep.perMillion, monthly: upkeep.monthly, targetPerMillionClicks: ROLLUP_TARGET_PER_MILLION_CLICKS, benchmarkDate: upkeep.date, items: upkeep.items }
       : null,
+    silenceAlarm: silence,
   };
   // --check (CI): fail when the clicks cost is over target, or a click item outgrew one write unit.
   if (values.check && (out.perMillionClicks > TARGET_PER_MILLION_CLICKS || report.oversized.length > 0)) process.exitCode = 1;
@@ -328,6 +335,10 @@ async function main(): Promise<void> {
             '',
           ]
         : ['Rollup upkeep: run npm run bench:report to measure it.', '']),
+      `Silent-breakage alarm (${silence.campaigns} campaign(s) of this config with silenceAlarm on; estimates: bench/silence-cost.ts)`,
+      ...silence.items.map((i) => `  ${i.item.padEnd(26)} $${i.monthly.toFixed(4).padStart(7)}/month   ${i.basis}`),
+      `  ${'total'.padEnd(26)} $${silence.monthly.toFixed(4).padStart(7)}/month, plus $${silence.perMillionClicks.toFixed(4)}/M clicks of those campaigns (each read raw ~5 times by the check)`,
+      '',
       `Target: at most $${TARGET_PER_MILLION_CLICKS.toFixed(2)} per million clicks -> ${out.perMillionClicks <= TARGET_PER_MILLION_CLICKS ? 'met' : 'NOT met'} ($${out.perMillionClicks.toFixed(2)}).`,
       `${HOSTED_OVERAGE.name} overage for the same million events: $${hosted.toFixed(2)} (${HOSTED_OVERAGE.source}).`,
       'Not per request (monthly, fixed): dashboard $3, alarms ~$1.20, custom metrics ~$0.30 each; storage and free tiers not counted.',

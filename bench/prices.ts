@@ -24,6 +24,8 @@ export const PRICES = {
   logsIngestStandard: { usd: 0.5, per: 'GB ingested, Standard log class', source: 'https://aws.amazon.com/cloudwatch/pricing/' },
   logsIngestInfrequent: { usd: 0.25, per: 'GB ingested, Infrequent Access log class', source: 'https://aws.amazon.com/cloudwatch/pricing/' },
   sqsRequests: { usd: 0.4 / 1_000_000, per: 'SQS standard request (64 KB chunk)', source: 'https://aws.amazon.com/sqs/pricing/' },
+  cloudWatchAlarm: { usd: 0.1, per: 'standard-resolution alarm (one metric) per month', source: 'https://aws.amazon.com/cloudwatch/pricing/' },
+  cloudWatchMetric: { usd: 0.3, per: 'custom metric per month (first 10,000; prorated by the hour it receives data)', source: 'https://aws.amazon.com/cloudwatch/pricing/' },
 } satisfies Record<string, Price>;
 
 /** A hosted tracker's published overage, for comparison (from shared/reference, peers). */

@@ -15,6 +15,8 @@ import { DeadLetterArchiver } from './dead-letter-archiver';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { OriginVerifySecret } from './origin-verify';
 import { RollupUpkeep } from './rollup-upkeep';
+import { SilenceAlarm } from './silence-alarm';
+import { silenceRules } from '../lambda/core/silence';
 import type { TrackerSettings } from './settings';
 import { TrackerAlarms } from './tracker-alarms';
 import { TrackerApi } from './tracker-api';
@@ -130,6 +132,8 @@ export class ClickvaultStack extends Stack {
   readonly alarms: TrackerAlarms;
   /** Keeps report rollups: the schedule and the clicks-stream marker. */
   readonly rollups: RollupUpkeep;
+  /** The silent-breakage check and its alarms; only when some campaign has `silenceAlarm` on. */
+  readonly silence?: SilenceAlarm;
   /** Where every alarm is sent; only when `alarmEmail` is given. */
   readonly alarmTopic?: AlarmTopic;
   readonly dashboard: TrackerDashboard;
@@ -346,11 +350,22 @@ export class ClickvaultStack extends Stack {
       ...common,
     });
 
+    // Campaigns with clicks and no postback for hours: a scheduled check, one alarm per campaign.
+    const rules = silenceRules(config);
+    if (rules.length > 0) {
+      this.silence = new SilenceAlarm(this, 'Silence', {
+        rules,
+        tables: { clicks: this.tables.clicks, conversions: this.tables.conversions, catalog: this.tables.catalog, rollups: this.tables.rollups },
+        configFile,
+        ...common,
+      });
+    }
+
     // Watching it: the request-path alarms join the queue's, one topic tells a person about all
     // of them, and one dashboard shows the business numbers beside the operational ones.
     const requestFunctions = { click: this.clickFunction, lander: this.landerFunction, script: this.scriptFunction, postback: this.postbackFunction, ipn: this.ipnFunction };
     this.alarms = new TrackerAlarms(this, 'Alarms', { stage: this.api.stage, functions: requestFunctions });
-    const allAlarms = [...this.deadLetters.alarms, this.archiver.errorsAlarm, ...this.alarms.all, ...this.rollups.allAlarms, ...(this.sender?.alarms ?? [])];
+    const allAlarms = [...this.deadLetters.alarms, this.archiver.errorsAlarm, ...this.alarms.all, ...this.rollups.allAlarms, ...(this.sender?.alarms ?? []), ...(this.silence?.allAlarms ?? [])];
     if (settings.alarmEmail !== undefined) {
       this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: settings.alarmEmail });
       this.alarmTopic.notify(...allAlarms);

@@ -30,7 +30,7 @@ it('bundles every function with esbuild and ships the validated config with the 
     ([id, r]) => r.Type === 'AWS::Lambda::Function' && !id.includes('Providerframework') && !id.startsWith('CustomCDKBucketDeployment'),
   );
   expect(functions.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(
-    ['ClickFunction', 'ConversionTypesSyncFunction', 'DashboardApiFunction', 'DeadLetterArchiverFunction', 'IpnFunction', 'LanderFunction', 'PostbackFunction', 'RollupsMarkerFunction', 'RollupsUpkeepFunction', 'ScriptFunction'].sort(),
+    ['ClickFunction', 'ConversionTypesSyncFunction', 'DashboardApiFunction', 'DeadLetterArchiverFunction', 'IpnFunction', 'LanderFunction', 'PostbackFunction', 'RollupsMarkerFunction', 'RollupsUpkeepFunction', 'ScriptFunction', 'SilenceCheckFunction'].sort(),
   );
   for (const [id, fn] of functions) {
     const key = fn.Properties.Code?.S3Key;

@@ -417,7 +417,7 @@ describe('HTTP API', () => {
     expect(group).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90, LogGroupClass: 'INFREQUENT_ACCESS' } });
   });
 
-  it('lets only API Gateway invoke the request functions, and only their schedules the archiver and the rollup upkeep', () => {
+  it('lets only API Gateway invoke the request functions, and only their schedules the archiver, the rollup upkeep and the silence check', () => {
     const permissions = Object.values(resources(template, 'AWS::Lambda::Permission'));
     const api = permissions.filter((p) => p.Properties?.Principal === 'apigateway.amazonaws.com');
     expect(api).toHaveLength(Object.keys(ROUTES).length + Object.keys(DASHBOARD_API_ROUTES).length); // one per route
@@ -439,6 +439,12 @@ describe('HTTP API', () => {
           Principal: 'events.amazonaws.com',
           FunctionName: arnOf(logicalId(template, 'AWS::Lambda::Function', 'RollupsUpkeepFunction')),
           SourceArn: arnOf(logicalId(template, 'AWS::Events::Rule', 'RollupsSchedule')),
+        },
+        {
+          Action: 'lambda:InvokeFunction',
+          Principal: 'events.amazonaws.com',
+          FunctionName: arnOf(logicalId(template, 'AWS::Lambda::Function', 'SilenceCheckFunction')),
+          SourceArn: arnOf(logicalId(template, 'AWS::Events::Rule', 'SilenceSchedule')),
         },
       ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
     );
