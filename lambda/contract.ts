@@ -97,6 +97,8 @@ export const DASHBOARD_API_ROUTES = {
   trace: 'GET /api/trace/{clickId}',
   dlq: 'GET /api/dlq',
   setup: 'GET /api/setup',
+  /** Campaigns silent now (clicks, no conversion for hours: core/silence), for the campaign table's warning. */
+  alerts: 'GET /api/alerts',
 } as const;
 
 /** Where the dashboard's static files are served (CloudFront behaviour, local server). */

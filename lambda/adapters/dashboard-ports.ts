@@ -8,7 +8,9 @@ import type { DashboardPorts, SetupInfo } from '../core/dashboard-api';
 import { collapseCopies } from '../core/dead-letter-list';
 import type { DeadLetterQueue } from '../core/model';
 import type { ReportSettings } from '../core/report-query';
+import { checkSilence, silenceRules, type SilenceConfig } from '../core/silence';
 import { reportPorts } from './report-data';
+import { silencePorts } from './silence-source';
 import { readTrace, recentInbound } from './trace-source';
 
 export interface DashboardSources {
@@ -18,6 +20,8 @@ export interface DashboardSources {
   archive: Pick<DeadLetterQueue, 'receive'>;
   settings: ReportSettings;
   setup(): Promise<SetupInfo>;
+  /** What the silence check takes from the config (the campaigns' silenceAlarm). */
+  silence: SilenceConfig;
 }
 
 export function dashboardPorts(sources: DashboardSources): DashboardPorts {
@@ -35,5 +39,6 @@ export function dashboardPorts(sources: DashboardSources): DashboardPorts {
       return collapseCopies([...received, ...archived]);
     },
     setup: sources.setup,
+    alerts: (now, deadline) => checkSilence(silenceRules(sources.silence), sources.silence, silencePorts(client, tables), now, deadline),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The dashboard's API: `GET /api/report`, `/api/inbound`, `/api/trace/{clickId}`, `/api/dlq`,
- * `/api/setup`. Each answer is what the matching CLI prints with `--json`, from the same
+ * `/api/setup`, `/api/alerts` (campaigns silent now: core/silence). Each answer is what the matching CLI prints with `--json`, from the same
  * functions (runReport, the inbound and trace reads, the dead-letter listing, the URLs), so the
  * page and the terminal cannot disagree. Reads only: nothing here writes.
  *
@@ -14,6 +14,7 @@ import { InvalidInput } from './postback-params';
 import { GROUP_FIELDS, GROUP_KEYS, formatJson } from './report';
 import { parseReportQuery, runReport, type ReportPorts, type ReportSettings } from './report-query';
 import { NarrowRangeError, RollupsCannotAnswerError } from './report-run';
+import type { SilenceReport } from './silence';
 
 import type { ClickTrace } from './trace';
 import type { TrackerConfig } from '../../config/schema';
@@ -24,7 +25,7 @@ export const REPORT_BUDGET_MS = 15_000;
 /** At most this many clicks and conversions read one by one (not from rollups) per web request. */
 export const REPORT_MAX_RAW_ITEMS = 500_000;
 
-export const DASHBOARD_ROUTES = ['report', 'inbound', 'trace', 'dlq', 'setup'] as const;
+export const DASHBOARD_ROUTES = ['report', 'inbound', 'trace', 'dlq', 'setup', 'alerts'] as const;
 export type DashboardRoute = (typeof DASHBOARD_ROUTES)[number];
 
 /** One campaign's click URL and, when it has landers, the script its landers embed. */
@@ -56,6 +57,8 @@ export interface DashboardPorts {
   /** What waits in the queue and the archive (one entry per message). */
   deadLetters(limit: number): Promise<ListedMessage[]>;
   setup(): Promise<SetupInfo>;
+  /** The silent-breakage check at `now` (core/silence checkSilence), bounded by `deadline` (epoch ms). */
+  alerts(now: Date, deadline: number): Promise<SilenceReport>;
 }
 
 export interface ApiAnswer {
@@ -135,6 +138,11 @@ export async function answerDashboard(route: DashboardRoute, params: Readonly<Re
       }
       case 'setup':
         return json(200, await ports.setup());
+      case 'alerts': {
+        // Every campaign whose alarm is on, with its clicks and whether it is silent now.
+        const report = await ports.alerts(now, Date.now() + REPORT_BUDGET_MS);
+        return json(200, { ...report, silent: report.campaigns.filter((c) => c.silent).length });
+      }
       default: {
         const never: never = route;
         return json(404, { error: `no route ${String(never)}` });

@@ -93,7 +93,7 @@ export interface SilenceReport {
 
 /** The warning a silent campaign gets (dashboard, log line). */
 export function silenceMessage(s: Pick<SilenceStatus, 'campaignId' | 'clicks' | 'hours'>): string {
-  return `${s.campaignId}: ${s.clicks} clicks, no postback for ${s.hours} h — check the Digistore24 postback URL (npm run urls) and the campaign's offer link`;
+  return `${s.campaignId}: ${s.clicks} click${s.clicks === 1 ? '' : 's'}, no postback for ${s.hours} h — check the Digistore24 postback URL (npm run urls) and the campaign's offer link`;
 }
 
 /** Counts clicks of people per campaign from the report's reads; conversions and spend are not its business. */

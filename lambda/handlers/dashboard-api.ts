@@ -1,5 +1,5 @@
 /**
- * GET /api/report, /api/inbound, /api/trace/{clickId}, /api/dlq, /api/setup: thin handler over
+ * GET /api/report, /api/inbound, /api/trace/{clickId}, /api/dlq, /api/setup, /api/alerts: thin handler over
  * core/dashboard-api. In AWS API Gateway's JWT authorizer (the Cognito user pool) has already
  * refused every request without a valid token before this runs; the origin secret proves the
  * request came through CloudFront. Locally the server checks the Host instead

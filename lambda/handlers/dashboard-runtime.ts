@@ -42,6 +42,7 @@ export function dashboardPortsFromEnv(env: NodeJS.ProcessEnv = process.env): Das
     queue: new SqsDeadLetterQueue(requireEnv(ENV.deadLetterQueueUrl, env), undefined, DASHBOARD_QUEUE_VISIBILITY_SECONDS, CALL_BUDGETS.dashboard),
     archive: new ArchiveQueue(new DynamoDeadLetterArchive(client, requireEnv(TABLE_ENV.deadLetterArchive, env))),
     settings: reportSettings(config),
+    silence: config,
     setup: async () => {
       const chosen = urlKeyRef(config.postbackProtection);
       let key: UrlKey;

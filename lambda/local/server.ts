@@ -44,6 +44,9 @@ import { buildSetup } from '../core/dashboard-api';
 import { reportSettings } from '../core/report-query';
 import { dashboardPorts } from '../adapters/dashboard-ports';
 import { createDashboardApiHandler } from '../handlers/dashboard-api';
+import { runSilenceCheck } from '../handlers/silence-check';
+import { silencePorts } from '../adapters/silence-source';
+import { silenceRules, type SilenceReport } from '../core/silence';
 import { DASHBOARD_API_ROUTES, DASHBOARD_PATH } from '../contract';
 import { hostAllowed, refuseHost, serveDashboard } from './dashboard-static';
 
@@ -75,6 +78,11 @@ export interface LocalTrackerOptions {
    */
   rollupEveryMs?: number;
   /**
+   * How often the silent-breakage check runs (the same code as the deployed schedule: a WARN line
+   * per silent campaign); 0: never. Default SILENCE_LOCAL_EVERY_MS.
+   */
+  silenceEveryMs?: number;
+  /**
    * The built dashboard (scripts/build-dashboard.ts), served under /dashboard/; its API is served
    * either way. @default - no dashboard page (the API still answers)
    */
@@ -92,6 +100,9 @@ export interface LocalTrackerOptions {
 /** The local upkeep runs this often (the deployed one every 5 minutes; locally reads are free). */
 export const ROLLUP_LOCAL_EVERY_MS = 60_000;
 
+/** The local silence check runs as often as the deployed one (lib/silence-alarm SILENCE_SCHEDULE). */
+export const SILENCE_LOCAL_EVERY_MS = 15 * 60_000;
+
 export interface LocalTracker {
   url: string;
   dynamo: EmbeddedDynamo;
@@ -106,6 +117,8 @@ export interface LocalTracker {
   catalogSync: CatalogSyncResult;
   /** The send path: its in-process queue and the sweep, run on demand (tests; `npm run sweep -- --local` does the same). */
   sender: { queue: InProcessSendQueue; deps: SendDeps; sweep(options?: SweepOptions): Promise<SweepSummary> };
+  /** One run of the silent-breakage check now (what the timer runs): logs a WARN line per silent campaign. */
+  checkSilence(now?: Date): Promise<SilenceReport>;
   close(): Promise<void>;
 }
 
@@ -209,6 +222,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
         queue: deadLetters,
         archive: new ArchiveQueue(archive),
         settings: reportSettings(options.config),
+        silence: options.config,
         setup: async () => {
           const base = `http://127.0.0.1:${port}`;
           const key = localUrlKey(options.config, options.dataDir, env);
@@ -270,6 +284,16 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     };
     const timer = every > 0 ? setInterval(runUpkeep, every) : undefined;
     timer?.unref();
+    // The silent-breakage check on a timer, as its schedule runs it in AWS (a WARN line per silent
+    // campaign); the dashboard's /api/alerts asks the same core at request time.
+    const silenceDeps = { ports: silencePorts(client, tables), config: options.config, log: logger };
+    const checkSilenceNow = (now: Date = new Date()) => runSilenceCheck(silenceDeps, now);
+    const silenceEvery = options.silenceEveryMs ?? SILENCE_LOCAL_EVERY_MS;
+    const silenceTimer =
+      silenceEvery > 0 && silenceRules(options.config).length > 0
+        ? setInterval(() => void checkSilenceNow().catch((err: unknown) => logger.error('silence check failed', { error: (err as Error).message })), silenceEvery)
+        : undefined;
+    silenceTimer?.unref();
     // The first run one interval after start, not at once: a server started and stopped right
     // away (tests, a quick look) does no rollup work, and start-up stays quick.
     // The same archiver as the scheduled function in AWS, on the same schedule. Local files never
@@ -296,8 +320,10 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       ...(postbackKey ? { postbackKey } : {}),
       catalogSync,
       sender: { queue: sendQueue, deps: sender, sweep: runSweep },
+      checkSilence: checkSilenceNow,
       close: async () => {
         if (timer) clearInterval(timer);
+        if (silenceTimer) clearInterval(silenceTimer);
         sendQueue.stop();
         if (sweepTimer) clearInterval(sweepTimer);
         if (archiving) clearInterval(archiving);

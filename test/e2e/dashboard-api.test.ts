@@ -15,6 +15,7 @@ import { DASHBOARD_API_ROUTES } from '../../lambda/contract';
 import { formatJson } from '../../lambda/core/report';
 import { parseReportQuery, reportSettings, runReport } from '../../lambda/core/report-query';
 import { startLocalTracker, type LocalTracker } from '../../lambda/local/server';
+import { parseConfig } from '../../config/schema';
 import { testConfig } from '../support/config';
 
 const VISITOR_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -22,7 +23,11 @@ let tracker: LocalTracker;
 let port: number;
 let key: string;
 let cid: string;
-const config = testConfig();
+/** split's silence alarm at one click (so a click without a sale makes it silent); demo keeps the defaults. */
+const config = (() => {
+  const base = testConfig();
+  return parseConfig({ ...base, campaigns: base.campaigns.map((c) => (c.id === 'split' ? { ...c, silenceAlarm: { hours: 2, minClicks: 1 } } : c)) });
+})();
 
 /** A GET with the Host header we choose (fetch would set its own). */
 function get(path: string, host?: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
@@ -38,7 +43,7 @@ function get(path: string, host?: string): Promise<{ status: number; body: strin
   });
 }
 
-const ROUTE_PATHS = ['/api/report', '/api/inbound', '/api/trace/01AAAAAAAAAAAAAAAAAAAAAAAA', '/api/dlq', '/api/setup', '/dashboard/'];
+const ROUTE_PATHS = ['/api/report', '/api/inbound', '/api/trace/01AAAAAAAAAAAAAAAAAAAAAAAA', '/api/dlq', '/api/setup', '/api/alerts', '/dashboard/'];
 
 beforeAll(async () => {
   tracker = await startLocalTracker({ config, dataDir: mkdtempSync(join(tmpdir(), 'cv-dash-api-')), port: 0, dynamoPort: 0, inMemory: true, archiveEveryMs: 0 });
@@ -55,8 +60,8 @@ afterAll(async () => {
 });
 
 describe('dashboard API, locally', () => {
-  it('serves exactly the five routes of the contract', () => {
-    expect(Object.values(DASHBOARD_API_ROUTES)).toEqual(['GET /api/report', 'GET /api/inbound', 'GET /api/trace/{clickId}', 'GET /api/dlq', 'GET /api/setup']);
+  it('serves exactly the six routes of the contract', () => {
+    expect(Object.values(DASHBOARD_API_ROUTES)).toEqual(['GET /api/report', 'GET /api/inbound', 'GET /api/trace/{clickId}', 'GET /api/dlq', 'GET /api/setup', 'GET /api/alerts']);
   });
 
   it.each([`evil.example:PORT`, `127.0.0.1.nip.io:PORT`, `localhost:1`, `127.0.0.1`, `LOCALHOST:PORT.evil`])('refuses Host "%s" on every route', async (host) => {
@@ -169,6 +174,28 @@ describe('dashboard API, locally', () => {
     expect(body.urls.affiliateS2S).toBe(`http://127.0.0.1:${port}/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&key=${key}&type=`);
     expect(body.urls.pixel).not.toContain('key=');
     expect(body.campaigns.map((c) => c.clickUrl)).toEqual([`http://127.0.0.1:${port}/click/demo`, `http://127.0.0.1:${port}/click/split`]);
+  });
+
+  it('GET /api/alerts: the silence check now, for every campaign whose alarm is on (the timer runs the same check)', async () => {
+    const before = JSON.parse((await get('/api/alerts')).body) as { silent: number; campaigns: { campaignId: string; clicks: number; silent: boolean }[] };
+    expect(before.campaigns.map((c) => [c.campaignId, c.clicks, c.silent])).toEqual([
+      ['demo', 1, false],
+      ['split', 0, false],
+    ]);
+    // A click on split and no sale: silent at once (minClicks 1), with what to check.
+    expect((await fetch(`${tracker.url}/click/split`, { redirect: 'manual', headers: { 'user-agent': VISITOR_UA } })).status).toBe(302);
+    const answer = await get('/api/alerts');
+    expect(answer.status).toBe(200);
+    expect(answer.headers['cache-control']).toBe('no-store');
+    const body = JSON.parse(answer.body) as { checkedAt: string; silent: number; campaigns: { campaignId: string; silent: boolean; message?: string; hours: number; minClicks: number }[] };
+    expect(body.silent).toBe(1);
+    expect(body.campaigns.find((c) => c.campaignId === 'split')).toMatchObject({ silent: true, hours: 2, minClicks: 1, message: expect.stringMatching(/^split: 1 click, no postback for 2 h — check the Digistore24 postback URL/) });
+    expect(body.campaigns.find((c) => c.campaignId === 'demo')).toMatchObject({ silent: false });
+    // The local timer's check is the same function.
+    expect((await tracker.checkSilence()).campaigns.map((c) => [c.campaignId, c.silent])).toEqual([
+      ['demo', false],
+      ['split', true],
+    ]);
   });
 
   it('refuses what is not a GET, and unknown API paths', async () => {
