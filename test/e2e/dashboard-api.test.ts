@@ -182,6 +182,7 @@ describe('dashboard API, locally', () => {
       ['demo', 1, false],
       ['split', 0, false],
     ]);
+    expect(before.silent).toBe(0);
     // A click on split and no sale: silent at once (minClicks 1), with what to check.
     expect((await fetch(`${tracker.url}/click/split`, { redirect: 'manual', headers: { 'user-agent': VISITOR_UA } })).status).toBe(302);
     const answer = await get('/api/alerts');
