@@ -76,7 +76,56 @@ function Chart({ rows: data, currency, from, to }: { rows: Row[]; currency: stri
   );
 }
 
+/** GET /api/alerts: the silent-breakage check (lambda/core/silence) for every campaign whose alarm is on. */
+interface Alerts {
+  checkedAt: string;
+  campaigns: { campaignId: string; silent: boolean; clicks: number; hours: number; minClicks: number; message?: string }[];
+}
+
+/** Asks the silence check now and every minute; its answer is the same whatever the range. */
+function useAlerts(): { alerts?: Alerts; error?: string } {
+  const [alerts, setAlerts] = useState<Alerts | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => {
+    let live = true;
+    const load = () =>
+      api<Alerts>('alerts')
+        .then((a) => {
+          if (!live) return;
+          setAlerts(a);
+          setError(undefined);
+        })
+        .catch((e: Error) => live && setError(e.message));
+    void load();
+    const timer = setInterval(() => void load(), 60_000);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, []);
+  return { alerts, error };
+}
+
+/** A warning per silent campaign above the table (text only: ids come from the config, still never markup). */
+function SilenceWarnings({ alerts, error }: { alerts?: Alerts; error?: string }) {
+  // A check that failed must not look like "all campaigns fine".
+  if (error) return <p class="notice" id="silence-error">The silent-campaign check could not run: {error}</p>;
+  const silent = alerts?.campaigns.filter((c) => c.silent) ?? [];
+  if (silent.length === 0) return null;
+  return (
+    <div class="silence" id="silence" role="alert">
+      {silent.map((c) => (
+        <p data-campaign={c.campaignId}>
+          <strong>No sale arriving:</strong> {c.message ?? `${c.campaignId}: ${c.clicks} clicks, no postback for ${c.hours} h`}
+        </p>
+      ))}
+    </div>
+  );
+}
+
 export function ReportView({ state, go }: { state: State; go: (next: Partial<State>) => void }) {
+  const { alerts, error: alertsError } = useAlerts();
+  const silentCampaigns = new Set((alerts?.campaigns ?? []).filter((c) => c.silent).map((c) => c.campaignId));
   const [answer, setAnswer] = useState<ReportAnswer | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [loading, setLoading] = useState(false);
@@ -109,7 +158,8 @@ export function ReportView({ state, go }: { state: State; go: (next: Partial<Sta
   const choices = answer && !loading ? nextKeys(answer.groupKeys, [...state.path, { key: shownBy, value: null }]) : [];
 
   return (
-    <section>
+    // data-silence-checked: when the silence check last answered (absent until it has).
+    <section data-silence-checked={alerts?.checkedAt}>
       <form class="controls" onSubmit={(e) => e.preventDefault()}>
         <label>
           Range{' '}
@@ -172,6 +222,7 @@ export function ReportView({ state, go }: { state: State; go: (next: Partial<Sta
         </select>
       </nav>
 
+      <SilenceWarnings alerts={alerts} error={alertsError} />
       {error && <p class="error" role="alert">{error}</p>}
       {answer?.notice && <p class="notice">{answer.notice}</p>}
       {loading && <p class="muted">Loading…</p>}
@@ -203,7 +254,7 @@ export function ReportView({ state, go }: { state: State; go: (next: Partial<Sta
             </thead>
             <tbody>
               {rows.map((row, i) => (
-                <tr class={row.partial === true ? 'partial' : ''}>
+                <tr class={[row.partial === true ? 'partial' : '', keyField === 'campaignId' && silentCampaigns.has(String(row.campaignId)) ? 'silent' : ''].filter(Boolean).join(' ')}>
                   <th scope="row" data-key={keyField}>
                     {choices.length > 0 ? (
                       <button type="button" class="drill" aria-expanded={drill === i} onClick={() => setDrill(drill === i ? undefined : i)}>
