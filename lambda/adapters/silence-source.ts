@@ -1,7 +1,7 @@
 /**
  * What the silent-breakage check (core/silence) reads on DynamoDB: a campaign's clicks through
  * the report's read port (rollups for closed hours, raw for the rest: adapters/report-data), and
- * the newest conversion that counts through the conversions' arrival index (`byCampaign`:
+ * the newest conversion that counts (by postback or IPN) through the conversions' arrival index (`byCampaign`:
  * campaign + createdAt), newest first, stopping at the first one — for a healthy campaign one
  * query that reads one index item. Test orders are indexed under `~test:<campaign>`, so this key
  * never sees them.
@@ -15,9 +15,10 @@ import { queryItems, type ReadStats, newStats } from './report-source';
 export const ARRIVAL_PAGE = 50;
 
 /**
- * When the newest conversion of `campaignId` that counts arrived, if one arrived at or after
- * `since`: a Query on `byCampaign` from now back to `since`, newest first, filtered to
- * `counted = true`, projecting `createdAt` alone; it stops at the first match.
+ * When the newest conversion of `campaignId` that counts and came server to server (a postback
+ * or an IPN, not a pixel) arrived, if one arrived at or after `since`: a Query on `byCampaign`
+ * from now back to `since`, newest first, filtered to `counted = true AND source <> pixel`,
+ * projecting `createdAt` alone; it stops at the first match.
  */
 export async function lastCountedArrival(client: DynamoDBClient, table: string, campaignId: string, since: Date, stats: ReadStats = newStats()): Promise<string | undefined> {
   const items = queryItems(
@@ -26,10 +27,12 @@ export async function lastCountedArrival(client: DynamoDBClient, table: string, 
       TableName: table,
       IndexName: 'byCampaign',
       KeyConditionExpression: '#c = :c AND #t >= :since',
-      FilterExpression: '#counted = :yes',
+      // Counted, and server to server: a pixel runs in the buyer's browser (anyone holding a click
+      // id can send one) and keeps firing when the postback is what broke.
+      FilterExpression: '#counted = :yes AND #source <> :pixel',
       ProjectionExpression: '#t',
-      ExpressionAttributeNames: { '#c': 'campaignId', '#t': 'createdAt', '#counted': 'counted' },
-      ExpressionAttributeValues: { ':c': { S: campaignId }, ':since': { S: since.toISOString() }, ':yes': { BOOL: true } },
+      ExpressionAttributeNames: { '#c': 'campaignId', '#t': 'createdAt', '#counted': 'counted', '#source': 'source' },
+      ExpressionAttributeValues: { ':c': { S: campaignId }, ':since': { S: since.toISOString() }, ':yes': { BOOL: true }, ':pixel': { S: 'pixel' } },
       ScanIndexForward: false,
       Limit: ARRIVAL_PAGE,
     },

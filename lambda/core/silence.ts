@@ -6,11 +6,12 @@
  * A campaign is *silent* at `now` when, for its rule `{ hours: N, minClicks: M }`:
  * - at least M clicks of people (bots left out) were made in [now − N h, now), and
  * - no conversion that counts (its type's `countsAsConversion`; test orders left out) attributed
- *   to the campaign ARRIVED (was recorded: postback, pixel or IPN) in [now − N h, now].
+ *   to the campaign ARRIVED server to server (recorded from a postback or an IPN) in
+ *   [now − N h, now].
  * What matters is arrival, not the click's time: a sale recorded now for a click of last week
- * still proves the postback works. Events that do not count (the order-form pixel's
- * InitiateCheckout) do not: they come from the buyer's browser, and keep coming when exactly the
- * server-to-server postback is broken.
+ * still proves the postback works. Pixels do not (the order-form pixel's InitiateCheckout, or any
+ * type sent as a pixel): they come from the buyer's browser — anyone holding a click id can send
+ * one — and keep coming when exactly the server-to-server postback is broken.
  *
  * Pure: the clicks are read through the report's read port (rollups for closed hours, raw for the
  * rest, so a campaign's hours cost a few reads), the last arrival through its own port. Nothing
@@ -63,8 +64,8 @@ export interface SilencePorts {
   /** The report's read port: the campaigns' clicks, from rollups where they answer. */
   report: Pick<ReportPorts, 'catalog' | 'read'>;
   /**
-   * When the newest conversion that counts of `campaignId` (not a test order) arrived, if one
-   * arrived at or after `since`; undefined when none did.
+   * When the newest conversion of `campaignId` that counts and came by postback or IPN (not a
+   * pixel, not a test order) arrived, if one arrived at or after `since`; undefined when none did.
    */
   lastArrival(campaignId: string, since: Date): Promise<string | undefined>;
 }

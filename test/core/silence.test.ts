@@ -103,6 +103,7 @@ describe('silence check', () => {
     expect(enough[0]).toMatchObject({ clicks: 3, silent: true });
   });
 
+  // (A pixel naming a type that counts is left out by the arrival port: test/handlers/silence-check.test.ts.)
   it('an event that does not count (InitiateCheckout from the order-form pixel) does not break the silence', async () => {
     const [s] = await check({ clicks: clicks(5, H), arrivals: [{ campaignId: 'demo', createdAt: at(60_000), counted: false }] });
     expect(s).toMatchObject({ silent: true });

@@ -1,7 +1,7 @@
 /**
  * The silent-breakage check on DynamoDB (dynalite): clicks written through the real click store
  * (people and bots), conversions through the real recording core (a late sale for an old click,
- * a test order, the order-form pixel's InitiateCheckout), read through the real adapters —
+ * a test order, the order-form pixel's InitiateCheckout, a keyless pixel naming a sale), read through the real adapters —
  * raw before the rollup upkeep ran, from rollups after — and the scheduled handler's log lines.
  */
 import { parseConfig, type TrackerConfig } from '../../config/schema';
@@ -57,6 +57,8 @@ beforeAll(async () => {
       world.now = at(2);
       expect(await world.convert({ clickId: c.clickId, type: 'payment', sum: '47.00', currency: 'EUR', txid: 'TEST-1', source: 'ipn', test: true })).toBe('recorded');
       expect(await world.convert({ clickId: c.clickId, type: 'InitiateCheckout', sum: '0', source: 'pixel' })).toBe('recorded');
+      // A pixel without the key naming a type that counts (anyone holding the click id can send it).
+      expect(await world.convert({ clickId: c.clickId, type: 'payment', sum: '0', source: 'pixel', keyless: true })).toBe('recorded');
     }
   }
   for (let i = 0; i < 5; i++) await world.click({ campaignId: 'demo', subs: {}, at: at(1) + i * 1000, bot: true });
@@ -70,7 +72,7 @@ beforeAll(async () => {
 });
 
 describe('silence check on DynamoDB', () => {
-  it('finds demo silent (bots, a test order and InitiateCheckout do not count) and split not (its late sale arrived)', async () => {
+  it('finds demo silent (bots, a test order, InitiateCheckout and a pixel do not count) and split not (its late sale arrived)', async () => {
     const log = new Lines();
     const report = await runSilenceCheck({ ports: ports(), config, log }, new Date(world.now));
     expect(report.campaigns.map((s) => [s.campaignId, s.clicks, s.silent])).toEqual([
@@ -114,7 +116,7 @@ describe('silence check on DynamoDB', () => {
     const at = (t: number) => lastCountedArrival(world.client, world.tables.conversions, 'split', new Date(t));
     expect(await at(paidAt)).toBe(new Date(paidAt).toISOString());
     expect(await at(paidAt + 1)).toBeUndefined();
-    // Test orders are under ~test:demo, InitiateCheckout does not count: nothing for demo.
+    // Test orders are under ~test:demo, InitiateCheckout does not count, a pixel is no postback: nothing for demo.
     expect(await lastCountedArrival(world.client, world.tables.conversions, 'demo', new Date(0))).toBeUndefined();
   });
 
