@@ -10,6 +10,9 @@ import { lastCountedArrival, silencePorts } from '../../lambda/adapters/silence-
 import type { Log } from '../../lambda/core/model';
 import type { ReportReadSummary } from '../../lambda/core/report-query';
 import { createSilenceCheckHandler, runSilenceCheck } from '../../lambda/handlers/silence-check';
+import { CALL_BUDGETS } from '../../lambda/adapters/aws-clients';
+import { createDynamoClient } from '../../lambda/adapters/dynamodb-store';
+import { startBlackHole } from '../support/black-hole';
 import { testConfig } from '../support/config';
 import { catchUp, makeWorld, type World } from '../support/rollup-world';
 
@@ -137,5 +140,21 @@ describe('silence check on DynamoDB', () => {
       ['demo', 4, false],
       ['split', 3, false],
     ]);
+  });
+
+  it('a store that never answers fails the run by its deadline (no SilenceChecks: the "not running" alarm sees it)', async () => {
+    const hole = await startBlackHole();
+    const client = createDynamoClient(hole.url, CALL_BUDGETS.rollups);
+    try {
+      const handler = createSilenceCheckHandler({ ports: silencePorts(client, world.tables), config, log: new Lines(), now: () => new Date(world.now) });
+      const started = Date.now();
+      // Lambda says 3 s are left: the deadline is then 2.5 s, every call aborted by it.
+      await expect(handler({}, { getRemainingTimeInMillis: () => 3000 })).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(6000);
+      await hole.drained(2000);
+    } finally {
+      client.destroy();
+      await hole.close();
+    }
   });
 });
