@@ -82,7 +82,13 @@ interface Alerts {
   campaigns: { campaignId: string; silent: boolean; clicks: number; hours: number; minClicks: number; message?: string }[];
 }
 
-/** Asks the silence check now and every minute; its answer is the same whatever the range. */
+/**
+ * Asks the silence check now and every 5 minutes while the page is visible (each answer reads a
+ * few hours of every campaign: a tab left open all day must not cost more than the schedule); its
+ * answer is the same whatever the range.
+ */
+const ALERTS_EVERY_MS = 5 * 60_000;
+
 function useAlerts(): { alerts?: Alerts; error?: string } {
   const [alerts, setAlerts] = useState<Alerts | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -97,7 +103,9 @@ function useAlerts(): { alerts?: Alerts; error?: string } {
         })
         .catch((e: Error) => live && setError(e.message));
     void load();
-    const timer = setInterval(() => void load(), 60_000);
+    const timer = setInterval(() => {
+      if (document.visibilityState !== 'hidden') void load();
+    }, ALERTS_EVERY_MS);
     return () => {
       live = false;
       clearInterval(timer);
