@@ -182,8 +182,8 @@ describe('the sender follows the config', () => {
   it('does not exist when nothing is sent anywhere; clicks then never touch the key table', () => {
     const { template } = build({}, { config: loadConfig(), env });
     expect(Object.keys(resources(template, 'AWS::Lambda::Function')).some((id) => id.startsWith('SenderFunction'))).toBe(false);
-    // No send schedule (the dead-letter archiver's hourly rule is there whatever the config says).
-    expect(Object.keys(resources(template, 'AWS::Events::Rule')).filter((id) => !id.startsWith('DeadLetterArchiver'))).toEqual([]);
+    // No send schedule (the dead-letter archiver's and the rollup upkeep's rules are there whatever the config says).
+    expect(Object.keys(resources(template, 'AWS::Events::Rule')).filter((id) => !id.startsWith('DeadLetterArchiver') && !id.startsWith('Rollups'))).toEqual([]);
     const ipKeys = logicalId(template, 'AWS::DynamoDB::Table', 'TablesIpKeys');
     const clickRole = (resources(template)[logicalId(template, 'AWS::Lambda::Function', 'ClickFunction')]?.Properties as { Role: { 'Fn::GetAtt': [string] } }).Role['Fn::GetAtt'][0];
     expect(grants(roleStatements(template, clickRole)).filter((g) => g.includes(ipKeys))).toEqual([]);
