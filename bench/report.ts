@@ -340,7 +340,7 @@ async function main(): Promise<void> {
     });
 
     // 3. Reports, both paths.
-    const reports: Record<string, { rawReadUnits: number; rollupReadUnits: number; rawMs: number; rollupMs: number; rawItems: number; rollupItems: number; source: string; equal: boolean }> = {};
+    const reports: Record<string, { rawReadUnits: number; rollupReadUnits: number; rawMs: number; rollupMs: number; rawItems: number; rollupItems: number; rawQueries: number; rollupQueries: number; source: string; equal: boolean }> = {};
     const run = async (g: (typeof GROUPINGS)[number], source: SourceChoice): Promise<ReportResult> =>
       runReport(
         {
@@ -376,10 +376,12 @@ async function main(): Promise<void> {
         rollupMs: rollup.stats.ms,
         rawItems: raw.stats.items,
         rollupItems: rollup.stats.items,
+        rawQueries: raw.stats.queries,
+        rollupQueries: rollup.stats.queries,
         source: rollup.stats.source,
         equal,
       };
-      say(`${g.name.padEnd(52)} raw ${String(raw.stats.readUnits).padStart(9)} RU ${String(raw.stats.ms).padStart(7)} ms | rollups ${String(rollup.stats.readUnits).padStart(7)} RU ${String(rollup.stats.ms).padStart(6)} ms ${rollup.stats.source}${equal ? '' : '  NOT EQUAL'}`);
+      say(`${g.name.padEnd(52)} raw ${String(raw.stats.readUnits).padStart(9)} RU ${String(raw.stats.ms).padStart(7)} ms | rollups ${String(rollup.stats.readUnits).padStart(7)} RU ${String(rollup.stats.queries).padStart(5)} q ${String(rollup.stats.ms).padStart(6)} ms ${rollup.stats.source}${equal ? '' : '  NOT EQUAL'}`);
     }
 
     // 4. Results, merged into what `npm run bench` wrote.
