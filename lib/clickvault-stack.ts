@@ -164,7 +164,7 @@ export class ClickvaultStack extends Stack {
     // IPN call (reading it is `npm run trace`, with the operator's credentials).
     const inboundActions = ['dynamodb:PutItem'];
 
-    this.tables = new TrackerTables(this, 'Tables');
+    this.tables = new TrackerTables(this, 'Tables', settings.deferIndexes);
     this.deadLetters = new DeadLetterQueue(this, 'DeadLetters');
     const originVerify = new OriginVerifySecret(this, 'OriginVerify');
     const configFile = writeBundledConfig(config);

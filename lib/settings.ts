@@ -6,6 +6,7 @@
  * Both are accepted.
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { TABLE_DEFINITIONS } from '../lambda/adapters/table-definitions';
 
 /** The context keys Clickvault reads. */
 export const CONTEXT_KEYS = [
@@ -21,6 +22,7 @@ export const CONTEXT_KEYS = [
   'tracing',
   'webAclArn',
   'dashboardLoginPrefix',
+  'deferIndexes',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -61,7 +63,16 @@ export interface TrackerSettings {
   readonly webAclArn?: string;
   /** Prefix of the dashboard's login domain (`<prefix>.auth.<region>.amazoncognito.com`). @default clickvault-<account id> */
   readonly dashboardLoginPrefix?: string;
+  /**
+   * Secondary indexes left out of this deploy (`-c deferIndexes=byClick`): CloudFormation creates
+   * at most one new index per table and update, so a stack from before two new indexes is
+   * upgraded in two deploys (docs/deploy.md, "Upgrading"). Empty in every other deploy.
+   */
+  readonly deferIndexes: readonly string[];
 }
+
+/** Every secondary index name of the tracker's tables (what deferIndexes may name). */
+const INDEX_NAMES: readonly string[] = TABLE_DEFINITIONS.flatMap((def) => def.globalIndexes.map((index) => index.indexName));
 
 export class ContextError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -200,6 +211,11 @@ export function parseSettings(read: ContextReader): TrackerSettings {
     problems.push(`dashboardLoginPrefix must be lower-case letters, digits and inner hyphens (at most 63) without aws, amazon or cognito, got "${dashboardLoginPrefix}"`);
   }
 
+  const deferIndexes = (text('deferIndexes') ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  for (const name of deferIndexes) {
+    if (!INDEX_NAMES.includes(name)) problems.push(`deferIndexes names "${name}", which is not an index of the tracker's tables (${INDEX_NAMES.join(', ')})`);
+  }
+
   if (problems.length > 0) throw new ContextError(problems);
 
   return {
@@ -214,5 +230,6 @@ export function parseSettings(read: ContextReader): TrackerSettings {
     tracing,
     webAclArn,
     dashboardLoginPrefix,
+    deferIndexes: [...new Set(deferIndexes)],
   };
 }

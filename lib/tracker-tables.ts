@@ -64,7 +64,11 @@ export class TrackerTables extends Construct {
   /** Dead letters older than 10 days, moved out of the queue before SQS retention drops them. */
   readonly deadLetterArchive: dynamodb.Table;
 
-  constructor(scope: Construct, id: string) {
+  /**
+   * @param deferIndexes secondary indexes to leave out of this deploy (the first of a two-step
+   *   upgrade: CloudFormation adds at most one new index per table and update).
+   */
+  constructor(scope: Construct, id: string, deferIndexes: readonly string[] = []) {
     super(scope, id);
     const tables = new Map<TableDefinition['id'], dynamodb.Table>();
     for (const def of TABLE_DEFINITIONS) {
@@ -81,6 +85,7 @@ export class TrackerTables extends Construct {
         removalPolicy: RemovalPolicy.RETAIN,
       });
       for (const index of def.globalIndexes) {
+        if (deferIndexes.includes(index.indexName)) continue;
         table.addGlobalSecondaryIndex({
           indexName: index.indexName,
           partitionKey: attributeType(index.partitionKey),

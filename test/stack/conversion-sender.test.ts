@@ -182,7 +182,7 @@ describe('the sender follows the config', () => {
   it('does not exist when nothing is sent anywhere; clicks then never touch the key table', () => {
     const { template } = build({}, { config: loadConfig(), env });
     expect(Object.keys(resources(template, 'AWS::Lambda::Function')).some((id) => id.startsWith('SenderFunction'))).toBe(false);
-    // No send schedule (the archiver's, the rollup upkeep's and the silence check's rules are there whatever sends).
+    // No send schedule (the dead-letter archiver's, the rollup upkeep's and the silence check's rules are there whatever the config says).
     expect(Object.keys(resources(template, 'AWS::Events::Rule')).filter((id) => !['DeadLetterArchiver', 'Rollups', 'Silence'].some((p) => id.startsWith(p)))).toEqual([]);
     const ipKeys = logicalId(template, 'AWS::DynamoDB::Table', 'TablesIpKeys');
     const clickRole = (resources(template)[logicalId(template, 'AWS::Lambda::Function', 'ClickFunction')]?.Properties as { Role: { 'Fn::GetAtt': [string] } }).Role['Fn::GetAtt'][0];

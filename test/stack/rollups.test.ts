@@ -66,6 +66,21 @@ describe('tables', () => {
   });
 });
 
+describe('two-step upgrade (-c deferIndexes)', () => {
+  // CloudFormation creates at most one new index per table and update: a stack from before
+  // byClick and bySend is upgraded with -c deferIndexes=byClick first (docs/deploy.md).
+  it('leaves the named index out and keeps every other', () => {
+    const { template: first } = build({ deferIndexes: 'byClick' });
+    const conversions = logicalId(first, 'AWS::DynamoDB::Table', 'TablesConversions');
+    const gsis = resources(first)[conversions]?.Properties?.GlobalSecondaryIndexes as { IndexName: string }[];
+    expect(gsis.map((g) => g.IndexName)).toEqual(['byCampaign', 'bySend']);
+  });
+
+  it('refuses a name that is no index of the tracker', () => {
+    expect(() => build({ deferIndexes: 'byClik' })).toThrow(/deferIndexes names "byClik", which is not an index/);
+  });
+});
+
 describe('upkeep function', () => {
   it('runs on a 5-minute schedule, without retries (the next run starts from the stored state)', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
@@ -122,12 +137,13 @@ describe('marker function', () => {
     expect(ROLLUP_SCHEDULE.markerBatchingWindow.toSeconds()).toBeLessThan(60);
   });
 
-  it('may write marks (BatchWriteItem on the rollups table) and read the clicks stream - nothing else', () => {
+  it('may write marks (BatchWriteItem on the rollups table), read the clicks stream and lander-click times - nothing else', () => {
     const own = grants(roleStatements(template, ids.markerRole)).filter((g) => !g.startsWith('logs:'));
     const stream = JSON.stringify({ 'Fn::GetAtt': [ids.clicks, 'StreamArn'] });
     expect(own).toEqual(
       [
         `dynamodb:BatchWriteItem ${JSON.stringify(arnOf(ids.rollups))}`,
+        `dynamodb:BatchGetItem ${JSON.stringify(arnOf(ids.clicks))}`,
         `dynamodb:DescribeStream ${stream}`,
         `dynamodb:GetRecords ${stream}`,
         `dynamodb:GetShardIterator ${stream}`,

@@ -23,7 +23,13 @@ describe('parseSettings', () => {
       logLevel: 'INFO',
       tracing: false,
       webAclArn: undefined,
+      deferIndexes: [],
     });
+  });
+
+  it('reads deferIndexes as a comma-separated list of known index names', () => {
+    expect(parse({ deferIndexes: 'byClick, bySend,byClick' }).deferIndexes).toEqual(['byClick', 'bySend']);
+    expect(problems({ deferIndexes: 'byClick,nope' })).toEqual([expect.stringMatching(/deferIndexes names "nope"/)]);
   });
 
   it('takes the dashboard login prefix as given', () => {
