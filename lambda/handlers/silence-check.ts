@@ -44,7 +44,14 @@ export function createSilenceCheckHandler(deps: SilenceCheckDeps & { now?: () =>
   const handle = async (_event: unknown): Promise<SilenceReport> => {
     const started = Date.now();
     const deadline = currentDeadline();
-    const report = await runSilenceCheck(deps, (deps.now ?? (() => new Date()))(), deadline ? deadline.at - SILENCE_SAFETY_MS : undefined);
+    let report: SilenceReport;
+    try {
+      report = await runSilenceCheck(deps, (deps.now ?? (() => new Date()))(), deadline ? deadline.at - SILENCE_SAFETY_MS : undefined);
+    } catch (err) {
+      // One ERROR line saying why; the throw makes it a failed invocation (no SilenceChecks point).
+      (deps.log ?? logger).error('silence check failed', { error: (err as Error).message, ms: Date.now() - started });
+      throw err;
+    }
     const silent = report.campaigns.filter((s) => s.silent).map((s) => s.campaignId);
     (deps.log ?? logger).info('silence check', { campaigns: report.campaigns.length, silent, ms: Date.now() - started });
     await publishSilence(report.campaigns);

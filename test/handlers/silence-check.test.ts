@@ -41,7 +41,10 @@ class Lines implements Log {
   warn(message: string, ...extra: Record<string, unknown>[]): void {
     this.warns.push({ message, extra: Object.assign({}, ...extra) });
   }
-  error(): void {}
+  readonly errors: { message: string; extra: Record<string, unknown> }[] = [];
+  error(message: string, ...extra: Record<string, unknown>[]): void {
+    this.errors.push({ message, extra: Object.assign({}, ...extra) });
+  }
 }
 
 const ports = () => silencePorts(world.client, world.tables);
@@ -145,13 +148,16 @@ describe('silence check on DynamoDB', () => {
   it('a store that never answers fails the run by its deadline (no SilenceChecks: the "not running" alarm sees it)', async () => {
     const hole = await startBlackHole();
     const client = createDynamoClient(hole.url, CALL_BUDGETS.rollups);
+    const log = new Lines();
     try {
-      const handler = createSilenceCheckHandler({ ports: silencePorts(client, world.tables), config, log: new Lines(), now: () => new Date(world.now) });
+      const handler = createSilenceCheckHandler({ ports: silencePorts(client, world.tables), config, log, now: () => new Date(world.now) });
       const started = Date.now();
       // Lambda says 3 s are left: the deadline is then 2.5 s, every call aborted by it.
       await expect(handler({}, { getRemainingTimeInMillis: () => 3000 })).rejects.toThrow();
       expect(Date.now() - started).toBeLessThan(6000);
       await hole.drained(2000);
+      expect(log.errors.map((e) => e.message)).toEqual(['silence check failed']);
+      expect(log.infos).toEqual([]);
     } finally {
       client.destroy();
       await hole.close();
