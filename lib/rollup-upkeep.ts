@@ -113,7 +113,10 @@ export class RollupUpkeep extends Construct {
       timeout: ROLLUP_SCHEDULE.markerTimeout,
       deadlineMs: HANDLER_DEADLINE_MS.rollupMarker,
       ...common,
-    }).useTable(tables.rollups, TABLE_ENV.rollups, ['dynamodb:BatchWriteItem']);
+    })
+      .useTable(tables.rollups, TABLE_ENV.rollups, ['dynamodb:BatchWriteItem'])
+      // Whether a changed click had a lander click (a sealed address removed marks nothing).
+      .useTable(tables.clicks, TABLE_ENV.clicks, ['dynamodb:BatchGetItem']);
     this.markerFunction.addEventSource(
       new DynamoEventSource(tables.clicks, {
         startingPosition: lambda.StartingPosition.LATEST,

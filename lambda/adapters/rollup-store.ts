@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import {
+  BatchGetItemCommand,
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
@@ -18,6 +19,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { clickKey } from './dynamodb-store';
 import { markFromSortKey, markSortKey, type MarkKey, type RollupMark, type RollupMarks, type RollupState } from '../core/rollup-marks';
 import type { UpkeepStore } from '../core/rollup-upkeep';
 import {
@@ -333,4 +335,32 @@ export class DynamoRollupStore implements UpkeepStore, RollupMarks {
       yield { hour, part: decodeConversionPart({ ...(ids as object), v: 1, d }) };
     }
   }
+}
+
+/**
+ * The lander-click time (lpClickAt) of each stored click in `clickIds` (absent: no lander click,
+ * or the click is gone). Strongly consistent BatchGetItem, 100 keys at a time, projected to the
+ * keys and lpClickAt: the stream record of a lander click may be read right after its write.
+ */
+export async function landerClickTimes(client: DynamoDBClient, clicksTable: string, clickIds: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < clickIds.length; i += 100) {
+    let pending: Record<string, AttributeValue>[] = clickIds.slice(i, i + 100).map(clickKey);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 8) throw new Error(`the lander clicks of ${pending.length} click(s) could not be read (throttled)`);
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      const res = await client.send(
+        new BatchGetItemCommand({
+          RequestItems: { [clicksTable]: { Keys: pending, ConsistentRead: true, ProjectionExpression: '#c, #lp', ExpressionAttributeNames: { '#c': 'clickId', '#lp': 'lpClickAt' } } },
+        }),
+      );
+      for (const item of res.Responses?.[clicksTable] ?? []) {
+        const id = item.clickId?.S;
+        const at = item.lpClickAt?.S;
+        if (id !== undefined && at !== undefined) out.set(id, at);
+      }
+      pending = res.UnprocessedKeys?.[clicksTable]?.Keys ?? [];
+    }
+  }
+  return out;
 }

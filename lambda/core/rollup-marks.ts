@@ -98,6 +98,21 @@ export function clickChangeMarks(changes: readonly { clickId: string; at: number
   return uniqueKeys(keys);
 }
 
+/**
+ * Whether a click changed after its hour closed changed what rollups count. The only such change
+ * is a lander click (`/go` sets lpClickAt and the offer in one update) recorded at or after the
+ * hour closed. The other change a stored click sees, its sealed address removed once its sends
+ * are done, counts nothing: marking for it would recompute the hour for every sale a conversion
+ * API was sent (a stream of keys cannot tell the two apart, so the marker reads lpClickAt).
+ * Anything unreadable counts (a needless recompute costs little; a missed one undercounts).
+ */
+export function changeCounts(clickId: string, lpClickAt: string | undefined): boolean {
+  const made = clickHour(clickId);
+  if (!made || lpClickAt === undefined) return false;
+  const t = Date.parse(lpClickAt);
+  return !Number.isFinite(t) || t >= closesAt(made.hour);
+}
+
 /** The mark for a conversion stored at `at`, when it is late (a replay keeps its first arrival time). */
 export function lateConversionMark(conversion: Pick<ConversionRecord, 'campaignId' | 'clickId' | 'createdAt' | 'clickCreatedAt'>, at: number): MarkKey | undefined {
   if (Date.parse(conversion.createdAt) >= at - LATE_CONVERSION_MS) return undefined;

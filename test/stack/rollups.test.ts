@@ -137,12 +137,13 @@ describe('marker function', () => {
     expect(ROLLUP_SCHEDULE.markerBatchingWindow.toSeconds()).toBeLessThan(60);
   });
 
-  it('may write marks (BatchWriteItem on the rollups table) and read the clicks stream - nothing else', () => {
+  it('may write marks (BatchWriteItem on the rollups table), read the clicks stream and lander-click times - nothing else', () => {
     const own = grants(roleStatements(template, ids.markerRole)).filter((g) => !g.startsWith('logs:'));
     const stream = JSON.stringify({ 'Fn::GetAtt': [ids.clicks, 'StreamArn'] });
     expect(own).toEqual(
       [
         `dynamodb:BatchWriteItem ${JSON.stringify(arnOf(ids.rollups))}`,
+        `dynamodb:BatchGetItem ${JSON.stringify(arnOf(ids.clicks))}`,
         `dynamodb:DescribeStream ${stream}`,
         `dynamodb:GetRecords ${stream}`,
         `dynamodb:GetShardIterator ${stream}`,
