@@ -259,7 +259,9 @@ interface Setup {
   urls: { affiliateS2S: string; vendorS2S: string; pixel: string; ipn: string };
   keyShown: boolean;
   ipnConfigured: boolean;
-  campaigns: { campaignId: string; name: string; clickUrl: string; cost: boolean }[];
+  scriptUrl: string;
+  goUrl: string;
+  campaigns: { campaignId: string; name: string; clickUrl: string; cost: boolean; directTracking: boolean; landers: { landerId: string; name: string; url: string }[] }[];
   warnings: string[];
 }
 
@@ -306,6 +308,25 @@ export function SetupView() {
           {data.campaigns.map((c) => (
             <Copy label={`${c.campaignId} (${c.name}): ad destination; sub1..sub20${c.cost ? ' and cost' : ''} optional`} value={`${abs(c.clickUrl)}?sub1=`} />
           ))}
+          {data.campaigns.some((c) => c.directTracking) && (
+            <>
+              <h2>Lander script (direct tracking)</h2>
+              <p class="muted">
+                Put the campaign's tag on its lander (or on an ad's direct destination): it takes the click id from the page URL or makes
+                the click, and adds the click id to every link to <code>/go</code>.
+              </p>
+              {data.campaigns
+                .filter((c) => c.directTracking)
+                .map((c) => (
+                  <Copy
+                    id={`script-${c.campaignId}`}
+                    label={`${c.campaignId} (${c.name})${c.landers.length > 0 ? `: landers ${c.landers.map((l) => `${l.name} ${l.url}`).join(', ')}` : ''}`}
+                    value={`<script src="${abs(data.scriptUrl)}" data-campaign="${c.campaignId}" async></script>`}
+                  />
+                ))}
+              <Copy id="url-go" label="Lander call-to-action link (the offer; t.js fills in the click id)" value={abs(data.goUrl)} />
+            </>
+          )}
         </>
       )}
     </section>

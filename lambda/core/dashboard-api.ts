@@ -35,6 +35,13 @@ export interface CampaignSetup {
   clickUrl: string;
   /** Whether the click URL's cost= parameter counts (cost.fromUrl). */
   cost: boolean;
+  /**
+   * Whether t.js can track this campaign on a page (direct tracking): it has landers (their
+   * origins may call the JSON click) or the config allows other pages (`corsOrigins`).
+   */
+  directTracking: boolean;
+  /** The campaign's landers: the page each lander's visitors are sent to (URL template). */
+  landers: { landerId: string; name: string; url: string }[];
 }
 
 export interface SetupInfo {
@@ -44,6 +51,10 @@ export interface SetupInfo {
   /** Whether the S2S URLs carry the real key (else a placeholder says where it lives). */
   keyShown: boolean;
   ipnConfigured: boolean;
+  /** The direct-tracking script for landers: `<script src="{scriptUrl}" data-campaign="..." async>`. */
+  scriptUrl: string;
+  /** A lander's call-to-action link; t.js fills in the click id (else the lander puts it after `=`). */
+  goUrl: string;
   campaigns: CampaignSetup[];
   warnings: string[];
 }
@@ -156,8 +167,8 @@ export async function answerDashboard(route: DashboardRoute, params: Readonly<Re
 }
 
 /**
- * The setup view: the Digistore24 URLs (the S2S ones with the key) and each campaign's click
- * URL. `base` is the tracking origin (`https://trk.example.com`), or '' when only the page knows
+ * The setup view: the Digistore24 URLs (the S2S ones with the key), each campaign's click URL,
+ * and for campaigns t.js can track, the lander script and the landers' pages. `base` is the tracking origin (`https://trk.example.com`), or '' when only the page knows
  * it (a stack without a custom domain: the dashboard is served from that very origin, and puts
  * it in front of these paths).
  */
@@ -167,7 +178,22 @@ export function buildSetup(base: string, config: TrackerConfig, key: UrlKey, war
     urls: digistore24Urls(base, key),
     keyShown: key !== undefined && 'value' in key,
     ipnConfigured: config.digistore24?.ipn !== undefined,
-    campaigns: config.campaigns.map((c) => ({ campaignId: c.id, name: c.name, clickUrl: `${base}/click/${encodeURIComponent(c.id)}`, cost: c.cost?.fromUrl === true })),
+    scriptUrl: `${base}/t.js`,
+    goUrl: `${base}/go?clickid=`,
+    campaigns: config.campaigns.map((c) => {
+      const landers = (c.landers ?? []).flatMap((ref) => {
+        const lander = config.landers.find((l) => l.id === ref.lander);
+        return lander ? [{ landerId: lander.id, name: lander.name, url: lander.url }] : [];
+      });
+      return {
+        campaignId: c.id,
+        name: c.name,
+        clickUrl: `${base}/click/${encodeURIComponent(c.id)}`,
+        cost: c.cost?.fromUrl === true,
+        directTracking: landers.length > 0 || config.corsOrigins.length > 0,
+        landers,
+      };
+    }),
     warnings,
   };
 }

@@ -170,7 +170,11 @@ describe('dashboard API, locally', () => {
   });
 
   it('GET /api/setup: the URLs of npm run urls -- --local, with the key only in the S2S ones', async () => {
-    const body = JSON.parse((await get('/api/setup')).body) as { urls: Record<string, string>; campaigns: { campaignId: string; clickUrl: string }[] };
+    const body = JSON.parse((await get('/api/setup')).body) as { urls: Record<string, string>; scriptUrl: string; goUrl: string; campaigns: { campaignId: string; clickUrl: string; directTracking: boolean }[] };
+    expect(body.scriptUrl).toBe(`http://127.0.0.1:${port}/t.js`);
+    expect(body.goUrl).toBe(`http://127.0.0.1:${port}/go?clickid=`);
+    // No landers and no corsOrigins in this config: no page may call the JSON click, so no lander script.
+    expect(body.campaigns.map((c) => c.directTracking)).toEqual([false, false]);
     expect(body.urls.affiliateS2S).toBe(`http://127.0.0.1:${port}/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&key=${key}&type=`);
     expect(body.urls.pixel).not.toContain('key=');
     expect(body.campaigns.map((c) => c.clickUrl)).toEqual([`http://127.0.0.1:${port}/click/demo`, `http://127.0.0.1:${port}/click/split`]);

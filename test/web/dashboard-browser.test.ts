@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startLocalTracker, type LocalTracker } from '../../lambda/local/server';
 import { buildDashboard } from '../../lib/dashboard-build';
-import { testConfig } from '../support/config';
+import { FUNNEL_LANDERS, funnelConfig } from '../support/config';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
@@ -76,7 +76,7 @@ jest.setTimeout(180_000);
 suite('dashboard in headless Chromium', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'cv-dashboard-'));
-    const config = testConfig();
+    const config = funnelConfig();
     configFile = join(dataDir, 'tracker.config.json');
     writeFileSync(configFile, JSON.stringify(config));
     const built = buildDashboard(join(dataDir, 'dist'));
@@ -238,6 +238,11 @@ suite('dashboard in headless Chromium', () => {
     await page.waitForSelector('#url-affiliate');
     expect(await page.textContent('#url-affiliate')).toBe(`${tracker.url}/postback?clickid={cid}&sum={amount_affiliate}&currency={currency}&txid={transaction_id}&key=${key}&type=`);
     expect(await page.textContent('#url-pixel')).not.toContain('key=');
+    // The lander script: for campaigns with landers, and (corsOrigins is set) for the others too.
+    expect(await page.textContent('#script-funnel')).toBe(`<script src="${tracker.url}/t.js" data-campaign="funnel" async></script>`);
+    expect(await page.locator('.copy', { has: page.locator('#script-funnel') }).textContent()).toContain(FUNNEL_LANDERS.bridge);
+    expect(await page.textContent('#script-demo')).toBe(`<script src="${tracker.url}/t.js" data-campaign="demo" async></script>`);
+    expect(await page.textContent('#url-go')).toBe(`${tracker.url}/go?clickid=`);
     await shot('6-setup');
   });
 });

@@ -1,0 +1,130 @@
+/**
+ * `npm run bench:dashboard [-- --clicks N] [--runs K] [--results FILE]`: how long the dashboard
+ * takes to show a month of data on the local store (issue 15: under a second).
+ *
+ * 1. Starts the local tracker as `npm start` does (embedded DynamoDB on disk, the built
+ *    dashboard) with bench:report's month: N clicks (default 50,000) over the last 30 days, 10
+ *    campaigns, lander clicks, bots, sales, refunds — loaded straight into its tables.
+ * 2. Brings rollups up to date with the upkeep (the same code as the schedule).
+ * 3. Opens `/dashboard/?range=last30` in headless Chromium K times (default 5; a new browser
+ *    context each time: no cache) and measures from navigation start until the campaign table
+ *    shows its rows, and the `/api/report` request's own time.
+ * 4. Merges `dashboard: { clicks, runs, loadMs, apiMs, medianLoadMs, medianApiMs }` into
+ *    bench/results.json. Needs Chromium (CHROMIUM_PATH, default /usr/bin/chromium).
+ */
+import '../scripts/cli-setup';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+import { CALL_BUDGETS } from '../lambda/adapters/aws-clients';
+import { clickToItem, conversionToItem, createDynamoClient } from '../lambda/adapters/dynamodb-store';
+import { newStats } from '../lambda/adapters/report-source';
+import { runRollupUpkeep } from '../lambda/adapters/rollup-runner';
+import { startLocalTracker } from '../lambda/local/server';
+import { buildDashboard } from '../lib/dashboard-build';
+import { DAY_MS, benchConfig, generate, writeAll, type Generated } from './month-data';
+import { round } from './stats';
+
+const RESULTS = join(__dirname, 'results.json');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { clicks: { type: 'string' }, runs: { type: 'string' }, results: { type: 'string' } } });
+  const n = Number(values.clicks ?? 50_000);
+  const runs = Number(values.runs ?? 5);
+  if (!Number.isInteger(n) || n < 1000) throw new Error('--clicks: a whole number of at least 1000');
+  if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new Error('--runs: a whole number from 1 to 50');
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium or set CHROMIUM_PATH`);
+  const say = (m: string) => process.stderr.write(`bench:dashboard: ${m}\n`);
+  const dir = mkdtempSync(join(tmpdir(), 'clickvault-bench-dashboard-'));
+  const config = benchConfig();
+  const built = buildDashboard(join(dir, 'dist'));
+  const tracker = await startLocalTracker({ config, dataDir: dir, port: 0, dynamoPort: 0, archiveEveryMs: 0, rollupEveryMs: 0, sweepIntervalMs: 0, dashboardDir: built.dir });
+  const client = createDynamoClient(tracker.dynamo.endpoint, CALL_BUDGETS.tool);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    // 1. A month, as bench:report loads it.
+    const now = Date.now();
+    const from = now - 30 * DAY_MS;
+    const generated: Generated = { clicks: 0, bots: 0, lpClicks: 0, conversions: 0, arrivals: [] };
+    const conversions: ReturnType<typeof conversionToItem>[] = [];
+    const started = Date.now();
+    const clickItems = function* () {
+      let i = 0;
+      for (const g of generate(config, n, from, now - 60_000, 11, generated)) {
+        if (g.click) yield clickToItem(g.click);
+        if (g.conversion) conversions.push(conversionToItem(g.conversion, `bench-${i++}`));
+      }
+    };
+    await writeAll(client, tracker.tables.clicks, clickItems());
+    await writeAll(client, tracker.tables.conversions, conversions);
+    say(`loaded ${generated.clicks} clicks and ${generated.conversions} conversions in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+
+    // 2. Rollups up to date.
+    const upkeepStarted = Date.now();
+    for (let i = 0; ; i++) {
+      if (i > 50) throw new Error('the upkeep did not catch up');
+      if ((await runRollupUpkeep({ client, tables: tracker.tables, config, stats: newStats() })).caughtUp) break;
+    }
+    say(`rollups up to date in ${((Date.now() - upkeepStarted) / 1000).toFixed(0)} s`);
+
+    // 3. The dashboard, K times, each in a fresh context (nothing cached).
+    const loadMs: number[] = [];
+    const apiMs: number[] = [];
+    let rows = 0;
+    for (let i = 0; i < runs; i++) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.addInitScript(() => localStorage.setItem('clickvault.tz', 'UTC'));
+      const t0 = Date.now();
+      await page.goto(`${tracker.url}/dashboard/?range=last30`, { waitUntil: 'commit' });
+      await page.waitForSelector('#report tbody tr', { timeout: 60_000 });
+      loadMs.push(Date.now() - t0);
+      rows = await page.locator('#report tbody tr').count();
+      const api = await page.evaluate(() =>
+        performance
+          .getEntriesByType('resource')
+          .filter((e) => e.name.includes('/api/report'))
+          .map((e) => e.duration),
+      );
+      apiMs.push(Math.round(Math.max(0, ...api)));
+      say(`run ${i + 1}: table after ${loadMs[loadMs.length - 1]} ms (api/report ${apiMs[apiMs.length - 1]} ms, ${rows} rows)`);
+      await context.close();
+    }
+    if (rows < config.campaigns.length) throw new Error(`the table showed ${rows} rows, expected one per campaign (${config.campaigns.length})`);
+
+    // 4. Results.
+    const previous = existsSync(values.results ?? RESULTS) ? (JSON.parse(readFileSync(values.results ?? RESULTS, 'utf8')) as Record<string, unknown>) : {};
+    const dashboard = {
+      date: new Date().toISOString(),
+      clicks: generated.clicks,
+      conversions: generated.conversions,
+      range: 'last30',
+      runs,
+      loadMs,
+      apiMs,
+      medianLoadMs: round(median(loadMs), 0),
+      medianApiMs: round(median(apiMs), 0),
+    };
+    writeFileSync(values.results ?? RESULTS, `${JSON.stringify({ ...previous, dashboard }, null, 2)}\n`);
+    say(`median: table after ${dashboard.medianLoadMs} ms, api/report ${dashboard.medianApiMs} ms (${generated.clicks} clicks, 30 days); wrote ${values.results ?? RESULTS}`);
+  } finally {
+    await browser.close();
+    client.destroy();
+    await tracker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:dashboard: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
