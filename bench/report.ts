@@ -86,7 +86,9 @@ async function main(): Promise<void> {
   const to = startOfDay(nextDay(toDay), 'UTC');
 
   const store = await startStore(join(dir, 'dynamodb'));
-  const client = createDynamoClient(store.endpoint, CALL_BUDGETS.tool);
+  // The raw path reads 64 partitions at once (tuned for DynamoDB); the embedded store answers them
+  // one after another, so at a million clicks a 1 MB page can wait longer than a CLI's 15 s.
+  const client = createDynamoClient(store.endpoint, { ...CALL_BUDGETS.tool, attemptTimeoutMs: 300_000, callTimeoutMs: 1_200_000 });
   try {
     const tables = localTableNames('bench');
     await ensureTables(client, tables);
