@@ -10,6 +10,7 @@
  * later — is bounded without being handed a signal. Plain Node: no AWS types.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { setMaxListeners } from 'node:events';
 
 /** Thrown (as the abort reason) when a call ran out of time; `name` is "TimeoutError". */
 export class CallTimeoutError extends Error {
@@ -28,6 +29,9 @@ export class Deadline {
     this.timer = setTimeout(() => this.controller.abort(new CallTimeoutError('the request deadline passed')), Math.max(0, at - now()));
     // A deadline never keeps a process (a CLI, a test) alive by itself.
     this.timer.unref?.();
+    // Every call in flight listens on this one signal: a report reads up to 64 click partitions
+    // at once (Node warns of a leak past 10 listeners; they are removed as the calls end).
+    setMaxListeners(1000, this.controller.signal);
   }
 
   /** Aborted when the deadline passes. */
