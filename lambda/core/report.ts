@@ -305,11 +305,28 @@ function offsetLabel(name: string): string {
  * `2026-10-25T02:00+01:00` in Europe/Berlin, never one merged row.
  */
 export function zonedParts(iso: string | number | Date, timeZone: string): { day: string; hour: string } {
+  // Rollups ask the same whole hours again and again (every campaign, every grouping): those
+  // answers are kept, per zone, for the exact instant.
+  const cacheable = typeof iso === 'number' && iso % 60_000 === 0;
+  let cache: Map<number, { day: string; hour: string }> | undefined;
+  if (cacheable) {
+    cache = zonedCache.get(timeZone);
+    if (!cache) zonedCache.set(timeZone, (cache = new Map()));
+    const hit = cache.get(iso);
+    if (hit) return hit;
+    if (cache.size >= ZONED_CACHE_MAX) cache.clear();
+  }
   const parts = formatter(timeZone).formatToParts(new Date(iso));
   const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '00';
   const day = `${get('year')}-${get('month')}-${get('day')}`;
-  return { day, hour: `${day}T${get('hour')}:00${offsetLabel(get('timeZoneName'))}` };
+  const answer = Object.freeze({ day, hour: `${day}T${get('hour')}:00${offsetLabel(get('timeZoneName'))}` });
+  if (cacheable) cache?.set(iso as number, answer);
+  return answer;
 }
+
+/** zonedParts' answers for whole minutes, per time zone (at most ZONED_CACHE_MAX each: ten years of hours). */
+const zonedCache = new Map<string, Map<number, { day: string; hour: string }>>();
+const ZONED_CACHE_MAX = 100_000;
 
 /** An instant as local time to the minute with its offset: `2026-08-27 14:05+02:00`. */
 export function localTime(instant: Date, timeZone: string): string {
