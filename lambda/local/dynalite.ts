@@ -1,6 +1,8 @@
+import { fork } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import dynalite from 'dynalite';
 
 export interface EmbeddedDynamo {
@@ -88,12 +90,13 @@ async function lockIsFree(path: string): Promise<boolean> {
  * open — and the owner file beside it says which process and port serve it; without, it lives
  * in memory (tests).
  */
-export async function startDynalite(options: { port?: number; path?: string } = {}): Promise<EmbeddedDynamo> {
+export async function startDynalite(options: { port?: number; path?: string; ownProcess?: boolean } = {}): Promise<EmbeddedDynamo> {
   const path = options.path;
   if (path) {
     mkdirSync(path, { recursive: true });
     if (!(await lockIsFree(path))) throw new DataDirInUse(path, dataDirOwner(path));
   }
+  if (options.ownProcess) return startChild(options.port ?? 0, path);
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(path ? { path } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -112,5 +115,52 @@ export async function startDynalite(options: { port?: number; path?: string } = 
         if (path && dataDirOwner(path)?.pid === process.pid) rmSync(ownerFile(path), { force: true });
         server.close(() => resolve());
       }),
+  };
+}
+
+/** What the child says when it listens, or why it could not. */
+type ChildMessage = { port: number } | { error: string };
+
+/**
+ * dynalite in a child process (`npm start`): the store's work — request parsing, LevelDB, the
+ * answer's JSON — runs on another core than the handlers and the dashboard's API that wait for
+ * it. The child ends with its parent (it exits when the IPC channel closes), so no orphan keeps
+ * the LevelDB lock; the owner file names this process, which the child ends with.
+ */
+async function startChild(port: number, path: string | undefined): Promise<EmbeddedDynamo> {
+  const child = fork(join(__dirname, 'dynalite-child.cjs'), [], {
+    env: { ...process.env, CLICKVAULT_DYNALITE: JSON.stringify({ port, ...(path ? { path } : {}), module: require.resolve('dynalite') }) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let listening: number;
+  let early: ((code: number | null) => void) | undefined;
+  try {
+    listening = await new Promise<number>((resolve, reject) => {
+      early = (code) => reject(new Error(`the embedded DynamoDB (dynalite) exited with ${code} before it listened`));
+      child.once('error', reject);
+      child.once('exit', early);
+      child.once('message', (m: ChildMessage) => ('port' in m ? resolve(m.port) : reject(new Error(`the embedded DynamoDB (dynalite) could not start: ${m.error}`))));
+    });
+  } catch (err) {
+    child.kill();
+    throw err;
+  } finally {
+    if (early) child.off('exit', early);
+  }
+  // The owner is this process (the tracker a user would stop); the child ends with it.
+  if (path) writeFileSync(ownerFile(path), `${JSON.stringify({ pid: process.pid, port: listening, startedAt: new Date().toISOString() } satisfies DataDirOwner)}\n`);
+  return {
+    endpoint: `http://127.0.0.1:${listening}`,
+    port: listening,
+    close: async () => {
+      if (path && dataDirOwner(path)?.pid === process.pid) rmSync(ownerFile(path), { force: true });
+      // The child closes its server and LevelDB when the channel closes, then exits.
+      if (child.connected) child.disconnect();
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
   };
 }

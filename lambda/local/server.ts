@@ -128,9 +128,11 @@ export function usesGeneratedKey(config: TrackerConfig): boolean {
 }
 
 export async function startLocalTracker(options: LocalTrackerOptions): Promise<LocalTracker> {
+  // On disk (`npm start`), the store runs in its own process: its work does not hold up the
+  // handlers and the dashboard's API on this one (tests keep it in memory, in process).
   const dynamo = await startDynalite({
     port: options.dynamoPort ?? 8000,
-    ...(options.inMemory ? {} : { path: join(options.dataDir, 'dynamodb') }),
+    ...(options.inMemory ? {} : { path: join(options.dataDir, 'dynamodb'), ownProcess: true }),
   });
   let server: Server | undefined;
   try {
