@@ -12,8 +12,11 @@ import { readSpend } from './spend-store';
 
 export type Tables = Pick<Record<TableDefinition['id'], string>, 'clicks' | 'conversions' | 'rollups'>;
 
-/** Ports for runReport; `rollups: false` leaves them out (a raw-only report). */
-export function reportPorts(client: DynamoDBClient, tables: Tables, stats: ReadStats = newStats(), options: { rollups?: boolean } = {}): ReportPorts & { stats: ReadStats } {
+/**
+ * Ports for runReport; `rollups: false` leaves them out (a raw-only report); `openClicks`: the
+ * local server's view of the open hours (core/open-hours).
+ */
+export function reportPorts(client: DynamoDBClient, tables: Tables, stats: ReadStats = newStats(), options: { rollups?: boolean; openClicks?: ReportPorts['openClicks'] } = {}): ReportPorts & { stats: ReadStats } {
   const store = new DynamoRollupStore(client, tables.rollups);
   return {
     stats,
@@ -33,6 +36,7 @@ export function reportPorts(client: DynamoDBClient, tables: Tables, stats: ReadS
           },
         }),
     spend: { spend: (campaignId, fromDay, toDay) => readSpend(client, tables.rollups, campaignId, fromDay, toDay, stats) },
+    ...(options.openClicks && options.rollups !== false ? { openClicks: options.openClicks } : {}),
     readStats: () => ({ items: stats.items, queries: stats.queries, readUnits: stats.capacityUnits }),
   };
 }

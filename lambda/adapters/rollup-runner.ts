@@ -8,6 +8,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TrackerConfig } from '../../config/schema';
 import type { Log } from '../core/model';
 import { runUpkeep, upkeepSettings, type UpkeepReport } from '../core/rollup-upkeep';
+import { makeOpenHoursView, type ClickWriteGenerations, type OpenHoursView } from '../core/open-hours';
 import { readCatalog } from './catalog';
 import { upkeepReader, type Tables } from './report-ports';
 import { newStats, type ReadStats } from './report-source';
@@ -50,4 +51,21 @@ export function describeRun(report: UpkeepReport): string {
   if (report.conversionMarks > 0) parts.push(`${report.conversionMarks} replayed conversion hour(s)`);
   if (parts.length === 0) parts.push('nothing was due');
   return `${parts.join('; ')}${report.caughtUp ? '' : ' (more is due: runs again)'}`;
+}
+
+/**
+ * A new view of the open hours (core/open-hours) from the tracker's tables: every campaign the
+ * upkeep knows, from its closedUntil on. Undefined before the upkeep's first run (reports then
+ * read raw anyway).
+ */
+export async function makeOpenView(options: Omit<RollupRunOptions, 'budgetMs' | 'log'> & { generations: ClickWriteGenerations }): Promise<OpenHoursView | undefined> {
+  const now = options.now ?? Date.now;
+  const stats = options.stats ?? newStats();
+  const state = await new DynamoRollupStore(options.client, options.tables.rollups, now).state(stats);
+  if (!state) return undefined;
+  const catalog = await readCatalog(options.client, options.tables.catalog);
+  const { defaults, campaigns } = options.config;
+  const settings = upkeepSettings(catalog, { campaigns, clickRetentionDays: defaults.clickRetentionDays, rollupRetentionDays: defaults.rollupRetentionDays }, now());
+  const reader = upkeepReader(options.client, options.tables, stats);
+  return makeOpenHoursView((id, from, to) => reader.clicks(id, from, to), settings.campaigns.map((c) => c.id), state.closedUntil, now(), options.generations);
 }

@@ -128,7 +128,14 @@ export async function answerDashboard(route: DashboardRoute, params: Readonly<Re
           costCurrency: ports.settings.costCurrency,
           ...(result.notice ? { notice: result.notice } : {}),
           catalog: result.catalog,
-          read: { clicks: result.read.clicks, conversions: result.read.conversions, tests: result.read.tests, queries: result.read.stats.queries, ...(result.read.report ? { source: result.read.report.source } : {}) },
+          read: {
+            clicks: result.read.clicks,
+            conversions: result.read.conversions,
+            tests: result.read.tests,
+            queries: result.read.stats.queries,
+            ...(result.read.report ? { source: result.read.report.source } : {}),
+            ...(result.read.report?.openHoursUntil ? { openHoursUntil: result.read.report.openHoursUntil } : {}),
+          },
         });
         return { status: 200, json: `${meta.slice(0, -1)},"rows":${formatJson(result.rows)},"chart":${formatJson(result.chart)},"totals":${result.totals ? formatJson([result.totals]).slice(1, -1) : 'null'}}` };
       }

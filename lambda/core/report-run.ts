@@ -21,6 +21,7 @@ import type { RollupMark, RollupState } from './rollup-marks';
 import { HOUR_MS, conversionHour, hourOf, sourceOf, type ClickGroup, type ClickPart, type ConversionCounters, type ConversionPart, type RollupDimension, type StoredPart, groupOf } from './rollups';
 import { toMicros } from './decimal';
 import type { SpendRow } from './spend';
+import type { OpenClicks } from './open-hours';
 
 export type SourceChoice = 'auto' | 'raw' | 'rollups';
 
@@ -91,6 +92,12 @@ export interface ReportPorts {
   spend?: SpendReader;
   /** What the readers have read so far (they count into one place). */
   readStats(): { items: number; queries: number; readUnits: number };
+  /**
+   * The local server's view of the open hours' clicks (core/open-hours viewOf): a campaign's
+   * hours from `from` on counted from its parts instead of read raw. Absent (AWS, the CLIs), or
+   * undefined for a campaign: read raw.
+   */
+  openClicks?: (campaignId: string, now: number) => OpenClicks | undefined;
   clock?: () => number;
 }
 
@@ -102,6 +109,8 @@ export interface ReportStats {
   ms: number;
   /** Why (some of) it was read raw. */
   reason?: string;
+  /** The open hours' clicks came from the local server's view, which holds every click made before this (ISO). */
+  openHoursUntil?: string;
 }
 
 export interface ReportResult {
@@ -134,6 +143,11 @@ export class RollupsCannotAnswerError extends Error {
 
 /** Campaigns read side by side (each of them reads its click partitions side by side too). */
 export const CAMPAIGN_CONCURRENCY = 4;
+/**
+ * Campaigns read side by side when rollups answer: a campaign is then a few queries one after
+ * another (parts, conversions since the cut), so the wait is round trips, not reading.
+ */
+export const ROLLUP_CAMPAIGN_CONCURRENCY = 8;
 
 /**
  * Runs `work` for every item, at most `n` at once; the first failure fails the whole and stops
@@ -351,10 +365,10 @@ export async function readReport(request: ReadRequest, ports: ReportPorts, sinks
     const dimension = rollupDimension(allKeys, filter);
     if ('reason' in dimension) reason = dimension.reason;
     else {
-      const state = await ports.rollups.state();
+      const [state, marks] = await Promise.all([ports.rollups.state(), ports.rollups.marks()]);
       if (!state) reason = 'the rollup upkeep has not run yet';
       else {
-        const planned = planRollups(request, allKeys, state, await ports.rollups.marks(), campaigns, organic, dimension.dimension);
+        const planned = planRollups(request, allKeys, state, marks, campaigns, organic, dimension.dimension, ports.openClicks);
         if ('reason' in planned) reason = planned.reason;
         else plan = planned;
       }
@@ -394,7 +408,14 @@ export async function readReport(request: ReadRequest, ports: ReportPorts, sinks
     const rollups = ports.rollups as RollupReader;
     const { dimension, state } = plan;
     const group = groupOf(dimension);
-    await inPool([...plan.campaigns], CAMPAIGN_CONCURRENCY, async ([campaign, p]) => {
+    const countClickPart = (campaign: string, hour: number, part: ClickPart) => {
+      for (const e of part.dims[dimension]?.values() ?? []) {
+        const source = sourceOf(dimension, campaign, e.value);
+        clickCount += e.counters.clicks + e.counters.bots;
+        each((s) => s.addRollupClicks(source, hour, e.counters));
+      }
+    };
+    await inPool([...plan.campaigns], ROLLUP_CAMPAIGN_CONCURRENCY, async ([campaign, p]) => {
       const isOrganic = campaign === UNATTRIBUTED_CLICK_ID;
       // Clicks: rollup parts for the rolled-up hours, raw for the rest.
       if (!isOrganic) {
@@ -403,11 +424,14 @@ export async function readReport(request: ReadRequest, ports: ReportPorts, sinks
           for await (const { hour, part } of rollups.clickParts(campaign, group, hours[0] as number, hours[hours.length - 1] as number, [dimension])) {
             checkTime();
             if (!p.clickHours.has(hour)) continue;
-            for (const e of part.dims[dimension]?.values() ?? []) {
-              const source = sourceOf(dimension, campaign, e.value);
-              clickCount += e.counters.clicks + e.counters.bots;
-              each((s) => s.addRollupClicks(source, hour, e.counters));
-            }
+            countClickPart(campaign, hour, part);
+          }
+        }
+        // Open hours the local server's view holds (hours without a part had no click).
+        if (p.open) {
+          for (const hour of p.open.hours) {
+            const part = p.open.parts.get(hour);
+            if (part) countClickPart(campaign, hour, part);
           }
         }
         for (const span of p.rawClicks) {
@@ -460,8 +484,9 @@ export async function readReport(request: ReadRequest, ports: ReportPorts, sinks
   let spendNotice: string | undefined;
   if (ports.spend && campaigns.length > 0) {
     const blocking = [...tableBy.filter((k) => !SPEND_KEYS.has(k)), ...(Object.keys(filter) as GroupKey[]).filter((k) => !SPEND_KEYS.has(k) || k === 'day')];
-    const rows: SpendRow[] = [];
-    for (const campaign of campaigns) rows.push(...(await ports.spend.spend(campaign, request.fromDay, request.toDay)));
+    const spend = ports.spend;
+    // Side by side (a query each), kept in campaign order.
+    const rows: SpendRow[] = (await Promise.all(campaigns.map((campaign) => spend.spend(campaign, request.fromDay, request.toDay)))).flat();
     if (rows.length > 0 && blocking.length > 0) {
       spendNotice = `Imported ad spend is per campaign, sub1..sub3 and day: it is not in rows grouped or filtered by ${[...new Set(blocking)].join(', ')}.`;
     } else {
@@ -478,6 +503,7 @@ export async function readReport(request: ReadRequest, ports: ReportPorts, sinks
   const after = ports.readStats();
   const stats: ReportStats = {
     source: plan ? (plan.mixed ? 'mixed' : 'rollups') : 'raw',
+    ...(plan?.openUntil !== undefined ? { openHoursUntil: new Date(plan.openUntil).toISOString() } : {}),
     items: after.items - before.items,
     queries: after.queries - before.queries,
     readUnits: Number((after.readUnits - before.readUnits).toFixed(1)),
@@ -490,6 +516,8 @@ export async function readReport(request: ReadRequest, ports: ReportPorts, sinks
 interface CampaignPlan {
   /** Hours whose click part comes from rollups. */
   clickHours: Set<number>;
+  /** Open hours whose clicks come from the local server's view. */
+  open?: { hours: Set<number>; parts: OpenClicks['parts'] };
   rawClicks: Span[];
   conversionHours: Set<number>;
   rawConversions: Span[];
@@ -503,6 +531,8 @@ interface RollupPlan {
   mixed?: string;
   /** The time zone splits some hours of the range into two rows: rollups alone cannot answer. */
   zoneSplits?: string;
+  /** Some open hours came from the local server's view: the earliest `until` of those used. */
+  openUntil?: number;
 }
 
 function planRollups(
@@ -513,6 +543,7 @@ function planRollups(
   campaigns: readonly string[],
   organic: boolean,
   dimension: RollupDimension,
+  openClicks?: ReportPorts['openClicks'],
 ): { reason: string } | RollupPlan {
   const from = request.from.getTime();
   const to = request.to.getTime();
@@ -537,6 +568,7 @@ function planRollups(
   const plans = new Map<string, CampaignPlan>();
   const whys = new Set<string>();
   let zoneSplits: string | undefined;
+  let openUntil: number | undefined;
   const all = [...campaigns, ...(organic ? [UNATTRIBUTED_CLICK_ID] : [])];
   for (const campaign of all) {
     const code = campaign === UNATTRIBUTED_CLICK_ID ? '' : campaignCode(campaign);
@@ -553,7 +585,18 @@ function planRollups(
       if (conversionMarks.has(`${campaign}#${h}`)) return { rollup: false, why: 'marked' };
       return b;
     });
-    const rawClicks = clicks.filter((s) => !s.rollup);
+    const view = campaign === UNATTRIBUTED_CLICK_ID ? undefined : openClicks?.(campaign, request.now.getTime());
+    const rawClicks: Segment[] = [];
+    const openHours = new Set<number>();
+    for (const s of clicks) {
+      if (s.rollup) continue;
+      if (s.why === 'open' && view && s.to > view.from) {
+        // Whole open hours (an `open` segment is never a partial hour) the view holds.
+        if (s.from < view.from) rawClicks.push({ ...s, to: view.from });
+        for (let h = Math.max(s.from, view.from); h < s.to; h += HOUR_MS) openHours.add(h);
+      } else rawClicks.push(s);
+    }
+    if (view && openHours.size > 0) openUntil = Math.min(openUntil ?? view.until, view.until);
     const zone = `${request.timeZone} splits UTC hours across the report's ${timeKeys.has('hour') ? 'hours' : 'days'} (rollups are kept per UTC hour)`;
     if (rawClicks.length > MAX_RAW_RANGES) return { reason: zone };
     if (clicks.some((s) => s.why === 'zone')) zoneSplits = zone;
@@ -563,7 +606,13 @@ function planRollups(
       for (const s of segs) if (s.rollup) for (let h = s.from; h < s.to; h += HOUR_MS) set.add(h);
       return set;
     };
-    plans.set(campaign, { clickHours: hoursOf(clicks), rawClicks, conversionHours: hoursOf(conversions), rawConversions: conversions.filter((s) => !s.rollup) });
+    plans.set(campaign, {
+      clickHours: hoursOf(clicks),
+      rawClicks,
+      ...(view && openHours.size > 0 ? { open: { hours: openHours, parts: view.parts } } : {}),
+      conversionHours: hoursOf(conversions),
+      rawConversions: conversions.filter((s) => !s.rollup),
+    });
   }
   const said: Record<string, string> = {
     before: 'hours before rollups began',
@@ -572,9 +621,9 @@ function planRollups(
     retention: 'hours whose rollups are past rollupRetentionDays',
   };
   const mixed = [...whys].map((w) => said[w] ?? w).join(', ');
-  const rolled = [...plans.values()].some((p) => p.clickHours.size > 0 || p.conversionHours.size > 0);
+  const rolled = [...plans.values()].some((p) => p.clickHours.size > 0 || (p.open?.hours.size ?? 0) > 0 || p.conversionHours.size > 0);
   if (!rolled && plans.size > 0) return { reason: zoneSplits ?? `no hour of this range is rolled up (${mixed || 'not closed yet'})` };
-  return { dimension, state, campaigns: plans, ...(mixed ? { mixed: `read raw: ${mixed}` } : {}), ...(zoneSplits ? { zoneSplits } : {}) };
+  return { dimension, state, campaigns: plans, ...(mixed ? { mixed: `read raw: ${mixed}` } : {}), ...(zoneSplits ? { zoneSplits } : {}), ...(openUntil !== undefined ? { openUntil } : {}) };
 }
 
 /** The JSON field of a grouping key (re-exported for callers that only import this module). */

@@ -30,10 +30,11 @@ import { archiveRun } from '../handlers/archive-dead-letters';
 import { ARCHIVER } from '../contract';
 import { CachedSecretReader } from '../adapters/secrets';
 import { logger } from '../logger';
-import { describeRun, runRollupUpkeep } from '../adapters/rollup-runner';
+import { describeRun, makeOpenView, runRollupUpkeep } from '../adapters/rollup-runner';
+import { ClickWriteGenerations, OPEN_VIEW_LOCAL_EVERY_MS, viewOf, type OpenHoursView } from '../core/open-hours';
 import { DynamoRollupStore } from '../adapters/rollup-store';
 import { router } from './api-gateway';
-import { attachChangeFeed } from './change-feed';
+import { attachChangeFeed, attachClickWriteCounter } from './change-feed';
 import { startDynalite, type EmbeddedDynamo } from './dynalite';
 import { ensureTables, localTableNames, type TableNames } from './tables';
 import { ensureLocalPostbackKey } from './postback-key';
@@ -95,6 +96,11 @@ export interface LocalTrackerOptions {
   sweepIntervalMs?: number;
   /** Called with every send's result (tests, the start banner's log). */
   onSend?: (result: SendResult) => void;
+  /**
+   * How often the open hours' view (core/open-hours) is made, the first at start; 0: never
+   * (reports read the open hours raw). Default OPEN_VIEW_LOCAL_EVERY_MS.
+   */
+  openViewEveryMs?: number;
 }
 
 /** The local upkeep runs this often (the deployed one every 5 minutes; locally reads are free). */
@@ -119,6 +125,8 @@ export interface LocalTracker {
   sender: { queue: InProcessSendQueue; deps: SendDeps; sweep(options?: SweepOptions): Promise<SweepSummary> };
   /** One run of the silent-breakage check now (what the timer runs): logs a WARN line per silent campaign. */
   checkSilence(now?: Date): Promise<SilenceReport>;
+  /** Makes a new view of the open hours now (what its timer does; tests, bench:dashboard). */
+  refreshOpenView(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -154,6 +162,12 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const archive = new DynamoDeadLetterArchive(client, tables.deadLetterArchive);
     // The local stand-in for the clicks stream: updates of clicks (lander clicks) mark their hour.
     attachChangeFeed(store, tables.clicks, new DynamoRollupStore(client, tables.rollups), logger);
+    // The open hours' view (core/open-hours): every click write of the handlers moves its
+    // campaign's generation, so the view is never used for clicks it may not hold.
+    const generations = new ClickWriteGenerations();
+    attachClickWriteCounter(store, tables.clicks, generations);
+    const viewEvery = options.openViewEveryMs ?? OPEN_VIEW_LOCAL_EVERY_MS;
+    let openView: OpenHoursView | undefined;
     const clicks = new DynamoClickStore(store, tables.clicks);
 
     const env = options.env ?? process.env;
@@ -225,6 +239,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
         archive: new ArchiveQueue(archive),
         settings: reportSettings(options.config),
         silence: options.config,
+        ...(viewEvery > 0 ? { openClicks: (campaignId: string, now: number) => viewOf(openView, campaignId, now, generations) } : {}),
         setup: async () => {
           const base = `http://127.0.0.1:${port}`;
           const key = localUrlKey(options.config, options.dataDir, env);
@@ -286,6 +301,18 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     };
     const timer = every > 0 ? setInterval(runUpkeep, every) : undefined;
     timer?.unref();
+    // The open hours' view: at start (a dashboard opened right away is quick too), then on a timer.
+    let viewing: Promise<void> = Promise.resolve();
+    const refreshView = () => {
+      viewing = viewing
+        .then(async () => {
+          openView = await makeOpenView({ client, tables, config: options.config, generations });
+        })
+        .catch((err: unknown) => logger.error('open hours view failed', { error: (err as Error).message }));
+    };
+    const viewTimer = viewEvery > 0 ? setInterval(refreshView, viewEvery) : undefined;
+    viewTimer?.unref();
+    if (viewEvery > 0) refreshView();
     // The silent-breakage check on a timer, as its schedule runs it in AWS (a WARN line per silent
     // campaign); the dashboard's /api/alerts asks the same core at request time.
     const silenceDeps = { ports: silencePorts(client, tables), config: options.config, log: logger };
@@ -323,8 +350,13 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       catalogSync,
       sender: { queue: sendQueue, deps: sender, sweep: runSweep },
       checkSilence: checkSilenceNow,
+      refreshOpenView: () => {
+        refreshView();
+        return viewing;
+      },
       close: async () => {
         if (timer) clearInterval(timer);
+        if (viewTimer) clearInterval(viewTimer);
         if (silenceTimer) clearInterval(silenceTimer);
         sendQueue.stop();
         if (sweepTimer) clearInterval(sweepTimer);
@@ -334,6 +366,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
           listening.closeAllConnections();
         });
         await upkeep;
+        await viewing;
         if (store !== client) store.destroy();
         await dynamo.close();
       },
