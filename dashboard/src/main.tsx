@@ -2,7 +2,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { authMode, signOut, signedInAs, startAuth } from './auth';
-import { ReportView } from './report';
+import { ReportView, prefetchReport } from './report';
 import { readState, stateSearch, type State, type View } from './state';
 import { DlqView, LiveView, SetupView, TraceView } from './views';
 import './style.css';
@@ -66,7 +66,11 @@ function App() {
 const root = document.getElementById('app');
 if (root) {
   startAuth()
-    .then(() => render(<App />, root))
+    .then(() => {
+      const first = readState();
+      if (first.view === 'report') prefetchReport(first);
+      render(<App />, root);
+    })
     .catch((err: Error) => {
       root.textContent = err.message;
     });
