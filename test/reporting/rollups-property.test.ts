@@ -182,7 +182,7 @@ function queries(zone: string, includeTests: boolean, filters: { campaign: numbe
 
 const rowsOf = async (world: World, q: ReportQuery, source: 'raw' | 'auto') => {
   const r = await world.report({ ...q, source });
-  return { rows: r.rows, source: r.stats.source };
+  return { rows: r.rows, source: r.stats.source, viewed: r.stats.openHoursUntil !== undefined };
 };
 // `partial` says the raw path's clicks may be gone; rollups have them all.
 const withoutPartial = (rows: ReportRow[]) => rows.map(({ partial: _p, ...rest }) => rest);
@@ -190,6 +190,7 @@ const withoutPartial = (rows: ReportRow[]) => rows.map(({ partial: _p, ...rest }
 describe('rollups equal the raw report, whatever happened (property)', () => {
   it('for random histories, every grouping and drill-down, in every kind of zone', async () => {
     let rolledUp = 0;
+    let viewed = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.array(event, { minLength: 10, maxLength: 45 }),
@@ -204,7 +205,12 @@ describe('rollups equal the raw report, whatever happened (property)', () => {
           // Mid-way: whatever the last runs left (open hours, fresh marks, unswept conversions).
           for (const q of qs) {
             const auto = await rowsOf(world, q, 'auto');
-            expect({ q, rows: auto.rows }).toEqual({ q, rows: (await rowsOf(world, q, 'raw')).rows });
+            const r = (await rowsOf(world, q, 'raw')).rows;
+            expect({ q, rows: auto.rows }).toEqual({ q, rows: r });
+            // The open hours from a view made now (the local server's dashboard): the same rows.
+            const withView = await rowsOf(world, { ...q, openView: true }, 'auto');
+            if (withView.viewed) viewed++;
+            expect({ q, view: true, rows: withView.rows }).toEqual({ q, view: true, rows: r });
           }
           // Caught up, some hours later.
           world.now = T0 + SPAN_MIN * MIN + 6 * H;
@@ -216,6 +222,9 @@ describe('rollups equal the raw report, whatever happened (property)', () => {
             raw.set(q, { rows: r, rollups: auto.source === 'rollups' });
             if (auto.source !== 'raw') rolledUp++;
             expect({ q, rows: auto.rows }).toEqual({ q, rows: r });
+            const withView = await rowsOf(world, { ...q, openView: true }, 'auto');
+            if (withView.viewed) viewed++;
+            expect({ q, view: true, rows: withView.rows }).toEqual({ q, view: true, rows: r });
           }
           // TTL deletes some clicks (their hours are rolled up): nothing is subtracted, and a
           // lander click that finds its click gone changes nothing either.
@@ -241,7 +250,8 @@ describe('rollups equal the raw report, whatever happened (property)', () => {
       ),
       { numRuns: Number(process.env.FC_RUNS ?? 5), seed: Number(process.env.FC_SEED ?? Date.UTC(2026, 10, 26)), endOnFailure: true },
     );
-    // The property must have exercised the rollup path, not only raw fallbacks.
+    // The property must have exercised the rollup path and the view, not only raw fallbacks.
     expect(rolledUp).toBeGreaterThan(0);
+    expect(viewed).toBeGreaterThan(0);
   }, 900_000);
 });

@@ -13,6 +13,7 @@ import { DynamoConversionHistory } from '../../lambda/adapters/conversion-histor
 import { syncConversionTypes } from '../../lambda/adapters/conversion-types-sync';
 import { DynamoClickStore, DynamoConversionStore, DynamoConversionTypes, clickKey } from '../../lambda/adapters/dynamodb-store';
 import { newStats } from '../../lambda/adapters/report-source';
+import { ClickWriteGenerations, makeOpenHoursView, viewOf } from '../../lambda/core/open-hours';
 import { reportPorts, upkeepReader } from '../../lambda/adapters/report-ports';
 import { DynamoRollupStore } from '../../lambda/adapters/rollup-store';
 import { recordConversion, type ConversionRequest } from '../../lambda/core/conversion';
@@ -55,6 +56,8 @@ export interface ReportQuery {
   chartBy?: GroupKey[];
   /** The bound on raw work a web request sets (core/report-run ReportRequest.limits). */
   limits?: { maxRawItems?: number; deadline?: number };
+  /** Count the open hours from a view made now, as the local server's dashboard does (core/open-hours). */
+  openView?: boolean;
 }
 
 export async function makeWorld(config: TrackerConfig, start: number): Promise<World> {
@@ -145,6 +148,10 @@ export async function makeWorld(config: TrackerConfig, start: number): Promise<W
       const catalog = await readCatalog(client, tables.catalog);
       const known = reportCampaigns(config.campaigns.map((c) => c.id), catalog?.campaigns);
       const stats = newStats();
+      const generations = new ClickWriteGenerations();
+      const state = q.openView ? await world.rollups.state() : undefined;
+      const reader = upkeepReader(client, tables);
+      const view = state ? await makeOpenHoursView((id, from, to) => reader.clicks(id, from, to), known.campaigns, state.closedUntil, now, generations) : undefined;
       return runReport(
         {
           by: q.by,
@@ -166,7 +173,7 @@ export async function makeWorld(config: TrackerConfig, start: number): Promise<W
           ...(q.chartBy ? { chartBy: q.chartBy } : {}),
           ...(q.limits ? { limits: q.limits } : {}),
         },
-        reportPorts(client, tables, stats),
+        reportPorts(client, tables, stats, view ? { openClicks: (id, t) => viewOf(view, id, t, generations) } : {}),
       );
     },
   };
