@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { readCatalog } from '../../lambda/adapters/catalog';
 import { upkeepReader } from '../../lambda/adapters/report-ports';
+import { startDynalite, type EmbeddedDynamo } from '../../lambda/local/dynalite';
 import type { ConversionRequest } from '../../lambda/core/conversion';
 import type { ClickRecord } from '../../lambda/core/model';
 import type { GroupKey, ReportFilter, ReportRow } from '../../lambda/core/report';
@@ -187,6 +188,17 @@ const rowsOf = async (world: World, q: ReportQuery, source: 'raw' | 'auto') => {
 // `partial` says the raw path's clicks may be gone; rollups have them all.
 const withoutPartial = (rows: ReportRow[]) => rows.map(({ partial: _p, ...rest }) => rest);
 
+// The property's thousands of reads go to a store of this file's own, freed with it: the run's
+// shared in-memory dynalite lives in jest's main process and keeps growing with every request
+// (it reached the default heap limit at the end of a full run).
+let store: EmbeddedDynamo;
+beforeAll(async () => {
+  store = await startDynalite();
+});
+afterAll(async () => {
+  await store?.close();
+});
+
 describe('rollups equal the raw report, whatever happened (property)', () => {
   it('for random histories, every grouping and drill-down, in every kind of zone', async () => {
     let rolledUp = 0;
@@ -199,7 +211,7 @@ describe('rollups equal the raw report, whatever happened (property)', () => {
         fc.record({ campaign: fc.nat(1), sub1: fc.nat(2), sub2: fc.nat(2) }),
         fc.array(fc.nat(40), { maxLength: 6 }),
         async (events, zone, includeTests, filters, expire) => {
-          const world = await makeWorld(config, T0);
+          const world = await makeWorld(config, T0, store.endpoint);
           const clicks = await play(world, events);
           const qs = queries(zone, includeTests, filters);
           // Mid-way: whatever the last runs left (open hours, fresh marks, unswept conversions).

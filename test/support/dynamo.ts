@@ -11,13 +11,13 @@ export function testEndpoint(): string {
   return endpoint;
 }
 
-/** Fresh tables, from the shared definitions, on the run's dynalite. */
-export async function freshTables(): Promise<{ client: DynamoDBClient; tables: TableNames }> {
+/** Fresh tables, from the shared definitions, on the run's dynalite (or the one at `endpoint`). */
+export async function freshTables(endpoint: string = testEndpoint()): Promise<{ client: DynamoDBClient; tables: TableNames }> {
   // The tools' budget, not the functions': one dynalite in jest's main process serves every
   // test worker, so a burst (100 concurrent postbacks) while other files run waits seconds in
   // its queue. The handlers' deadlines still apply; the production budgets are tested against
   // a hanging store in test/adapters/aws-clients.test.ts and test/handlers/deadlines.test.ts.
-  const client = createDynamoClient(testEndpoint(), CALL_BUDGETS.tool);
+  const client = createDynamoClient(endpoint, CALL_BUDGETS.tool);
   const tables = localTableNames(`t${randomBytes(5).toString('hex')}`);
   await ensureTables(client, tables);
   return { client, tables };

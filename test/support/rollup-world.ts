@@ -60,8 +60,9 @@ export interface ReportQuery {
   openView?: boolean;
 }
 
-export async function makeWorld(config: TrackerConfig, start: number): Promise<World> {
-  const { client, tables } = await freshTables();
+/** `endpoint`: a dynalite of the test file's own (default: the run's shared one). */
+export async function makeWorld(config: TrackerConfig, start: number, endpoint?: string): Promise<World> {
+  const { client, tables } = await freshTables(endpoint);
   let now = start;
   const clock = () => now;
   await syncConversionTypes(client, tables.conversionTypes, config.conversionTypes);
