@@ -14,7 +14,7 @@
  */
 import { campaignCode } from './ids';
 import type { ReportClick } from './report';
-import { HOUR_MS, MAIN_DIMENSIONS, SUB_DIMENSIONS, clickPart, hourOf, isEmptyPart, type ClickPart } from './rollups';
+import { HOUR_MS, MAIN_DIMENSIONS, SUB_DIMENSIONS, clickPart, clicksByHour, isEmptyPart, type ClickPart } from './rollups';
 
 /** A click made this long before `until` may be shown late by a view; the freshness rule. */
 export const OPEN_VIEW_MAX_LAG_MS = 60_000;
@@ -65,14 +65,8 @@ export async function makeOpenHoursView(read: ClickReader, campaigns: readonly s
   for (const campaignId of campaigns) {
     // Taken before the read: a write that ends after it moves the generation again.
     const generation = generations.of(campaignId);
-    const byHour = new Map<number, ReportClick[]>();
     // Clicks stamped a little ahead of this clock (another machine's) are read too.
-    for await (const click of read(campaignId, from, now + HOUR_MS)) {
-      const hour = hourOf(click.createdAt);
-      let list = byHour.get(hour);
-      if (!list) byHour.set(hour, (list = []));
-      list.push(click);
-    }
+    const byHour = await clicksByHour(read(campaignId, from, now + HOUR_MS));
     const parts = new Map<number, ClickPart>();
     for (const [hour, clicks] of byHour) {
       const part = clickPart(clicks, dims);

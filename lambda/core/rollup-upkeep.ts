@@ -26,6 +26,7 @@ import {
   ROLLUP_DIMENSIONS,
   SUB_DIMENSIONS,
   clickPart,
+  clicksByHour,
   conversionHour,
   conversionPart,
   hourOf,
@@ -213,13 +214,7 @@ export async function runUpkeep(deps: UpkeepDeps): Promise<UpkeepReport> {
       const from = state.closedUntil;
       const to = Math.min(from + CLOSE_BATCH_HOURS * HOUR_MS, nextUtcDay(from), lastClosable + HOUR_MS);
       for (const campaignId of campaigns) {
-        const byHour = new Map<number, ReportClick[]>();
-        for await (const click of deps.reader.clicks(campaignId, from, to)) {
-          const hour = hourOf(click.createdAt);
-          let list = byHour.get(hour);
-          if (!list) byHour.set(hour, (list = []));
-          list.push(click);
-        }
+        const byHour = await clicksByHour(deps.reader.clicks(campaignId, from, to));
         for (const hour of [...byHour.keys()]) {
           if (isFrozen(hour)) {
             report.closed.frozen++;

@@ -181,6 +181,18 @@ export function countClick(c: ClickCounters, click: Pick<ReportClick, 'bot' | 'l
 }
 
 /** The click part of one campaign-hour from its clicks, in the given dimensions. */
+/** Clicks by the UTC hour they were made in (epoch ms of its start). */
+export async function clicksByHour(clicks: AsyncIterable<ReportClick>): Promise<Map<number, ReportClick[]>> {
+  const byHour = new Map<number, ReportClick[]>();
+  for await (const click of clicks) {
+    const hour = hourOf(click.createdAt);
+    let list = byHour.get(hour);
+    if (!list) byHour.set(hour, (list = []));
+    list.push(click);
+  }
+  return byHour;
+}
+
 export function clickPart(clicks: Iterable<ReportClick>, dimensions: readonly RollupDimension[]): ClickPart {
   const dims: DimensionMaps<ClickCounters> = {};
   for (const click of clicks) {

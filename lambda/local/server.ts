@@ -302,15 +302,22 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const timer = every > 0 ? setInterval(runUpkeep, every) : undefined;
     timer?.unref();
     // The open hours' view: at start (a dashboard opened right away is quick too), then on a timer.
+    // One at a time: a tick that finds a view still being made skips (a slow store must not
+    // queue up views without end); an explicit refresh waits for it, then makes a new one.
     let viewing: Promise<void> = Promise.resolve();
+    let makingView = false;
     const refreshView = () => {
       viewing = viewing
         .then(async () => {
+          makingView = true;
           openView = await makeOpenView({ client, tables, config: options.config, generations });
         })
-        .catch((err: unknown) => logger.error('open hours view failed', { error: (err as Error).message }));
+        .catch((err: unknown) => logger.error('open hours view failed', { error: (err as Error).message }))
+        .finally(() => {
+          makingView = false;
+        });
     };
-    const viewTimer = viewEvery > 0 ? setInterval(refreshView, viewEvery) : undefined;
+    const viewTimer = viewEvery > 0 ? setInterval(() => makingView || refreshView(), viewEvery) : undefined;
     viewTimer?.unref();
     if (viewEvery > 0) refreshView();
     // The silent-breakage check on a timer, as its schedule runs it in AWS (a WARN line per silent
