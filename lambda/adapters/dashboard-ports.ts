@@ -8,9 +8,9 @@ import type { DashboardPorts, SetupInfo } from '../core/dashboard-api';
 import { collapseCopies } from '../core/dead-letter-list';
 import type { DeadLetterQueue } from '../core/model';
 import type { ReportSettings } from '../core/report-query';
-import type { ReportPorts as CoreReportPorts } from '../core/report-run';
 import { checkSilence, silenceRules, type SilenceConfig } from '../core/silence';
 import { reportPorts } from './report-data';
+import type { LocalReadOptions } from './report-ports';
 import { silencePorts } from './silence-source';
 import { readTrace, recentInbound } from './trace-source';
 
@@ -23,14 +23,14 @@ export interface DashboardSources {
   setup(): Promise<SetupInfo>;
   /** What the silence check takes from the config (the campaigns' silenceAlarm). */
   silence: SilenceConfig;
-  /** The local server's view of the open hours (core/open-hours); absent in AWS. */
-  openClicks?: CoreReportPorts['openClicks'];
+  /** The local server's view of the open hours (core/open-hours) and memory of rollup day items; absent in AWS. */
+  local?: LocalReadOptions;
 }
 
 export function dashboardPorts(sources: DashboardSources): DashboardPorts {
   const { client, tables, queue, archive } = sources;
   return {
-    report: reportPorts(client, tables, sources.openClicks),
+    report: reportPorts(client, tables, sources.local),
     settings: sources.settings,
     recentInbound: (limit, now) => recentInbound(client, tables.inbound, limit, now),
     trace: (clickId) => readTrace(client, tables, queue, archive, clickId),

@@ -5,8 +5,8 @@ import type { ReportClick, ReportConversion } from '../core/report';
 import type { TableNames } from '../local/tables';
 import type { ReportPorts } from '../core/report-query';
 import { readCatalog } from './catalog';
-import { readReport, type ReportPorts as CoreReportPorts } from '../core/report-run';
-import { reportPorts as rollupReadPorts } from './report-ports';
+import { readReport } from '../core/report-run';
+import { reportPorts as rollupReadPorts, type LocalReadOptions } from './report-ports';
 
 export interface ReportSink {
   addClick(click: ReportClick): void;
@@ -77,7 +77,7 @@ export async function loadReportData(options: ReadOptions): Promise<ReportData> 
  * The report's ports on the tracker's tables: the catalog, and reads from rollups wherever they
  * answer, raw for the rest (core/report-run readReport over adapters/report-ports).
  */
-export function reportPorts(client: DynamoDBClient, tables: Pick<TableNames, 'clicks' | 'conversions' | 'catalog' | 'rollups'>, openClicks?: CoreReportPorts['openClicks']): ReportPorts {
+export function reportPorts(client: DynamoDBClient, tables: Pick<TableNames, 'clicks' | 'conversions' | 'catalog' | 'rollups'>, local: LocalReadOptions = {}): ReportPorts {
   return {
     catalog: () => readCatalog(client, tables.catalog),
     read: async (request, sinks) => {
@@ -87,7 +87,7 @@ export function reportPorts(client: DynamoDBClient, tables: Pick<TableNames, 'cl
         ? setInterval(() => request.onProgress?.(`read ${stats.items} items, ${stats.capacityUnits.toFixed(1)} RCU`), 500)
         : undefined;
       try {
-        const outcome = await readReport(request, rollupReadPorts(client, tables, stats, openClicks ? { openClicks } : {}), sinks);
+        const outcome = await readReport(request, rollupReadPorts(client, tables, stats, local), sinks);
         return {
           clicks: outcome.clicks,
           conversions: outcome.conversions,

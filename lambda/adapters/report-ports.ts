@@ -7,17 +7,25 @@ import type { ReportPorts } from '../core/report-run';
 import type { UpkeepReader } from '../core/rollup-upkeep';
 import type { TableDefinition } from './table-definitions';
 import { arrivedConversions, campaignClicks, clickTimeConversions, newStats, oldestClickTime, type ReadStats } from './report-source';
+import type { RollupPartCache } from './rollup-part-cache';
 import { DynamoRollupStore } from './rollup-store';
 import { readSpend } from './spend-store';
+
+/** What the local server adds to its reports' reads. */
+export interface LocalReadOptions {
+  openClicks?: ReportPorts['openClicks'];
+  partCache?: RollupPartCache;
+}
 
 export type Tables = Pick<Record<TableDefinition['id'], string>, 'clicks' | 'conversions' | 'rollups'>;
 
 /**
  * Ports for runReport; `rollups: false` leaves them out (a raw-only report); `openClicks`: the
- * local server's view of the open hours (core/open-hours).
+ * local server's view of the open hours (core/open-hours); `partCache`: its memory of rollup day
+ * items (adapters/rollup-part-cache).
  */
-export function reportPorts(client: DynamoDBClient, tables: Tables, stats: ReadStats = newStats(), options: { rollups?: boolean; openClicks?: ReportPorts['openClicks'] } = {}): ReportPorts & { stats: ReadStats } {
-  const store = new DynamoRollupStore(client, tables.rollups);
+export function reportPorts(client: DynamoDBClient, tables: Tables, stats: ReadStats = newStats(), options: LocalReadOptions & { rollups?: boolean } = {}): ReportPorts & { stats: ReadStats } {
+  const store = new DynamoRollupStore(client, tables.rollups, Date.now, options.partCache);
   return {
     stats,
     raw: {

@@ -35,6 +35,7 @@ import {
   type StoredPart,
 } from '../core/rollups';
 import { queryItems, type ReadStats } from './report-source';
+import type { RollupPartCache, StateStamp } from './rollup-part-cache';
 
 export const STATE_KEY = { pk: '~state', sk: 'upkeep' } as const;
 export const MARKS_PK = '~marks';
@@ -79,6 +80,10 @@ function readColumns(item: Record<string, AttributeValue> | undefined): Columns 
 
 /** `2026-11-25`: the sort key of a day item (UTC). */
 const dayKey = (hour: number): string => hourKey(hour).slice(0, 10);
+const DAY_MS = 86_400_000;
+/** Reads of one partition a report makes around the part cache's days at most (else one read spans them). */
+const MAX_GAP_READS = 4;
+const nextDay = (day: string): string => dayKey(Date.parse(`${day}T00:00:00.000Z`) + DAY_MS);
 /** Below DynamoDB's 400 KB item limit, with room for the keys. */
 export const MAX_PART_BYTES = 390_000;
 
@@ -87,6 +92,13 @@ function conditionFailed(err: unknown): boolean {
 }
 
 const num = (v: AttributeValue | undefined): number | undefined => (v?.N === undefined ? undefined : Number(v.N));
+
+/** What the part cache needs of the state item: `runs` (one more each time a lease is taken) and the lease. */
+export function stateStamp(item: Record<string, AttributeValue> | undefined): StateStamp {
+  const leaseOwner = item?.leaseOwner?.S;
+  const leaseUntil = num(item?.leaseUntil);
+  return { runs: num(item?.runs) ?? 0, ...(leaseOwner !== undefined ? { leaseOwner } : {}), ...(leaseUntil !== undefined ? { leaseUntil } : {}) };
+}
 
 function toState(item: Record<string, AttributeValue> | undefined): RollupState | undefined {
   const since = num(item?.since);
@@ -101,6 +113,8 @@ export class DynamoRollupStore implements UpkeepStore, RollupMarks {
     private readonly client: DynamoDBClient,
     private readonly table: string,
     private readonly now: () => number = Date.now,
+    /** The local server's memory of day items (adapters/rollup-part-cache): reports only. */
+    private readonly cache?: RollupPartCache,
   ) {}
 
   private key(pk: string, sk: string): Record<string, AttributeValue> {
@@ -117,18 +131,20 @@ export class DynamoRollupStore implements UpkeepStore, RollupMarks {
       stats.items += out.Item ? 1 : 0;
       stats.capacityUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
     }
+    this.cache?.sync(stateStamp(out.Item), this.now());
     return toState(out.Item);
   }
 
+  /** Takes the lease (or finds it held); every lease taken adds one to `runs` (rollup-part-cache). */
   async acquire(owner: string, now: number, until: number): Promise<{ held: false; state: RollupState | undefined } | { held: true; until: number }> {
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: this.key(STATE_KEY.pk, STATE_KEY.sk),
-          UpdateExpression: 'SET leaseOwner = :o, leaseUntil = :u',
+          UpdateExpression: 'SET leaseOwner = :o, leaseUntil = :u ADD runs :one',
           ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :o',
-          ExpressionAttributeValues: { ':o': { S: owner }, ':u': { N: String(until) }, ':now': { N: String(now) } },
+          ExpressionAttributeValues: { ':o': { S: owner }, ':u': { N: String(until) }, ':now': { N: String(now) }, ':one': { N: '1' } },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -288,25 +304,11 @@ export class DynamoRollupStore implements UpkeepStore, RollupMarks {
   private async *parts(pk: string, fromHour: number, toHour: number, dimensions: readonly RollupDimension[], extra: readonly string[], stats: ReadStats): AsyncGenerator<{ hour: number; json: Record<string, unknown> }> {
     if (toHour < fromHour) return;
     const wanted = [...dimensions, ...extra];
-    const names: Record<string, string> = { '#pk': 'pk', '#sk': 'sk' };
-    wanted.forEach((name, i) => (names[`#c${i}`] = `${COLUMN_PREFIX}${name}`));
-    for await (const item of queryItems(
-      this.client,
-      {
-        TableName: this.table,
-        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':pk': { S: pk }, ':lo': { S: dayKey(fromHour) }, ':hi': { S: dayKey(toHour) } },
-        ProjectionExpression: ['#sk', ...wanted.map((_, i) => `#c${i}`)].join(', '),
-      },
-      stats,
-    )) {
-      const day = String(item.sk);
+    for await (const { day, columns } of this.days(pk, dayKey(fromHour), dayKey(toHour), wanted, stats)) {
       const byHour = new Map<string, Record<string, unknown>>();
       for (const name of wanted) {
-        const bytes = item[`${COLUMN_PREFIX}${name}`];
-        if (bytes === undefined) continue;
-        const column = unpackColumn(bytes);
+        const column = columns.get(name);
+        if (!column) continue;
         for (const [h, value] of Object.entries(column)) {
           let json = byHour.get(h);
           if (!json) byHour.set(h, (json = {}));
@@ -317,6 +319,77 @@ export class DynamoRollupStore implements UpkeepStore, RollupMarks {
         const hour = Date.parse(`${day}T${h}:00:00.000Z`);
         if (Number.isFinite(hour) && hour >= fromHour && hour <= toHour) yield { hour, json: byHour.get(h) as Record<string, unknown> };
       }
+    }
+  }
+
+  /**
+   * The day items fromDay..toDay of pk that exist, in day order, as their `wanted` columns
+   * unpacked. With the part cache: the days it holds from memory, the others read (a range
+   * query per run of days it lacks) and kept.
+   */
+  private async *days(pk: string, fromDay: string, toDay: string, wanted: readonly string[], stats: ReadStats): AsyncGenerator<{ day: string; columns: ReadonlyMap<string, Readonly<Record<string, unknown>> | null> }> {
+    const cache = this.cache;
+    if (!cache) {
+      for await (const { day, columns } of this.readDays(pk, fromDay, toDay, wanted, stats)) yield { day, columns: jsonOf(columns) };
+      return;
+    }
+    const plan: { day: string; hit: ReadonlyMap<string, Readonly<Record<string, unknown>> | null> | undefined }[] = [];
+    for (let day = fromDay; day <= toDay; day = nextDay(day)) plan.push({ day, hit: cache.get(pk, day, wanted) });
+    // Days missing here and there (scattered rewrites, evictions) are read in one query from the
+    // first to the last, not one query per gap.
+    const gaps = plan.filter((p, i) => !p.hit && (i === 0 || (plan[i - 1] as (typeof plan)[number]).hit)).length;
+    if (gaps > MAX_GAP_READS) {
+      const first = plan.findIndex((p) => !p.hit);
+      const last = plan.length - 1 - [...plan].reverse().findIndex((p) => !p.hit);
+      for (let k = first; k <= last; k++) (plan[k] as (typeof plan)[number]).hit = undefined;
+    }
+    for (let i = 0; i < plan.length; ) {
+      const { day, hit } = plan[i] as (typeof plan)[number];
+      if (hit) {
+        if ([...hit.values()].some((c) => c !== null)) yield { day, columns: hit };
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j + 1 < plan.length && !(plan[j + 1] as (typeof plan)[number]).hit) j++;
+      const last = (plan[j] as (typeof plan)[number]).day;
+      // Taken before the read is sent: a write of pk that overlaps it keeps the read out of memory.
+      const generation = cache.generation(pk);
+      const seen = new Set<string>();
+      for await (const found of this.readDays(pk, day, last, wanted, stats)) {
+        seen.add(found.day);
+        cache.put(pk, found.day, generation, found.columns);
+        yield { day: found.day, columns: jsonOf(found.columns) };
+      }
+      for (let k = i; k <= j; k++) {
+        const missing = (plan[k] as (typeof plan)[number]).day;
+        if (!seen.has(missing)) cache.put(pk, missing, generation, undefined);
+      }
+      i = j + 1;
+    }
+  }
+
+  /** One range query of pk's day items fromDay..toDay, each wanted column unpacked (null: not on the item). */
+  private async *readDays(pk: string, fromDay: string, toDay: string, wanted: readonly string[], stats: ReadStats): AsyncGenerator<{ day: string; columns: Map<string, { json: Record<string, unknown> | null; bytes: number }> }> {
+    const names: Record<string, string> = { '#pk': 'pk', '#sk': 'sk' };
+    wanted.forEach((name, i) => (names[`#c${i}`] = `${COLUMN_PREFIX}${name}`));
+    for await (const item of queryItems(
+      this.client,
+      {
+        TableName: this.table,
+        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':pk': { S: pk }, ':lo': { S: fromDay }, ':hi': { S: toDay } },
+        ProjectionExpression: ['#sk', ...wanted.map((_, i) => `#c${i}`)].join(', '),
+      },
+      stats,
+    )) {
+      const columns = new Map<string, { json: Record<string, unknown> | null; bytes: number }>();
+      for (const name of wanted) {
+        const bytes = item[`${COLUMN_PREFIX}${name}`];
+        columns.set(name, bytes === undefined ? { json: null, bytes: 0 } : { json: unpackColumn(bytes), bytes: (bytes as Uint8Array).length });
+      }
+      yield { day: String(item.sk), columns };
     }
   }
 
@@ -336,6 +409,8 @@ export class DynamoRollupStore implements UpkeepStore, RollupMarks {
     }
   }
 }
+
+const jsonOf = (columns: ReadonlyMap<string, { json: Record<string, unknown> | null }>) => new Map([...columns].map(([name, c]) => [name, c.json]));
 
 /**
  * The lander-click time (lpClickAt) of each stored click in `clickIds` (absent: no lander click,

@@ -10,6 +10,8 @@ import type { DynamoDBClient, UpdateItemCommandInput } from '@aws-sdk/client-dyn
 import { clickChangeMarks, clickHour, type RollupMarks } from '../core/rollup-marks';
 import type { ClickWriteGenerations } from '../core/open-hours';
 import type { Log } from '../core/model';
+import type { RollupPartCache } from '../adapters/rollup-part-cache';
+import { STATE_KEY } from '../adapters/rollup-store';
 
 const NAME = 'clickvaultRollupChangeFeed';
 
@@ -77,5 +79,59 @@ export function clickWriteCode(commandName: string, input: WriteInput, clicksTab
   }
   if (commandName === 'BatchWriteItemCommand') return input.RequestItems && clicksTable in input.RequestItems ? undefined : null;
   if (commandName === 'TransactWriteItemsCommand') return JSON.stringify(input.TransactItems ?? []).includes(JSON.stringify(clicksTable)) ? undefined : null;
+  return null;
+}
+
+const PART_WATCH = 'clickvaultRollupPartWatch';
+
+type RollupWriteInput = WriteInput & { RequestItems?: Record<string, { PutRequest?: { Item?: Record<string, { S?: string }> }; DeleteRequest?: { Key?: Record<string, { S?: string }> } }[]> };
+
+/**
+ * Keeps the part cache (adapters/rollup-part-cache) true to what `client` writes to the rollups
+ * table: each written day item is dropped before the write is sent and again once it is answered
+ * (a write whose keys are not known drops everything), and a lease taken through `client` is
+ * told to the cache as its own (the state's new `runs` and owner, from the answer).
+ */
+export function attachRollupPartWatch(client: DynamoDBClient, rollupsTable: string, cache: RollupPartCache): void {
+  client.middlewareStack.remove(PART_WATCH);
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const keys = rollupWriteKeys(context.commandName ?? '', args.input as RollupWriteInput, rollupsTable);
+      if (keys === null) return next(args);
+      const touch = () => {
+        if (keys === undefined) cache.writing();
+        else for (const { pk, sk } of keys) cache.writing(pk, sk);
+      };
+      touch();
+      try {
+        const result = await next(args);
+        const output = result.output as { Attributes?: Record<string, { S?: string; N?: string }> };
+        const runs = output.Attributes?.runs?.N;
+        const owner = output.Attributes?.leaseOwner?.S;
+        if (keys?.[0]?.pk === STATE_KEY.pk && runs !== undefined && owner !== undefined) cache.tookLease(owner, Number(runs));
+        return result;
+      } finally {
+        touch();
+      }
+    },
+    { step: 'initialize', name: PART_WATCH },
+  );
+}
+
+/** The keys a write to the rollups table touches; undefined: not known (a transaction); null: not a write to it. */
+export function rollupWriteKeys(commandName: string, input: RollupWriteInput, rollupsTable: string): { pk: string; sk: string | undefined }[] | undefined | null {
+  const key = (k: Record<string, { S?: string }> | undefined) => (k?.pk?.S === undefined ? undefined : { pk: k.pk.S, sk: k.sk?.S });
+  if (KEYED_WRITES.has(commandName)) {
+    if (input.TableName !== rollupsTable) return null;
+    const k = key(input.Key ?? input.Item);
+    return k ? [k] : undefined;
+  }
+  if (commandName === 'BatchWriteItemCommand') {
+    const requests = input.RequestItems?.[rollupsTable];
+    if (!requests) return null;
+    const keys = requests.map((r) => key(r.PutRequest?.Item ?? r.DeleteRequest?.Key));
+    return keys.every((k) => k !== undefined) ? (keys as { pk: string; sk: string | undefined }[]) : undefined;
+  }
+  if (commandName === 'TransactWriteItemsCommand') return JSON.stringify(input.TransactItems ?? []).includes(JSON.stringify(rollupsTable)) ? undefined : null;
   return null;
 }

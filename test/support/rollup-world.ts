@@ -23,10 +23,13 @@ import { clickCoverage, nextDay, reportCampaigns, startOfDay, type GroupKey, typ
 import { markingConversionStore } from '../../lambda/core/rollup-marks';
 import { rollupEras, runUpkeep, upkeepSettings, type UpkeepReport } from '../../lambda/core/rollup-upkeep';
 import { runReport, type ReportResult, type SourceChoice } from '../../lambda/core/report-run';
-import { attachChangeFeed } from '../../lambda/local/change-feed';
+import { attachChangeFeed, attachRollupPartWatch } from '../../lambda/local/change-feed';
 import type { TableNames } from '../../lambda/local/tables';
 import { logger } from '../../lambda/logger';
-import { freshTables } from './dynamo';
+import { freshTables, testEndpoint } from './dynamo';
+import { RollupPartCache } from '../../lambda/adapters/rollup-part-cache';
+import { createDynamoClient } from '../../lambda/adapters/dynamodb-store';
+import { CALL_BUDGETS } from '../../lambda/adapters/aws-clients';
 
 export interface World {
   client: DynamoDBClient;
@@ -40,7 +43,10 @@ export interface World {
   landerClick(clickId: string): Promise<void>;
   /** A conversion arriving now (or, with `createdAt` earlier, a replay of one that arrived then). */
   convert(request: ConversionRequest, createdAt?: number): Promise<string>;
-  upkeep(): Promise<UpkeepReport>;
+  /** A run of the upkeep; `foreign`: by another process (its own client: the part cache does not see its writes). */
+  upkeep(options?: { foreign?: boolean }): Promise<UpkeepReport>;
+  /** The local server's memory of rollup day items, on this world's client (adapters/rollup-part-cache). */
+  partCache: RollupPartCache;
   /** What TTL does: the click is gone. */
   expire(clickId: string): Promise<void>;
   report(q: ReportQuery & { source: SourceChoice }): Promise<ReportResult>;
@@ -58,11 +64,16 @@ export interface ReportQuery {
   limits?: { maxRawItems?: number; deadline?: number };
   /** Count the open hours from a view made now, as the local server's dashboard does (core/open-hours). */
   openView?: boolean;
+  /** Read rollup day items through the world's part cache, as the local server's dashboard does. */
+  partCache?: boolean;
 }
 
 /** `endpoint`: a dynalite of the test file's own (default: the run's shared one). */
-export async function makeWorld(config: TrackerConfig, start: number, endpoint?: string): Promise<World> {
+export async function makeWorld(config: TrackerConfig, start: number, endpoint: string = testEndpoint()): Promise<World> {
   const { client, tables } = await freshTables(endpoint);
+  const foreignClient = createDynamoClient(endpoint, CALL_BUDGETS.tool);
+  const partCache = new RollupPartCache();
+  attachRollupPartWatch(client, tables.rollups, partCache);
   let now = start;
   const clock = () => now;
   await syncConversionTypes(client, tables.conversionTypes, config.conversionTypes);
@@ -94,6 +105,7 @@ export async function makeWorld(config: TrackerConfig, start: number, endpoint?:
       now = t;
     },
     rollups,
+    partCache,
     async click(input) {
       const at = input.at ?? now;
       const campaign = config.campaigns.find((c) => c.id === input.campaignId);
@@ -131,11 +143,12 @@ export async function makeWorld(config: TrackerConfig, start: number, endpoint?:
       const outcome = await recordConversion(request, new Date(createdAt ?? now), deps, async () => ({ kept: true }));
       return outcome.status;
     },
-    async upkeep() {
+    async upkeep(options = {}) {
       const catalog = await readCatalog(client, tables.catalog);
+      const via = options.foreign ? foreignClient : client;
       return runUpkeep({
-        store: rollups,
-        reader: upkeepReader(client, tables),
+        store: options.foreign ? new DynamoRollupStore(foreignClient, tables.rollups, clock) : rollups,
+        reader: upkeepReader(via, tables),
         settings: upkeepSettings(catalog, { campaigns: config.campaigns, clickRetentionDays: config.defaults.clickRetentionDays, rollupRetentionDays: config.defaults.rollupRetentionDays }, now),
         now: clock,
         owner: randomUUID(),
@@ -174,7 +187,10 @@ export async function makeWorld(config: TrackerConfig, start: number, endpoint?:
           ...(q.chartBy ? { chartBy: q.chartBy } : {}),
           ...(q.limits ? { limits: q.limits } : {}),
         },
-        reportPorts(client, tables, stats, view ? { openClicks: (id, t) => viewOf(view, id, t, generations) } : {}),
+        reportPorts(client, tables, stats, {
+          ...(view ? { openClicks: (id: string, t: number) => viewOf(view, id, t, generations) } : {}),
+          ...(q.partCache ? { partCache } : {}),
+        }),
       );
     },
   };
