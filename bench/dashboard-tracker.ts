@@ -2,8 +2,8 @@
  * The local tracker for `npm run bench:dashboard`, in a process of its own as `npm start` runs it
  * (the benchmark's browser driver must not share its event loop): the bench's month config, the
  * data directory and the built dashboard from the parent. Tells the parent `{ url, dynamo, tables }`
- * once it listens; on `refresh` makes the open hours' view and answers `refreshed`; ends with the
- * parent.
+ * once it listens; on `refresh` makes the open hours' view and answers `refreshed`; on `warm` fills
+ * the part cache as at start and answers `{ warmed }`; ends with the parent.
  */
 import '../scripts/cli-setup';
 import { startLocalTracker } from '../lambda/local/server';
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   const tracker = await startLocalTracker({ config: benchConfig(), dataDir, dashboardDir, port: 0, dynamoPort: 0, archiveEveryMs: 0, rollupEveryMs: 0, sweepIntervalMs: 0, silenceEveryMs: 0, openViewEveryMs: 3600_000 });
   process.on('message', (m: unknown) => {
     if (m === 'refresh') void tracker.refreshOpenView().then(() => send('refreshed'));
+    if (m === 'warm') void tracker.warmPartCache().then((items) => send({ warmed: items }));
   });
   process.on('disconnect', () => void tracker.close().then(() => process.exit(0)));
   send({ url: tracker.url, dynamo: tracker.dynamo.endpoint, tables: tracker.tables });

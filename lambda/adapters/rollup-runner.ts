@@ -69,3 +69,4 @@ export async function makeOpenView(options: Omit<RollupRunOptions, 'budgetMs' | 
   const reader = upkeepReader(options.client, options.tables, stats);
   return makeOpenHoursView((id, from, to) => reader.clicks(id, from, to), settings.campaigns.map((c) => c.id), state.closedUntil, now(), options.generations);
 }
+

@@ -34,7 +34,8 @@ import { describeRun, makeOpenView, runRollupUpkeep } from '../adapters/rollup-r
 import { ClickWriteGenerations, OPEN_VIEW_LOCAL_EVERY_MS, viewOf, type OpenHoursView } from '../core/open-hours';
 import { DynamoRollupStore } from '../adapters/rollup-store';
 import { router } from './api-gateway';
-import { attachChangeFeed, attachClickWriteCounter } from './change-feed';
+import { attachChangeFeed, attachClickWriteCounter, attachRollupPartWatch } from './change-feed';
+import { RollupPartCache } from '../adapters/rollup-part-cache';
 import { startDynalite, type EmbeddedDynamo } from './dynalite';
 import { ensureTables, localTableNames, type TableNames } from './tables';
 import { ensureLocalPostbackKey } from './postback-key';
@@ -42,7 +43,8 @@ import { digistore24Urls, urlKeyRef, type UrlKey } from '../core/urls';
 import { protectionWarnings } from '../../config/schema';
 import { ArchiveQueue } from '../core/archive';
 import { buildSetup } from '../core/dashboard-api';
-import { reportSettings } from '../core/report-query';
+import { parseReportQuery, reportSettings, runReport } from '../core/report-query';
+import { reportPorts } from '../adapters/report-data';
 import { dashboardPorts } from '../adapters/dashboard-ports';
 import { createDashboardApiHandler } from '../handlers/dashboard-api';
 import { runSilenceCheck } from '../handlers/silence-check';
@@ -127,6 +129,12 @@ export interface LocalTracker {
   checkSilence(now?: Date): Promise<SilenceReport>;
   /** Makes a new view of the open hours now (what its timer does; tests, bench:dashboard). */
   refreshOpenView(): Promise<void>;
+  /** One run of the rollup upkeep now, in this process (what its timer runs; tests). */
+  runRollupUpkeep(): Promise<void>;
+  /** Runs a dashboard report of the last 32 days, as at start (tests, bench:dashboard): fills the part cache, warms the code; the day items it read. */
+  warmPartCache(): Promise<number>;
+  /** The dashboard reports' memory of rollup day items (adapters/rollup-part-cache). */
+  partCache: RollupPartCache;
   close(): Promise<void>;
 }
 
@@ -168,6 +176,14 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     attachClickWriteCounter(store, tables.clicks, generations);
     const viewEvery = options.openViewEveryMs ?? OPEN_VIEW_LOCAL_EVERY_MS;
     let openView: OpenHoursView | undefined;
+    // The dashboard's memory of rollup day items (adapters/rollup-part-cache): the upkeep writes
+    // them through `client`, which tells the cache each day it writes and each lease it takes.
+    const partCache = new RollupPartCache();
+    attachRollupPartWatch(client, tables.rollups, partCache);
+    const localReads = {
+      ...(viewEvery > 0 ? { openClicks: (campaignId: string, now: number) => viewOf(openView, campaignId, now, generations) } : {}),
+      partCache,
+    };
     const clicks = new DynamoClickStore(store, tables.clicks);
 
     const env = options.env ?? process.env;
@@ -239,7 +255,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
         archive: new ArchiveQueue(archive),
         settings: reportSettings(options.config),
         silence: options.config,
-        ...(viewEvery > 0 ? { openClicks: (campaignId: string, now: number) => viewOf(openView, campaignId, now, generations) } : {}),
+        local: localReads,
         setup: async () => {
           const base = `http://127.0.0.1:${port}`;
           const key = localUrlKey(options.config, options.dataDir, env);
@@ -292,12 +308,12 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     let upkeep: Promise<void> = Promise.resolve();
     const every = options.rollupEveryMs ?? ROLLUP_LOCAL_EVERY_MS;
     const runUpkeep = () => {
-      upkeep = upkeep
+      return (upkeep = upkeep
         .then(async () => {
           const report = await runRollupUpkeep({ client, tables, config: options.config, log: logger, budgetMs: Math.max(every, 30_000) });
           if (report.ran && (report.started || report.closed.hours > 0 || report.sweep || report.clickMarks > 0)) logger.info('rollup upkeep', { done: describeRun(report) });
         })
-        .catch((err: unknown) => logger.error('rollup upkeep failed', { error: (err as Error).message }));
+        .catch((err: unknown) => logger.error('rollup upkeep failed', { error: (err as Error).message })));
     };
     const timer = every > 0 ? setInterval(runUpkeep, every) : undefined;
     timer?.unref();
@@ -320,6 +336,22 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     const viewTimer = viewEvery > 0 ? setInterval(() => makingView || refreshView(), viewEvery) : undefined;
     viewTimer?.unref();
     if (viewEvery > 0) refreshView();
+    // A dashboard report of the last 32 days, once at start behind the view (same reason): its
+    // rollup day items into the part cache, and the report's code warmed up.
+    const warm = () => {
+      const warming = viewing.then(async () => {
+        const read = partCache.counts.misses;
+        const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+        await runReport(parseReportQuery({ from: day(-31), to: day(0), tz: 'UTC', by: 'campaign' }), reportSettings(options.config), reportPorts(client, tables, localReads));
+        return partCache.counts.misses - read;
+      });
+      viewing = warming.then(
+        () => undefined,
+        (err: unknown) => logger.error('rollup part cache warm-up failed', { error: (err as Error).message }),
+      );
+      return warming;
+    };
+    void warm().catch(() => undefined);
     // The silent-breakage check on a timer, as its schedule runs it in AWS (a WARN line per silent
     // campaign); the dashboard's /api/alerts asks the same core at request time.
     const silenceDeps = { ports: silencePorts(client, tables), config: options.config, log: logger };
@@ -361,6 +393,9 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
         refreshView();
         return viewing;
       },
+      warmPartCache: warm,
+      runRollupUpkeep: runUpkeep,
+      partCache,
       close: async () => {
         if (timer) clearInterval(timer);
         if (viewTimer) clearInterval(viewTimer);
