@@ -303,8 +303,10 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       listening.listen(options.port ?? 3000, '127.0.0.1', () => resolve());
     });
     ({ port } = listening.address() as AddressInfo);
-    // The rollup upkeep on a timer, as the schedule runs it in AWS (one run at a time; a run that
-    // fails is logged and the next one starts from the stored state).
+    // The rollup upkeep at start and on a timer, as the schedule runs it in AWS (one run at a time;
+    // a run that fails is logged and the next one starts from the stored state). After a run, the
+    // part cache is filled again if it forgot everything (another process ran the upkeep) or has
+    // not been filled since rollups exist.
     let upkeep: Promise<void> = Promise.resolve();
     const every = options.rollupEveryMs ?? ROLLUP_LOCAL_EVERY_MS;
     const runUpkeep = () => {
@@ -312,11 +314,13 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
         .then(async () => {
           const report = await runRollupUpkeep({ client, tables, config: options.config, log: logger, budgetMs: Math.max(every, 30_000) });
           if (report.ran && (report.started || report.closed.hours > 0 || report.sweep || report.clickMarks > 0)) logger.info('rollup upkeep', { done: describeRun(report) });
+          await warmIfForgotten();
         })
         .catch((err: unknown) => logger.error('rollup upkeep failed', { error: (err as Error).message })));
     };
     const timer = every > 0 ? setInterval(runUpkeep, every) : undefined;
     timer?.unref();
+    if (every > 0) runUpkeep();
     // The open hours' view: at start (a dashboard opened right away is quick too), then on a timer.
     // One at a time: a tick that finds a view still being made skips (a slow store must not
     // queue up views without end); an explicit refresh waits for it, then makes a new one.
@@ -335,14 +339,20 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     };
     const viewTimer = viewEvery > 0 ? setInterval(() => makingView || refreshView(), viewEvery) : undefined;
     viewTimer?.unref();
+    // At start behind the upkeep's first run (hours it closes need no view).
+    viewing = upkeep;
     if (viewEvery > 0) refreshView();
-    // A dashboard report of the last 32 days, once at start behind the view (same reason): its
-    // rollup day items into the part cache, and the report's code warmed up.
+    // A dashboard report of the last 32 days, at start behind the view (same reason): its rollup
+    // day items into the part cache, and the report's code warmed up.
+    const partState = new DynamoRollupStore(client, tables.rollups, Date.now, partCache);
+    let warmed: { flushes: number; rollups: boolean } | undefined;
     const warm = () => {
       const warming = viewing.then(async () => {
         const read = partCache.counts.misses;
+        const rollups = (await partState.state()) !== undefined;
         const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
         await runReport(parseReportQuery({ from: day(-31), to: day(0), tz: 'UTC', by: 'campaign' }), reportSettings(options.config), reportPorts(client, tables, localReads));
+        warmed = { flushes: partCache.counts.flushes, rollups };
         return partCache.counts.misses - read;
       });
       viewing = warming.then(
@@ -352,6 +362,16 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       return warming;
     };
     void warm().catch(() => undefined);
+    // One consistent read of the state a run: it makes the cache forget if another process ran.
+    async function warmIfForgotten(): Promise<void> {
+      if (!warmed) return; // the warm-up at start is still to come
+      try {
+        const rollups = (await partState.state()) !== undefined;
+        if (rollups && (!warmed.rollups || partCache.counts.flushes !== warmed.flushes)) await warm();
+      } catch (err) {
+        logger.error('rollup part cache warm-up failed', { error: (err as Error).message });
+      }
+    }
     // The silent-breakage check on a timer, as its schedule runs it in AWS (a WARN line per silent
     // campaign); the dashboard's /api/alerts asks the same core at request time.
     const silenceDeps = { ports: silencePorts(client, tables), config: options.config, log: logger };
