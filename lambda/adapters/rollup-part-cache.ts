@@ -9,21 +9,24 @@
  *   server's DynamoDB client (local/change-feed attachRollupPartWatch) calls `writing(pk, sk)`
  *   before every write of the rollups table is sent and again once it is answered: the day is
  *   dropped and its item's generation moves, so a read that overlapped the write is not kept.
- * - **Other processes' runs** (`npm run rollups -- --local`). Every lease taken adds one to the
- *   upkeep state's `runs`; the middleware tells the cache which numbers its own process took. A
- *   report's state read (`sync`) that finds a number the cache did not see taken by its own
- *   process forgets everything.
- * - **A lease held by another process**: its writes are under way, unseen; while the state shows
- *   it, nothing is kept or served.
+ * - **Other processes' runs** (`npm run rollups -- --local`). Every lease taken and every release
+ *   adds one to the upkeep state's `runs`; the middleware tells the cache which numbers its own
+ *   process made. A report's state read (`sync`) that finds a number the cache did not see made
+ *   by its own process forgets everything.
+ * - **A lease held by another process**, past its `leaseUntil` too (a run may outlive it and go
+ *   on writing): its writes are under way, unseen; while the state names it, nothing is kept or
+ *   served, and the cache forgets again when it serves again (a read begun during the lease may
+ *   answer after it).
+ * - **An own write that failed** (a timeout: the store may still apply it later): nothing is
+ *   served or kept until this process takes the lease again.
  * Entries are frozen (a reader cannot change what the next report reads) and bounded: the least
- * recently used days go past `maxBytes` of stored (compressed) column bytes.
+ * recently used days go past `maxBytes` of column JSON (plus a fixed cost per day and column).
  */
 
 /** What the cache needs of the upkeep's state item. */
 export interface StateStamp {
   runs: number;
   leaseOwner?: string;
-  leaseUntil?: number;
 }
 
 /** A day item's columns by name (`null`: the item has no such column); absent item: every column null. */
@@ -36,10 +39,14 @@ interface DayEntry {
 }
 
 /**
- * Default bound: 4 MB of stored (compressed) columns, ~90 MB once parsed (measured: ~22 times).
- * A month of 50,000 clicks over 10 campaigns, the campaign columns, is 145 KB.
+ * Default bound: 16 MB of column JSON (the inflated text, which parsed objects take a few times
+ * over; the compressed size is no guide: repetitive columns inflate hundreds of times).
  */
-export const PART_CACHE_MAX_BYTES = 4 * 1024 * 1024;
+export const PART_CACHE_MAX_BYTES = 16 * 1024 * 1024;
+/** What a day and each of its columns count besides their JSON (absent days and columns too). */
+const ENTRY_BYTES = 64;
+/** Owners of this process's leases remembered (one per run; a run's lease is its last). */
+const OWNERS_KEPT = 16;
 /** A gap in `runs` wider than this is not checked number by number: it is someone else's. */
 const MAX_RUN_GAP = 1000;
 
@@ -59,6 +66,7 @@ export class RollupPartCache {
   private readonly ownRuns = new Set<number>();
   private readonly ownOwners = new Set<string>();
   private usable = false;
+  private poisoned = false;
   private bytes = 0;
   /** Days answered from memory, and days read from the store, since the cache was made. */
   readonly counts = { hits: 0, misses: 0, flushes: 0 };
@@ -76,17 +84,37 @@ export class RollupPartCache {
     else for (const key of [...this.entries.keys()]) if (key.startsWith(`${pk}\u0000`)) this.drop(key);
   }
 
-  /** This process took the upkeep's lease as `owner`, which made `runs` that number. */
-  tookLease(owner: string, runs: number): void {
-    this.ownOwners.add(owner);
+  /**
+   * This process changed the upkeep's state to `runs` (took the lease as `owner`, or released it):
+   * a lease taken also ends a failed write's quarantine.
+   */
+  ownRun(runs: number, owner?: string): void {
     this.ownRuns.add(runs);
+    if (owner === undefined) return;
+    this.ownOwners.delete(owner);
+    this.ownOwners.add(owner);
+    for (const old of this.ownOwners) {
+      if (this.ownOwners.size <= OWNERS_KEPT) break;
+      this.ownOwners.delete(old);
+    }
+    if (this.poisoned) {
+      this.poisoned = false;
+      this.flush();
+    }
+  }
+
+  /** A write of the rollups table through this process failed: the store may apply it later. */
+  writeFailed(): void {
+    this.poisoned = true;
+    this.usable = false;
+    this.flush();
   }
 
   /**
-   * A report read the upkeep's state (consistently) at `now`: forgets everything if another
-   * process ran the upkeep since the last read, and serves nothing while another holds the lease.
+   * A report read the upkeep's state (consistently): forgets everything if another process ran
+   * the upkeep since the last read, and serves nothing while another holds the lease.
    */
-  sync(stamp: StateStamp | undefined, now: number): void {
+  sync(stamp: StateStamp | undefined): void {
     const runs = stamp?.runs ?? 0;
     if (this.runs !== runs) {
       let own = this.runs !== undefined && runs > this.runs && runs - this.runs <= MAX_RUN_GAP;
@@ -95,9 +123,12 @@ export class RollupPartCache {
       this.runs = runs;
       for (const r of this.ownRuns) if (r <= runs) this.ownRuns.delete(r);
     }
-    const foreign = stamp?.leaseOwner !== undefined && (stamp.leaseUntil ?? 0) >= now && !this.ownOwners.has(stamp.leaseOwner);
-    if (foreign) this.flush();
-    this.usable = !foreign;
+    // Another's lease counts until it is released or taken over, whatever its leaseUntil.
+    const held = (stamp?.leaseOwner !== undefined && !this.ownOwners.has(stamp.leaseOwner)) || this.poisoned;
+    // Forget when a hold begins, and again when it ends: a read that began while the other
+    // process wrote may answer after it released.
+    if (held || !this.usable) this.flush();
+    this.usable = !held;
   }
 
   /** Changes whenever a write that may touch pk's items starts or ends, or the cache forgets. */
@@ -122,20 +153,21 @@ export class RollupPartCache {
 
   /**
    * Keeps what a read that began at `generation` found of the day: `columns` (unpacked, with
-   * their stored sizes) or undefined for no item. Dropped if a write or a forget came between.
+   * the length of their JSON) or undefined for no item. Dropped if a write or a forget came between.
    */
   put(pk: string, day: string, generation: string, columns: ReadonlyMap<string, { json: Record<string, unknown> | null; bytes: number }> | undefined): void {
     if (!this.usable || generation !== this.generation(pk)) return;
     const key = entryKey(pk, day);
-    const entry = this.entries.get(key) ?? { absent: false, columns: new Map(), bytes: 0 };
+    const entry = this.entries.get(key) ?? { absent: false, columns: new Map(), bytes: ENTRY_BYTES };
     this.drop(key);
     if (columns === undefined) {
       entry.absent = true;
       entry.columns.clear();
-      entry.bytes = 0;
+      entry.bytes = ENTRY_BYTES;
     } else {
+      entry.absent = false;
       for (const [name, { json, bytes }] of columns) {
-        if (!entry.columns.has(name)) entry.bytes += bytes;
+        if (!entry.columns.has(name)) entry.bytes += bytes + ENTRY_BYTES;
         entry.columns.set(name, json === null ? null : deepFreeze(json));
       }
     }
@@ -148,7 +180,7 @@ export class RollupPartCache {
     }
   }
 
-  /** Bytes of stored columns held. */
+  /** What the held days count against maxBytes (column JSON, plus ENTRY_BYTES per day and column). */
   size(): number {
     return this.bytes;
   }

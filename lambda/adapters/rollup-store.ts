@@ -64,10 +64,16 @@ function columnsOf(encoded: unknown): StoredHour {
 }
 
 function unpackColumn(bytes: unknown): Record<string, unknown> {
+  return unpackColumnText(bytes).json;
+}
+
+/** A column's JSON, and the length of its text (what the part cache counts). */
+function unpackColumnText(bytes: unknown): { json: Record<string, unknown>; length: number } {
   if (!(bytes instanceof Uint8Array)) throw new Error('stored rollup column has no data');
-  const o = JSON.parse(inflateRawSync(bytes).toString('utf8')) as unknown;
+  const text = inflateRawSync(bytes).toString('utf8');
+  const o = JSON.parse(text) as unknown;
   if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new Error('stored rollup column is malformed');
-  return o as Record<string, unknown>;
+  return { json: o as Record<string, unknown>, length: text.length };
 }
 
 function readColumns(item: Record<string, AttributeValue> | undefined): Columns {
@@ -96,8 +102,7 @@ const num = (v: AttributeValue | undefined): number | undefined => (v?.N === und
 /** What the part cache needs of the state item: `runs` (one more each time a lease is taken) and the lease. */
 export function stateStamp(item: Record<string, AttributeValue> | undefined): StateStamp {
   const leaseOwner = item?.leaseOwner?.S;
-  const leaseUntil = num(item?.leaseUntil);
-  return { runs: num(item?.runs) ?? 0, ...(leaseOwner !== undefined ? { leaseOwner } : {}), ...(leaseUntil !== undefined ? { leaseUntil } : {}) };
+  return { runs: num(item?.runs) ?? 0, ...(leaseOwner !== undefined ? { leaseOwner } : {}) };
 }
 
 function toState(item: Record<string, AttributeValue> | undefined): RollupState | undefined {
@@ -131,7 +136,7 @@ export class DynamoRollupStore implements UpkeepStore, RollupMarks {
       stats.items += out.Item ? 1 : 0;
       stats.capacityUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
     }
-    this.cache?.sync(stateStamp(out.Item), this.now());
+    this.cache?.sync(stateStamp(out.Item));
     return toState(out.Item);
   }
 
@@ -173,6 +178,11 @@ export class DynamoRollupStore implements UpkeepStore, RollupMarks {
     }
   }
 
+  /**
+   * Gives the lease back (if still held), then adds one to `runs` whatever became of it: a run
+   * that outlived its lease wrote after another took it, and a reader that kept what it read
+   * meanwhile (rollup-part-cache) must forget it.
+   */
   async release(owner: string): Promise<void> {
     try {
       await this.client.send(
@@ -187,6 +197,15 @@ export class DynamoRollupStore implements UpkeepStore, RollupMarks {
     } catch (err) {
       if (!conditionFailed(err)) throw err;
     }
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: this.key(STATE_KEY.pk, STATE_KEY.sk),
+        UpdateExpression: 'ADD runs :one',
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
   }
 
   /** Every mark (one partition, a handful of items: marks are removed once acted on). */
@@ -387,7 +406,11 @@ export class DynamoRollupStore implements UpkeepStore, RollupMarks {
       const columns = new Map<string, { json: Record<string, unknown> | null; bytes: number }>();
       for (const name of wanted) {
         const bytes = item[`${COLUMN_PREFIX}${name}`];
-        columns.set(name, bytes === undefined ? { json: null, bytes: 0 } : { json: unpackColumn(bytes), bytes: (bytes as Uint8Array).length });
+        if (bytes === undefined) columns.set(name, { json: null, bytes: 0 });
+        else {
+          const { json, length } = unpackColumnText(bytes);
+          columns.set(name, { json, bytes: length });
+        }
       }
       yield { day: String(item.sk), columns };
     }

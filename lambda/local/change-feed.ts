@@ -89,8 +89,10 @@ type RollupWriteInput = WriteInput & { RequestItems?: Record<string, { PutReques
 /**
  * Keeps the part cache (adapters/rollup-part-cache) true to what `client` writes to the rollups
  * table: each written day item is dropped before the write is sent and again once it is answered
- * (a write whose keys are not known drops everything), and a lease taken through `client` is
- * told to the cache as its own (the state's new `runs` and owner, from the answer).
+ * (a write whose keys are not known drops everything); a change of the upkeep's state through
+ * `client` (a lease taken, a release) is told to the cache as its own (the new `runs`, the
+ * owner, from the answer); a write that failed other than by its condition (a timeout: the
+ * store may still apply it) stops the cache until this process takes the lease again.
  */
 export function attachRollupPartWatch(client: DynamoDBClient, rollupsTable: string, cache: RollupPartCache): void {
   client.middlewareStack.remove(PART_WATCH);
@@ -107,9 +109,11 @@ export function attachRollupPartWatch(client: DynamoDBClient, rollupsTable: stri
         const result = await next(args);
         const output = result.output as { Attributes?: Record<string, { S?: string; N?: string }> };
         const runs = output.Attributes?.runs?.N;
-        const owner = output.Attributes?.leaseOwner?.S;
-        if (keys?.[0]?.pk === STATE_KEY.pk && runs !== undefined && owner !== undefined) cache.tookLease(owner, Number(runs));
+        if (keys?.[0]?.pk === STATE_KEY.pk && runs !== undefined) cache.ownRun(Number(runs), output.Attributes?.leaseOwner?.S);
         return result;
+      } catch (err) {
+        if ((err as Error).name !== 'ConditionalCheckFailedException' && (keys === undefined || keys.some((k) => isDayItem(k.pk)))) cache.writeFailed();
+        throw err;
       } finally {
         touch();
       }
@@ -117,6 +121,9 @@ export function attachRollupPartWatch(client: DynamoDBClient, rollupsTable: stri
     { step: 'initialize', name: PART_WATCH },
   );
 }
+
+/** A rollup day item's partition (`<campaign>#m` / `#s` / `#v`), not the state, marks or spend. */
+const isDayItem = (pk: string) => /#[msv]$/.test(pk);
 
 /** The keys a write to the rollups table touches; undefined: not known (a transaction); null: not a write to it. */
 export function rollupWriteKeys(commandName: string, input: RollupWriteInput, rollupsTable: string): { pk: string; sk: string | undefined }[] | undefined | null {

@@ -44,6 +44,7 @@ import { protectionWarnings } from '../../config/schema';
 import { ArchiveQueue } from '../core/archive';
 import { buildSetup } from '../core/dashboard-api';
 import { parseReportQuery, reportSettings, runReport } from '../core/report-query';
+import { NarrowRangeError } from '../core/report-run';
 import { reportPorts } from '../adapters/report-data';
 import { dashboardPorts } from '../adapters/dashboard-ports';
 import { createDashboardApiHandler } from '../handlers/dashboard-api';
@@ -107,6 +108,9 @@ export interface LocalTrackerOptions {
 
 /** The local upkeep runs this often (the deployed one every 5 minutes; locally reads are free). */
 export const ROLLUP_LOCAL_EVERY_MS = 60_000;
+/** The part cache's warm-up report (a dashboard report of 32 days) stops past these. */
+export const WARM_MAX_RAW_ITEMS = 20_000;
+export const WARM_BUDGET_MS = 10_000;
 
 /** The local silence check runs as often as the deployed one (lib/silence-alarm SILENCE_SCHEDULE). */
 export const SILENCE_LOCAL_EVERY_MS = 15 * 60_000;
@@ -350,14 +354,25 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       const warming = viewing.then(async () => {
         const read = partCache.counts.misses;
         const rollups = (await partState.state()) !== undefined;
-        const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-        await runReport(parseReportQuery({ from: day(-31), to: day(0), tz: 'UTC', by: 'campaign' }), reportSettings(options.config), reportPorts(client, tables, localReads));
-        warmed = { flushes: partCache.counts.flushes, rollups };
-        return partCache.counts.misses - read;
+        try {
+          // Without rollups it would be a raw read of everything: nothing to keep, so not run.
+          if (!rollups) return 0;
+          // Bounded like a small web request: it is for the rolled-up days; a store with much
+          // raw work left (a backlog the upkeep has not caught up) stops it early.
+          const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+          const query = { ...parseReportQuery({ from: day(-31), to: day(0), tz: 'UTC', by: 'campaign' }), limits: { maxRawItems: WARM_MAX_RAW_ITEMS, deadline: Date.now() + WARM_BUDGET_MS } };
+          await runReport(query, reportSettings(options.config), reportPorts(client, tables, localReads));
+          return partCache.counts.misses - read;
+        } finally {
+          warmed = { flushes: partCache.counts.flushes, rollups };
+        }
       });
       viewing = warming.then(
         () => undefined,
-        (err: unknown) => logger.error('rollup part cache warm-up failed', { error: (err as Error).message }),
+        (err: unknown) =>
+          err instanceof NarrowRangeError
+            ? logger.info('rollup part cache warm-up stopped early: reports read the rest from the store', { reason: err.message })
+            : logger.error('rollup part cache warm-up failed', { error: (err as Error).message }),
       );
       return warming;
     };

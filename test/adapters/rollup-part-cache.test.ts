@@ -5,7 +5,7 @@
  * random histories in test/reporting/rollups-property.test.ts.
  */
 import { PART_CACHE_MAX_BYTES, RollupPartCache } from '../../lambda/adapters/rollup-part-cache';
-import { rollupWriteKeys } from '../../lambda/local/change-feed';
+import { attachRollupPartWatch, rollupWriteKeys } from '../../lambda/local/change-feed';
 import { newStats } from '../../lambda/adapters/report-source';
 import { DynamoRollupStore } from '../../lambda/adapters/rollup-store';
 import type { ReportClick } from '../../lambda/core/report';
@@ -17,7 +17,7 @@ const columns = (json: Record<string, unknown> | null, bytes = 100) => new Map([
 
 function ready(stamp = { runs: 3 }): RollupPartCache {
   const cache = new RollupPartCache();
-  cache.sync(stamp, NOW);
+  cache.sync(stamp);
   return cache;
 }
 
@@ -26,7 +26,7 @@ describe('rollup part cache', () => {
     const cache = new RollupPartCache();
     cache.put('demo#m', '2026-11-25', cache.generation('demo#m'), columns({ '10': [] }));
     expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeUndefined();
-    cache.sync({ runs: 0 }, NOW);
+    cache.sync({ runs: 0 });
     cache.put('demo#m', '2026-11-25', cache.generation('demo#m'), columns({ '10': [] }));
     expect(cache.get('demo#m', '2026-11-25', ['campaign'])?.get('campaign')).toEqual({ '10': [] });
     expect(cache.get('demo#m', '2026-11-25', ['campaign', 'offer'])).toBeUndefined();
@@ -65,33 +65,61 @@ describe('rollup part cache', () => {
     const cache = ready({ runs: 3 });
     const fill = () => cache.put('demo#m', '2026-11-25', cache.generation('demo#m'), columns({ '1': [] }));
     fill();
-    // Two runs of this process (the middleware saw each lease taken), one still holding it.
-    cache.tookLease('me', 4);
-    cache.tookLease('me', 5);
-    cache.sync({ runs: 5, leaseOwner: 'me', leaseUntil: NOW + 60_000 }, NOW);
+    // A run of this process (the middleware saw its lease taken and its release), then another
+    // still holding the lease.
+    cache.ownRun(4, 'me');
+    cache.ownRun(5);
+    cache.ownRun(6, 'me-again');
+    cache.sync({ runs: 6, leaseOwner: 'me-again' });
     expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeDefined();
-    // A run this process did not take: everything goes.
-    cache.sync({ runs: 6 }, NOW);
+    // A number this process did not make: everything goes.
+    cache.sync({ runs: 7 });
     expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeUndefined();
     fill();
-    cache.tookLease('me', 8);
-    cache.sync({ runs: 8 }, NOW); // 7 was someone else's
+    cache.ownRun(9, 'me');
+    cache.sync({ runs: 9 }); // 8 was someone else's
     expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeUndefined();
     expect(cache.counts.flushes).toBeGreaterThanOrEqual(2);
   });
 
-  it("serves and keeps nothing while another process holds the lease (its writes are under way), until it expires", () => {
+  it('serves and keeps nothing while another process holds the lease, past its leaseUntil too, and forgets again when it serves again', () => {
     const cache = ready({ runs: 3 });
-    cache.put('demo#m', '2026-11-25', cache.generation('demo#m'), columns({ '1': [] }));
-    cache.sync({ runs: 4, leaseOwner: 'other', leaseUntil: NOW + 60_000 }, NOW);
+    cache.put('demo#m', '2026-11-25', cache.generation('demo#m'), columns({ '1': ['before'] }));
+    // A report read the state before the other process took the lease; its read of the day
+    // is still under way.
+    const early = cache.generation('demo#m');
+    cache.sync({ runs: 4, leaseOwner: 'other' });
     expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeUndefined();
-    cache.put('demo#m', '2026-11-25', cache.generation('demo#m'), columns({ '1': ['mid-run'] }));
-    cache.sync({ runs: 4 }, NOW + 1000); // released
+    // A read begun during the lease (the day not yet rewritten by the other process).
+    const during = cache.generation('demo#m');
+    cache.put('demo#m', '2026-11-25', during, columns({ '1': ['mid-run'] }));
+    expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeUndefined();
+    // Still named in the state, whatever its time: held.
+    cache.sync({ runs: 4, leaseOwner: 'other' });
+    expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeUndefined();
+    // Released (its lease removed; its release's own number not made yet): the cache serves
+    // again, but what was read before or during the lease answers late and must not be kept.
+    cache.sync({ runs: 4 });
+    cache.put('demo#m', '2026-11-25', during, columns({ '1': ['mid-run'] }));
+    cache.put('demo#m', '2026-11-25', early, columns({ '1': ['before'] }));
     expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeUndefined();
     cache.put('demo#m', '2026-11-25', cache.generation('demo#m'), columns({ '1': ['final'] }));
     expect(cache.get('demo#m', '2026-11-25', ['campaign'])?.get('campaign')).toEqual({ '1': ['final'] });
-    // A lease past its time is nobody's.
-    cache.sync({ runs: 4, leaseOwner: 'other', leaseUntil: NOW - 1 }, NOW);
+  });
+
+  it('after an own write that failed (it may still be applied), serves nothing until this process takes the lease again', () => {
+    const cache = ready({ runs: 3 });
+    cache.put('demo#m', '2026-11-25', cache.generation('demo#m'), columns({ '1': [] }));
+    cache.writeFailed();
+    cache.sync({ runs: 3 });
+    expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeUndefined();
+    cache.put('demo#m', '2026-11-25', cache.generation('demo#m'), columns({ '1': [] }));
+    cache.ownRun(4); // a release is not a new run
+    cache.sync({ runs: 4 });
+    expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeUndefined();
+    cache.ownRun(5, 'me');
+    cache.sync({ runs: 5, leaseOwner: 'me' });
+    cache.put('demo#m', '2026-11-25', cache.generation('demo#m'), columns({ '1': [] }));
     expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeDefined();
   });
 
@@ -107,15 +135,21 @@ describe('rollup part cache', () => {
     }).toThrow(TypeError);
   });
 
-  it('holds at most maxBytes of stored columns, the least recently read days going first', () => {
-    const cache = new RollupPartCache(250);
-    cache.sync({ runs: 0 }, NOW);
+  it('holds at most maxBytes of column JSON (and a fixed cost a day and column), the least recently read days going first', () => {
+    const cache = new RollupPartCache(500);
+    cache.sync({ runs: 0 });
     const put = (day: string) => cache.put('demo#m', day, cache.generation('demo#m'), columns({ '1': [] }, 100));
     put('2026-11-01');
     put('2026-11-02');
     expect(cache.get('demo#m', '2026-11-01', ['campaign'])).toBeDefined(); // read: now the newest
     put('2026-11-03');
-    expect(cache.size()).toBe(200);
+    expect(cache.size()).toBe(2 * (100 + 2 * 64));
+    // Days without an item count too: enough of them push the others out.
+    for (let d = 10; d < 20; d++) cache.put('demo#m', `2026-11-${d}`, cache.generation('demo#m'), undefined);
+    expect(cache.size()).toBeLessThanOrEqual(500);
+    expect(cache.get('demo#m', '2026-11-01', ['campaign'])).toBeUndefined();
+    put('2026-11-01');
+    put('2026-11-03');
     expect(cache.get('demo#m', '2026-11-02', ['campaign'])).toBeUndefined();
     expect(cache.get('demo#m', '2026-11-01', ['campaign'])).toBeDefined();
     expect(cache.get('demo#m', '2026-11-03', ['campaign'])).toBeDefined();
@@ -181,6 +215,91 @@ describe('the rollup store reading through the part cache', () => {
     const scattered = newStats();
     expect(await read(cached, scattered)).toEqual(expected);
     expect(scattered.queries).toBe(1);
+    client.destroy();
+  });
+});
+
+describe('the watch on the server client (local/change-feed attachRollupPartWatch)', () => {
+  const H = 3600_000;
+  const T0 = Date.parse('2026-10-01T00:00:00Z');
+  const part = (n: number): ClickPart => clickPart(Array.from({ length: n }, (_, i): ReportClick => ({ clickId: `w${i}`, campaignId: 'demo', createdAt: new Date(T0).toISOString() })), ['campaign']);
+  const expires = () => Math.floor(Date.now() / 1000) + 86400;
+  const clicksOf = async (store: DynamoRollupStore): Promise<number[]> => {
+    const out: number[] = [];
+    for await (const { part: p } of store.clickParts('demo', 'main', T0, T0 + 23 * H, ['campaign'], newStats())) out.push(...[...(p.dims.campaign?.values() ?? [])].map((e) => e.counters.clicks));
+    return out;
+  };
+
+  it('a report that reads the day while the write of it is under way does not keep the old day', async () => {
+    const { client, tables } = await freshTables();
+    const cache = new RollupPartCache();
+    attachRollupPartWatch(client, tables.rollups, cache);
+    const writer = new DynamoRollupStore(client, tables.rollups);
+    const reader = new DynamoRollupStore(client, tables.rollups, Date.now, cache);
+    await writer.putClickParts('demo', 'main', new Map([[T0 + 5 * H, part(1)]]), expires);
+    await reader.state();
+    expect(await clicksOf(reader)).toEqual([1]);
+    // The next write of the day is held on its way to the store while a report reads the day.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    let holding: () => void = () => undefined;
+    const isHeld = new Promise<void>((r) => (holding = r));
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutItemCommand') {
+          holding();
+          await held;
+        }
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'holdPut' },
+    );
+    const writing = writer.putClickParts('demo', 'main', new Map([[T0 + 5 * H, part(2)]]), expires);
+    await isHeld;
+    expect(await clicksOf(reader)).toEqual([1]); // read while the write is on its way
+    release();
+    await writing;
+    client.middlewareStack.remove('holdPut');
+    expect(await clicksOf(reader)).toEqual([2]);
+    client.destroy();
+  });
+
+  it("a write that failed other than by its condition stops the cache until this process's next lease", async () => {
+    const { client, tables } = await freshTables();
+    const cache = new RollupPartCache();
+    attachRollupPartWatch(client, tables.rollups, cache);
+    const writer = new DynamoRollupStore(client, tables.rollups);
+    const reader = new DynamoRollupStore(client, tables.rollups, Date.now, cache);
+    await writer.putClickParts('demo', 'main', new Map([[T0 + 5 * H, part(1)]]), expires);
+    const lease = await writer.acquire('me', Date.now(), Date.now() + 60_000);
+    expect(lease.held).toBe(false);
+    await reader.state();
+    await clicksOf(reader);
+    expect(cache.size()).toBeGreaterThan(0);
+    // A timeout: the store may still apply the write later.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutItemCommand') throw Object.assign(new Error('Request timed out'), { name: 'TimeoutError' });
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'failPut' },
+    );
+    await expect(writer.putClickParts('demo', 'main', new Map([[T0 + 5 * H, part(2)]]), expires)).rejects.toThrow();
+    client.middlewareStack.remove('failPut');
+    await writer.release('me');
+    await reader.state();
+    await clicksOf(reader);
+    expect(cache.size()).toBe(0);
+    // This process's next run: the cache serves again; its lease and release are its own numbers.
+    expect((await writer.acquire('me-2', Date.now(), Date.now() + 60_000)).held).toBe(false);
+    await writer.release('me-2');
+    const flushes = cache.counts.flushes;
+    await reader.state();
+    await clicksOf(reader);
+    await reader.state();
+    await clicksOf(reader);
+    expect(cache.counts.hits).toBeGreaterThan(0);
+    expect(cache.counts.flushes).toBe(flushes + 1); // once, as it serves again; not for its own runs
     client.destroy();
   });
 });

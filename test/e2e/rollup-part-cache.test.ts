@@ -111,9 +111,12 @@ describe('the part cache on the local server', () => {
     // Marked: that hour is read raw until the upkeep rolls it up again.
     expect((await dashboard()).rows).toEqual(await cli());
     await settleMarks();
+    const flushes = tracker.partCache.counts.flushes;
     await tracker.runRollupUpkeep();
     expect(await new DynamoRollupStore(client, tracker.tables.rollups).marks()).toEqual([]);
     const after = await dashboard();
+    // Its own run: only the days it wrote were dropped, nothing forgotten.
+    expect(tracker.partCache.counts.flushes).toBe(flushes);
     expect(after.rows).toEqual(await cli());
     expect(after.rows.find((r) => r.campaignId === 'funnel')).toMatchObject({ clicks: 2, lpClicks: 1, conversions: { payment: 1 } });
   });
