@@ -17,8 +17,9 @@
  *   on writing): its writes are under way, unseen; while the state names it, nothing is kept or
  *   served, and the cache forgets again when it serves again (a read begun during the lease may
  *   answer after it).
- * - **An own write that failed** (a timeout: the store may still apply it later): nothing is
- *   served or kept until this process takes the lease again.
+ * - **An own write that failed** (a timeout: the store may still apply it later), or **a lease
+ *   taken over** from another process (its run may have outlived its lease, still writing):
+ *   nothing is served or kept until this process takes the lease again.
  * Entries are frozen (a reader cannot change what the next report reads) and bounded: the least
  * recently used days go past `maxBytes` of column JSON (plus a fixed cost per day and column).
  */
@@ -86,18 +87,22 @@ export class RollupPartCache {
 
   /**
    * This process changed the upkeep's state to `runs` (took the lease as `owner`, or released it):
-   * a lease taken also ends a failed write's quarantine.
+   * a lease taken ends a quarantine, unless it was taken over from another process (`previous`),
+   * whose run may have outlived its lease and still be writing: then one begins, until this
+   * process's next lease.
    */
-  ownRun(runs: number, owner?: string): void {
+  ownRun(runs: number, owner?: string, previous?: string): void {
     this.ownRuns.add(runs);
     if (owner === undefined) return;
+    const takenOver = previous !== undefined && previous !== owner && !this.ownOwners.has(previous);
     this.ownOwners.delete(owner);
     this.ownOwners.add(owner);
     for (const old of this.ownOwners) {
       if (this.ownOwners.size <= OWNERS_KEPT) break;
       this.ownOwners.delete(old);
     }
-    if (this.poisoned) {
+    if (takenOver) this.writeFailed();
+    else if (this.poisoned) {
       this.poisoned = false;
       this.flush();
     }

@@ -147,9 +147,11 @@ export class DynamoRollupStore implements UpkeepStore, RollupMarks {
         new UpdateItemCommand({
           TableName: this.table,
           Key: this.key(STATE_KEY.pk, STATE_KEY.sk),
-          UpdateExpression: 'SET leaseOwner = :o, leaseUntil = :u ADD runs :one',
+          // leasePrev: whose lease this one replaced (`-`: none), for the part cache (a run that
+          // outlived its lease may still be writing).
+          UpdateExpression: 'SET leaseOwner = :o, leaseUntil = :u, leasePrev = if_not_exists(leaseOwner, :none) ADD runs :one',
           ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :o',
-          ExpressionAttributeValues: { ':o': { S: owner }, ':u': { N: String(until) }, ':now': { N: String(now) }, ':one': { N: '1' } },
+          ExpressionAttributeValues: { ':o': { S: owner }, ':u': { N: String(until) }, ':now': { N: String(now) }, ':one': { N: '1' }, ':none': { S: '-' } },
           ReturnValues: 'ALL_NEW',
         }),
       );

@@ -109,7 +109,10 @@ export function attachRollupPartWatch(client: DynamoDBClient, rollupsTable: stri
         const result = await next(args);
         const output = result.output as { Attributes?: Record<string, { S?: string; N?: string }> };
         const runs = output.Attributes?.runs?.N;
-        if (keys?.[0]?.pk === STATE_KEY.pk && runs !== undefined) cache.ownRun(Number(runs), output.Attributes?.leaseOwner?.S);
+        if (keys?.[0]?.pk === STATE_KEY.pk && runs !== undefined) {
+          const previous = output.Attributes?.leasePrev?.S;
+          cache.ownRun(Number(runs), output.Attributes?.leaseOwner?.S, previous === '-' ? undefined : previous);
+        }
         return result;
       } catch (err) {
         if ((err as Error).name !== 'ConditionalCheckFailedException' && (keys === undefined || keys.some((k) => isDayItem(k.pk)))) cache.writeFailed();

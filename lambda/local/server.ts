@@ -350,6 +350,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     // day items into the part cache, and the report's code warmed up.
     const partState = new DynamoRollupStore(client, tables.rollups, Date.now, partCache);
     let warmed: { flushes: number; rollups: boolean } | undefined;
+    let closing = false;
     const warm = () => {
       const warming = viewing.then(async () => {
         const read = partCache.counts.misses;
@@ -364,9 +365,10 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
           await runReport(query, reportSettings(options.config), reportPorts(client, tables, localReads));
           // Then the page's own request, twice, through this server (its days now in memory): the
           // HTTP, API and answer code a first page runs is warmed up too.
-          for (let i = 0; i < 2; i++) {
+          for (let i = 0; i < 2 && !closing; i++) {
             const response = await fetch(`http://127.0.0.1:${port}/api/report?${new URLSearchParams({ from: day(-29), to: day(0), tz: 'UTC', by: 'campaign' })}`);
             await response.arrayBuffer();
+            if (!response.ok) throw new Error(`the dashboard API answered ${response.status}`);
           }
           return partCache.counts.misses - read;
         } finally {
@@ -376,7 +378,9 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       viewing = warming.then(
         () => undefined,
         (err: unknown) =>
-          err instanceof NarrowRangeError
+          closing
+            ? undefined
+            : err instanceof NarrowRangeError
             ? logger.info('rollup part cache warm-up stopped early: reports read the rest from the store', { reason: err.message })
             : logger.error('rollup part cache warm-up failed', { error: (err as Error).message }),
       );
@@ -438,6 +442,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
       runRollupUpkeep: runUpkeep,
       partCache,
       close: async () => {
+        closing = true;
         if (timer) clearInterval(timer);
         if (viewTimer) clearInterval(viewTimer);
         if (silenceTimer) clearInterval(silenceTimer);

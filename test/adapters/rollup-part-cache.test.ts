@@ -10,7 +10,8 @@ import { newStats } from '../../lambda/adapters/report-source';
 import { DynamoRollupStore } from '../../lambda/adapters/rollup-store';
 import type { ReportClick } from '../../lambda/core/report';
 import { clickPart, encodeClickPart, type ClickPart } from '../../lambda/core/rollups';
-import { freshTables } from '../support/dynamo';
+import { freshTables, testEndpoint } from '../support/dynamo';
+import { createDynamoClient } from '../../lambda/adapters/dynamodb-store';
 
 const NOW = Date.parse('2026-11-26T12:00:00Z');
 const columns = (json: Record<string, unknown> | null, bytes = 100) => new Map([['campaign', { json, bytes }]]);
@@ -120,6 +121,23 @@ describe('rollup part cache', () => {
     cache.ownRun(5, 'me');
     cache.sync({ runs: 5, leaseOwner: 'me' });
     cache.put('demo#m', '2026-11-25', cache.generation('demo#m'), columns({ '1': [] }));
+    expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeDefined();
+  });
+
+  it("a lease taken over from another process (its run may outlive its lease) stops the cache until this process's next lease", () => {
+    const cache = ready({ runs: 3 });
+    cache.ownRun(4, 'me', 'other'); // the other's lease had expired; its run may still write
+    cache.sync({ runs: 4, leaseOwner: 'me' });
+    cache.put('demo#m', '2026-11-25', cache.generation('demo#m'), columns({ '1': [] }));
+    expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeUndefined();
+    cache.ownRun(5); // own release
+    cache.ownRun(6, 'me-2'); // the next lease: nobody's before
+    cache.sync({ runs: 6, leaseOwner: 'me-2' });
+    cache.put('demo#m', '2026-11-25', cache.generation('demo#m'), columns({ '1': [] }));
+    expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeDefined();
+    // Taking back a lease of its own (the same run again, or an earlier one) is no takeover.
+    cache.ownRun(7, 'me-3', 'me-2');
+    cache.sync({ runs: 7, leaseOwner: 'me-3' });
     expect(cache.get('demo#m', '2026-11-25', ['campaign'])).toBeDefined();
   });
 
@@ -261,6 +279,27 @@ describe('the watch on the server client (local/change-feed attachRollupPartWatc
     await writing;
     client.middlewareStack.remove('holdPut');
     expect(await clicksOf(reader)).toEqual([2]);
+    client.destroy();
+  });
+
+  it("taking over another process's expired lease through the watched client stops the cache (leasePrev)", async () => {
+    const { client, tables } = await freshTables();
+    const cache = new RollupPartCache();
+    attachRollupPartWatch(client, tables.rollups, cache);
+    const own = new DynamoRollupStore(client, tables.rollups);
+    const reader = new DynamoRollupStore(client, tables.rollups, Date.now, cache);
+    const other = new DynamoRollupStore(createDynamoClient(testEndpoint()), tables.rollups);
+    await own.putClickParts('demo', 'main', new Map([[T0 + 5 * H, part(1)]]), expires);
+    expect((await other.acquire('other', Date.now(), Date.now() - 1)).held).toBe(false); // already expired
+    expect((await own.acquire('me', Date.now(), Date.now() + 60_000)).held).toBe(false);
+    await reader.state();
+    await clicksOf(reader);
+    expect(cache.size()).toBe(0);
+    await own.release('me');
+    expect((await own.acquire('me-2', Date.now(), Date.now() + 60_000)).held).toBe(false);
+    await reader.state();
+    await clicksOf(reader);
+    expect(cache.size()).toBeGreaterThan(0);
     client.destroy();
   });
 
