@@ -42,6 +42,6 @@ export function dashboardPorts(sources: DashboardSources): DashboardPorts {
       return collapseCopies([...received, ...archived]);
     },
     setup: sources.setup,
-    alerts: (now, deadline) => checkSilence(silenceRules(sources.silence), sources.silence, silencePorts(client, tables), now, deadline),
+    alerts: (now, deadline) => checkSilence(silenceRules(sources.silence), sources.silence, silencePorts(client, tables, undefined, sources.local), now, deadline),
   };
 }

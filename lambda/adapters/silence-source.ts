@@ -9,6 +9,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SilencePorts } from '../core/silence';
 import { reportPorts } from './report-data';
+import type { LocalReadOptions } from './report-ports';
 import { queryItems, type ReadStats, newStats } from './report-source';
 
 /** Index items read per page while looking for one that counts (events such as InitiateCheckout are skipped). */
@@ -43,10 +44,13 @@ export async function lastCountedArrival(client: DynamoDBClient, table: string, 
   return undefined;
 }
 
-/** The check's ports on the tracker's tables. */
-export function silencePorts(client: DynamoDBClient, tables: { clicks: string; conversions: string; catalog: string; rollups: string }, stats: ReadStats = newStats()): SilencePorts {
+/**
+ * The check's ports on the tracker's tables; `local`: the local server's open hours' view and
+ * part cache (adapters/report-ports LocalReadOptions), as its dashboard reports read.
+ */
+export function silencePorts(client: DynamoDBClient, tables: { clicks: string; conversions: string; catalog: string; rollups: string }, stats: ReadStats = newStats(), local: LocalReadOptions = {}): SilencePorts {
   return {
-    report: reportPorts(client, tables),
+    report: reportPorts(client, tables, local),
     lastArrival: (campaignId, since) => lastCountedArrival(client, tables.conversions, campaignId, since, stats),
   };
 }

@@ -399,7 +399,7 @@ export async function startLocalTracker(options: LocalTrackerOptions): Promise<L
     }
     // The silent-breakage check on a timer, as its schedule runs it in AWS (a WARN line per silent
     // campaign); the dashboard's /api/alerts asks the same core at request time.
-    const silenceDeps = { ports: silencePorts(client, tables), config: options.config, log: logger };
+    const silenceDeps = { ports: silencePorts(client, tables, undefined, localReads), config: options.config, log: logger };
     const checkSilenceNow = (now: Date = new Date()) => runSilenceCheck(silenceDeps, now);
     const silenceEvery = options.silenceEveryMs ?? SILENCE_LOCAL_EVERY_MS;
     const silenceTimer =
