@@ -9,7 +9,8 @@ import type { TableDefinition } from './table-definitions';
 import { arrivedConversions, campaignClicks, clickTimeConversions, newStats, oldestClickTime, type ReadStats } from './report-source';
 import type { RollupPartCache } from './rollup-part-cache';
 import { DynamoRollupStore } from './rollup-store';
-import { readSpend } from './spend-store';
+import { readSpend, spendPk } from './spend-store';
+import type { SpendRow } from '../core/spend';
 
 /** What the local server adds to its reports' reads. */
 export interface LocalReadOptions {
@@ -26,6 +27,22 @@ export type Tables = Pick<Record<TableDefinition['id'], string>, 'clicks' | 'con
  */
 export function reportPorts(client: DynamoDBClient, tables: Tables, stats: ReadStats = newStats(), options: LocalReadOptions & { rollups?: boolean } = {}): ReportPorts & { stats: ReadStats } {
   const store = new DynamoRollupStore(client, tables.rollups, Date.now, options.partCache);
+  // The upkeep state, read once per report: with the part cache, spend is served from memory only
+  // after this report's read of it (which makes the cache forget another process's writes).
+  let state: ReturnType<DynamoRollupStore['state']> | undefined;
+  const readState = () => (state ??= store.state(stats));
+  const cache = options.partCache;
+  const spend = async (campaignId: string, fromDay: string, toDay: string) => {
+    if (!cache) return readSpend(client, tables.rollups, campaignId, fromDay, toDay, stats);
+    await readState();
+    const pk = spendPk(campaignId);
+    const held = cache.getSpend<SpendRow>(pk, fromDay, toDay);
+    if (held) return [...held];
+    const generation = cache.generation(pk);
+    const rows = await readSpend(client, tables.rollups, campaignId, fromDay, toDay, stats);
+    cache.putSpend(pk, fromDay, toDay, generation, rows);
+    return rows;
+  };
   return {
     stats,
     raw: {
@@ -37,13 +54,13 @@ export function reportPorts(client: DynamoDBClient, tables: Tables, stats: ReadS
       ? {}
       : {
           rollups: {
-            state: () => store.state(stats),
+            state: readState,
             marks: () => store.marks(stats),
             clickParts: (campaignId, group, fromHour, toHour, dimensions) => store.clickParts(campaignId, group, fromHour, toHour, dimensions, stats),
             conversionParts: (campaign, fromHour, toHour, dimensions) => store.conversionParts(campaign, fromHour, toHour, dimensions, stats),
           },
         }),
-    spend: { spend: (campaignId, fromDay, toDay) => readSpend(client, tables.rollups, campaignId, fromDay, toDay, stats) },
+    spend: { spend },
     ...(options.openClicks && options.rollups !== false ? { openClicks: options.openClicks } : {}),
     readStats: () => ({ items: stats.items, queries: stats.queries, readUnits: stats.capacityUnits }),
   };

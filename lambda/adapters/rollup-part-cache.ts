@@ -81,7 +81,8 @@ export class RollupPartCache {
       return;
     }
     this.generations.set(pk, (this.generations.get(pk) ?? 0) + 1);
-    if (sk !== undefined) this.drop(entryKey(pk, sk));
+    // A spend partition is kept by the ranges reports read, not by sort key.
+    if (sk !== undefined && !pk.endsWith(SPEND_SUFFIX)) this.drop(entryKey(pk, sk));
     else for (const key of [...this.entries.keys()]) if (key.startsWith(`${pk}\u0000`)) this.drop(key);
   }
 
@@ -185,6 +186,24 @@ export class RollupPartCache {
     }
   }
 
+  /** The spend rows a read of `pk` from..to (days, both included) found, if held. */
+  getSpend<T>(pk: string, from: string, to: string): readonly T[] | undefined {
+    if (!this.usable) return undefined;
+    const entry = this.entries.get(entryKey(pk, `${from}..${to}`));
+    const rows = entry?.columns.get(SPEND_COLUMN);
+    if (!entry || !rows) return undefined;
+    this.entries.delete(entryKey(pk, `${from}..${to}`));
+    this.entries.set(entryKey(pk, `${from}..${to}`), entry);
+    this.counts.hits++;
+    return (rows as unknown as { rows: readonly T[] }).rows;
+  }
+
+  /** Keeps what a spend read that began at `generation` found (dropped if a write or a forget came between). */
+  putSpend(pk: string, from: string, to: string, generation: string, rows: readonly unknown[]): void {
+    const json = { rows: [...rows] };
+    this.put(pk, `${from}..${to}`, generation, new Map([[SPEND_COLUMN, { json, bytes: JSON.stringify(json).length }]]));
+  }
+
   /** What the held days count against maxBytes (column JSON, plus ENTRY_BYTES per day and column). */
   size(): number {
     return this.bytes;
@@ -206,3 +225,5 @@ export class RollupPartCache {
 }
 
 const entryKey = (pk: string, day: string) => `${pk}\u0000${day}`;
+const SPEND_SUFFIX = '#spend';
+const SPEND_COLUMN = 'spend';

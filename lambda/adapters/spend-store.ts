@@ -5,7 +5,7 @@
  * campaign and day (rows the file no longer has are deleted), so importing a file twice, or a
  * corrected one, never adds up.
  */
-import { BatchWriteItemCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { SpendRow } from '../core/spend';
 import { queryItems, newStats, type ReadStats } from './report-source';
 import { decimalOf } from './stored-number';
@@ -102,5 +102,10 @@ export async function importSpend(client: DynamoDBClient, table: string, rows: r
     return { PutRequest: { Item: item } };
   });
   await batchWrite(client, table, [...puts, ...deletes]);
+  // One more on the upkeep state's `runs`: a reader that keeps spend it read (the local server's
+  // part cache, adapters/rollup-part-cache) forgets it.
+  await client.send(
+    new UpdateItemCommand({ TableName: table, Key: { pk: { S: '~state' }, sk: { S: 'upkeep' } }, UpdateExpression: 'ADD runs :one', ExpressionAttributeValues: { ':one': { N: '1' } }, ReturnValues: 'UPDATED_NEW' }),
+  );
   return { written: puts.length, removed: deletes.length, days: scopes.size };
 }

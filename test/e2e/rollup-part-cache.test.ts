@@ -12,6 +12,7 @@ import { clickToItem, createDynamoClient } from '../../lambda/adapters/dynamodb-
 import { reportPorts } from '../../lambda/adapters/report-data';
 import { runRollupUpkeep } from '../../lambda/adapters/rollup-runner';
 import { DynamoRollupStore } from '../../lambda/adapters/rollup-store';
+import { importSpend } from '../../lambda/adapters/spend-store';
 import { formatJson } from '../../lambda/core/report';
 import { parseReportQuery, reportSettings, runReport } from '../../lambda/core/report-query';
 import { mintClickId } from '../../lambda/core/ids';
@@ -34,16 +35,16 @@ interface Answer {
   read: { queries: number; source?: string };
 }
 
-async function dashboard(): Promise<Answer> {
-  const query = new URLSearchParams({ from: day(-3), to: day(0), tz: 'UTC', by: 'campaign' });
+async function dashboard(by = 'campaign'): Promise<Answer> {
+  const query = new URLSearchParams({ from: day(-3), to: day(0), tz: 'UTC', by });
   const response = await fetch(`${tracker.url}/api/report?${query}`);
   expect(response.status).toBe(200);
   return (await response.json()) as Answer;
 }
 
 /** What `npm run report -- --json` prints for the same report (no part cache). */
-async function cli(): Promise<unknown> {
-  const result = await runReport(parseReportQuery({ from: day(-3), to: day(0), tz: 'UTC', by: 'campaign' }), reportSettings(config), reportPorts(client, tracker.tables));
+async function cli(by = 'campaign'): Promise<unknown> {
+  const result = await runReport(parseReportQuery({ from: day(-3), to: day(0), tz: 'UTC', by }), reportSettings(config), reportPorts(client, tracker.tables));
   return JSON.parse(formatJson(result.rows));
 }
 
@@ -161,5 +162,16 @@ describe('the part cache on the local server', () => {
     const answer = await dashboard();
     expect(tracker.partCache.counts.misses).toBe(misses);
     expect(answer.rows).toEqual(await cli());
+  });
+
+  it('spend another process imports (npm run spend -- --local) shows at once; otherwise it is read from memory', async () => {
+    const before = await dashboard();
+    const hitsBefore = hits();
+    expect((await dashboard()).rows).toEqual(before.rows);
+    expect(hits()).toBeGreaterThan(hitsBefore);
+    await importSpend(client, tracker.tables.rollups, [{ campaignId: 'demo', day: day(-1), amount: '12.5', currency: 'EUR' }], 'facebook.csv');
+    const after = await dashboard();
+    expect(after.rows).toEqual(await cli());
+    expect(after.rows).not.toEqual(before.rows);
   });
 });
