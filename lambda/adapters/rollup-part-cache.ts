@@ -4,7 +4,9 @@
  * store only the days that changed since the last one (a month's report: ~30 items per campaign
  * and group, each inflated and parsed, were most of its time).
  *
- * Never stale, by three rules (docs/architecture.md, "Rollups"):
+ * It keeps the spend a report read too (`<campaign>#spend`, per range read).
+ *
+ * Never stale, by these rules (docs/architecture.md, "Rollups"):
  * - **Own writes.** Only the upkeep writes day items, under its lease. A middleware on the
  *   server's DynamoDB client (local/change-feed attachRollupPartWatch) calls `writing(pk, sk)`
  *   before every write of the rollups table is sent and again once it is answered: the day is
@@ -69,7 +71,10 @@ export class RollupPartCache {
   private usable = false;
   private poisoned = false;
   private bytes = 0;
-  /** Days answered from memory, and days read from the store, since the cache was made. */
+  /**
+   * Days and spend ranges answered from memory (hits), days not held (misses: spend is kept per
+   * range read, so another range is simply read), and the times it forgot everything.
+   */
   readonly counts = { hits: 0, misses: 0, flushes: 0 };
 
   constructor(private readonly maxBytes: number = PART_CACHE_MAX_BYTES) {}
